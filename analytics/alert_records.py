@@ -1,0 +1,97 @@
+"""Alert records: the one shape every job uses to raise or resolve an alert.
+
+SLO burn, budgets, unpriced models, anomalies, drift and ingest health all write
+here; the alert pipeline (alerts/) reads `alert_records` and owns lifecycle,
+grouping, routing and delivery. A record is an event: `firing` when a condition
+starts or is still true, `resolved` when it is over. The fingerprint comes from the
+labels only, so the same condition always has the same fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from analytics.warehouse import Warehouse, utcnow
+
+Severity = Literal["page", "ticket", "info"]
+Status = Literal["firing", "resolved"]
+SOURCES = ("slo", "budget", "unpriced", "anomaly", "drift", "ingest")
+
+
+def fingerprint(labels: dict[str, str]) -> str:
+    """Stable id of a label set (sorted, JSON-encoded, SHA-256, 16 hex chars)."""
+    canon = json.dumps({str(k): str(v) for k, v in sorted(labels.items())}, separators=(",", ":"))
+    return hashlib.sha256(canon.encode()).hexdigest()[:16]
+
+
+@dataclass
+class AlertRecord:
+    source: str
+    alertname: str
+    labels: dict[str, str]
+    severity: Severity
+    status: Status
+    summary: str
+    starts_at: datetime
+    description: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    runbook_url: str = ""
+    dashboard_url: str = ""
+    ends_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}, got {self.source!r}")
+        if self.severity not in ("page", "ticket", "info"):
+            raise ValueError(f"severity must be page, ticket or info, got {self.severity!r}")
+        if self.status not in ("firing", "resolved"):
+            raise ValueError(f"status must be firing or resolved, got {self.status!r}")
+        # alertname is part of the identity, as in Prometheus.
+        self.labels = {"alertname": self.alertname, **{str(k): str(v) for k, v in self.labels.items()}}
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.labels)
+
+
+def write_alert_records(wh: Warehouse, records: list[AlertRecord]) -> int:
+    """Append records; returns how many were written."""
+    if not records:
+        return 0
+    now = utcnow()
+    wh.con.executemany(
+        "INSERT INTO alert_records (source, alertname, fingerprint, labels, severity, status, summary,"
+        ' description, "values", runbook_url, dashboard_url, starts_at, ends_at, created_at)'
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [
+                r.source, r.alertname, r.fingerprint, json.dumps(r.labels, sort_keys=True), r.severity,
+                r.status, r.summary, r.description, json.dumps(r.values, default=str), r.runbook_url,
+                r.dashboard_url, r.starts_at, r.ends_at, now,
+            ]
+            for r in records
+        ],
+    )
+    return len(records)
+
+
+def firing_fingerprints(wh: Warehouse, source: str) -> dict[str, dict]:
+    """The conditions of `source` whose latest record is `firing` (fingerprint -> labels).
+
+    Jobs use it to write `resolved` exactly once when a condition clears.
+    """
+    rows = wh.con.execute(
+        """
+        SELECT fingerprint, labels FROM (
+            SELECT fingerprint, labels, status,
+                   row_number() OVER (PARTITION BY fingerprint ORDER BY id DESC) AS rn
+            FROM alert_records WHERE source = ?
+        ) WHERE rn = 1 AND status = 'firing'
+        """,
+        [source],
+    ).fetchall()
+    return {fp: json.loads(labels) for fp, labels in rows}

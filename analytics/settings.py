@@ -1,0 +1,30 @@
+"""Settings of the warehouse and of the analytics jobs.
+
+Later issues add their own dataclass here (or in their module) and a field on
+`AnalyticsSettings`; `inferledger.config` loads and validates every one of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class WarehouseSettings:
+    path: str = "inferledger.duckdb"
+    retention_days: int = 90
+    # DuckDB memory cap for the service process, e.g. "4GB"; empty means DuckDB's default.
+    memory_limit: str = ""
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        if self.retention_days < 1:
+            raise ValueError("retention_days must be >= 1")
+
+
+@dataclass
+class AnalyticsSettings:
+    """Per-job sections are added here by the issues that own them."""
+
+    jobs_enabled: bool = True
+    extra: dict = field(default_factory=dict)

@@ -1,0 +1,57 @@
+"""Settings of the OTLP receivers, the ingest writer and attribution."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class IngestSettings:
+    max_body_bytes: int = 64 * 1024 * 1024
+    # Bounded write queue: requests waiting for the group commit. Full -> 429 / RESOURCE_EXHAUSTED.
+    queue_max_batches: int = 256
+    retry_after_seconds: int = 1
+    # Largest number of rows one group commit takes in one transaction.
+    max_commit_rows: int = 200_000
+    # Keep prompt/completion text (PII). Off by default: the attributes are dropped.
+    capture_content: bool = False
+    # Services whose every span counts as an inference span, even without GenAI attributes.
+    inference_services: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.max_body_bytes < 1024:
+            raise ValueError("max_body_bytes must be >= 1024")
+        if self.queue_max_batches < 1:
+            raise ValueError("queue_max_batches must be >= 1")
+
+
+@dataclass
+class AuthSettings:
+    """Bearer tokens mapped to tenants. Empty `tokens` means auth is off."""
+
+    tokens: dict[str, str] = field(default_factory=dict)
+    # Used when auth is off: the tenant comes from this header, else `default_tenant`.
+    tenant_header: str = "x-inferledger-tenant"
+    default_tenant: str = "default"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.tokens)
+
+
+@dataclass
+class AttributionSettings:
+    """Keys looked up, in order, in span attributes, resource attributes and baggage."""
+
+    team_keys: list[str] = field(
+        default_factory=lambda: ["team", "app.team", "inferledger.team", "service.namespace"]
+    )
+    feature_keys: list[str] = field(
+        default_factory=lambda: ["feature", "app.feature", "inferledger.feature", "traceloop.workflow.name"]
+    )
+    user_keys: list[str] = field(default_factory=lambda: ["user.id", "enduser.id", "gen_ai.user.id"])
+    conversation_keys: list[str] = field(
+        default_factory=lambda: ["gen_ai.conversation.id", "session.id", "conversation.id"]
+    )
+    default_team: str = "unassigned"
+    default_feature: str = "unassigned"

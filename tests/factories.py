@@ -1,0 +1,113 @@
+"""Canonical rows for analytics tests that need data already in the warehouse.
+
+Ingest itself is tested through the real OTLP exporters; analytics tests may seed
+the canonical tables directly with these helpers.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from analytics.warehouse import Warehouse, utcnow
+
+SPAN_DEFAULTS: dict[str, Any] = {
+    "tenant": "default",
+    "parent_span_id": None,
+    "service_name": "chat-api",
+    "service_version": "1.0.0",
+    "deployment_environment": "prod",
+    "span_kind": "CLIENT",
+    "status_code": "UNSET",
+    "status_message": None,
+    "is_error": False,
+    "error_type": None,
+    "operation": "chat",
+    "provider": "openai",
+    "request_model": "gpt-4o",
+    "response_model": "gpt-4o-2024-08-06",
+    "input_tokens": 1000,
+    "output_tokens": 200,
+    "cache_read_tokens": 0,
+    "cache_write_tokens": 0,
+    "reasoning_tokens": 0,
+    "total_tokens": None,
+    "time_to_first_token_s": None,
+    "is_streaming": False,
+    "finish_reason": "stop",
+    "finish_reasons": ["stop"],
+    "server_address": "api.openai.com",
+    "server_port": 443,
+    "team": "search",
+    "feature": "answers",
+    "user_id": None,
+    "conversation_id": None,
+    "host_name": None,
+    "k8s_namespace": None,
+    "k8s_pod": None,
+    "client_cost_usd": None,
+    "vocabulary": "otel_genai",
+    "attributes": "{}",
+    "resource_attributes": "{}",
+    "content": None,
+}
+
+SPAN_COLUMNS = [
+    "tenant", "trace_id", "span_id", "parent_span_id", "start_time", "end_time", "duration_s",
+    "service_name", "service_version", "deployment_environment", "span_name", "span_kind",
+    "status_code", "status_message", "is_error", "error_type", "operation", "provider",
+    "request_model", "response_model", "input_tokens", "output_tokens", "cache_read_tokens",
+    "cache_write_tokens", "reasoning_tokens", "total_tokens", "time_to_first_token_s",
+    "is_streaming", "finish_reason", "finish_reasons", "server_address", "server_port", "team",
+    "feature", "user_id", "conversation_id", "host_name", "k8s_namespace", "k8s_pod",
+    "client_cost_usd", "vocabulary", "attributes", "resource_attributes", "content", "ingested_at",
+]
+
+
+def span_row(start: datetime, duration_s: float = 1.0, **overrides: Any) -> dict[str, Any]:
+    row = dict(SPAN_DEFAULTS)
+    row.update(
+        trace_id=uuid.uuid4().hex,
+        span_id=uuid.uuid4().hex[:16],
+        start_time=start,
+        end_time=start + timedelta(seconds=duration_s),
+        duration_s=duration_s,
+        ingested_at=utcnow(),
+    )
+    row.update(overrides)
+    row.setdefault("span_name", f"{row['operation']} {row['request_model']}")
+    if row.get("span_name") is None:
+        row["span_name"] = f"{row['operation']} {row['request_model']}"
+    for key in ("attributes", "resource_attributes", "content"):
+        if isinstance(row[key], dict):
+            row[key] = json.dumps(row[key])
+    return row
+
+
+def insert_spans(wh: Warehouse, rows: list[dict[str, Any]]) -> int:
+    placeholders = ", ".join("?" for _ in SPAN_COLUMNS)
+    wh.con.executemany(
+        f"INSERT OR IGNORE INTO spans ({', '.join(SPAN_COLUMNS)}) VALUES ({placeholders})",
+        [[r.get(c) for c in SPAN_COLUMNS] for r in rows],
+    )
+    return len(rows)
+
+
+GPU_COLUMNS = [
+    "time", "tenant", "host", "gpu_uuid", "gpu_index", "gpu_model", "mig_profile", "mig_instance",
+    "k8s_namespace", "k8s_pod", "k8s_container", "utilization", "memory_used_bytes",
+    "memory_total_bytes", "power_w", "energy_j", "temperature_c", "vocabulary", "attributes", "ingested_at",
+]
+
+
+def insert_gpu_samples(wh: Warehouse, rows: list[dict[str, Any]]) -> int:
+    defaults = {c: None for c in GPU_COLUMNS}
+    defaults.update(tenant="default", vocabulary="dcgm", attributes="{}", ingested_at=utcnow())
+    placeholders = ", ".join("?" for _ in GPU_COLUMNS)
+    wh.con.executemany(
+        f"INSERT INTO gpu_samples ({', '.join(GPU_COLUMNS)}) VALUES ({placeholders})",
+        [[{**defaults, **r}.get(c) for c in GPU_COLUMNS] for r in rows],
+    )
+    return len(rows)
