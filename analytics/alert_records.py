@@ -95,3 +95,22 @@ def firing_fingerprints(wh: Warehouse, source: str) -> dict[str, dict]:
         [source],
     ).fetchall()
     return {fp: json.loads(labels) for fp, labels in rows}
+
+
+def recent_alert_records(wh: Warehouse, limit: int = 50, source: str | None = None) -> list[dict]:
+    """Newest records first, for `alerts list`, the demo and the admin API."""
+    rows = wh.con.execute(
+        'SELECT id, source, alertname, fingerprint, labels, severity, status, summary, "values", starts_at, ends_at'
+        " FROM alert_records WHERE ? IS NULL OR source = ? ORDER BY id DESC LIMIT ?",
+        [source, source, limit],
+    ).fetchall()
+    keys = ("id", "source", "alertname", "fingerprint", "labels", "severity", "status", "summary", "values", "starts_at", "ends_at")
+    out = []
+    for row in rows:
+        rec = dict(zip(keys, row))
+        rec["labels"] = json.loads(rec["labels"])
+        rec["values"] = json.loads(rec["values"]) if rec["values"] else {}
+        rec["starts_at"] = rec["starts_at"].isoformat()
+        rec["ends_at"] = rec["ends_at"].isoformat() if rec["ends_at"] else None
+        out.append(rec)
+    return out

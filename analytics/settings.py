@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from analytics.cost_settings import CostSettings
+
 
 @dataclass
 class WarehouseSettings:
@@ -27,4 +29,5 @@ class AnalyticsSettings:
     """Per-job sections are added here by the issues that own them."""
 
     jobs_enabled: bool = True
+    cost: CostSettings = field(default_factory=CostSettings)
     extra: dict = field(default_factory=dict)

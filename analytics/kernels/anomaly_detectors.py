@@ -1,0 +1,299 @@
+"""Streaming anomaly detector kernel (numba): one pass, O(1) state update per point.
+
+Each point is scored from the state built on the points *before* it, then the state
+is updated, so a score never looks at the future (the NAB rule and the alerting
+rule are the same). Three models run side by side:
+
+* a fast EWMA level with an EW mean-absolute-deviation scale (short-term "normal"),
+* a seasonal baseline: per hour-of-week bucket an EWMA mean and EW abs-deviation,
+  used once the bucket has seen `season_min_obs` points,
+* a two-sided CUSUM on the standardized residual of a slow level, which catches
+  sustained shifts (cost per request creeping up) and re-baselines after an alarm.
+
+A point is a spike only if it is far from *both* the EWMA and the seasonal
+expectation: the seasonal model covers the EWMA's lag on daily ramps, the EWMA
+covers seasonal buckets that have not seen enough history yet.
+
+Robustness: every update clips the residual at `huber_k` scales (one spike cannot
+drag the baseline), and the scale has a floor (absolute, relative to the level, and
+half the series' resolution = the smallest non-zero step seen), so flat and integer
+series never divide by zero.
+
+Scores: `z / (z + z_alarm)` for spikes and `S / (S + cusum_h)` for shifts, so 0.5 is
+exactly the alarm boundary and every score is in [0, 1). After an alarm, scores are
+multiplied by `suppress_factor` for `suppress_points` points (hysteresis): one
+incident raises one alarm, not twenty.
+
+Parameters travel as one float64 array (see `PARAM_NAMES`); the NumPy reference in
+`anomaly_reference.py` implements the same recurrence and a test proves they agree.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+PARAM_NAMES = (
+    "alpha_fast",       # EWMA weight of the fast level
+    "alpha_scale",      # EWMA weight of the abs-deviation scale
+    "alpha_slow",       # EWMA weight of the CUSUM's slow level
+    "alpha_season",     # EWMA weight of the per-bucket seasonal mean / deviation
+    "season_min_obs",   # bucket observations before the seasonal model is used
+    "huber_k",          # residual clip in scales, for every update
+    "z_alarm",          # spike z that scores 0.5
+    "cusum_k",          # CUSUM slack (in scales)
+    "cusum_h",          # CUSUM alarm level (scores 0.5)
+    "cusum_clip",       # per-point CUSUM increment cap, so one spike is not a shift
+    "suppress_points",  # points after an alarm whose scores are damped
+    "suppress_factor",  # damping factor during suppression
+    "warmup_points",    # first points score 0 (the state is still empty)
+    "abs_floor",        # absolute scale floor
+    "rel_floor",        # scale floor relative to |slow level|
+    "res_floor",        # scale floor relative to the series resolution
+    "max_gap_steps",    # cap on the EWMA catch-up after a gap, in steps
+)
+N_PARAMS = len(PARAM_NAMES)
+N_BUCKETS = 168
+SIGMA_PER_MAD = 1.2533141373155001  # sqrt(pi/2): mean abs deviation -> sigma for a normal
+
+KIND_NONE = 0
+KIND_SPIKE = 1
+KIND_SHIFT = 2
+
+
+@nb.njit(cache=True, inline="always")
+def hour_of_week(ts: int) -> int:
+    """Monday 00:00 UTC = 0 (1970-01-01 was a Thursday, hence the +3 days)."""
+    days = ts // 86400
+    return int(((days + 3) % 7) * 24 + (ts // 3600) % 24)
+
+
+@nb.njit(cache=True)
+def score_one(ts, x, p, out_score, out_expected, out_kind):
+    """Score one series in place. ts: int64 epoch seconds in arrival order, x: float64.
+
+    A step back in time (out-of-order row) counts as one ordinary step.
+    """
+    alpha_fast = p[0]
+    alpha_scale = p[1]
+    alpha_slow = p[2]
+    alpha_season = p[3]
+    season_min_obs = p[4]
+    huber_k = p[5]
+    z_alarm = p[6]
+    cusum_k = p[7]
+    cusum_h = p[8]
+    cusum_clip = p[9]
+    suppress_points = int(p[10])
+    suppress_factor = p[11]
+    warmup = int(p[12])
+    abs_floor = p[13]
+    rel_floor = p[14]
+    res_floor = p[15]
+    max_gap = p[16]
+
+    s_mean = np.zeros(N_BUCKETS)
+    s_dev = np.zeros(N_BUCKETS)
+    s_n = np.zeros(N_BUCKETS)
+    level = 0.0
+    dev = 0.0
+    slow = 0.0
+    sp = 0.0
+    sn = 0.0
+    step = math.inf
+    resolution = math.inf
+    prev_x = 0.0
+    prev_t = 0
+    seen = 0
+    suppress_left = 0
+
+    for i in range(x.shape[0]):
+        xi = x[i]
+        ti = ts[i]
+        if not math.isfinite(xi):
+            out_score[i] = 0.0
+            out_expected[i] = level if seen > 0 else math.nan
+            out_kind[i] = KIND_NONE
+            continue
+        if seen == 0:
+            level = xi
+            slow = xi
+            prev_x = xi
+            prev_t = ti
+            b = hour_of_week(ti)
+            s_mean[b] = xi
+            s_n[b] = 1.0
+            seen = 1
+            out_score[i] = 0.0
+            out_expected[i] = xi
+            out_kind[i] = KIND_NONE
+            continue
+
+        # time since the previous point: gaps let the EWMAs catch up by more than one step
+        dt = ti - prev_t
+        if dt > 0 and dt < step:
+            step = float(dt)
+        gap = 1.0
+        if dt > 0 and step < math.inf:
+            gap = dt / step
+            if gap > max_gap:
+                gap = max_gap
+        if gap == 1.0:
+            a_fast = alpha_fast
+            a_scale = alpha_scale
+            a_slow = alpha_slow
+        else:
+            a_fast = 1.0 - (1.0 - alpha_fast) ** gap
+            a_scale = 1.0 - (1.0 - alpha_scale) ** gap
+            a_slow = 1.0 - (1.0 - alpha_slow) ** gap
+        d = abs(xi - prev_x)
+        if d > 0.0 and d < resolution:
+            resolution = d
+
+        floor = abs_floor
+        f = rel_floor * abs(slow)
+        if f > floor:
+            floor = f
+        if resolution < math.inf:
+            f = res_floor * resolution
+            if f > floor:
+                floor = f
+        scale = dev * SIGMA_PER_MAD
+        if scale < floor:
+            scale = floor
+
+        r = xi - level
+        z = abs(r) / scale
+        expected = level
+        b = hour_of_week(ti)
+        s_scale = s_dev[b] * SIGMA_PER_MAD
+        if s_scale < floor:
+            s_scale = floor
+        if s_n[b] >= season_min_obs:
+            zs = abs(xi - s_mean[b]) / s_scale
+            if zs < z:
+                z = zs
+                expected = s_mean[b]
+
+        u = (xi - slow) / scale
+        if u > cusum_clip:
+            u = cusum_clip
+        elif u < -cusum_clip:
+            u = -cusum_clip
+        sp = sp + u - cusum_k
+        if sp < 0.0:
+            sp = 0.0
+        sn = sn - u - cusum_k
+        if sn < 0.0:
+            sn = 0.0
+        cs = sp if sp > sn else sn
+
+        s_spike = z / (z + z_alarm)
+        s_shift = cs / (cs + cusum_h)
+        if s_spike >= s_shift:
+            score = s_spike
+            kind = KIND_SPIKE
+        else:
+            score = s_shift
+            kind = KIND_SHIFT
+            expected = slow
+        if seen < warmup:
+            score = 0.0
+        if suppress_left > 0:
+            score = score * suppress_factor
+            suppress_left -= 1
+        elif score >= 0.5:
+            suppress_left = suppress_points
+        if score < 0.5:
+            kind = KIND_NONE
+        out_score[i] = score
+        out_expected[i] = expected
+        out_kind[i] = kind
+
+        # state update (after scoring: the score saw only the past)
+        lim = huber_k * scale
+        if r > lim:
+            rc = lim
+        elif r < -lim:
+            rc = -lim
+        else:
+            rc = r
+        level = level + a_fast * rc
+        ar = abs(r)
+        if ar > lim:
+            ar = lim
+        dev = dev + a_scale * (ar - dev)
+        rs = xi - slow
+        if rs > lim:
+            rs = lim
+        elif rs < -lim:
+            rs = -lim
+        slow = slow + a_slow * rs
+        if cs >= cusum_h:
+            # a sustained shift: re-baseline at the new level and start the CUSUM afresh
+            sp = 0.0
+            sn = 0.0
+            level = xi
+            slow = xi
+        if s_n[b] == 0.0:
+            s_mean[b] = xi
+        else:
+            slim = huber_k * s_scale
+            rb = xi - s_mean[b]
+            arb = abs(rb)
+            if rb > slim:
+                rb = slim
+            elif rb < -slim:
+                rb = -slim
+            if arb > slim:
+                arb = slim
+            s_mean[b] = s_mean[b] + alpha_season * rb
+            s_dev[b] = s_dev[b] + alpha_season * (arb - s_dev[b])
+        s_n[b] = s_n[b] + 1.0
+        prev_x = xi
+        prev_t = ti
+        seen += 1
+
+
+@nb.njit(cache=True, parallel=True)
+def score_batch(ts, x, p, out_score, out_expected, out_kind):
+    """Score many series at once (rows), sharing one time axis; rows run in parallel."""
+    for s in nb.prange(x.shape[0]):
+        score_one(ts, x[s], p, out_score[s], out_expected[s], out_kind[s])
+
+
+def score_series(ts: np.ndarray, values: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scores, expected values and alarm kinds for one series (kind 0 none, 1 spike, 2 shift)."""
+    ts = np.ascontiguousarray(ts, dtype=np.int64)
+    x = np.ascontiguousarray(values, dtype=np.float64)
+    if ts.shape != x.shape or ts.ndim != 1:
+        raise ValueError(f"timestamps and values must be 1-D and equally long, got {ts.shape} and {x.shape}")
+    p = _check_params(params)
+    score = np.empty_like(x)
+    expected = np.empty_like(x)
+    kind = np.empty(x.shape, dtype=np.int8)
+    score_one(ts, x, p, score, expected, kind)
+    return score, expected, kind
+
+
+def score_matrix(ts: np.ndarray, values: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Batch form: `values` is (series, time) on the shared time axis `ts`."""
+    ts = np.ascontiguousarray(ts, dtype=np.int64)
+    x = np.ascontiguousarray(values, dtype=np.float64)
+    if x.ndim != 2 or ts.ndim != 1 or ts.shape[0] != x.shape[1]:
+        raise ValueError(f"values must be (series, time) matching ts; got {x.shape} and {ts.shape}")
+    p = _check_params(params)
+    score = np.empty_like(x)
+    expected = np.empty_like(x)
+    kind = np.empty(x.shape, dtype=np.int8)
+    score_batch(ts, x, p, score, expected, kind)
+    return score, expected, kind
+
+
+def _check_params(params: np.ndarray) -> np.ndarray:
+    p = np.ascontiguousarray(params, dtype=np.float64)
+    if p.shape != (N_PARAMS,):
+        raise ValueError(f"params must have {N_PARAMS} entries ({', '.join(PARAM_NAMES)}), got {p.shape}")
+    return p

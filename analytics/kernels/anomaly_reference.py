@@ -1,0 +1,159 @@
+"""Plain NumPy reference of the streaming detector in `anomaly_detectors.py`.
+
+Same recurrence, written the obvious way: a Python loop over time, NumPy over the
+series axis. It exists to prove the numba kernel right (tests compare them to
+1e-12) and as the baseline the benchmark reports next to the kernel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analytics.kernels.anomaly_detectors import (
+    KIND_NONE,
+    KIND_SHIFT,
+    KIND_SPIKE,
+    N_BUCKETS,
+    SIGMA_PER_MAD,
+    _check_params,
+)
+
+
+def hour_of_week_np(ts: np.ndarray) -> np.ndarray:
+    days = ts // 86400
+    return (((days + 3) % 7) * 24 + (ts // 3600) % 24).astype(np.int64)
+
+
+def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarray):
+    """(scores, expected, kind) for `values` shaped (series, time) on shared `ts`."""
+    p = _check_params(params)
+    (alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k, z_alarm,
+     cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
+     rel_floor, res_floor, max_gap) = p
+    suppress_points = int(suppress_points)
+    warmup = int(warmup)
+    ts = np.asarray(ts, dtype=np.int64)
+    x = np.asarray(values, dtype=np.float64)
+    S, T = x.shape
+    rows = np.arange(S)
+    out_score = np.empty((S, T))
+    out_expected = np.empty((S, T))
+    out_kind = np.empty((S, T), dtype=np.int8)
+    s_mean = np.zeros((S, N_BUCKETS))
+    s_dev = np.zeros((S, N_BUCKETS))
+    s_n = np.zeros((S, N_BUCKETS))
+    level = np.zeros(S)
+    dev = np.zeros(S)
+    slow = np.zeros(S)
+    sp = np.zeros(S)
+    sn = np.zeros(S)
+    step = np.full(S, np.inf)
+    resolution = np.full(S, np.inf)
+    prev_x = np.zeros(S)
+    prev_t = np.zeros(S, dtype=np.int64)
+    seen = np.zeros(S, dtype=np.int64)
+    suppress_left = np.zeros(S, dtype=np.int64)
+    how = hour_of_week_np(ts)
+
+    for i in range(T):
+        xi = x[:, i]
+        ti = ts[i]
+        b = how[i]
+        finite = np.isfinite(xi)
+        first = finite & (seen == 0)
+        act = finite & (seen > 0)
+        # missing points
+        miss = ~finite
+        out_score[miss, i] = 0.0
+        out_expected[miss, i] = np.where(seen[miss] > 0, level[miss], np.nan)
+        out_kind[miss, i] = KIND_NONE
+        # first point of a series
+        level[first] = xi[first]
+        slow[first] = xi[first]
+        prev_x[first] = xi[first]
+        prev_t[first] = ti
+        s_mean[first, b] = xi[first]
+        s_n[first, b] = 1.0
+        out_score[first, i] = 0.0
+        out_expected[first, i] = xi[first]
+        out_kind[first, i] = KIND_NONE
+        seen[first] = 1
+        if not act.any():
+            continue
+
+        dt = ti - prev_t
+        step = np.where(act & (dt > 0) & (dt < step), dt.astype(np.float64), step)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gap = np.where((dt > 0) & (step < np.inf), dt / step, 1.0)
+        gap = np.minimum(gap, max_gap)
+        one = gap == 1.0
+        a_fast = np.where(one, alpha_fast, 1.0 - (1.0 - alpha_fast) ** gap)
+        a_scale = np.where(one, alpha_scale, 1.0 - (1.0 - alpha_scale) ** gap)
+        a_slow = np.where(one, alpha_slow, 1.0 - (1.0 - alpha_slow) ** gap)
+        d = np.abs(xi - prev_x)
+        resolution = np.where(act & (d > 0.0) & (d < resolution), d, resolution)
+
+        floor = np.maximum(abs_floor, rel_floor * np.abs(slow))
+        floor = np.where(resolution < np.inf, np.maximum(floor, res_floor * resolution), floor)
+        scale = np.maximum(dev * SIGMA_PER_MAD, floor)
+
+        r = xi - level
+        z = np.abs(r) / scale
+        expected = level.copy()
+        sm = s_mean[:, b]
+        s_scale = np.maximum(s_dev[:, b] * SIGMA_PER_MAD, floor)
+        zs = np.abs(xi - sm) / s_scale
+        use_season = (s_n[:, b] >= season_min_obs) & (zs < z)
+        z = np.where(use_season, zs, z)
+        expected = np.where(use_season, sm, expected)
+
+        u = np.clip((xi - slow) / scale, -cusum_clip, cusum_clip)
+        sp_new = np.maximum(sp + u - cusum_k, 0.0)
+        sn_new = np.maximum(sn - u - cusum_k, 0.0)
+        cs = np.where(sp_new > sn_new, sp_new, sn_new)
+
+        s_spike = z / (z + z_alarm)
+        s_shift = cs / (cs + cusum_h)
+        spike = s_spike >= s_shift
+        score = np.where(spike, s_spike, s_shift)
+        kind = np.where(spike, KIND_SPIKE, KIND_SHIFT).astype(np.int8)
+        expected = np.where(spike, expected, slow)
+        score = np.where(seen < warmup, 0.0, score)
+        suppressing = suppress_left > 0
+        score = np.where(suppressing, score * suppress_factor, score)
+        new_alarm = ~suppressing & (score >= 0.5)
+        sl_new = np.where(suppressing, suppress_left - 1, np.where(new_alarm, suppress_points, suppress_left))
+        kind = np.where(score < 0.5, KIND_NONE, kind).astype(np.int8)
+        out_score[act, i] = score[act]
+        out_expected[act, i] = expected[act]
+        out_kind[act, i] = kind[act]
+
+        lim = huber_k * scale
+        rc = np.clip(r, -lim, lim)
+        level_new = level + a_fast * rc
+        dev_new = dev + a_scale * (np.minimum(np.abs(r), lim) - dev)
+        slow_new = slow + a_slow * np.clip(xi - slow, -lim, lim)
+        reset = cs >= cusum_h
+        sp_new = np.where(reset, 0.0, sp_new)
+        sn_new = np.where(reset, 0.0, sn_new)
+        level_new = np.where(reset, xi, level_new)
+        slow_new = np.where(reset, xi, slow_new)
+        fresh = s_n[:, b] == 0.0
+        slim = huber_k * s_scale
+        rb = xi - sm
+        sm_new = np.where(fresh, xi, sm + alpha_season * np.clip(rb, -slim, slim))
+        sd_new = np.where(fresh, s_dev[:, b], s_dev[:, b] + alpha_season * (np.minimum(np.abs(rb), slim) - s_dev[:, b]))
+
+        level = np.where(act, level_new, level)
+        dev = np.where(act, dev_new, dev)
+        slow = np.where(act, slow_new, slow)
+        sp = np.where(act, sp_new, sp)
+        sn = np.where(act, sn_new, sn)
+        suppress_left = np.where(act, sl_new, suppress_left)
+        s_mean[rows, b] = np.where(act, sm_new, sm)
+        s_dev[rows, b] = np.where(act, sd_new, s_dev[:, b])
+        s_n[rows, b] = np.where(act, s_n[:, b] + 1.0, s_n[:, b])
+        prev_x = np.where(act, xi, prev_x)
+        prev_t = np.where(act, ti, prev_t)
+        seen = np.where(act, seen + 1, seen)
+    return out_score, out_expected, out_kind

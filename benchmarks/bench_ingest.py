@@ -1,0 +1,150 @@
+"""Ingest benchmark: pre-encoded OTLP/HTTP protobuf batches of 512 GenAI spans from a
+concurrent loopback client into `inferledger serve` (ack after commit).
+
+Prints acknowledged spans/s at full speed, p50/p99 request latency at full speed and
+at half that rate, the server's peak RSS, and the spans actually persisted (counted
+in the warehouse, not 200s).
+
+    python benchmarks/bench_ingest.py [--batches 400] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.harness import free_port, wait_ready  # noqa: E402
+from tests.otlp_payloads import genai_spans, traces_request_bytes  # noqa: E402
+
+SPANS_PER_BATCH = 512
+HEADERS = {"Content-Type": "application/x-protobuf"}
+
+
+def make_batches(n: int) -> list[bytes]:
+    """`n` distinct requests: one SDK-encoded template, fresh trace/span ids per batch."""
+    template = ExportTraceServiceRequest.FromString(traces_request_bytes(genai_spans(SPANS_PER_BATCH)))
+    out = []
+    for _ in track(range(n), description="encoding batches", transient=True):
+        req = ExportTraceServiceRequest()
+        req.CopyFrom(template)
+        for span in req.resource_spans[0].scope_spans[0].spans:
+            span.trace_id = os.urandom(16)
+            span.span_id = os.urandom(8)
+        out.append(req.SerializeToString())
+    return out
+
+
+async def send_all(url: str, batches: list[bytes], concurrency: int, rate: float | None) -> tuple[list[float], int, float]:
+    """Send every batch; `rate` (requests/s) paces an open loop, None sends flat out."""
+    latencies: list[float] = []
+    acked = 0
+    queue: asyncio.Queue = asyncio.Queue()
+    for b in batches:
+        queue.put_nowait(b)
+    start = time.perf_counter()
+    sent = 0
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal acked, sent
+        while True:
+            try:
+                body = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            if rate:
+                due = start + sent / rate
+                sent += 1
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            t0 = time.perf_counter()
+            while True:
+                r = await client.post(url, content=body, headers=HEADERS)
+                if r.status_code != 429:
+                    break
+                await asyncio.sleep(float(r.headers.get("retry-after", "1")))
+            latencies.append(time.perf_counter() - t0)
+            if r.status_code == 200:
+                acked += SPANS_PER_BATCH
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    return latencies, acked, time.perf_counter() - start
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else values[0] * 1000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--batches", type=int, default=400)
+    ap.add_argument("--concurrency", type=int, default=8)
+    args = ap.parse_args()
+    console = Console()
+    batches = make_batches(args.batches * 2)
+    full, half = batches[: args.batches], batches[args.batches :]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.duckdb"
+        http, grpc_port, admin = free_port(), free_port(), free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "inferledger.cli", "--db", str(db), "serve", "--no-jobs",
+             "--otlp-http", f"127.0.0.1:{http}", "--otlp-grpc", f"127.0.0.1:{grpc_port}", "--admin", f"127.0.0.1:{admin}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_ready(f"http://127.0.0.1:{admin}", proc)
+            server = psutil.Process(proc.pid)
+            url = f"http://127.0.0.1:{http}/v1/traces"
+            asyncio.run(send_all(url, make_batches(4), 2, None))  # warm-up
+            lat_full, acked_full, secs_full = asyncio.run(send_all(url, full, args.concurrency, None))
+            rate_full = acked_full / secs_full
+            half_rate_req = rate_full / 2 / SPANS_PER_BATCH
+            lat_half, acked_half, secs_half = asyncio.run(send_all(url, half, args.concurrency, half_rate_req))
+            stats = httpx.get(f"http://127.0.0.1:{admin}/admin/stats", timeout=30).json()
+            rss_peak = _peak_rss(server)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+
+    persisted = stats["tables"]["spans"]
+    table = Table(title=f"OTLP/HTTP ingest, {SPANS_PER_BATCH} GenAI spans per batch, concurrency {args.concurrency}, ack after commit")
+    for col in ("phase", "acked spans", "seconds", "spans/s", "p50 ms", "p99 ms"):
+        table.add_column(col, justify="right")
+    table.add_row("full speed", f"{acked_full:,}", f"{secs_full:.2f}", f"{rate_full:,.0f}", f"{pct(lat_full, 50):.1f}", f"{pct(lat_full, 99):.1f}")
+    table.add_row("half rate", f"{acked_half:,}", f"{secs_half:.2f}", f"{acked_half / secs_half:,.0f}", f"{pct(lat_half, 50):.1f}", f"{pct(lat_half, 99):.1f}")
+    console.print(table)
+    console.print(f"persisted spans in the warehouse: {persisted:,} (acknowledged {acked_full + acked_half + 4 * SPANS_PER_BATCH:,})")
+    console.print(f"server peak RSS: {rss_peak / 2**20:,.0f} MiB")
+    console.print("goal: >= 100,000 spans/s, p99 < 100 ms at half rate; peer: Phoenix (see README: not installed in this run)")
+
+
+def _peak_rss(proc: psutil.Process) -> int:
+    try:
+        with open(f"/proc/{proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return proc.memory_info().rss
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Who a span is billed to: team, feature, user and conversation.
+
+Sources, first hit wins: the span's own attributes (by each configured key in
+order), baggage copied onto the span (a BaggageSpanProcessor writes it either
+as-is or with a ``baggage.`` prefix), OpenLLMetry's
+``traceloop.association.properties.<key>``, OpenInference's ``metadata`` JSON
+string, then the resource attributes, then the configured default. The lookup
+plan is built once per settings object, not per span: per span it is a handful
+of dict lookups.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from collector.attributes import to_str
+from collector.settings import AttributionSettings
+
+FIELDS = ("team", "feature", "user", "conversation")
+# OpenInference's own attribution keys, read even when the configuration lists others.
+_FALLBACK_KEYS = {"user": ("user.id",), "conversation": ("session.id",)}
+
+
+@dataclass(frozen=True)
+class AttributionPlan:
+    keys: tuple[tuple[str, ...], ...]  # per field: configured keys in order
+    span_candidates: tuple[tuple[str, ...], ...]  # per field: span-attribute keys in lookup order
+    all_span_keys: frozenset[str]
+    defaults: tuple[str | None, ...]
+
+
+_PLANS: dict[tuple, AttributionPlan] = {}
+
+
+def plan_for(settings: AttributionSettings) -> AttributionPlan:
+    """The lookup plan for these settings (memoised on the key lists)."""
+    cache_key = (
+        tuple(settings.team_keys),
+        tuple(settings.feature_keys),
+        tuple(settings.user_keys),
+        tuple(settings.conversation_keys),
+        settings.default_team,
+        settings.default_feature,
+    )
+    plan = _PLANS.get(cache_key)
+    if plan is not None:
+        return plan
+    keys = []
+    cands = []
+    for name, configured in zip(FIELDS, cache_key[:4]):
+        ks = tuple(dict.fromkeys(configured + _FALLBACK_KEYS.get(name, ())))
+        keys.append(ks)
+        cands.append(
+            tuple(ks)
+            + tuple("baggage." + k for k in ks)
+            + tuple("traceloop.association.properties." + k for k in ks)
+        )
+    plan = AttributionPlan(
+        keys=tuple(keys),
+        span_candidates=tuple(cands),
+        all_span_keys=frozenset(k for c in cands for k in c) | {"metadata"},
+        defaults=(settings.default_team, settings.default_feature, None, None),
+    )
+    if len(_PLANS) < 64:
+        _PLANS[cache_key] = plan
+    return plan
+
+
+def resource_attribution(plan: AttributionPlan, resource: dict[str, Any]) -> tuple[str | None, ...]:
+    """Per field, the resource's value or the default (computed once per resource)."""
+    out = []
+    for ks, default in zip(plan.keys, plan.defaults):
+        val = None
+        for k in ks:
+            v = resource.get(k)
+            if v is not None and v != "":
+                val = to_str(v)
+                break
+        out.append(val if val is not None else default)
+    return tuple(out)
+
+
+def span_attribution(
+    plan: AttributionPlan, attrs: dict[str, Any], fallback: tuple[str | None, ...]
+) -> tuple[str | None, ...]:
+    """Per field, the span's (or its baggage's / metadata's) value, else `fallback`."""
+    if plan.all_span_keys.isdisjoint(attrs):
+        return fallback
+    meta = None
+    raw_meta = attrs.get("metadata")
+    if type(raw_meta) is str and raw_meta[:1] == "{":
+        try:
+            meta = json.loads(raw_meta)
+        except ValueError:
+            meta = None
+        if not isinstance(meta, dict):
+            meta = None
+    elif isinstance(raw_meta, dict):
+        meta = raw_meta
+    out = []
+    for cands, ks, fb in zip(plan.span_candidates, plan.keys, fallback):
+        val = None
+        for k in cands:
+            v = attrs.get(k)
+            if v is not None and v != "":
+                val = to_str(v)
+                break
+        if val is None and meta is not None:
+            for k in ks:
+                v = meta.get(k)
+                if v is not None and v != "":
+                    val = to_str(v)
+                    break
+        out.append(val if val is not None else fb)
+    return tuple(out)

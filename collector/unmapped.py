@@ -1,0 +1,30 @@
+"""The `ingest_unmapped_keys` table: attribute keys of inference-looking spans no vocabulary maps.
+
+It tells an operator which instrumentation InferLedger does not read yet, so
+nothing inference-related disappears silently.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+UPSERT = """
+INSERT INTO ingest_unmapped_keys VALUES (?, ?, ?, ?)
+ON CONFLICT (tenant, key) DO UPDATE SET spans = spans + excluded.spans, last_seen = excluded.last_seen
+"""
+
+
+def upsert_unmapped(con, counts: Counter, now: datetime) -> None:
+    """`counts` is keyed by (tenant, key)."""
+    if counts:
+        con.executemany(UPSERT, [[tenant, key, n, now] for (tenant, key), n in counts.items()])
+
+
+def top_unmapped_keys(con, limit: int = 20, tenant: str | None = None) -> list[dict]:
+    rows = con.execute(
+        "SELECT tenant, key, spans, last_seen FROM ingest_unmapped_keys"
+        " WHERE ? IS NULL OR tenant = ? ORDER BY spans DESC, key LIMIT ?",
+        [tenant, tenant, limit],
+    ).fetchall()
+    return [{"tenant": t, "key": k, "spans": n, "last_seen": ls.isoformat()} for t, k, n, ls in rows]

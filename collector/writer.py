@@ -1,0 +1,167 @@
+"""The group-commit ingest writer: one thread owns the writes, a 200 means committed.
+
+Receivers submit a `WriteBatch` and wait on its future. The writer thread takes
+everything queued (up to `max_commit_rows`), writes it in one transaction, commits,
+and only then resolves the futures, so an acknowledged row has been committed to
+the DuckDB write-ahead log and survives `kill -9`. The queue is bounded: when it is
+full, `submit` raises `QueueFull` and the receiver answers 429 / RESOURCE_EXHAUSTED.
+
+A batch that makes its group's transaction fail is retried alone, so one bad batch
+fails by itself and the good batches committed with it are kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from analytics.warehouse import Warehouse, utcnow
+from collector import telemetry
+from collector.unmapped import upsert_unmapped
+from collector.columns import GPU_ARROW_SCHEMA, LOG_ARROW_SCHEMA, METRIC_ARROW_SCHEMA, SPAN_ARROW_SCHEMA
+
+log = logging.getLogger("inferledger.collector.writer")
+
+# target table -> (arrow schema, insert statement). Spans ignore a (tenant, trace, span)
+# already stored: exporters resend batches whose response was lost.
+TARGETS: dict[str, tuple[pa.Schema, str]] = {
+    "spans": (SPAN_ARROW_SCHEMA, "INSERT OR IGNORE INTO spans SELECT * FROM _batch"),
+    "gpu_samples": (GPU_ARROW_SCHEMA, "INSERT INTO gpu_samples SELECT * FROM _batch"),
+    "metric_points": (METRIC_ARROW_SCHEMA, "INSERT INTO metric_points SELECT * FROM _batch"),
+    "log_records": (LOG_ARROW_SCHEMA, "INSERT INTO log_records SELECT * FROM _batch"),
+}
+
+
+class QueueFull(Exception):
+    """The write queue is at its bound; the client should retry later."""
+
+
+class WriterStopped(Exception):
+    """The writer is shutting down and takes no new batches."""
+
+
+@dataclass
+class WriteBatch:
+    """Rows of one export request, per target table, as tuples in the table's column order."""
+
+    tenant: str
+    rows: dict[str, list[tuple]]
+    unmapped_keys: Counter = field(default_factory=Counter)
+    future: Future = field(default_factory=Future)
+
+    @property
+    def row_count(self) -> int:
+        return sum(len(r) for r in self.rows.values())
+
+
+class IngestWriter:
+    def __init__(self, warehouse: Warehouse, *, max_batches: int = 256, max_commit_rows: int = 200_000) -> None:
+        self._wh = warehouse
+        self._queue: queue.Queue[WriteBatch] = queue.Queue(maxsize=max_batches)
+        self._max_commit_rows = max_commit_rows
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+        self.commits = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, batch: WriteBatch) -> Future:
+        if self._stopping.is_set():
+            raise WriterStopped("the service is shutting down")
+        try:
+            self._queue.put_nowait(batch)
+        except queue.Full:
+            raise QueueFull(f"ingest queue is full ({self._queue.maxsize} requests waiting)") from None
+        telemetry.QUEUE_DEPTH.set(self._queue.qsize())
+        return batch.future
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop taking batches, commit everything queued, then return."""
+        self._stopping.set()
+        self._thread.join(timeout)
+
+    @property
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+    def _run(self) -> None:
+        con = self._wh.cursor()
+        while True:
+            try:
+                first = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if self._stopping.is_set():
+                    break
+                continue
+            group = [first]
+            rows = first.row_count
+            while rows < self._max_commit_rows:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                group.append(nxt)
+                rows += nxt.row_count
+            telemetry.QUEUE_DEPTH.set(self._queue.qsize())
+            self._commit_group(con, group)
+        con.close()
+
+    def _commit_group(self, con, group: list[WriteBatch]) -> None:
+        started = time.perf_counter()
+        try:
+            _write(con, group)
+        except Exception as exc:  # one bad batch must not sink the others: retry them one by one
+            if len(group) == 1:
+                log.error("ingest commit failed: %s", exc)
+                group[0].future.set_exception(exc)
+                return
+            for batch in group:
+                self._commit_group(con, [batch])
+            return
+        self.commits += 1
+        telemetry.COMMIT_SECONDS.observe(time.perf_counter() - started)
+        telemetry.COMMIT_ROWS.observe(sum(b.row_count for b in group))
+        for batch in group:
+            batch.future.set_result(batch.row_count)
+
+
+def _write(con, group: list[WriteBatch]) -> None:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table, (schema, insert_sql) in TARGETS.items():
+            rows = [row for batch in group for row in batch.rows.get(table, ())]
+            if not rows:
+                continue
+            con.register("_batch", _to_arrow(rows, schema))
+            try:
+                con.execute(insert_sql)
+            finally:
+                con.unregister("_batch")
+        upsert_unmapped(con, _merge_unmapped(group), utcnow())
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _to_arrow(rows: list[tuple], schema: pa.Schema) -> pa.Table:
+    columns = list(zip(*rows))
+    return pa.Table.from_arrays(
+        [pa.array(col, type=f.type) for col, f in zip(columns, schema)], schema=schema
+    )
+
+
+def _merge_unmapped(group: list[WriteBatch]) -> Counter:
+    merged: Counter = Counter()
+    for batch in group:
+        for key, n in batch.unmapped_keys.items():
+            merged[(batch.tenant, key)] += n
+    return merged

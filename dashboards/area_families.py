@@ -1,0 +1,173 @@
+"""Metric families reading the tables of the other areas: cost, GPU allocation, SLO, drift,
+anomaly, alert outbox.
+
+Those tables are written by parallel issues; every family first checks the table and
+its columns exist (`table_columns`) and emits nothing otherwise, so /metrics works on
+any schema version.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import polars as pl
+from prometheus_client.core import Metric
+
+from dashboards.cardinality import bound_cardinality
+from dashboards.families import Family, emit, query, table_columns
+from dashboards.settings import DashboardSettings
+
+# --- cost (analytics/migrations/0100_cost.sql) --------------------------------------------------
+
+COST_LABELS = ("team", "model", "provider")
+
+
+def cost_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
+    """Token spend per team/model/provider from `cost_lines` (one line per priced span)."""
+    if not table_columns(con, "cost_lines"):
+        return []
+    df = query(
+        con,
+        """
+        SELECT team, coalesce(model, 'unknown') AS model, coalesce(provider, 'unknown') AS provider,
+               sum(cost)::DOUBLE AS spend,
+               count(*) FILTER (WHERE status = 'unpriced')::DOUBLE AS unpriced
+        FROM cost_lines GROUP BY ALL
+        """,
+    )
+    df = bound_cardinality(df, COST_LABELS, {"spend": "sum", "unpriced": "sum"}, n=cfg.metrics_top_n)
+    return [
+        emit(df, "counter", "inferledger_cost_usd", "Priced token cost of inference, USD.",
+             list(COST_LABELS), "spend"),
+        emit(df, "counter", "inferledger_unpriced_requests",
+             "Spans whose model has no price (cost unknown, counted as 0).", list(COST_LABELS), "unpriced"),
+    ]
+
+
+def unit_cost_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
+    """Unit cost over the trailing `unit_cost_window_hours` from `cost_rollup_hourly`.
+
+    Ratios are taken after top-N bounding, from bounded sums, so `other` is a true mean.
+    """
+    if not table_columns(con, "cost_rollup_hourly"):
+        return []
+    since = now - timedelta(hours=cfg.unit_cost_window_hours)
+    df = query(
+        con,
+        """
+        SELECT coalesce(model, 'unknown') AS model, coalesce(provider, 'unknown') AS provider,
+               sum(cost)::DOUBLE AS spend, sum(requests)::DOUBLE AS requests,
+               sum(ok_requests)::DOUBLE AS ok_requests, sum(total_tokens)::DOUBLE AS tokens
+        FROM cost_rollup_hourly WHERE hour >= date_trunc('hour', ?::TIMESTAMP) GROUP BY ALL
+        """,
+        [since],
+    )
+    df = bound_cardinality(
+        df, ("model", "provider"), {"spend": "sum", "requests": "sum", "ok_requests": "sum", "tokens": "sum"},
+        n=cfg.metrics_top_n, rank_by="spend",
+    )
+    df = df.with_columns(
+        pl.when(pl.col("requests") > 0).then(pl.col("spend") / pl.col("requests")).alias("per_request"),
+        pl.when(pl.col("ok_requests") > 0).then(pl.col("spend") / pl.col("ok_requests")).alias("per_ok"),
+        pl.when(pl.col("tokens") > 0).then(pl.col("spend") / pl.col("tokens") * 1e6).alias("per_mtok"),
+    )
+    labels = ["model", "provider"]
+    return [
+        emit(df, "gauge", "inferledger_cost_per_request_usd",
+             "Mean cost of one request over the unit-cost window, USD.", labels, "per_request"),
+        emit(df, "gauge", "inferledger_cost_per_successful_request_usd",
+             "Cost over the unit-cost window divided by successful requests, USD.", labels, "per_ok"),
+        emit(df, "gauge", "inferledger_cost_per_million_tokens_usd",
+             "Cost per million tokens over the unit-cost window, USD.", labels, "per_mtok"),
+    ]
+
+
+def gpu_cost_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
+    """GPU cost split into what workloads used (`allocated`) and what sat `idle`."""
+    if not table_columns(con, "gpu_allocations"):
+        return []
+    df = query(
+        con,
+        """
+        SELECT coalesce(gpu_model, 'unknown') AS gpu_model, coalesce(k8s_namespace, 'none') AS namespace,
+               CASE WHEN line_kind = 'idle' THEN 'idle' ELSE 'allocated' END AS kind,
+               sum(cost)::DOUBLE AS cost, sum(gpu_seconds)::DOUBLE AS gpu_seconds
+        FROM gpu_allocations GROUP BY ALL
+        """,
+    )
+    labels = ("gpu_model", "namespace", "kind")
+    df = bound_cardinality(df, labels, {"cost": "sum", "gpu_seconds": "sum"}, n=cfg.metrics_top_n)
+    out = [
+        emit(df, "counter", "inferledger_gpu_cost_usd", "GPU cost by allocation (allocated or idle), USD.",
+             list(labels), "cost"),
+        emit(df, "counter", "inferledger_gpu_allocated_seconds",
+             "GPU-seconds attributed to workloads (utilisation-weighted) or idle.", list(labels), "gpu_seconds"),
+    ]
+    if table_columns(con, "gpu_team_costs"):
+        team = query(
+            con,
+            """
+            SELECT team, CASE WHEN line_kind = 'idle' THEN 'idle' ELSE 'allocated' END AS kind,
+                   sum(cost)::DOUBLE AS cost FROM gpu_team_costs GROUP BY ALL
+            """,
+        )
+        team = bound_cardinality(team, ("team", "kind"), {"cost": "sum"}, n=cfg.metrics_top_n)
+        out.append(emit(team, "counter", "inferledger_gpu_team_cost_usd",
+                        "GPU cost attributed to the teams whose spans the GPUs served, USD.", ["team", "kind"], "cost"))
+    return out
+
+
+def budget_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
+    """This month's budget, spend and forecast per team and feature (`budget_status`)."""
+    if not table_columns(con, "budget_status"):
+        return []
+    df = query(
+        con,
+        """
+        SELECT team, feature, budget::DOUBLE AS budget, spent::DOUBLE AS spent, forecast::DOUBLE AS forecast
+        FROM budget_status WHERE month = (SELECT max(month) FROM budget_status)
+        """,
+    )
+    df = bound_cardinality(
+        df, ("team", "feature"), {"budget": "sum", "spent": "sum", "forecast": "sum"}, n=cfg.metrics_top_n,
+        rank_by="spent",
+    )
+    labels = ["team", "feature"]
+    return [
+        emit(df, "gauge", "inferledger_budget_usd", "Monthly budget, USD.", labels, "budget"),
+        emit(df, "gauge", "inferledger_budget_spent_usd", "Spent so far this month, USD.", labels, "spent"),
+        emit(df, "gauge", "inferledger_budget_forecast_usd", "Forecast spend at month end, USD.", labels, "forecast"),
+    ]
+
+
+# --- alert delivery (analytics/migrations/0500_alerts.sql) ------------------------------------
+
+
+def outbox_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
+    """Notifications waiting in the durable outbox, and delivered/failed totals."""
+    if not table_columns(con, "alert_outbox"):
+        return []
+    df = query(
+        con,
+        "SELECT receiver, state, count(*)::DOUBLE AS n FROM alert_outbox GROUP BY ALL",
+    )
+    receivers = sorted(set(df["receiver"].to_list())) if df.height else []
+    pending = pl.DataFrame({"receiver": receivers}, schema={"receiver": pl.Utf8}).join(
+        df.filter(pl.col("state") == "pending").select("receiver", "n"), on="receiver", how="left"
+    ).with_columns(pl.col("n").fill_null(0.0))
+    done = df.filter(pl.col("state") != "pending")
+    return [
+        emit(pending, "gauge", "inferledger_alert_outbox_depth",
+             "Notifications not yet delivered (pending, including retries).", ["receiver"], "n"),
+        emit(done, "counter", "inferledger_alert_notifications",
+             "Notifications finished, by final state (delivered or failed).", ["receiver", "state"], "n"),
+    ]
+
+
+AREA_FAMILIES: list[Family] = [
+    Family("cost", ("cost_lines",), cost_family),
+    Family("unit_cost", ("cost_rollup_hourly",), unit_cost_family),
+    Family("gpu_cost", ("gpu_allocations", "gpu_team_costs"), gpu_cost_family),
+    Family("budget", ("budget_status",), budget_family),
+    Family("outbox", ("alert_outbox",), outbox_family),
+]

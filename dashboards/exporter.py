@@ -1,0 +1,125 @@
+"""The warehouse side of /metrics: a prometheus_client Collector evaluated at scrape time.
+
+The service serves `generate_latest(REGISTRY)`; the collector adds what the jobs have
+computed (spend, tokens, unit cost, SLO burn, drift, anomalies, GPU fleet, job runs,
+outbox depth) next to the ingest metrics the collector package registers itself.
+
+Why a custom Collector and not gauges set by the jobs: the warehouse is the source of
+truth, so /metrics is always consistent with it (after a re-price, a restart, a job
+run by the CLI) and nothing has to be kept in step. Queries are aggregates over
+DuckDB's columnar storage; results are cached for `metrics_cache_seconds` so several
+Prometheus replicas scraping at once cost one evaluation.
+
+A family never breaks a scrape: a missing table (another area's migration not there
+yet) means the family emits nothing; any other error is logged and counted in
+`inferledger_exporter_family_up{family} 0`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable, Iterable, Sequence
+
+import duckdb
+from prometheus_client.core import REGISTRY, CollectorRegistry, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from analytics.warehouse import Warehouse, utcnow
+from dashboards.families import Family, all_families
+from dashboards.settings import DashboardSettings
+
+log = logging.getLogger(__name__)
+
+MISSING_SCHEMA = (duckdb.CatalogException, duckdb.BinderException)
+
+
+class WarehouseCollector(Collector):
+    """Reads the warehouse at scrape time, caches the result for a few seconds."""
+
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        settings: DashboardSettings,
+        *,
+        families: Sequence[Family] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.warehouse = warehouse
+        self.settings = settings
+        self.families = list(families) if families is not None else list(all_families())
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cached: list[Metric] | None = None
+        self._cached_at = 0.0
+
+    def describe(self) -> Iterable[Metric]:
+        # Empty: registering must not run warehouse queries (prometheus_client calls
+        # describe() at register time and would otherwise call collect()).
+        return []
+
+    def collect(self) -> Iterable[Metric]:
+        with self._lock:
+            now = self._clock()
+            ttl = self.settings.metrics_cache_seconds
+            if self._cached is None or ttl <= 0 or now - self._cached_at >= ttl:
+                self._cached = self.evaluate()
+                self._cached_at = self._clock()
+            return list(self._cached)
+
+    def evaluate(self) -> list[Metric]:
+        """Run every family now (no cache); each one isolated from the others' failures."""
+        con = self.warehouse.con
+        now = utcnow()
+        out: list[Metric] = []
+        up = GaugeMetricFamily(
+            "inferledger_exporter_family_up",
+            "1 when the family's tables exist and its query succeeded, else 0.",
+            labels=["family"],
+        )
+        took = GaugeMetricFamily(
+            "inferledger_exporter_family_duration_seconds",
+            "Time spent evaluating each family on the last uncached scrape.",
+            labels=["family"],
+        )
+        for fam in self.families:
+            started = time.perf_counter()
+            ok = 1.0
+            try:
+                metrics = fam.collect(con, self.settings, now)
+            except MISSING_SCHEMA as exc:
+                log.debug("metrics family %s skipped: %s", fam.name, exc)
+                metrics, ok = [], 0.0
+            except Exception:  # noqa: BLE001 - a scrape must never fail on one family
+                log.exception("metrics family %s failed", fam.name)
+                metrics, ok = [], 0.0
+            if ok and not metrics:
+                ok = 0.0  # the family's tables are not there yet
+            _close_open_result(con)
+            out.extend(metrics)
+            up.add_metric([fam.name], ok)
+            took.add_metric([fam.name], time.perf_counter() - started)
+        out.extend([up, took])
+        return out
+
+
+def _close_open_result(con) -> None:
+    """DuckDB 2 refuses new work on a connection with an unfinished result; clear it."""
+    try:
+        con.abort()
+    except Exception:  # noqa: BLE001 - nothing was pending
+        pass
+
+
+def register_warehouse_collector(
+    warehouse: Warehouse, settings, registry: CollectorRegistry = REGISTRY
+) -> WarehouseCollector:
+    """Add the warehouse collector to `registry` (the default one serves /metrics).
+
+    `settings` may be the whole `inferledger.config.Settings` or its `DashboardSettings`.
+    """
+    dash = settings if isinstance(settings, DashboardSettings) else settings.dashboards
+    collector = WarehouseCollector(warehouse, dash)
+    registry.register(collector)
+    return collector

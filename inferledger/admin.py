@@ -1,0 +1,102 @@
+"""The admin HTTP app (default 127.0.0.1:9464): /metrics, /healthz, /readyz and the admin API.
+
+CLI commands use the admin API when the service holds the warehouse file.
+Areas add endpoints through `inferledger.plugins.ADMIN_ROUTE_MODULES`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from analytics.alert_records import recent_alert_records
+from analytics.jobs import REGISTRY as JOBS
+from analytics.jobs import JobContext, run_job
+from collector.unmapped import top_unmapped_keys
+from inferledger.plugins import ADMIN_ROUTE_MODULES
+
+FACT_TABLES = ("spans", "gpu_samples", "metric_points", "log_records")
+
+
+def create_admin_app(state: object, is_ready: Callable[[], bool]) -> Starlette:
+    """`state` carries `warehouse`, `settings` and `writer` for the handlers."""
+
+    async def metrics(request: Request) -> Response:
+        return Response(await run_in_threadpool(generate_latest, REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        ready = is_ready()
+        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+
+    async def stats(request: Request) -> Response:
+        def count() -> dict:
+            con = request.app.state.warehouse.con
+            # Table names come from the constant above, never from the request.
+            tables = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in FACT_TABLES}
+            by_vocab = dict(con.execute("SELECT vocabulary, count(*) FROM spans GROUP BY 1 ORDER BY 2 DESC").fetchall())
+            return {"tables": tables, "spans_by_vocabulary": by_vocab, "queue_depth": request.app.state.writer.depth}
+
+        return JSONResponse(await run_in_threadpool(count))
+
+    async def unmapped(request: Request) -> Response:
+        limit = int(request.query_params.get("limit", "20"))
+        tenant = request.query_params.get("tenant")
+        rows = await run_in_threadpool(top_unmapped_keys, request.app.state.warehouse.con, limit, tenant)
+        return JSONResponse(rows)
+
+    async def alert_records(request: Request) -> Response:
+        limit = int(request.query_params.get("limit", "50"))
+        source = request.query_params.get("source")
+        rows = await run_in_threadpool(recent_alert_records, request.app.state.warehouse, limit, source)
+        return JSONResponse(rows)
+
+    async def list_jobs(request: Request) -> Response:
+        return JSONResponse([{"name": j.name, "trigger": j.trigger, **j.trigger_args} for j in JOBS.values()])
+
+    async def run_jobs(request: Request) -> Response:
+        """POST /admin/jobs/run?name=a&name=b (no name: every job, in registration order)."""
+        names = request.query_params.getlist("name") or list(JOBS)
+        unknown = [n for n in names if n not in JOBS]
+        if unknown:
+            return JSONResponse({"error": f"unknown job(s): {', '.join(unknown)}"}, status_code=404)
+
+        def run_all() -> list[dict]:
+            results = []
+            for name in names:
+                ctx = JobContext(warehouse=request.app.state.warehouse, settings=request.app.state.settings)
+                try:
+                    out = run_job(JOBS[name], ctx)
+                    results.append({"job": name, "status": "ok", "result": None if out is None else str(out)[:500]})
+                except Exception as exc:  # reported per job; one failure does not stop the others
+                    results.append({"job": name, "status": "failed", "error": f"{type(exc).__name__}: {exc}"})
+            return results
+
+        return JSONResponse(await run_in_threadpool(run_all))
+
+    routes = [
+        Route("/metrics", metrics),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/admin/stats", stats),
+        Route("/admin/unmapped", unmapped),
+        Route("/admin/alert-records", alert_records),
+        Route("/admin/jobs", list_jobs),
+        Route("/admin/jobs/run", run_jobs, methods=["POST"]),
+    ]
+    for module_name in ADMIN_ROUTE_MODULES:
+        routes.extend(importlib.import_module(module_name).ROUTES)
+    app = Starlette(routes=routes)
+    app.state.warehouse = state.warehouse
+    app.state.settings = state.settings
+    app.state.writer = state.writer
+    return app

@@ -1,0 +1,15 @@
+"""Where the service finds the parts that later issues add.
+
+- JOB_MODULES: modules whose import registers jobs with `analytics.jobs.register_job`.
+- ADMIN_ROUTE_MODULES: modules exposing `ROUTES: list[starlette.routing.Route]`, mounted
+  on the admin address. Handlers reach the open warehouse and the settings through
+  `request.app.state.warehouse` (analytics.warehouse.Warehouse) and
+  `request.app.state.settings` (inferledger.config.Settings).
+"""
+
+JOB_MODULES: list[str] = [
+    "analytics.retention",
+]
+
+ADMIN_ROUTE_MODULES: list[str] = [
+]

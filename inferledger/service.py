@@ -1,0 +1,190 @@
+"""The service: receivers, writer, scheduler and admin app on one event loop.
+
+Start-up order matters for "a 200 means durable": the warehouse is opened and
+migrated, then the writer starts, then the receivers. Shutdown runs the other way:
+receivers stop taking requests, the writer commits what is queued, then the file
+is checkpointed and closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass
+
+import uvicorn
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from analytics.jobs import REGISTRY as JOBS
+from analytics.jobs import Job, JobContext, run_job
+from analytics.warehouse import Warehouse, open_warehouse
+from collector.otlp_grpc import create_otlp_grpc_server
+from collector.otlp_http import create_otlp_http_app
+from collector.pipeline import IngestPipeline
+from collector.writer import IngestWriter
+from inferledger.admin import create_admin_app
+from inferledger.config import Settings
+from inferledger.plugins import JOB_MODULES
+
+log = logging.getLogger("inferledger.service")
+
+
+def split_address(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"address must be HOST:PORT, got {address!r}")
+    return host.strip("[]"), int(port)
+
+
+def load_job_modules() -> dict[str, Job]:
+    for name in JOB_MODULES:
+        importlib.import_module(name)
+    return dict(JOBS)
+
+
+@dataclass
+class ServiceState:
+    warehouse: Warehouse
+    settings: Settings
+    writer: IngestWriter
+
+
+class Service:
+    def __init__(self, settings: Settings, *, run_scheduler: bool = True) -> None:
+        self.settings = settings
+        self.run_scheduler = run_scheduler and settings.analytics.jobs_enabled
+        self._stop = asyncio.Event()
+        self._ready = False
+        self.state: ServiceState | None = None
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready
+
+    async def run(self, started: "asyncio.Future | None" = None) -> None:
+        s = self.settings
+        wh = open_warehouse(s.warehouse.path, memory_limit=s.warehouse.memory_limit, threads=s.warehouse.threads)
+        writer = IngestWriter(wh, max_batches=s.ingest.queue_max_batches, max_commit_rows=s.ingest.max_commit_rows)
+        writer.start()
+        self.state = ServiceState(warehouse=wh, settings=s, writer=writer)
+        pipeline = IngestPipeline(writer, s.ingest, s.attribution, s.auth)
+
+        grpc_server, _ = create_otlp_grpc_server(pipeline, s.server.otlp_grpc)
+        http_server = _uvicorn(create_otlp_http_app(pipeline), s.server.otlp_http)
+        admin_server = _uvicorn(create_admin_app(self.state, lambda: self._ready), s.server.admin)
+        scheduler = self._start_scheduler(wh) if self.run_scheduler else None
+
+        await grpc_server.start()
+        tasks = [asyncio.create_task(http_server.serve()), asyncio.create_task(admin_server.serve())]
+        while not (http_server.started and admin_server.started):
+            if any(t.done() for t in tasks):  # a bind failure ends serve() early
+                for t in tasks:
+                    if t.done() and t.exception():
+                        raise t.exception()
+                raise OSError("a receiver could not start (address in use?)")
+            await asyncio.sleep(0.02)
+        self._ready = True
+        log.info("serving OTLP/gRPC %s, OTLP/HTTP %s, admin %s", s.server.otlp_grpc, s.server.otlp_http, s.server.admin)
+        if started is not None and not started.done():
+            started.set_result(True)
+        try:
+            await self._stop.wait()
+        finally:
+            self._ready = False
+            http_server.should_exit = True
+            await grpc_server.stop(grace=5)
+            await asyncio.gather(tasks[0], return_exceptions=True)
+            writer.stop()  # commits everything still queued
+            if scheduler is not None:
+                scheduler.shutdown(wait=True)
+            admin_server.should_exit = True
+            await asyncio.gather(tasks[1], return_exceptions=True)
+            wh.checkpoint()
+            wh.close()
+
+    def _start_scheduler(self, wh: Warehouse) -> BackgroundScheduler:
+        scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+        for job in load_job_modules().values():
+            scheduler.add_job(
+                self._run_logged, job.trigger, args=[job, wh], id=job.name, name=job.name, **job.trigger_args
+            )
+        scheduler.start()
+        return scheduler
+
+    def _run_logged(self, job: Job, wh: Warehouse) -> None:
+        try:
+            run_job(job, JobContext(warehouse=wh, settings=self.settings))
+        except Exception:
+            log.exception("job %s failed", job.name)
+
+
+def _uvicorn(app, address: str) -> uvicorn.Server:
+    host, port = split_address(address)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, lifespan="off",
+        loop="none", http="auto", timeout_keep_alive=30,
+    )
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # the service owns signals
+    return server
+
+
+def serve_forever(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT; pending batches are committed before exit."""
+    load_job_modules()
+    service = Service(settings)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, service.request_stop)
+        await service.run()
+
+    try:
+        import uvloop
+
+        uvloop.run(main())
+    except ImportError:
+        asyncio.run(main())
+
+
+class BackgroundService:
+    """The service on its own thread and event loop (the demo and the tests use it)."""
+
+    def __init__(self, settings: Settings, *, run_scheduler: bool = True) -> None:
+        self.service = Service(settings, run_scheduler=run_scheduler)
+        self._loop = asyncio.new_event_loop()
+        self._errors: list[BaseException] = []
+        self._thread = threading.Thread(target=self._run, name="inferledger-service", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self.service.run())
+        except BaseException as exc:  # surfaced by start() / stop()
+            self._errors.append(exc)
+
+    def start(self, timeout: float = 60) -> "BackgroundService":
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.service.ready:
+            if self._errors:
+                raise self._errors[0]
+            if time.monotonic() > deadline:
+                raise TimeoutError("the service did not become ready")
+            time.sleep(0.02)
+        return self
+
+    def stop(self, timeout: float = 60) -> None:
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self.service.request_stop)
+            self._thread.join(timeout)
+        if self._errors:
+            raise self._errors[0]
