@@ -76,7 +76,8 @@ def flush(
     if not (changed or repeat_due):
         if not notified and not firing_set:
             return FlushResult(None, None, False)
-        return FlushResult(group, None, False)
+        # Alertmanager's cadence: the group ticks every group_interval; changes wait for the tick.
+        return FlushResult(replace(group, next_flush_at=now + timedelta(seconds=group_interval)), None, False)
     alerts = [firing[fp] for fp in sorted(firing_set)]
     if send_resolved:
         alerts += [resolved[fp] for fp in sorted(resolved_set)]

@@ -42,6 +42,11 @@ class Alert:
     dashboard_url: str = ""
 
     @property
+    def match_labels(self) -> dict[str, str]:
+        """Labels routes, silences and group_by see: the alert's labels plus `severity` and `source`."""
+        return {"severity": self.severity, "source": self.source, **self.labels}
+
+    @property
     def annotations(self) -> dict[str, str]:
         out = {"summary": self.summary}
         for key, value in (("description", self.description), ("runbook_url", self.runbook_url),

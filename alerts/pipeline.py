@@ -93,13 +93,14 @@ def _group_and_flush(cfg, routes: tuple[Route, ...], states: dict[str, AlertStat
     for st in states.values():
         alert = st.to_alert()
         firing = alert.status == "firing"
-        matched = match_routes(alert.labels, routes)
+        labels = alert.match_labels
+        matched = match_routes(labels, routes)
         if not matched:
             unrouted += firing
             continue
-        muted = firing and silenced_by(alert.labels, silences, now) is not None
+        muted = firing and silenced_by(labels, silences, now) is not None
         for route in matched:
-            glabels = group_labels(alert.labels, route.timing.group_by)
+            glabels = group_labels(labels, route.timing.group_by)
             key = group_key(route.path, route.receiver, glabels)
             group = groups.get(key)
             if group is None:

@@ -65,7 +65,7 @@ WITH base AS (
 SELECT tenant, trace_id, span_id, start_time, team, feature, provider, model, k8s_pod, host_name,
        is_error, status, price_id,
        unc_t AS input_tokens, cr_t AS cache_read_tokens, cw_t AS cache_write_tokens,
-       out_t - rsb_t AS output_tokens, rsb_t AS reasoning_tokens,
+       out_t - rsb_t AS output_tokens, rsb_t AS reasoning_tokens, coalesce(above_200k, false) AS above_200k,
        coalesce(tot_t, in_t + out_t + CASE WHEN inc IS FALSE THEN cr_t + cw_t ELSE 0 END) AS total_tokens,
        CAST(c_in AS DECIMAL(38, 18)) AS input_cost, CAST(c_cr AS DECIMAL(38, 18)) AS cache_read_cost,
        CAST(c_cw AS DECIMAL(38, 18)) AS cache_write_cost, CAST(c_out AS DECIMAL(38, 18)) AS output_cost,
@@ -78,7 +78,7 @@ FROM priced
 COST_LINE_COLUMNS = (
     "tenant, trace_id, span_id, start_time, team, feature, provider, model, k8s_pod, host_name, is_error,"
     " status, price_id, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,"
-    " total_tokens, input_cost, cache_read_cost, cache_write_cost, output_cost, reasoning_cost, cost, computed_at"
+    " above_200k, total_tokens, input_cost, cache_read_cost, cache_write_cost, output_cost, reasoning_cost, cost, computed_at"
 )
 
 

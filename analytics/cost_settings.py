@@ -141,6 +141,8 @@ class CostSettings:
     # Days of history the month-end forecast learns weekday and weekend spend from.
     forecast_lookback_days: int = 28
     budget_thresholds: list[float] = field(default_factory=lambda: [0.5, 0.8, 1.0])
+    # Where the monthly showback job writes `YYYY-MM/` report folders.
+    showback_dir: str = "reports/showback"
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Z]{3}", self.currency):

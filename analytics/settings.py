@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from analytics.anomaly.settings import AnomalySettings
 from analytics.cost_settings import CostSettings
+from analytics.drift.settings import DriftSettings
+from analytics.slo.settings import SLOSettings
 
 
 @dataclass
@@ -30,4 +33,7 @@ class AnalyticsSettings:
 
     jobs_enabled: bool = True
     cost: CostSettings = field(default_factory=CostSettings)
+    drift: DriftSettings = field(default_factory=DriftSettings)
+    slo: SLOSettings = field(default_factory=SLOSettings)
+    anomaly: AnomalySettings = field(default_factory=AnomalySettings)
     extra: dict = field(default_factory=dict)

@@ -104,7 +104,7 @@ def main() -> None:
         db = Path(tmp) / "bench.duckdb"
         http, grpc_port, admin = free_port(), free_port(), free_port()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "inferledger.cli", "--db", str(db), "serve", "--no-jobs",
+            [sys.executable, "-m", "inferledger", "--db", str(db), "serve", "--no-jobs",
              "--otlp-http", f"127.0.0.1:{http}", "--otlp-grpc", f"127.0.0.1:{grpc_port}", "--admin", f"127.0.0.1:{admin}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )

@@ -68,6 +68,39 @@ def plan_for(settings: AttributionSettings) -> AttributionPlan:
     return plan
 
 
+def span_key_ranks(plan: AttributionPlan) -> dict[str, tuple[tuple[int, int], ...]]:
+    """span-attribute key -> ((field index, rank), ...): lower rank wins; one dict lookup per key."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    for fi, cands in enumerate(plan.span_candidates):
+        for rank, k in enumerate(cands):
+            out.setdefault(k, []).append((fi, rank))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def metadata_attribution(plan: AttributionPlan, raw: Any) -> list[str | None] | None:
+    """Per field, the value in OpenInference's `metadata` (a JSON object string), or None."""
+    meta = None
+    if type(raw) is str and raw[:1] == "{":
+        try:
+            meta = json.loads(raw)
+        except ValueError:
+            return None
+    elif isinstance(raw, dict):
+        meta = raw
+    if not isinstance(meta, dict):
+        return None
+    out: list[str | None] = []
+    for ks in plan.keys:
+        val = None
+        for k in ks:
+            v = meta.get(k)
+            if v is not None and v != "":
+                val = to_str(v)
+                break
+        out.append(val)
+    return out
+
+
 def resource_attribution(plan: AttributionPlan, resource: dict[str, Any]) -> tuple[str | None, ...]:
     """Per field, the resource's value or the default (computed once per resource)."""
     out = []

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from collector.attribution import plan_for, resource_attribution, span_attribution
+from collector.attribution import (
+    AttributionPlan,
+    metadata_attribution,
+    plan_for,
+    resource_attribution,
+    span_key_ranks,
+)
 from collector.attributes import (
     any_value,
     dumps_json,
@@ -61,7 +67,7 @@ from collector.vocabularies import (
 
 MAX_ERRORS = 10
 _EPOCH = datetime(1970, 1, 1)
-_MAX_NS = 253402300799 * 10**9  # 9999-12-31T23:59:59: later does not fit a TIMESTAMP
+MAX_UNIX_NS = 253402300799 * 10**9  # 9999-12-31T23:59:59: later does not fit a TIMESTAMP
 _KIND_NAMES = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
 _STATUS_NAMES = ("UNSET", "OK", "ERROR")
 
@@ -144,6 +150,59 @@ def _exception_type(span: Any) -> str | None:
     return None
 
 
+# Slots of the compiled key map: canonical slots get indices 0..N-1, the rest are negative.
+_SLOTS = (OPERATION, PROVIDER, REQUEST_MODEL, RESPONSE_MODEL, INPUT, OUTPUT, CACHE_READ, CACHE_WRITE,
+          REASONING, TOTAL, TTFT, STREAMING, FINISH, SERVER_ADDRESS, SERVER_PORT, COST, COST_PROMPT,
+          COST_COMPLETION, ERROR_TYPE)
+(S_OPERATION, S_PROVIDER, S_REQUEST_MODEL, S_RESPONSE_MODEL, S_INPUT, S_OUTPUT, S_CACHE_READ, S_CACHE_WRITE,
+ S_REASONING, S_TOTAL, S_TTFT, S_STREAMING, S_FINISH, S_SERVER_ADDRESS, S_SERVER_PORT, S_COST, S_COST_PROMPT,
+ S_COST_COMPLETION, S_ERROR_TYPE) = range(len(_SLOTS))
+_N_SLOTS = len(_SLOTS)
+S_KNOWN, S_CONTENT, S_OTHER, S_METADATA = -1, -2, -3, -4
+_NO_RANK = 1 << 30
+
+_COMPILED: dict[AttributionPlan, dict[str, tuple]] = {}
+
+
+def _head_flags(key: str) -> int:
+    dot = key.find(".")
+    return INFERENCE_HEADS.get(key[:dot], 0) if dot > 0 else 0
+
+
+def compiled_keys(plan: AttributionPlan) -> dict[str, tuple]:
+    """key -> (slot, rank, marker bits, attribution ((field, rank), ...) or None, counts-as-unmapped).
+
+    The vocabulary table and the attribution keys merged into one map, so each
+    span attribute costs one dict lookup. Built once per attribution plan.
+    """
+    m = _COMPILED.get(plan)
+    if m is not None:
+        return m
+    slot_index = {name: i for i, name in enumerate(_SLOTS)}
+    m = {}
+    for k, (slot, rank, flags) in SPAN_KEYS.items():
+        if slot == KNOWN:
+            si = S_KNOWN
+        elif slot == CONTENT:
+            si = S_CONTENT
+        else:
+            si = slot_index[slot]
+        m[k] = (si, rank, flags, None, False)
+    for k, ranks in span_key_ranks(plan).items():
+        if k in m:
+            si, rank, flags, _, odd = m[k]
+            m[k] = (si, rank, flags, ranks, odd)
+        else:
+            hf = _head_flags(k)
+            odd = bool(hf) and not k.startswith(KNOWN_PREFIXES) and not k.startswith(CONTENT_PREFIXES)
+            m[k] = (S_OTHER, 0, hf, ranks, odd)
+    if "metadata" not in m:
+        m["metadata"] = (S_METADATA, 0, 0, None, False)
+    if len(_COMPILED) < 64:
+        _COMPILED[plan] = m
+    return m
+
+
 def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
     """ExportTraceServiceRequest -> `spans` rows, one per span that carries inference meaning.
 
@@ -154,13 +213,13 @@ def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
     """
     out = NormalizedBatch()
     rows = out.rows
-    unmapped_keys = out.unmapped_keys
     plan = plan_for(ctx.attribution)
+    keymap = compiled_keys(plan)
+    kget = keymap.get
+    heads_get = INFERENCE_HEADS.get
     capture = ctx.ingest.capture_content
     tenant = ctx.tenant
     received = ctx.received_at
-    keys_get = SPAN_KEYS.get
-    heads_get = INFERENCE_HEADS.get
 
     for rs in req.resource_spans:
         res = _resource({kv.key: any_value(kv.value) for kv in rs.resource.attributes}, ctx, plan)
@@ -172,80 +231,104 @@ def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
             elif scope_name.startswith("openlit"):
                 scope_flags = F_OPENLIT
             for span in ss.spans:
-                trace_id = span.trace_id
-                span_id = span.span_id
                 start_ns = span.start_time_unix_nano
                 end_ns = span.end_time_unix_nano
-                if len(trace_id) != 16 or len(span_id) != 8 or not start_ns or end_ns < start_ns or end_ns > _MAX_NS:
+                if (len(span.trace_id) != 16 or len(span.span_id) != 8 or not start_ns
+                        or end_ns < start_ns or end_ns > MAX_UNIX_NS):
                     out.reject(_span_problem(span))
                     continue
 
-                # One pass over the attributes: canonical slots, content, leftovers, markers.
+                # One pass over the attributes: canonical slots, attribution, content, leftovers, markers.
                 flags = scope_flags
-                found: dict[str, tuple[int, str, Any]] = {}
+                found: list[Any] = [None] * _N_SLOTS
                 rest: dict[str, Any] = {}
                 content: dict[str, Any] | None = None
                 odd: list[str] | None = None  # inference-prefixed keys nobody maps
-                attrs: dict[str, Any] = {}
+                aval: list[Any] | None = None  # attribution values found on the span
+                arank: list[int] | None = None
+                meta = None
                 for kv in span.attributes:
                     k = kv.key
-                    v = any_value(kv.value)
-                    attrs[k] = v
-                    spec = keys_get(k)
-                    if spec is not None:
-                        slot, rank, f = spec
-                        flags |= f
-                        if slot is KNOWN:
-                            rest[k] = v
-                        elif slot is CONTENT:
+                    av = kv.value
+                    kind = av.WhichOneof("value")
+                    if kind == "string_value":
+                        v = av.string_value
+                    elif kind == "int_value":
+                        v = av.int_value
+                    elif kind == "double_value":
+                        v = av.double_value
+                    else:
+                        v = any_value(av)
+                    spec = kget(k)
+                    if spec is None:
+                        if k.startswith(CONTENT_PREFIXES):
                             if capture:
                                 if content is None:
                                     content = {}
                                 content[k] = v
-                        else:
-                            prev = found.get(slot)
-                            if prev is None or rank < prev[0]:
-                                found[slot] = (rank, k, v)
-                            if prev is not None:
-                                # the losing key stays visible in `attributes`
-                                lk, lv = (prev[1], prev[2]) if rank < prev[0] else (k, v)
-                                rest[lk] = lv
+                            flags |= _head_flags(k)
+                            continue
+                        rest[k] = v
+                        dot = k.find(".")
+                        if dot > 0:
+                            hf = heads_get(k[:dot])
+                            if hf is not None:
+                                flags |= hf
+                                if not k.startswith(KNOWN_PREFIXES):
+                                    if odd is None:
+                                        odd = []
+                                    odd.append(k)
                         continue
-                    if k.startswith(CONTENT_PREFIXES):
+                    slot, rank, f, attrib, is_odd = spec
+                    flags |= f
+                    if attrib is not None and v is not None and v != "":
+                        if aval is None:
+                            aval = [None, None, None, None]
+                            arank = [_NO_RANK, _NO_RANK, _NO_RANK, _NO_RANK]
+                        for fi, r in attrib:
+                            if r < arank[fi]:
+                                arank[fi] = r
+                                aval[fi] = v
+                    if slot >= 0:
+                        prev = found[slot]
+                        if prev is None:
+                            found[slot] = (rank, k, v)
+                        elif rank < prev[0]:
+                            rest[prev[1]] = prev[2]  # the losing key stays visible in `attributes`
+                            found[slot] = (rank, k, v)
+                        elif rank == prev[0]:  # ranks are unique per slot: the same key again, last wins
+                            found[slot] = (rank, k, v)
+                        else:
+                            rest[k] = v
+                    elif slot == S_CONTENT:
                         if capture:
                             if content is None:
                                 content = {}
                             content[k] = v
-                        dot = k.find(".")
-                        hf = heads_get(k[:dot]) if dot > 0 else None
-                        if hf is not None:
-                            flags |= hf
-                        continue
-                    rest[k] = v
-                    dot = k.find(".")
-                    if dot > 0:
-                        hf = heads_get(k[:dot])
-                        if hf is not None:
-                            flags |= hf
-                            if not k.startswith(KNOWN_PREFIXES):
-                                if odd is None:
-                                    odd = []
-                                odd.append(k)
+                    else:
+                        rest[k] = v
+                        if slot == S_METADATA:
+                            meta = v
+                        elif is_odd:
+                            if odd is None:
+                                odd = []
+                            odd.append(k)
 
                 if not flags and not res.inference_service:
                     out.skipped += 1
                     continue
 
-                row = _span_row(span, found, rest, attrs, flags, res, plan, tenant, received, content)
+                row = _span_row(span, found, rest, flags, res, plan, aval, meta, tenant, received, content)
                 if row is None:
                     out.unmapped_spans += 1
-                    for k in attrs:
+                    for kv in span.attributes:
+                        k = kv.key
                         dot = k.find(".")
                         if dot > 0 and k[:dot] in INFERENCE_HEADS:
-                            unmapped_keys[k] += 1
+                            out.unmapped_keys[k] += 1
                     continue
                 if odd is not None:
-                    unmapped_keys.update(odd)
+                    out.unmapped_keys.update(odd)
                 rows.append(row)
     return out
 
@@ -261,50 +344,62 @@ def _span_problem(span: Any) -> str:
         return f"{where}: span_id is {len(span.span_id)} bytes, must be 8"
     if not span.start_time_unix_nano:
         return f"{where}: start_time_unix_nano is 0"
-    if span.end_time_unix_nano > _MAX_NS:
+    if span.end_time_unix_nano > MAX_UNIX_NS:
         return f"{where}: end_time_unix_nano {span.end_time_unix_nano} is beyond year 9999"
     return f"{where}: end_time_unix_nano is before start_time_unix_nano"
 
 
+_TOKEN_SLOTS = tuple(enumerate((S_INPUT, S_OUTPUT, S_TOTAL, S_CACHE_READ, S_CACHE_WRITE, S_REASONING)))
+_MISSING = object()
+# Value normalisations memoised: providers, operations and marker sets repeat across spans.
+_OP_CACHE: dict[tuple[str, Any], str | None] = {}
+_PROVIDER_CACHE: dict[str, str | None] = {}
+_VOCAB_CACHE: dict[tuple[int, bool], str | None] = {}
+
+
 def _span_row(
     span: Any,
-    found: dict[str, tuple[int, str, Any]],
+    found: list[Any],
     rest: dict[str, Any],
-    attrs: dict[str, Any],
     flags: int,
     res: _Resource,
-    plan,
+    plan: AttributionPlan,
+    aval: list[Any] | None,
+    meta: Any,
     tenant: str,
     received: datetime,
     content: dict[str, Any] | None,
 ) -> tuple | None:
     """The canonical row, or None when the span looks like inference but nothing could be read."""
-    g = found.get
+    # token counts: unreadable values stay visible in `attributes`
+    counts = [None, None, None, None, None, None]
+    for i, slot in _TOKEN_SLOTS:
+        e = found[slot]
+        if e is not None:
+            v = e[2]
+            n = v if type(v) is int and v >= 0 else to_int(v)
+            if n is None:
+                rest[e[1]] = v
+            counts[i] = n
+    input_tokens, output_tokens, total_tokens, cache_read, cache_write, reasoning = counts
 
-    def num(slot: str) -> int | None:
-        e = g(slot)
-        if e is None:
-            return None
-        n = to_int(e[2])
-        if n is None:
-            rest[e[1]] = e[2]  # unreadable: keep the raw value visible
-        return n
-
-    input_tokens = num(INPUT)
-    output_tokens = num(OUTPUT)
-    total_tokens = num(TOTAL)
-    cache_read = num(CACHE_READ)
-    cache_write = num(CACHE_WRITE)
-    reasoning = num(REASONING)
-
-    e = g(REQUEST_MODEL)
+    e = found[S_REQUEST_MODEL]
     request_model = to_str(e[2]) if e is not None else None
-    e = g(RESPONSE_MODEL)
+    e = found[S_RESPONSE_MODEL]
     response_model = to_str(e[2]) if e is not None else None
-    e = g(OPERATION)
-    operation = normalize_operation(e[1], str(e[2])) if e is not None else None
+    e = found[S_OPERATION]
+    operation = None
+    if e is not None:
+        ck = (e[1], e[2])
+        operation = _OP_CACHE.get(ck, _MISSING)
+        if operation is _MISSING:
+            operation = normalize_operation(e[1], str(e[2]))
+            if len(_OP_CACHE) < 4096:
+                _OP_CACHE[ck] = operation
 
-    vocabulary = vocabulary_of(flags, res.openlit)
+    vocabulary = _VOCAB_CACHE.get((flags, res.openlit), _MISSING)
+    if vocabulary is _MISSING:
+        vocabulary = _VOCAB_CACHE[(flags, res.openlit)] = vocabulary_of(flags, res.openlit)
     has_tokens = (
         input_tokens is not None
         or output_tokens is not None
@@ -317,28 +412,34 @@ def _span_row(
             return None
         vocabulary = "inference_service"
 
-    e = g(PROVIDER)
-    provider = normalize_provider(str(e[2])) if e is not None else None
-
-    e = g(TTFT)
+    e = found[S_PROVIDER]
+    provider = None
+    if e is not None:
+        raw = e[2]
+        provider = _PROVIDER_CACHE.get(raw, _MISSING) if type(raw) is str else _MISSING
+        if provider is _MISSING:
+            provider = normalize_provider(str(raw))
+            if type(raw) is str and len(_PROVIDER_CACHE) < 4096:
+                _PROVIDER_CACHE[raw] = provider
+    e = found[S_TTFT]
     ttft = to_float(e[2]) if e is not None else None
-    e = g(STREAMING)
+    e = found[S_STREAMING]
     streaming = to_bool(e[2]) if e is not None else None
     if streaming is None and ttft is not None:
         streaming = True  # a first chunk is only reported for streamed responses
-    e = g(FINISH)
+    e = found[S_FINISH]
     finish_reasons = to_str_list(e[2]) if e is not None else None
-    e = g(SERVER_ADDRESS)
+    e = found[S_SERVER_ADDRESS]
     server_address = to_str(e[2]) if e is not None else None
-    e = g(SERVER_PORT)
+    e = found[S_SERVER_PORT]
     server_port = to_int(e[2]) if e is not None else None
     if server_port is not None and server_port > 65535:
         server_port = None
 
-    e = g(COST)
+    e = found[S_COST]
     cost = to_float(e[2]) if e is not None else None
     if cost is None:
-        cp, cc = g(COST_PROMPT), g(COST_COMPLETION)
+        cp, cc = found[S_COST_PROMPT], found[S_COST_COMPLETION]
         if cp is not None or cc is not None:
             a = to_float(cp[2]) if cp is not None else 0.0
             b = to_float(cc[2]) if cc is not None else 0.0
@@ -347,14 +448,22 @@ def _span_row(
 
     status = span.status
     code = status.code
-    status_code = _STATUS_NAMES[code] if 0 <= code < 3 else "UNSET"
-    e = g(ERROR_TYPE)
+    e = found[S_ERROR_TYPE]
     error_type = to_str(e[2]) if e is not None else None
     is_error = code == 2 or error_type is not None
     if code == 2 and error_type is None:
         error_type = _exception_type(span) or "_OTHER"
 
-    team, feature, user, conversation = span_attribution(plan, attrs, res.attribution)
+    team, feature, user, conversation = res.attribution
+    if aval is not None or meta is not None:
+        from_meta = metadata_attribution(plan, meta) if meta is not None else None
+        picked = []
+        for i, fb in enumerate(res.attribution):
+            v = aval[i] if aval is not None else None
+            if v is None and from_meta is not None:
+                v = from_meta[i]
+            picked.append(to_str(v) if v is not None else fb)
+        team, feature, user, conversation = picked
 
     start_ns = span.start_time_unix_nano
     end_ns = span.end_time_unix_nano
@@ -373,7 +482,7 @@ def _span_row(
         res.environment,
         span.name,
         _KIND_NAMES[kind] if 0 <= kind < 6 else "UNSPECIFIED",
-        status_code,
+        _STATUS_NAMES[code] if 0 <= code < 3 else "UNSET",
         status.message or None,
         is_error,
         error_type,

@@ -47,7 +47,7 @@ class _Exporter:
             telemetry.INGEST_REJECTED.labels(signal, "unauthenticated").inc()
             raise _Abort(grpc.StatusCode.UNAUTHENTICATED, str(exc)) from None
         prepared = pipeline.prepare(signal, request, tenant)
-        if prepared.accepted:
+        if prepared.needs_write:
             try:
                 future = pipeline.writer.submit(prepared.batch)
             except QueueFull as exc:

@@ -69,7 +69,7 @@ async def _export(pipeline: IngestPipeline, signal: str, request: Request) -> Re
         return fail(exc.status, exc.message)
 
     prepared = pipeline.prepare(signal, message, tenant)
-    if prepared.accepted:
+    if prepared.needs_write:
         retry_after = str(pipeline.ingest.retry_after_seconds)
         try:
             future = pipeline.writer.submit(prepared.batch)

@@ -33,6 +33,11 @@ class Prepared:
     errors: list[str] = field(default_factory=list)
 
     @property
+    def needs_write(self) -> bool:
+        """Rows to store, or unmapped-key counts to record (even when no row is stored)."""
+        return bool(self.accepted or self.batch.unmapped_keys)
+
+    @property
     def error_message(self) -> str:
         if not self.errors:
             return ""

@@ -24,8 +24,14 @@ import pyarrow as pa
 
 from analytics.warehouse import Warehouse, utcnow
 from collector import telemetry
+from collector.columns import (
+    GPU_ARROW_SCHEMA,
+    LOG_ARROW_SCHEMA,
+    METRIC_ARROW_SCHEMA,
+    SPAN_ARROW_SCHEMA,
+    rows_to_arrow,
+)
 from collector.unmapped import upsert_unmapped
-from collector.columns import GPU_ARROW_SCHEMA, LOG_ARROW_SCHEMA, METRIC_ARROW_SCHEMA, SPAN_ARROW_SCHEMA
 
 log = logging.getLogger("inferledger.collector.writer")
 
@@ -140,7 +146,7 @@ def _write(con, group: list[WriteBatch]) -> None:
             rows = [row for batch in group for row in batch.rows.get(table, ())]
             if not rows:
                 continue
-            con.register("_batch", _to_arrow(rows, schema))
+            con.register("_batch", rows_to_arrow(rows, schema))
             try:
                 con.execute(insert_sql)
             finally:
@@ -150,13 +156,6 @@ def _write(con, group: list[WriteBatch]) -> None:
     except Exception:
         con.execute("ROLLBACK")
         raise
-
-
-def _to_arrow(rows: list[tuple], schema: pa.Schema) -> pa.Table:
-    columns = list(zip(*rows))
-    return pa.Table.from_arrays(
-        [pa.array(col, type=f.type) for col, f in zip(columns, schema)], schema=schema
-    )
 
 
 def _merge_unmapped(group: list[WriteBatch]) -> Counter:

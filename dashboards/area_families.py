@@ -164,10 +164,115 @@ def outbox_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
     ]
 
 
+# --- SLO (analytics/migrations/0200_slo.sql) ---------------------------------------------------
+
+# Order of slo_state.error_ratios / burn_rates (analytics.kernels.burn_rate.WINDOW_NAMES).
+SLO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+
+
+def slo_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
+    """Current state of every SLO: Sloth's quantities under exporter names (see README mapping).
+
+    slo:objective:ratio -> inferledger_slo_objective_ratio; slo:error_budget:ratio (remaining)
+    -> inferledger_slo_error_budget_remaining_ratio; slo:sli_error:ratio_rate<w> ->
+    inferledger_slo_sli_error_ratio{window=w}; slo:current_burn_rate:ratio (and per window)
+    -> inferledger_slo_burn_rate{window=w}.
+    """
+    if not table_columns(con, "slo_state"):
+        return []
+    df = query(
+        con,
+        "SELECT slo_id AS slo, objective / 100.0 AS objective, budget_remaining, error_ratios, burn_rates,"
+        " page::INTEGER::DOUBLE AS page, ticket::INTEGER::DOUBLE AS ticket FROM slo_state ORDER BY slo_id",
+    )
+    per_window = pl.DataFrame(
+        [
+            (row["slo"], window, ratios[i] if i < len(ratios) else None, burns[i] if i < len(burns) else None)
+            for row in df.iter_rows(named=True)
+            for ratios, burns in [(row["error_ratios"] or [], row["burn_rates"] or [])]
+            for i, window in enumerate(SLO_WINDOWS)
+        ],
+        schema={"slo": pl.Utf8, "window": pl.Utf8, "error_ratio": pl.Float64, "burn_rate": pl.Float64},
+        orient="row",
+    )
+    return [
+        emit(df, "gauge", "inferledger_slo_objective_ratio", "SLO objective as a ratio (Sloth slo:objective:ratio).",
+             ["slo"], "objective"),
+        emit(df, "gauge", "inferledger_slo_error_budget_remaining_ratio",
+             "Error budget left in the SLO period, 1 = untouched, below 0 = overspent.", ["slo"], "budget_remaining"),
+        emit(per_window, "gauge", "inferledger_slo_sli_error_ratio",
+             "Error ratio over each window (Sloth slo:sli_error:ratio_rate<window>).", ["slo", "window"], "error_ratio"),
+        emit(per_window, "gauge", "inferledger_slo_burn_rate",
+             "Budget burn rate over each window (Sloth slo:current_burn_rate:ratio).", ["slo", "window"], "burn_rate"),
+        emit(df, "gauge", "inferledger_slo_page", "1 while a page-level burn-rate tier fires.", ["slo"], "page"),
+        emit(df, "gauge", "inferledger_slo_ticket", "1 while a ticket-level burn-rate tier fires.", ["slo"], "ticket"),
+    ]
+
+
+# --- drift (analytics/migrations/0300_drift.sql) -----------------------------------------------
+
+
+def drift_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
+    """Latest result per (segment, column). Scores are p-values for ks/chisquare/z (low = drift)
+    and distances otherwise (high = drift): `inferledger_drift_detected` is the verdict to use."""
+    if not table_columns(con, "drift_results"):
+        return []
+    df = query(
+        con,
+        """
+        SELECT segment_label AS monitor, column_name AS "column", coalesce(method, 'none') AS method,
+               score, threshold, drifted::INTEGER::DOUBLE AS drifted
+        FROM drift_results
+        QUALIFY row_number() OVER (PARTITION BY tenant, segment_label, column_name ORDER BY run_at DESC) = 1
+        """,
+    )
+    labels = ("monitor", "column", "method")
+    df = bound_cardinality(df, labels, {"drifted": "sum", "score": "max", "threshold": "max"},
+                           n=cfg.metrics_top_n, rank_by="drifted")
+    return [
+        emit(df, "gauge", "inferledger_drift_score", "Latest drift statistic (p-value or distance, see method).",
+             list(labels), "score"),
+        emit(df, "gauge", "inferledger_drift_threshold", "Threshold the drift statistic is compared with.",
+             list(labels), "threshold"),
+        emit(df, "gauge", "inferledger_drift_detected", "1 when the latest run found drift (count, for other).",
+             list(labels), "drifted"),
+    ]
+
+
+# --- anomalies (analytics/migrations/0400_anomaly.sql) -----------------------------------------
+
+
+def anomaly_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
+    """Latest anomaly score of each series alarmed in the trailing `anomaly_window_hours`,
+    plus all-time counts of anomalous points by metric and kind."""
+    if not table_columns(con, "anomalies"):
+        return []
+    since = now - timedelta(hours=cfg.anomaly_window_hours)
+    latest = query(
+        con,
+        """
+        SELECT series_key AS series, metric, arg_max(score, bucket_start) AS score
+        FROM anomalies WHERE bucket_start >= ? GROUP BY ALL
+        """,
+        [since],
+    )
+    latest = bound_cardinality(latest, ("series",), {"score": "max"}, n=cfg.metrics_top_n)
+    totals = query(con, "SELECT metric, kind, count(*)::DOUBLE AS n FROM anomalies GROUP BY ALL ORDER BY ALL")
+    return [
+        emit(latest, "gauge", "inferledger_anomaly_score",
+             "Latest anomaly score (0-1, >= 0.5 alarms) of each recently alarmed series.", ["series"], "score"),
+        emit(totals, "counter", "inferledger_anomalies", "Anomalous points found, by metric and kind.",
+             ["metric", "kind"], "n"),
+    ]
+
+
 AREA_FAMILIES: list[Family] = [
     Family("cost", ("cost_lines",), cost_family),
     Family("unit_cost", ("cost_rollup_hourly",), unit_cost_family),
     Family("gpu_cost", ("gpu_allocations", "gpu_team_costs"), gpu_cost_family),
     Family("budget", ("budget_status",), budget_family),
     Family("outbox", ("alert_outbox",), outbox_family),
+    Family("slo", ("slo_state",), slo_family),
+    Family("drift", ("drift_results",), drift_family),
+    Family("anomaly", ("anomalies",), anomaly_family),
 ]

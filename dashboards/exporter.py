@@ -121,5 +121,18 @@ def register_warehouse_collector(
     """
     dash = settings if isinstance(settings, DashboardSettings) else settings.dashboards
     collector = WarehouseCollector(warehouse, dash)
-    registry.register(collector)
+    with _REGISTERED_LOCK:
+        previous = _REGISTERED.pop(id(registry), None)
+        if previous is not None:
+            # A service restarted in the same process (tests, demo): the old warehouse is closed.
+            try:
+                registry.unregister(previous)
+            except KeyError:
+                pass
+        registry.register(collector)
+        _REGISTERED[id(registry)] = collector
     return collector
+
+
+_REGISTERED: dict[int, WarehouseCollector] = {}
+_REGISTERED_LOCK = threading.Lock()

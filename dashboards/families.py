@@ -36,10 +36,8 @@ class Family:
 
 def query(con, sql: str, params: Sequence | None = None) -> pl.DataFrame:
     """Run a small aggregate query into a polars frame (results here are a few thousand rows)."""
-    cur = con.execute(sql, list(params or []))
-    cols = [d[0] for d in cur.description]
-    rows = cur.fetchall()
-    return pl.DataFrame(rows, schema=cols, orient="row", infer_schema_length=None)
+    # Through Arrow so an empty result keeps its column types (labels stay strings).
+    return pl.from_arrow(con.sql(sql, params=list(params or [])).to_arrow_table())
 
 
 def table_columns(con, table: str) -> set[str]:

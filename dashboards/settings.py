@@ -43,6 +43,8 @@ class DashboardSettings:
     gpu_window_seconds: int = 300
     # Unit-cost gauges (cost per request / per million tokens) cover this trailing window.
     unit_cost_window_hours: int = 24
+    # Anomaly-score gauges show series alarmed within this trailing window.
+    anomaly_window_hours: int = 24
     grafana: GrafanaSettings = field(default_factory=GrafanaSettings)
 
     def __post_init__(self) -> None:
@@ -54,3 +56,5 @@ class DashboardSettings:
             raise ValueError("gpu_window_seconds must be >= 1")
         if self.unit_cost_window_hours < 1:
             raise ValueError("unit_cost_window_hours must be >= 1")
+        if self.anomaly_window_hours < 1:
+            raise ValueError("anomaly_window_hours must be >= 1")

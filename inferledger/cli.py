@@ -11,24 +11,14 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 
 import click
 
 import inferledger.commands as commands_pkg
-from inferledger.config import ConfigError, Settings, load_settings
+from inferledger.app import AppContext, local_address, open_warehouse_for_cli, pass_app, running_service_url
+from inferledger.config import ConfigError, load_settings
 
-
-@dataclass
-class AppContext:
-    """What a command gets: the settings, read once, with --db applied."""
-
-    settings: Settings
-    json_output: bool = False
-
-
-pass_app = click.make_pass_decorator(AppContext)
+__all__ = ["AppContext", "cli", "local_address", "main", "open_warehouse_for_cli", "pass_app", "running_service_url"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,24 +45,12 @@ def _discover() -> None:
             cli.add_command(command)
 
 
-_discover()
-
 
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="inferledger")
 
 
-def open_warehouse_for_cli(settings: Settings, *, read_only: bool = False):
-    """Open the warehouse for a CLI command, turning a lock into a clean CLI error."""
-    from analytics.warehouse import WarehouseLockedError, open_warehouse
-
-    try:
-        return open_warehouse(
-            Path(settings.warehouse.path), read_only=read_only, memory_limit=settings.warehouse.memory_limit
-        )
-    except WarehouseLockedError as exc:
-        raise click.ClickException(str(exc)) from exc
-
+_discover()
 
 if __name__ == "__main__":  # pragma: no cover
     main(sys.argv[1:])

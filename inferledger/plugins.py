@@ -9,7 +9,10 @@
 
 JOB_MODULES: list[str] = [
     "analytics.retention",
+    "alerts.job",
+    "analytics.anomaly.job",
 ]
 
 ADMIN_ROUTE_MODULES: list[str] = [
+    "alerts.admin_routes",
 ]

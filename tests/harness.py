@@ -67,7 +67,7 @@ def service_process(db: Path, extra_env: dict | None = None) -> Iterator[tuple[s
     _, eps = service_settings(db)
     http = eps.http.removeprefix("http://")
     admin = eps.admin.removeprefix("http://")
-    cmd = [sys.executable, "-m", "inferledger.cli", "--db", str(db), "serve",
+    cmd = [sys.executable, "-m", "inferledger", "--db", str(db), "serve",
            "--otlp-http", http, "--otlp-grpc", eps.grpc, "--admin", admin, "--no-jobs"]
     env = {**os.environ, **(extra_env or {})}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -5,13 +5,14 @@ is updated, so a score never looks at the future (the NAB rule and the alerting
 rule are the same). Three models run side by side:
 
 * a fast EWMA level with an EW mean-absolute-deviation scale (short-term "normal"),
-* a seasonal baseline: per hour-of-week bucket an EWMA mean and EW abs-deviation,
-  used once the bucket has seen `season_min_obs` points,
-* a two-sided CUSUM on the standardized residual of a slow level, which catches
+* a seasonal baseline: per hour-of-week bucket (and per hour-of-day bucket, which
+  warms up in a day instead of a week) an EWMA mean and EW abs-deviation, used
+  once the bucket has seen `season_min_obs` points,
+* a two-sided CUSUM on the standardized residual of a slow level (or of the
+  seasonal mean where that is closer, so daily steps are not "shifts"), which catches
   sustained shifts (cost per request creeping up) and re-baselines after an alarm.
 
-A point is a spike only if it is far from *both* the EWMA and the seasonal
-expectation: the seasonal model covers the EWMA's lag on daily ramps, the EWMA
+A point is a spike only if it is far from *every* expectation (EWMA and seasonal): the seasonal model covers the EWMA's lag on daily ramps, the EWMA
 covers seasonal buckets that have not seen enough history yet.
 
 Robustness: every update clips the residual at `huber_k` scales (one spike cannot
@@ -53,6 +54,9 @@ PARAM_NAMES = (
     "rel_floor",        # scale floor relative to |slow level|
     "res_floor",        # scale floor relative to the series resolution
     "max_gap_steps",    # cap on the EWMA catch-up after a gap, in steps
+    "tail_p",           # quantile of the series' own spike z tracked for normalisation
+    "tail_eta",         # step of the streaming log-quantile estimate (0 disables)
+    "tail_ref",         # spike z is rescaled so the tracked quantile maps to this value
 )
 N_PARAMS = len(PARAM_NAMES)
 N_BUCKETS = 168
@@ -68,6 +72,30 @@ def hour_of_week(ts: int) -> int:
     """Monday 00:00 UTC = 0 (1970-01-01 was a Thursday, hence the +3 days)."""
     days = ts // 86400
     return int(((days + 3) % 7) * 24 + (ts // 3600) % 24)
+
+
+@nb.njit(cache=True, inline="always")
+def hour_of_day(ts: int) -> int:
+    return int((ts // 3600) % 24)
+
+
+@nb.njit(cache=True, inline="always")
+def _season_update(s_mean, s_dev, s_n, b, xi, slim, alpha):
+    """Huber-clipped EWMA of a bucket's mean and abs deviation; the first visit seeds the mean."""
+    if s_n[b] == 0.0:
+        s_mean[b] = xi
+    else:
+        rb = xi - s_mean[b]
+        arb = abs(rb)
+        if rb > slim:
+            rb = slim
+        elif rb < -slim:
+            rb = -slim
+        if arb > slim:
+            arb = slim
+        s_mean[b] = s_mean[b] + alpha * rb
+        s_dev[b] = s_dev[b] + alpha * (arb - s_dev[b])
+    s_n[b] = s_n[b] + 1.0
 
 
 @nb.njit(cache=True)
@@ -93,10 +121,14 @@ def score_one(ts, x, p, out_score, out_expected, out_kind):
     rel_floor = p[14]
     res_floor = p[15]
     max_gap = p[16]
+    tail_p = p[17]
+    tail_eta = p[18]
+    tail_ref = p[19]
+    log_ref = math.log(tail_ref)
 
-    s_mean = np.zeros(N_BUCKETS)
-    s_dev = np.zeros(N_BUCKETS)
-    s_n = np.zeros(N_BUCKETS)
+    s_mean = np.zeros(N_BUCKETS + 24)
+    s_dev = np.zeros(N_BUCKETS + 24)
+    s_n = np.zeros(N_BUCKETS + 24)
     level = 0.0
     dev = 0.0
     slow = 0.0
@@ -108,6 +140,7 @@ def score_one(ts, x, p, out_score, out_expected, out_kind):
     prev_t = 0
     seen = 0
     suppress_left = 0
+    lq = log_ref  # log of the tracked tail quantile of spike z
 
     for i in range(x.shape[0]):
         xi = x[i]
@@ -123,6 +156,9 @@ def score_one(ts, x, p, out_score, out_expected, out_kind):
             prev_x = xi
             prev_t = ti
             b = hour_of_week(ti)
+            s_mean[b] = xi
+            s_n[b] = 1.0
+            b = N_BUCKETS + hour_of_day(ti)
             s_mean[b] = xi
             s_n[b] = 1.0
             seen = 1
@@ -167,17 +203,34 @@ def score_one(ts, x, p, out_score, out_expected, out_kind):
         r = xi - level
         z = abs(r) / scale
         expected = level
-        b = hour_of_week(ti)
-        s_scale = s_dev[b] * SIGMA_PER_MAD
-        if s_scale < floor:
-            s_scale = floor
-        if s_n[b] >= season_min_obs:
-            zs = abs(xi - s_mean[b]) / s_scale
+        # CUSUM residual: against the slow level, or a seasonal mean where that fits better
+        rcus = xi - slow
+        bw = hour_of_week(ti)
+        bd = N_BUCKETS + hour_of_day(ti)
+        sw_scale = s_dev[bw] * SIGMA_PER_MAD
+        if sw_scale < floor:
+            sw_scale = floor
+        sd_scale = s_dev[bd] * SIGMA_PER_MAD
+        if sd_scale < floor:
+            sd_scale = floor
+        if s_n[bw] >= season_min_obs:
+            rs_ = xi - s_mean[bw]
+            zs = abs(rs_) / sw_scale
             if zs < z:
                 z = zs
-                expected = s_mean[b]
+                expected = s_mean[bw]
+            if abs(rs_) < abs(rcus):
+                rcus = rs_
+        if s_n[bd] >= season_min_obs:
+            rs_ = xi - s_mean[bd]
+            zs = abs(rs_) / sd_scale
+            if zs < z:
+                z = zs
+                expected = s_mean[bd]
+            if abs(rs_) < abs(rcus):
+                rcus = rs_
 
-        u = (xi - slow) / scale
+        u = rcus / scale
         if u > cusum_clip:
             u = cusum_clip
         elif u < -cusum_clip:
@@ -190,7 +243,9 @@ def score_one(ts, x, p, out_score, out_expected, out_kind):
             sn = 0.0
         cs = sp if sp > sn else sn
 
-        s_spike = z / (z + z_alarm)
+        # heavy-tailed series get a higher bar: z relative to its own tail quantile
+        zn = z * math.exp(log_ref - lq)
+        s_spike = zn / (zn + z_alarm)
         s_shift = cs / (cs + cusum_h)
         if s_spike >= s_shift:
             score = s_spike
@@ -198,7 +253,7 @@ def score_one(ts, x, p, out_score, out_expected, out_kind):
         else:
             score = s_shift
             kind = KIND_SHIFT
-            expected = slow
+            expected = xi - rcus
         if seen < warmup:
             score = 0.0
         if suppress_left > 0:
@@ -237,21 +292,14 @@ def score_one(ts, x, p, out_score, out_expected, out_kind):
             sn = 0.0
             level = xi
             slow = xi
-        if s_n[b] == 0.0:
-            s_mean[b] = xi
+        _season_update(s_mean, s_dev, s_n, bw, xi, huber_k * sw_scale, alpha_season)
+        _season_update(s_mean, s_dev, s_n, bd, xi, huber_k * sd_scale, alpha_season)
+        if z > math.exp(lq):
+            lq = lq + tail_eta * tail_p
         else:
-            slim = huber_k * s_scale
-            rb = xi - s_mean[b]
-            arb = abs(rb)
-            if rb > slim:
-                rb = slim
-            elif rb < -slim:
-                rb = -slim
-            if arb > slim:
-                arb = slim
-            s_mean[b] = s_mean[b] + alpha_season * rb
-            s_dev[b] = s_dev[b] + alpha_season * (arb - s_dev[b])
-        s_n[b] = s_n[b] + 1.0
+            lq = lq - tail_eta * (1.0 - tail_p)
+        if lq < log_ref:
+            lq = log_ref
         prev_x = xi
         prev_t = ti
         seen += 1

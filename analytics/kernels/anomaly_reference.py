@@ -29,7 +29,8 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
     p = _check_params(params)
     (alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k, z_alarm,
      cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
-     rel_floor, res_floor, max_gap) = p
+     rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref) = p
+    log_ref = np.log(tail_ref)
     suppress_points = int(suppress_points)
     warmup = int(warmup)
     ts = np.asarray(ts, dtype=np.int64)
@@ -39,9 +40,9 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
     out_score = np.empty((S, T))
     out_expected = np.empty((S, T))
     out_kind = np.empty((S, T), dtype=np.int8)
-    s_mean = np.zeros((S, N_BUCKETS))
-    s_dev = np.zeros((S, N_BUCKETS))
-    s_n = np.zeros((S, N_BUCKETS))
+    s_mean = np.zeros((S, N_BUCKETS + 24))
+    s_dev = np.zeros((S, N_BUCKETS + 24))
+    s_n = np.zeros((S, N_BUCKETS + 24))
     level = np.zeros(S)
     dev = np.zeros(S)
     slow = np.zeros(S)
@@ -53,12 +54,15 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
     prev_t = np.zeros(S, dtype=np.int64)
     seen = np.zeros(S, dtype=np.int64)
     suppress_left = np.zeros(S, dtype=np.int64)
+    lq = np.full(S, log_ref)
     how = hour_of_week_np(ts)
+    hod = (ts // 3600) % 24
 
     for i in range(T):
         xi = x[:, i]
         ti = ts[i]
-        b = how[i]
+        bw = how[i]
+        bd = N_BUCKETS + hod[i]
         finite = np.isfinite(xi)
         first = finite & (seen == 0)
         act = finite & (seen > 0)
@@ -72,8 +76,9 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
         slow[first] = xi[first]
         prev_x[first] = xi[first]
         prev_t[first] = ti
-        s_mean[first, b] = xi[first]
-        s_n[first, b] = 1.0
+        for bk in (bw, bd):
+            s_mean[first, bk] = xi[first]
+            s_n[first, bk] = 1.0
         out_score[first, i] = 0.0
         out_expected[first, i] = xi[first]
         out_kind[first, i] = KIND_NONE
@@ -100,24 +105,32 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
         r = xi - level
         z = np.abs(r) / scale
         expected = level.copy()
-        sm = s_mean[:, b]
-        s_scale = np.maximum(s_dev[:, b] * SIGMA_PER_MAD, floor)
-        zs = np.abs(xi - sm) / s_scale
-        use_season = (s_n[:, b] >= season_min_obs) & (zs < z)
-        z = np.where(use_season, zs, z)
-        expected = np.where(use_season, sm, expected)
+        rcus = xi - slow
+        smw = s_mean[:, bw]
+        smd = s_mean[:, bd]
+        sw_scale = np.maximum(s_dev[:, bw] * SIGMA_PER_MAD, floor)
+        sd_scale = np.maximum(s_dev[:, bd] * SIGMA_PER_MAD, floor)
+        for sm, s_scale, warm in ((smw, sw_scale, s_n[:, bw] >= season_min_obs),
+                                  (smd, sd_scale, s_n[:, bd] >= season_min_obs)):
+            rs_ = xi - sm
+            zs = np.abs(rs_) / s_scale
+            better = warm & (zs < z)
+            z = np.where(better, zs, z)
+            expected = np.where(better, sm, expected)
+            rcus = np.where(warm & (np.abs(rs_) < np.abs(rcus)), rs_, rcus)
 
-        u = np.clip((xi - slow) / scale, -cusum_clip, cusum_clip)
+        u = np.clip(rcus / scale, -cusum_clip, cusum_clip)
         sp_new = np.maximum(sp + u - cusum_k, 0.0)
         sn_new = np.maximum(sn - u - cusum_k, 0.0)
         cs = np.where(sp_new > sn_new, sp_new, sn_new)
 
-        s_spike = z / (z + z_alarm)
+        zn = z * np.exp(log_ref - lq)
+        s_spike = zn / (zn + z_alarm)
         s_shift = cs / (cs + cusum_h)
         spike = s_spike >= s_shift
         score = np.where(spike, s_spike, s_shift)
         kind = np.where(spike, KIND_SPIKE, KIND_SHIFT).astype(np.int8)
-        expected = np.where(spike, expected, slow)
+        expected = np.where(spike, expected, xi - rcus)
         score = np.where(seen < warmup, 0.0, score)
         suppressing = suppress_left > 0
         score = np.where(suppressing, score * suppress_factor, score)
@@ -138,21 +151,24 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
         sn_new = np.where(reset, 0.0, sn_new)
         level_new = np.where(reset, xi, level_new)
         slow_new = np.where(reset, xi, slow_new)
-        fresh = s_n[:, b] == 0.0
-        slim = huber_k * s_scale
-        rb = xi - sm
-        sm_new = np.where(fresh, xi, sm + alpha_season * np.clip(rb, -slim, slim))
-        sd_new = np.where(fresh, s_dev[:, b], s_dev[:, b] + alpha_season * (np.minimum(np.abs(rb), slim) - s_dev[:, b]))
-
         level = np.where(act, level_new, level)
         dev = np.where(act, dev_new, dev)
         slow = np.where(act, slow_new, slow)
         sp = np.where(act, sp_new, sp)
         sn = np.where(act, sn_new, sn)
         suppress_left = np.where(act, sl_new, suppress_left)
-        s_mean[rows, b] = np.where(act, sm_new, sm)
-        s_dev[rows, b] = np.where(act, sd_new, s_dev[:, b])
-        s_n[rows, b] = np.where(act, s_n[:, b] + 1.0, s_n[:, b])
+        for bk, sm, s_scale in ((bw, smw, sw_scale), (bd, smd, sd_scale)):
+            fresh = s_n[:, bk] == 0.0
+            slim = huber_k * s_scale
+            rb = xi - sm
+            sm_new = np.where(fresh, xi, sm + alpha_season * np.clip(rb, -slim, slim))
+            sd_new = np.where(fresh, s_dev[:, bk],
+                              s_dev[:, bk] + alpha_season * (np.minimum(np.abs(rb), slim) - s_dev[:, bk]))
+            s_mean[rows, bk] = np.where(act, sm_new, sm)
+            s_dev[rows, bk] = np.where(act, sd_new, s_dev[:, bk])
+            s_n[rows, bk] = np.where(act, s_n[:, bk] + 1.0, s_n[:, bk])
+        lq_new = np.where(z > np.exp(lq), lq + tail_eta * tail_p, lq - tail_eta * (1.0 - tail_p))
+        lq = np.where(act, np.maximum(lq_new, log_ref), lq)
         prev_x = np.where(act, xi, prev_x)
         prev_t = np.where(act, ti, prev_t)
         seen = np.where(act, seen + 1, seen)

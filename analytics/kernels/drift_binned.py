@@ -20,14 +20,18 @@ def _csum(terms: np.ndarray) -> float:
     """Neumaier-compensated sum (at least as accurate as NumPy's pairwise sum)."""
     total = 0.0
     comp = 0.0
+    naive = 0.0
     for k in range(terms.shape[0]):
         term = terms[k]
+        naive += term
         t = total + term
         if abs(total) >= abs(term):
             comp += (total - t) + term
         else:
             comp += (term - t) + total
         total = t
+    if not math.isfinite(naive):
+        return naive  # inf / NaN terms: compensation would turn inf into NaN
     return total + comp
 
 

@@ -53,6 +53,7 @@ CREATE TABLE cost_lines (
     cache_write_tokens  BIGINT NOT NULL,
     output_tokens       BIGINT NOT NULL,    -- output billed at the output price (reasoning apart when priced)
     reasoning_tokens    BIGINT NOT NULL,    -- billed at the reasoning price (0 when not priced apart)
+    above_200k          BOOLEAN NOT NULL,   -- prompt over 200k tokens: long-context prices applied where the model has them
     total_tokens        BIGINT NOT NULL,
     input_cost          DECIMAL(38, 18) NOT NULL,
     cache_read_cost     DECIMAL(38, 18) NOT NULL,

@@ -9,19 +9,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from inferledger.cli import AppContext, pass_app
-
-
-def _local(address: str) -> str:
-    host, _, port = address.rpartition(":")
-    return f"127.0.0.1:{port}" if host in ("0.0.0.0", "", "::", "[::]") else address
-
-
-def _running(admin_url: str) -> bool:
-    try:
-        return httpx.get(f"{admin_url}/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+from inferledger.cli import AppContext, local_address, pass_app, running_service_url
 
 
 @click.command("demo")
@@ -36,10 +24,10 @@ def command(app: AppContext, days: float, live: bool, seed: int) -> None:
 
     console = Console()
     s = app.settings
-    admin_url = f"http://{_local(s.server.admin)}"
-    otlp_url = f"http://{_local(s.server.otlp_http)}"
+    admin_url = f"http://{local_address(s.server.admin)}"
+    otlp_url = f"http://{local_address(s.server.otlp_http)}"
     service = None
-    if _running(admin_url):
+    if running_service_url(s):
         console.print(f"using the InferLedger service already running at {admin_url}")
     else:
         console.print(f"starting InferLedger on the embedded warehouse [bold]{s.warehouse.path}[/]")

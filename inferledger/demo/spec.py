@@ -20,8 +20,8 @@ from inferledger.demo.incidents import IncidentTargets
 class FleetSpec:
     """Everything the simulation reads; the defaults are the demo fleet.
 
-    `scale` multiplies every request rate: 1.0 gives roughly 30k requests a
-    weekday and about 150k-200k for a 7-day backfill.
+    `scale` multiplies every request rate: 1.0 gives roughly 25k requests a
+    weekday and about 160k for a 7-day backfill.
     """
 
     features: tuple[Feature, ...] = FEATURES

@@ -1,0 +1,186 @@
+"""The scheduled anomaly job: series -> streaming detector -> `anomalies` rows and alert records.
+
+Every run re-scores the lookback window from the facts (each point from the points
+before it, so a run reproduces the previous run's scores for old points), stores
+the alarmed points it has not stored yet with the dimension that moved most, and
+keeps one alert per series: `firing` when the series alarmed recently, `resolved`
+once, when it has been quiet for `resolve_after_minutes`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from analytics.alert_records import AlertRecord, firing_fingerprints, fingerprint, write_alert_records
+from analytics.anomaly.detectors import KIND_NAMES, score
+from analytics.anomaly.explain import Movement, explain
+from analytics.anomaly.series import Series, floor_time, load_series, source_for
+from analytics.anomaly.settings import AnomalySettings
+from analytics.jobs import JobContext, register_job
+from analytics.warehouse import Warehouse, utcnow
+
+ALERTNAME = "InferenceAnomaly"
+SOURCE = "anomaly"
+# explanations cost a query each; at most this many new anomalies are explained per run
+MAX_EXPLAINED_PER_RUN = 500
+
+
+@dataclass
+class Found:
+    series: Series
+    index: int
+    score: float
+    expected: float
+    kind: str
+    movement: Movement | None = None
+
+    @property
+    def bucket_start(self) -> datetime:
+        return datetime(1970, 1, 1) + timedelta(seconds=int(self.series.ts[self.index]))
+
+    @property
+    def observed(self) -> float:
+        return float(self.series.values[self.index])
+
+
+@dataclass
+class RunSummary:
+    series: int = 0
+    points: int = 0
+    alarms: int = 0
+    new_anomalies: int = 0
+    firing: list[str] = field(default_factory=list)
+    resolved: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (f"series={self.series} points={self.points} alarms={self.alarms} new={self.new_anomalies}"
+                f" firing={len(self.firing)} resolved={len(self.resolved)}")
+
+
+def _select(series: list[Series], cfg: AnomalySettings) -> list[Series]:
+    kept = [s for s in series if int(np.isfinite(s.values).sum()) >= cfg.min_points]
+    if len(kept) > cfg.max_series:
+        kept.sort(key=lambda s: -float(np.nansum(np.abs(s.values))))
+        kept = kept[: cfg.max_series]
+    return kept
+
+
+def alert_labels(s: Series) -> dict[str, str]:
+    return {"metric": s.metric, **s.labels}
+
+
+def run_detection(wh: Warehouse, cfg: AnomalySettings, now: datetime) -> RunSummary:
+    summary = RunSummary()
+    series = _select(load_series(wh, cfg.series, now, cfg.lookback_hours), cfg)
+    summary.series = len(series)
+    found: list[Found] = []
+    latest: dict[str, Found] = {}
+    for s in series:
+        summary.points += len(s.values)
+        r = score(s.ts, s.values, cfg.detector)
+        for i in np.flatnonzero(r.alarm):
+            f = Found(s, int(i), float(r.score[i]), float(r.expected[i]), KIND_NAMES[int(r.kind[i])])
+            found.append(f)
+            latest[s.key] = f
+    summary.alarms = len(found)
+
+    stored = set(wh.con.execute(
+        "SELECT series_key, bucket_start FROM anomalies WHERE bucket_start >= ?",
+        [now - timedelta(hours=cfg.lookback_hours + 1)]).fetchall())
+    new = [f for f in found if (f.series.key, f.bucket_start) not in stored]
+    new.sort(key=lambda f: f.bucket_start, reverse=True)
+    sources = {}
+    for f in new[:MAX_EXPLAINED_PER_RUN]:
+        kind = f.series.metric
+        if kind not in sources:
+            step = f.series.bucket_seconds
+            end = floor_time(now, step)
+            sources[kind] = source_for(wh, kind, end - timedelta(hours=cfg.lookback_hours), end)
+        src = sources[kind]
+        if src is not None:
+            f.movement = explain(wh, src, f.series.labels, f.bucket_start, f.series.bucket_seconds,
+                                 cfg.explain_baseline_buckets)
+    detected_at = utcnow()
+    if new:
+        wh.con.executemany(
+            "INSERT INTO anomalies (series_key, metric, unit, labels, bucket_start, bucket_seconds, observed,"
+            " expected, score, kind, moved_dimension, moved_value, moved_observed, moved_expected, moved_share,"
+            " detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [[f.series.key, f.series.metric, f.series.unit, f.series.labels_json, f.bucket_start,
+              f.series.bucket_seconds, f.observed, f.expected, f.score, f.kind,
+              *((f.movement.dimension, f.movement.value, f.movement.observed, f.movement.expected,
+                 f.movement.share) if f.movement else (None, None, None, None, None)),
+              detected_at] for f in new],
+        )
+    summary.new_anomalies = len(new)
+    _alerts(wh, cfg, now, series, latest, summary)
+    return summary
+
+
+def _movement_for(wh: Warehouse, f: Found) -> Movement | None:
+    if f.movement is not None:
+        return f.movement
+    row = wh.con.execute(
+        "SELECT moved_dimension, moved_value, moved_observed, moved_expected, moved_share FROM anomalies"
+        " WHERE series_key = ? AND bucket_start = ?", [f.series.key, f.bucket_start]).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return Movement(row[0], row[1], row[2], row[3], row[4])
+
+
+def _alerts(wh: Warehouse, cfg: AnomalySettings, now: datetime, series: list[Series],
+            latest: dict[str, Found], summary: RunSummary) -> None:
+    firing = firing_fingerprints(wh, SOURCE)
+    records: list[AlertRecord] = []
+    active: set[str] = set()
+    for s in series:
+        f = latest.get(s.key)
+        if f is None:
+            continue
+        last_point = datetime(1970, 1, 1) + timedelta(seconds=int(s.ts[-1]))
+        quiet_for = last_point - f.bucket_start
+        age = now - f.bucket_start
+        if quiet_for > timedelta(minutes=cfg.resolve_after_minutes) or age > timedelta(minutes=cfg.alert_max_age_minutes):
+            continue
+        labels = alert_labels(s)
+        fp = fingerprint({"alertname": ALERTNAME, **labels})
+        active.add(fp)
+        if fp in firing:
+            continue
+        moved = _movement_for(wh, f)
+        moved_txt = ""
+        values = {"observed": f.observed, "expected": f.expected, "score": f.score, "kind": f.kind,
+                  "unit": s.unit, "bucket_start": f.bucket_start.isoformat(), "bucket_seconds": s.bucket_seconds}
+        if moved is not None:
+            values.update(moved_dimension=moved.dimension, moved_value=moved.value,
+                          moved_observed=moved.observed, moved_expected=moved.expected, moved_share=moved.share)
+            moved_txt = f"; moved most: {moved.dimension}={moved.value} ({moved.expected:.4g} -> {moved.observed:.4g})"
+        what = ", ".join(f"{k}={v}" for k, v in sorted(s.labels.items())) or "total"
+        records.append(AlertRecord(
+            source=SOURCE, alertname=ALERTNAME, labels=labels, severity=cfg.severity, status="firing",
+            summary=f"{s.metric} {what}: {f.kind}, observed {f.observed:.4g} vs expected {f.expected:.4g} {s.unit}",
+            description=f"Anomaly score {f.score:.2f} at {f.bucket_start.isoformat()}Z{moved_txt}.",
+            values=values, starts_at=f.bucket_start))
+        summary.firing.append(s.key)
+    for fp, labels in firing.items():
+        if fp in active:
+            continue
+        labels = {k: v for k, v in labels.items() if k != "alertname"}
+        records.append(AlertRecord(
+            source=SOURCE, alertname=ALERTNAME, labels=labels, severity=cfg.severity, status="resolved",
+            summary=f"{labels.get('metric', 'series')} back to normal", starts_at=now, ends_at=now,
+            values={"labels": json.dumps(labels, sort_keys=True)}))
+        summary.resolved.append(fp)
+    write_alert_records(wh, records)
+
+
+@register_job("anomaly.detect", every_seconds=300)
+def detect_job(ctx: JobContext) -> str:
+    cfg: AnomalySettings = ctx.settings.analytics.anomaly
+    if not cfg.enabled:
+        return "disabled"
+    return str(run_detection(ctx.warehouse, cfg, ctx.now))

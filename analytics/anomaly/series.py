@@ -1,0 +1,170 @@
+"""The watched series, pulled out of the warehouse as regular bucketed time series.
+
+Spend comes from the cost engine's `cost_lines` when it has rows for the window;
+before the cost engine has run (or on a warehouse without prices) it falls back to
+the instrumentation's own `client_cost_usd`, then to token counts, and says so in
+the series' unit. Additive series (spend, tokens) are dense: a bucket with no
+traffic is a real zero. Ratio series (p95 latency, error rate, GPU utilisation)
+have a point only where there was data; the detector treats the rest as gaps.
+
+Only complete buckets are returned (a bucket still filling would look like a drop).
+Column names below come from fixed tables in this module, never from input.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import polars as pl
+
+from analytics.warehouse import Warehouse
+
+
+@dataclass(frozen=True)
+class Series:
+    metric: str
+    unit: str
+    labels: dict[str, str]
+    bucket_seconds: int
+    ts: np.ndarray       # int64 epoch seconds of bucket starts, ascending
+    values: np.ndarray   # float64
+
+    @property
+    def key(self) -> str:
+        inner = ",".join(f'{k}="{v}"' for k, v in sorted(self.labels.items()))
+        return f"{self.metric}{{{inner}}}"
+
+    @property
+    def labels_json(self) -> str:
+        return json.dumps(self.labels, sort_keys=True)
+
+
+# dimension name -> column, per source table
+SPAN_DIMS = {"team": "team", "feature": "feature", "model": "coalesce(request_model, response_model, '')"}
+COST_DIMS = {"team": "team", "feature": "feature", "model": "coalesce(model, '')"}
+BUCKETS = {"spend_5m": 300, "spend_1h": 3600, "tokens_1m": 60, "latency_p95_5m": 300,
+           "error_rate_5m": 300, "gpu_util_5m": 300, "gpu_idle_cost_1h": 3600}
+ADDITIVE_DIMS = (None, "team", "model", "feature")
+
+
+def floor_time(t: datetime, seconds: int) -> datetime:
+    epoch = int((t - datetime(1970, 1, 1)).total_seconds())
+    return datetime(1970, 1, 1) + timedelta(seconds=epoch - epoch % seconds)
+
+
+def _table_exists(wh: Warehouse, name: str) -> bool:
+    return bool(wh.con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
+
+
+def _has_rows(wh: Warehouse, table: str, time_col: str, start: datetime, end: datetime, extra: str = "") -> bool:
+    if not _table_exists(wh, table):
+        return False
+    sql = f"SELECT 1 FROM {table} WHERE {time_col} >= ? AND {time_col} < ? {extra} LIMIT 1"
+    return wh.con.execute(sql, [start, end]).fetchone() is not None
+
+
+def spend_source(wh: Warehouse, start: datetime, end: datetime) -> tuple[str, str, dict[str, str], str]:
+    """(table, value expression, dimension columns, unit) for spend in [start, end)."""
+    if _has_rows(wh, "cost_lines", "start_time", start, end):
+        return "cost_lines", "sum(cost)::DOUBLE", COST_DIMS, "usd"
+    if _has_rows(wh, "spans", "start_time", start, end, "AND client_cost_usd IS NOT NULL"):
+        return "spans", "sum(coalesce(client_cost_usd, 0))::DOUBLE", SPAN_DIMS, "usd"
+    return "spans", TOKENS_EXPR, SPAN_DIMS, "tokens"
+
+
+TOKENS_EXPR = ("sum(coalesce(coalesce(input_tokens, 0) + coalesce(output_tokens, 0), 0)"
+               " + CASE WHEN input_tokens IS NULL AND output_tokens IS NULL THEN coalesce(total_tokens, 0) ELSE 0 END)::DOUBLE")
+
+
+def _grouped(wh: Warehouse, table: str, time_col: str, value_expr: str, dim_col: str | None,
+             step: int, start: datetime, end: datetime, where: str = "") -> pl.DataFrame:
+    dim = dim_col if dim_col is not None else "''"
+    sql = (
+        f"SELECT {dim} AS dim, time_bucket(to_seconds(?), {time_col}, TIMESTAMP '1970-01-01') AS bucket,"
+        f" {value_expr} AS value FROM {table}"
+        f" WHERE {time_col} >= ? AND {time_col} < ? {where} GROUP BY ALL ORDER BY dim, bucket"
+    )
+    return wh.con.execute(sql, [step, start, end]).pl()
+
+
+def _to_series(df: pl.DataFrame, metric: str, unit: str, dim_name: str | None, step: int,
+               start: datetime, end: datetime, dense: bool) -> list[Series]:
+    out = []
+    if df.is_empty():
+        return out
+    df = df.with_columns(pl.col("bucket").cast(pl.Datetime("us")))
+    for (dim_value,), part in df.group_by(["dim"], maintain_order=True):
+        part = part.sort("bucket")
+        if dense:
+            grid = pl.DataFrame({"bucket": pl.datetime_range(part["bucket"][0], end - timedelta(seconds=step),
+                                                           timedelta(seconds=step), time_unit="us", eager=True)})
+            part = grid.join(part.select("bucket", "value"), on="bucket", how="left").with_columns(
+                pl.col("value").fill_null(0.0))
+        ts = part["bucket"].cast(pl.Int64).to_numpy() // 1_000_000
+        values = part["value"].cast(pl.Float64).fill_null(float("nan")).to_numpy()
+        labels = {} if dim_name is None else {dim_name: "" if dim_value is None else str(dim_value)}
+        out.append(Series(metric, unit, labels, step, ts.astype(np.int64), values))
+    return out
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a series kind is computed from: table, time column, value expression, dimensions."""
+
+    table: str
+    time_col: str
+    value_expr: str
+    dims: dict[str, str]    # dimension name -> column expression
+    unit: str
+    additive: bool          # sums (spend, tokens) are dense and explained by deltas of sums
+
+
+def source_for(wh: Warehouse, kind: str, start: datetime, end: datetime) -> Source | None:
+    if kind in ("spend_5m", "spend_1h"):
+        table, expr, dims, unit = spend_source(wh, start, end)
+        return Source(table, "start_time", expr, dims, unit, True)
+    if kind == "tokens_1m":
+        return Source("spans", "start_time", TOKENS_EXPR, SPAN_DIMS, "tokens", True)
+    if kind == "latency_p95_5m":
+        return Source("spans", "start_time", "quantile_cont(duration_s, 0.95)::DOUBLE", SPAN_DIMS, "seconds", False)
+    if kind == "error_rate_5m":
+        return Source("spans", "start_time", "avg(CASE WHEN is_error THEN 1.0 ELSE 0.0 END)::DOUBLE",
+                      SPAN_DIMS, "ratio", False)
+    if kind == "gpu_util_5m":
+        return Source("gpu_samples", "time", "avg(utilization)::DOUBLE",
+                      {"pool": "coalesce(gpu_model, 'unknown')"}, "ratio", False)
+    if kind == "gpu_idle_cost_1h":
+        if not _has_rows(wh, "gpu_allocations", "hour", start, end):
+            return None
+        return Source("gpu_allocations", "hour", "sum(cost)::DOUBLE",
+                      {"pool": "coalesce(gpu_model, 'unknown')"}, "usd", True)
+    raise ValueError(f"unknown series kind {kind!r}")
+
+
+SERIES_DIMS = {"spend_5m": ADDITIVE_DIMS, "spend_1h": ADDITIVE_DIMS, "tokens_1m": (None, "team", "model"),
+               "latency_p95_5m": ("model",), "error_rate_5m": ("model",), "gpu_util_5m": ("pool",),
+               "gpu_idle_cost_1h": ("pool",)}
+SOURCE_FILTERS = {"gpu_samples": "AND utilization IS NOT NULL", "gpu_allocations": "AND line_kind = 'idle'"}
+
+
+def load_series(wh: Warehouse, kinds: list[str], now: datetime, lookback_hours: int) -> list[Series]:
+    """Every watched series over [now - lookback, last complete bucket)."""
+    out: list[Series] = []
+    for kind in kinds:
+        step = BUCKETS[kind]
+        end = floor_time(now, step)
+        start = floor_time(end - timedelta(hours=lookback_hours), step)
+        if end <= start:
+            continue
+        src = source_for(wh, kind, start, end)
+        if src is None:
+            continue
+        for d in SERIES_DIMS[kind]:
+            df = _grouped(wh, src.table, src.time_col, src.value_expr, None if d is None else src.dims[d],
+                          step, start, end, SOURCE_FILTERS.get(src.table, ""))
+            out += _to_series(df, kind, src.unit, d, step, start, end, dense=src.additive)
+    return out

@@ -1,0 +1,183 @@
+"""The drift job: per segment (service x model by default), reference vs current window.
+
+Every run reads the feature rows of both windows, fits one reference profile per
+segment (cached across runs while the reference window does not move, i.e. in
+pinned mode), compares the current window column by column, writes `drift_results`
+and raises an alert record (source "drift") per drifted (segment, column); a
+column that no longer drifts gets one `resolved` record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+
+import polars as pl
+
+from analytics.alert_records import AlertRecord, firing_fingerprints, write_alert_records
+from analytics.drift.compare import compare_profile
+from analytics.drift.features import read_features
+from analytics.drift.methods import ColumnResult
+from analytics.drift.profile import ReferenceProfile, fit_profile
+from analytics.drift.settings import DriftSettings, parse_duration
+from analytics.jobs import JobContext, register_job
+from analytics.warehouse import Warehouse
+
+ALERT_NAME = "InferenceDrift"
+_PROFILE_CACHE: "OrderedDict[tuple, ReferenceProfile]" = OrderedDict()
+_PROFILE_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class Windows:
+    reference_start: datetime
+    reference_end: datetime
+    current_start: datetime
+    current_end: datetime
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    tenant: str
+    segment: dict[str, str]
+    results: list[ColumnResult]
+
+    @property
+    def label(self) -> str:
+        return " / ".join(str(v) for v in self.segment.values())
+
+
+def windows_for(cfg: DriftSettings, now: datetime) -> Windows:
+    current = parse_duration(cfg.current_window, "current_window")
+    cur_start = now - current
+    if cfg.reference_mode == "pinned":
+        ref_start, ref_end = cfg.pinned_range()
+    else:
+        ref_end = cur_start
+        ref_start = ref_end - parse_duration(cfg.reference_window, "reference_window")
+    return Windows(ref_start, ref_end, cur_start, now)
+
+
+def _segments(frame: pl.DataFrame, keys: list[str]) -> dict[tuple, pl.DataFrame]:
+    cols = ["tenant"] + [f"seg_{k}" for k in keys]
+    if frame.height == 0:
+        return {}
+    return {tuple(k): part for k, part in frame.partition_by(cols, as_dict=True, maintain_order=True).items()}
+
+
+def _cached_profile(key: tuple, build) -> ReferenceProfile:
+    prof = _PROFILE_CACHE.get(key)
+    if prof is None:
+        prof = build()
+        _PROFILE_CACHE[key] = prof
+        if len(_PROFILE_CACHE) > _PROFILE_CACHE_SIZE:
+            _PROFILE_CACHE.popitem(last=False)
+    else:
+        _PROFILE_CACHE.move_to_end(key)
+    return prof
+
+
+def detect_drift(wh: Warehouse, cfg: DriftSettings, now: datetime) -> tuple[Windows, list[SegmentResult]]:
+    """Compare every segment with enough rows on both sides; pure of writes."""
+    win = windows_for(cfg, now)
+    keys = list(cfg.segment_keys)
+    read = dict(
+        segment_keys=keys,
+        attribute_columns=cfg.attribute_columns,
+        numeric_attribute_columns=cfg.numeric_attribute_columns,
+        max_rows=cfg.max_rows,
+    )
+    ref = read_features(wh, win.reference_start, win.reference_end, **read)
+    cur = read_features(wh, win.current_start, win.current_end, **read)
+    feature_cols = list(ref.kinds)
+    methods = {c: o.method for c, o in cfg.columns.items() if o.method}
+    thresholds = {c: o.threshold for c, o in cfg.columns.items() if o.threshold is not None}
+    ref_parts = _segments(ref.frame, keys)
+    out: list[SegmentResult] = []
+    for seg_key, cur_part in _segments(cur.frame, keys).items():
+        ref_part = ref_parts.get(seg_key)
+        if ref_part is None or ref_part.height < cfg.min_rows or cur_part.height < cfg.min_rows:
+            continue
+        cache_key = (seg_key, win.reference_start, win.reference_end, tuple(feature_cols), ref_part.height)
+        profile = _cached_profile(cache_key, lambda: fit_profile(ref_part, ref.kinds, feature_cols))
+        results = compare_profile(profile, cur_part, methods, thresholds)
+        segment = {k: ("" if v is None else str(v)) for k, v in zip(keys, seg_key[1:])}
+        out.append(SegmentResult(str(seg_key[0]), segment, results))
+    return win, out
+
+
+def write_results(wh: Warehouse, run_at: datetime, win: Windows, segments: list[SegmentResult]) -> int:
+    rows = []
+    for seg in segments:
+        for r in seg.results:
+            d = r.as_dict()
+            rows.append([
+                run_at, seg.tenant, json.dumps(seg.segment, sort_keys=True), seg.label, r.column, r.kind,
+                d["method"], d["score"], d["threshold"], r.drifted, win.reference_start, win.reference_end,
+                win.current_start, win.current_end, r.reference_rows, r.current_rows, r.detail or None,
+            ])
+    if rows:
+        wh.con.executemany(
+            "INSERT INTO drift_results (run_at, tenant, segment, segment_label, column_name, kind, method, score,"
+            " threshold, drifted, reference_start, reference_end, current_start, current_end, reference_rows,"
+            " current_rows, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    return len(rows)
+
+
+def alert_records(
+    wh: Warehouse, cfg: DriftSettings, now: datetime, win: Windows, segments: list[SegmentResult]
+) -> list[AlertRecord]:
+    """Firing for each drifted (segment, column); resolved once for those firing before and not now."""
+    firing: list[AlertRecord] = []
+    for seg in segments:
+        for r in seg.results:
+            if not r.drifted:
+                continue
+            labels = {"tenant": seg.tenant, **seg.segment, "column": r.column}
+            firing.append(AlertRecord(
+                source="drift", alertname=ALERT_NAME, labels=labels, severity=cfg.severity, status="firing",
+                summary=f"{r.column} drifted for {seg.label} ({r.method} {r.score:.4g}, threshold {r.threshold:g})",
+                description=(
+                    f"{r.column} of {seg.label} in {win.current_start:%Y-%m-%d %H:%M}-{win.current_end:%H:%M} UTC "
+                    f"differs from the reference {win.reference_start:%Y-%m-%d %H:%M}-"
+                    f"{win.reference_end:%Y-%m-%d %H:%M} UTC"
+                ),
+                values={"method": r.method, "score": r.score, "threshold": r.threshold,
+                        "reference_rows": r.reference_rows, "current_rows": r.current_rows},
+                starts_at=now,
+            ))
+    now_firing = {rec.fingerprint for rec in firing}
+    resolved = [
+        AlertRecord(
+            source="drift", alertname=ALERT_NAME,
+            labels={k: v for k, v in labels.items() if k != "alertname"}, severity=cfg.severity,
+            status="resolved", summary=f"{labels.get('column', '?')} no longer drifts", starts_at=now, ends_at=now,
+        )
+        for fp, labels in firing_fingerprints(wh, "drift").items()
+        if fp not in now_firing
+    ]
+    return firing + resolved
+
+
+def run_drift(wh: Warehouse, cfg: DriftSettings, now: datetime) -> dict:
+    win, segments = detect_drift(wh, cfg, now)
+    written = write_results(wh, now, win, segments)
+    records = alert_records(wh, cfg, now, win, segments)
+    write_alert_records(wh, records)
+    drifted = [f"{s.label}:{r.column}" for s in segments for r in s.results if r.drifted]
+    return {"segments": len(segments), "results": written, "drifted": drifted,
+            "alerts": sum(1 for r in records if r.status == "firing"),
+            "resolved": sum(1 for r in records if r.status == "resolved")}
+
+
+@register_job("drift.detect", every_seconds=600)
+def drift_job(ctx: JobContext) -> dict | None:
+    cfg: DriftSettings = ctx.settings.analytics.drift
+    if not cfg.enabled:
+        return None
+    return run_drift(ctx.warehouse, cfg, ctx.now)
+

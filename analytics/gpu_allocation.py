@@ -1,0 +1,276 @@
+"""GPU cost allocation: each GPU's hourly bill split over the workloads that used it.
+
+A GPU costs its rate whether busy or not. For every device (a whole GPU or a MIG
+slice) and hour, the bill is reported time x rate x share (a MIG `3g.40gb` slice is
+3/7 of the GPU). Each sample stands for the time until the device's next sample
+(capped at `gpu_sample_max_gap_s`); in that time the pods on the device get
+utilisation x time (split evenly when several pods report the same device) and the
+rest is idle. The bill, in micro-dollars, is split by those weights with largest
+remainder rounding, so workload lines plus the idle line equal the bill exactly.
+With `spread_idle` the idle time is shared out over the workloads instead.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import polars as pl
+
+from analytics.cost_settings import CostSettings, parse_when
+from analytics.largest_remainder import largest_remainder_frame
+from analytics.pricing import MAX_TIME, MIN_TIME
+from analytics.warehouse import Warehouse, utcnow
+
+MIG_SLICES = 7  # A100 / H100 / H200 expose 7 compute slices
+_MIG = re.compile(r"(\d+)g\.", re.I)
+DEVICE = ["tenant", "host", "gpu_uuid", "gpu_index", "mig_instance"]
+UNALLOCATED_TEAM = "unallocated"
+GPU_FEATURE = "(gpu)"
+
+
+def mig_share(profile: str | None) -> float:
+    """Fraction of a whole GPU a MIG profile holds ('3g.40gb' -> 3/7); 1 without MIG."""
+    if not profile:
+        return 1.0
+    m = _MIG.search(profile)
+    if not m:
+        raise ValueError(f"unrecognised MIG profile {profile!r} (expected like '3g.40gb')")
+    return min(int(m.group(1)), MIG_SLICES) / MIG_SLICES
+
+
+def sync_gpu_rates(wh: Warehouse, settings: CostSettings) -> None:
+    """Replace the config-sourced rates; rows inserted by hand (source 'manual') stay."""
+    wh.con.execute("DELETE FROM gpu_rates WHERE source = 'config'")
+    wh.con.executemany(
+        "INSERT INTO gpu_rates VALUES (?, ?, ?, ?, 'config')",
+        [[r.gpu_model, Decimal(repr(r.usd_per_hour)), parse_when(r.valid_from, "valid_from") or MIN_TIME,
+          parse_when(r.valid_to, "valid_to") or MAX_TIME] for r in settings.gpu_rates],
+    )
+
+
+def rate_for(gpu_model: str | None, at: datetime, rates: list[tuple[str, Decimal, datetime, datetime, str]]) -> Decimal | None:
+    """The longest rate key found as a word in the GPU's model name, in force at `at`.
+
+    Manual rows win over config rows for the same key.
+    """
+    if not gpu_model:
+        return None
+    best = None
+    for key, rate, start, end, source in rates:
+        if not (start <= at < end):
+            continue
+        if not re.search(rf"(?<![A-Za-z0-9]){re.escape(key)}(?![A-Za-z0-9])", gpu_model, re.I):
+            continue
+        rank = (len(key), source == "manual")
+        if best is None or rank > best[0]:
+            best = (rank, rate)
+    return best[1] if best else None
+
+
+def device_time(samples: pl.DataFrame, max_gap_s: float) -> pl.DataFrame:
+    """Per sample row: the seconds it stands for (`dt`) and its busy seconds (`busy_s`).
+
+    Pure: takes the samples of one window, returns them with `hour`, `dt`, `busy_s`, `idle_s`.
+    """
+    ts = (
+        samples.select([*DEVICE, "time"]).unique().sort([*DEVICE, "time"])
+        .with_columns(
+            (pl.col("time").shift(-1).over(DEVICE) - pl.col("time")).dt.total_microseconds().cast(pl.Float64).alias("__gap")
+        )
+    )
+    cap = max_gap_s * 1e6
+    med = ts.group_by(DEVICE).agg(pl.col("__gap").median().alias("__med"))
+    ts = ts.join(med, on=DEVICE, how="left", nulls_equal=True).with_columns(
+        (pl.min_horizontal(pl.coalesce(pl.col("__gap"), pl.col("__med"), pl.lit(cap)), pl.lit(cap)) / 1e6).alias("dt")
+    ).drop(["__gap", "__med"])
+    rows = samples.join(ts, on=[*DEVICE, "time"], how="left", nulls_equal=True)
+    per_ts = pl.len().over([*DEVICE, "time"])
+    u = pl.col("utilization").fill_null(0.0).clip(0.0, 1.0)
+    rows = rows.with_columns(
+        pl.col("time").dt.truncate("1h").alias("hour"),
+        (pl.col("dt") / per_ts).alias("dev_s"),
+        (u * pl.col("dt") / per_ts).alias("busy_s"),
+        ((1.0 - u) * pl.col("dt") / per_ts).alias("idle_s"),
+    )
+    return rows
+
+
+def allocate(samples: pl.DataFrame, rates: list, settings: CostSettings, pod_models: dict[str, str]) -> pl.DataFrame:
+    """Allocation lines (workload and idle) per device-hour, cost in integer micro-dollars."""
+    if samples.is_empty():
+        return pl.DataFrame()
+    rows = device_time(samples, settings.gpu_sample_max_gap_s)
+    dev_hour = [*DEVICE, "hour"]
+    bills = (
+        rows.group_by(dev_hour)
+        .agg(
+            pl.col("gpu_model").drop_nulls().first(), pl.col("mig_profile").drop_nulls().first(),
+            pl.col("dev_s").sum().alias("device_s"),
+        )
+    )
+    bills = bills.with_columns(
+        pl.col("mig_profile").map_elements(mig_share, return_dtype=pl.Float64).fill_null(1.0).alias("gpu_share")
+    )
+    rate_list = [
+        rate_for(m, h, rates) for m, h in zip(bills["gpu_model"].to_list(), bills["hour"].to_list())
+    ]
+    bills = bills.with_columns(pl.Series("rate_per_hour", [float(r) if r is not None else None for r in rate_list]))
+    # micro-dollars of the device-hour bill, rounded once
+    bills = bills.with_columns(
+        (pl.col("device_s") / 3600.0 * pl.col("rate_per_hour") * pl.col("gpu_share") * 1e6)
+        .round(0).cast(pl.Int64).fill_null(0).alias("bill_micro")
+    )
+    work = (
+        rows.group_by([*dev_hour, "k8s_namespace", "k8s_pod"])
+        .agg(pl.col("busy_s").sum().alias("gpu_seconds"))
+        .with_columns(pl.lit("workload").alias("line_kind"))
+    )
+    idle = rows.group_by(dev_hour).agg(pl.col("idle_s").sum().alias("gpu_seconds")).with_columns(
+        pl.lit(None, dtype=pl.String).alias("k8s_namespace"), pl.lit(None, dtype=pl.String).alias("k8s_pod"),
+        pl.lit("idle").alias("line_kind"),
+    )
+    lines = pl.concat([work, idle.select(work.columns)], how="vertical")
+    if settings.spread_idle:
+        busy_any = work.group_by(dev_hour).agg((pl.col("gpu_seconds").sum() > 0).alias("__busy"))
+        lines = lines.join(busy_any, on=dev_hour, how="left", nulls_equal=True).filter(
+            ~((pl.col("line_kind") == "idle") & pl.col("__busy").fill_null(False))
+        ).drop("__busy")
+        # spreading: workloads take the bill in proportion to their use; wall time kept on them
+    lines = lines.join(bills, on=dev_hour, how="left", nulls_equal=True)
+    lines = largest_remainder_frame(lines, dev_hour, "bill_micro", "gpu_seconds", "cost_micro")
+    lines = lines.with_columns(
+        pl.col("k8s_pod").replace_strict(pod_models, default=None, return_dtype=pl.String).alias("model")
+    )
+    return lines
+
+
+def pod_models_from_spans(wh: Warehouse, start: datetime, end: datetime) -> dict[str, str]:
+    """The model each pod served most often in the window (pods named on spans)."""
+    rows = wh.con.execute(
+        """
+        SELECT k8s_pod, arg_max(model, n) FROM (
+            SELECT k8s_pod, coalesce(response_model, request_model) AS model, count(*) AS n
+            FROM spans WHERE k8s_pod IS NOT NULL AND start_time >= ? AND start_time < ?
+              AND coalesce(response_model, request_model) IS NOT NULL
+            GROUP BY ALL
+        ) GROUP BY k8s_pod
+        """,
+        [start, end],
+    ).fetchall()
+    return dict(rows)
+
+
+def allocate_window(wh: Warehouse, settings: CostSettings, start: datetime, end: datetime) -> int:
+    """Recompute `gpu_allocations` and `gpu_team_costs` for whole hours in [start, end)."""
+    start = start.replace(minute=0, second=0, microsecond=0)
+    sync_gpu_rates(wh, settings)
+    rates = wh.con.execute("SELECT gpu_model, usd_per_hour, valid_from, valid_to, source FROM gpu_rates").fetchall()
+    samples = wh.con.sql(
+        "SELECT time, tenant, host, gpu_uuid, gpu_index, gpu_model, mig_profile, mig_instance, k8s_namespace,"
+        " k8s_pod, utilization FROM gpu_samples WHERE time >= ? AND time < ?",
+        params=[start, end],
+    ).to_arrow_table()
+    samples = pl.from_arrow(samples)
+    wh.con.execute("DELETE FROM gpu_allocations WHERE hour >= ? AND hour < ?", [start, end])
+    wh.con.execute("DELETE FROM gpu_team_costs WHERE hour >= ? AND hour < ?", [start, end])
+    lines = allocate(samples, rates, settings, pod_models_from_spans(wh, start, end))
+    if lines.is_empty():
+        return 0
+    now = utcnow()
+    out = lines.select(
+        "hour", "tenant", "host", "gpu_uuid", "gpu_model", "mig_profile", "mig_instance", "gpu_share",
+        "line_kind", "k8s_namespace", "k8s_pod", "model", "gpu_seconds",
+        pl.col("rate_per_hour").fill_null(0.0), "cost_micro",
+    )
+    wh.con.register("__alloc", out.to_arrow())
+    try:
+        wh.con.execute(
+            "INSERT INTO gpu_allocations SELECT hour, tenant, host, gpu_uuid, gpu_model, mig_profile, mig_instance,"
+            " gpu_share, line_kind, k8s_namespace, k8s_pod, model, gpu_seconds,"
+            " CAST(rate_per_hour AS DECIMAL(18, 6)), CAST(cost_micro AS DECIMAL(38, 6)) / 1000000, ? FROM __alloc",
+            [now],
+        )
+    finally:
+        wh.con.unregister("__alloc")
+    attribute_to_teams(wh, lines, start, end)
+    return lines.height
+
+
+def attribute_to_teams(wh: Warehouse, lines: pl.DataFrame, start: datetime, end: datetime) -> None:
+    """Split each pod-hour's GPU cost over the teams whose spans that pod served (by tokens).
+
+    Idle lines follow the same teams in proportion to their workload on that device-hour,
+    keeping `line_kind = idle`, so a team sees both what it used and the idle capacity
+    it held. Cost with no span to follow goes to the pod's namespace, else 'unallocated'.
+    """
+    usage = wh.con.sql(
+        """
+        SELECT date_trunc('hour', start_time) AS hour, tenant, k8s_pod, host_name AS host, team, feature,
+               provider, coalesce(response_model, request_model) AS span_model,
+               sum(coalesce(total_tokens, coalesce(input_tokens, 0) + coalesce(output_tokens, 0)) + 1) AS w
+        FROM spans WHERE start_time >= ? AND start_time < ? AND (k8s_pod IS NOT NULL OR host_name IS NOT NULL)
+        GROUP BY ALL
+        """,
+        params=[start, end],
+    ).to_arrow_table()
+    usage = pl.from_arrow(usage)
+    dev_hour = [*DEVICE, "hour"]
+    keep = ["__line", *dev_hour, "line_kind", "k8s_namespace", "k8s_pod", "gpu_seconds", "cost_micro"]
+    span_cols = ["team", "feature", "provider", "span_model", "w"]
+    lines = lines.with_row_index("__line")
+    work = lines.filter(pl.col("line_kind") == "workload").select(keep)
+    usage_pod = usage.filter(pl.col("k8s_pod").is_not_null()).group_by(
+        ["hour", "tenant", "k8s_pod", "team", "feature", "provider", "span_model"],
+    ).agg(pl.col("w").sum())
+    usage_host = usage.filter(pl.col("host").is_not_null()).group_by(
+        ["hour", "tenant", "host", "team", "feature", "provider", "span_model"],
+    ).agg(pl.col("w").sum())
+    matched = pl.concat([
+        work.filter(pl.col("k8s_pod").is_not_null()).join(usage_pod, on=["hour", "tenant", "k8s_pod"], how="inner")
+        .select(*keep, *span_cols),
+        work.filter(pl.col("k8s_pod").is_null()).join(usage_host, on=["hour", "tenant", "host"], how="inner")
+        .select(*keep, *span_cols),
+    ], how="vertical_relaxed")
+    rest = work.filter(~pl.col("__line").is_in(matched["__line"].unique().implode())).with_columns(
+        pl.coalesce(pl.col("k8s_namespace"), pl.lit(UNALLOCATED_TEAM)).alias("team"),
+        pl.lit(GPU_FEATURE).alias("feature"), pl.lit(None, dtype=pl.String).alias("provider"),
+        pl.lit(None, dtype=pl.String).alias("span_model"), pl.lit(1.0).alias("w"),
+    ).select(*keep, *span_cols)
+    workload = pl.concat([matched, rest], how="vertical_relaxed")
+    workload = largest_remainder_frame(workload, ["__line"], "cost_micro", "w", "team_micro").with_columns(
+        (pl.col("gpu_seconds") * pl.col("w") / pl.col("w").sum().over("__line")).alias("gpu_seconds")
+    )
+    idle = lines.filter(pl.col("line_kind") == "idle").select(["__line", *dev_hour, "gpu_seconds", "cost_micro"])
+    shares = workload.group_by(
+        [*dev_hour, "team", "feature", "provider", "span_model", "k8s_namespace", "k8s_pod"],
+    ).agg(pl.col("gpu_seconds").sum().alias("w"))
+    idle = idle.join(shares, on=dev_hour, how="left", nulls_equal=True).with_columns(
+        pl.col("team").fill_null(UNALLOCATED_TEAM), pl.col("feature").fill_null(GPU_FEATURE),
+        pl.col("w").fill_null(0.0), pl.lit("idle").alias("line_kind"),
+    )
+    idle = largest_remainder_frame(idle, ["__line"], "cost_micro", "w", "team_micro").with_columns(
+        (pl.col("gpu_seconds") * pl.when(pl.col("w").sum().over("__line") > 0)
+         .then(pl.col("w") / pl.col("w").sum().over("__line")).otherwise(1.0 / pl.len().over("__line"))).alias("gpu_seconds")
+    )
+    out_cols = ["hour", "tenant", "team", "feature", "provider", "span_model", "k8s_namespace", "k8s_pod", "line_kind"]
+    team = pl.concat([workload.select(*out_cols, "gpu_seconds", "team_micro"),
+                      idle.select(*out_cols, "gpu_seconds", "team_micro")], how="vertical_relaxed")
+    if team.is_empty():
+        return
+    team = team.group_by(out_cols).agg(pl.col("gpu_seconds").sum(), pl.col("team_micro").sum())
+    wh.con.register("__team", team.to_arrow())
+    try:
+        wh.con.execute(
+            "INSERT INTO gpu_team_costs SELECT hour, tenant, team, feature, provider, span_model, k8s_namespace,"
+            " k8s_pod, line_kind, gpu_seconds, CAST(team_micro AS DECIMAL(38, 6)) / 1000000 FROM __team"
+        )
+    finally:
+        wh.con.unregister("__team")
+
+
+def allocate_recent(wh: Warehouse, settings: CostSettings, now: datetime, hours: int = 3) -> int:
+    """The scheduled step: re-allocate the last few hours (late samples are picked up)."""
+    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return allocate_window(wh, settings, end - timedelta(hours=hours), end)

@@ -1,0 +1,124 @@
+"""FOCUS 1.2 export of a month's showback (CONVENTIONS.md section 5).
+
+One row per day x tenant x team x feature x provider x model x price x token class
+for hosted models (PricingUnit `Tokens`, ListUnitPrice the per-token price, so
+ListCost = ListUnitPrice x PricingQuantity holds exactly), and one per day x team x
+workload x allocated|idle for GPUs (PricingUnit `GPU-Hours`, the effective
+GPU-hour price). Unpriced usage has no price, so it is not a cost row: the HTML lists
+it. Times are UTC ISO 8601 with `Z`; period ends are exclusive.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+MANDATORY = [
+    "BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "BillingAccountId", "BillingAccountName",
+    "BillingCurrency", "BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd",
+    "ChargeCategory", "ChargeClass", "ChargeDescription", "InvoiceIssuerName", "PricingQuantity",
+    "PricingUnit", "ProviderName", "PublisherName", "ServiceCategory", "ServiceName",
+]
+TIME_COLUMNS = ["BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd"]
+
+SERVICE_NAMES = {
+    "openai": "OpenAI API", "anthropic": "Anthropic API", "aws.bedrock": "Amazon Bedrock",
+    "azure.ai.openai": "Azure OpenAI", "azure.ai.inference": "Azure AI Inference",
+    "gcp.vertex_ai": "Vertex AI", "gcp.gemini": "Gemini API", "mistral_ai": "Mistral AI API",
+}
+
+# token class -> (tokens column, cost column, meter)
+CLASSES = [
+    ("input", "in_t", "c_in", "Input Tokens"),
+    ("cache_read", "cr_t", "c_cr", "Cache Read Input Tokens"),
+    ("cache_write", "cw_t", "c_cw", "Cache Write Input Tokens"),
+    ("output", "out_t", "c_out", "Output Tokens"),
+    ("reasoning", "rs_t", "c_rs", "Reasoning Tokens"),
+]
+_UNIT_PRICE = {
+    "input": "CASE WHEN u.above_200k AND p.input_price_above_200k IS NOT NULL THEN p.input_price_above_200k ELSE p.input_price END",
+    "cache_read": "p.cache_read_price",
+    "cache_write": "p.cache_write_price",
+    "output": "CASE WHEN u.above_200k AND p.output_price_above_200k IS NOT NULL THEN p.output_price_above_200k ELSE p.output_price END",
+    "reasoning": "coalesce(p.reasoning_price, 0)",
+}
+
+
+def _service_case() -> str:
+    whens = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in SERVICE_NAMES.items())
+    return f"CASE coalesce(u.provider, '') {whens} ELSE coalesce(u.provider, 'unknown') END"
+
+
+def focus_sql(currency: str) -> str:
+    """SELECT producing FOCUS rows from the temp tables `sb_usage` and `sb_gpu` (see build.py)."""
+    token_parts = []
+    for cls, tok, cost, meter in CLASSES:
+        keep = "TRUE" if cls == "input" else f"u.{tok} > 0"
+        token_parts.append(f"""
+        SELECT u.day, u.tenant, u.team, u.feature, u.provider, u.model, '{cls}' AS cls, '{meter}' AS meter,
+               u.price_id, p.catalog_key, CAST(u.{tok} AS DECIMAL(38, 12)) AS qty,
+               CAST({_UNIT_PRICE[cls]} AS DECIMAL(38, 18)) AS unit_price,
+               CAST(u.{cost} AS DECIMAL(38, 18)) AS cost,
+               CASE WHEN '{cls}' = 'input' THEN u.requests ELSE 0 END AS requests,
+               u.in_t + u.cr_t + u.cw_t AS x_in, u.out_t + u.rs_t AS x_out, 0.0 AS gpu_s,
+               'Tokens' AS unit, 'Model' AS rtype
+        FROM sb_usage u JOIN price_versions p ON p.price_id = u.price_id
+        WHERE u.status = 'priced' AND {keep}""")
+    tokens = " UNION ALL ".join(token_parts)
+    gpu = """
+        SELECT g.day, g.tenant, g.team, g.feature, coalesce(g.provider, 'self_hosted') AS provider,
+               coalesce(g.model, coalesce(g.k8s_namespace || '/', '') || coalesce(g.k8s_pod, 'gpu')) AS model,
+               'gpu_' || g.line_kind AS cls,
+               CASE g.line_kind WHEN 'idle' THEN 'GPU-Hours (idle capacity)' ELSE 'GPU-Hours (allocated by use)' END AS meter,
+               NULL AS price_id, coalesce(g.k8s_namespace || '/', '') || coalesce(g.k8s_pod, 'host') AS catalog_key,
+               CAST(round(g.gpu_s / 3600, 12) AS DECIMAL(38, 12)) AS qty,
+               CASE WHEN round(g.gpu_s / 3600, 12) > 0
+                    THEN CAST(g.cost / CAST(round(g.gpu_s / 3600, 12) AS DECIMAL(38, 12)) AS DECIMAL(38, 18))
+                    ELSE CAST(0 AS DECIMAL(38, 18)) END AS unit_price,
+               CAST(g.cost AS DECIMAL(38, 18)) AS cost, 0 AS requests, 0 AS x_in, 0 AS x_out, g.gpu_s,
+               'GPU-Hours' AS unit, CASE g.line_kind WHEN 'idle' THEN 'GPU idle capacity' ELSE 'GPU workload' END AS rtype
+        FROM sb_gpu g"""
+    return f"""
+    WITH r AS ({tokens} UNION ALL {gpu})
+    SELECT
+        r.cost AS BilledCost, r.cost AS EffectiveCost,
+        CAST(r.unit_price * r.qty AS DECIMAL(38, 18)) AS ListCost, r.cost AS ContractedCost,
+        r.tenant AS BillingAccountId, r.tenant AS BillingAccountName, '{currency}' AS BillingCurrency,
+        date_trunc('month', r.day) AS BillingPeriodStart, date_trunc('month', r.day) + INTERVAL 1 MONTH AS BillingPeriodEnd,
+        r.day AS ChargePeriodStart, r.day + INTERVAL 1 DAY AS ChargePeriodEnd,
+        'Usage' AS ChargeCategory, CAST(NULL AS VARCHAR) AS ChargeClass,
+        r.meter || ' of ' || r.model || ' for ' || r.team || '/' || r.feature AS ChargeDescription,
+        'Usage-Based' AS ChargeFrequency,
+        CASE WHEN r.cls LIKE 'gpu_%' THEN 'InferLedger (self-hosted GPU)' ELSE coalesce(r.provider, 'unknown') END AS InvoiceIssuerName,
+        r.qty AS PricingQuantity, r.unit AS PricingUnit, r.unit_price AS ListUnitPrice,
+        r.qty AS ConsumedQuantity, r.unit AS ConsumedUnit,
+        coalesce(r.provider, 'unknown') AS ProviderName, coalesce(r.provider, 'unknown') AS PublisherName,
+        'AI and Machine Learning' AS ServiceCategory, 'Generative AI' AS ServiceSubcategory,
+        {_service_case().replace('u.provider', 'r.provider')} AS ServiceName,
+        r.model AS ResourceId, r.model AS ResourceName, r.rtype AS ResourceType,
+        coalesce(r.catalog_key, r.model) || ':' || r.cls AS SkuId,
+        coalesce(r.price_id, 'gpu') || ':' || r.cls AS SkuPriceId, r.meter AS SkuMeter,
+        r.team AS SubAccountId, r.team AS SubAccountName,
+        to_json({{'feature': r.feature, 'model': r.model, 'token_class': r.cls}}) AS Tags,
+        r.feature AS x_Feature, r.cls AS x_ChargeClass, r.price_id AS x_PriceVersion,
+        r.x_in AS x_InputTokens, r.x_out AS x_OutputTokens, r.requests AS x_RequestCount, r.gpu_s AS x_GpuSeconds
+    FROM r
+    """
+
+
+def write_focus(con: duckdb.DuckDBPyConnection, currency: str, out_dir: Path) -> tuple[Path, Path, int]:
+    """Materialise the FOCUS rows and write them as CSV (times as ISO text) and Parquet (UTC timestamps)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE sb_focus AS {focus_sql(currency)} ORDER BY ChargePeriodStart, SubAccountId, ResourceId, SkuId")
+    n = con.execute("SELECT count(*) FROM sb_focus").fetchone()[0]
+    csv_path, pq_path = out_dir / "focus.csv", out_dir / "focus.parquet"
+    iso = ", ".join(f"strftime({c}, '%Y-%m-%dT%H:%M:%SZ') AS {c}" for c in TIME_COLUMNS)
+    utc = ", ".join(f"timezone('UTC', {c}) AS {c}" for c in TIME_COLUMNS)
+    # Paths come from the caller's output folder; quote them as SQL string literals.
+    con.execute(f"COPY (SELECT * REPLACE ({iso}) FROM sb_focus) TO '{_q(csv_path)}' (HEADER, DELIMITER ',')")
+    con.execute(f"COPY (SELECT * REPLACE ({utc}) FROM sb_focus) TO '{_q(pq_path)}' (FORMAT parquet)")
+    return csv_path, pq_path, n
+
+
+def _q(path: Path) -> str:
+    return str(path).replace("'", "''")

@@ -1,0 +1,121 @@
+"""Evaluate SLOs at an instant: window burn rates, tier flags, budget remaining, exhaustion.
+
+Reads the minute rollups, lays the last three days out as dense (SLO x minute) arrays
+for the numba kernels, and sums the budget period in SQL (a ratio of sums, not an
+average of ratios). The minute containing `now` counts as the last bucket of every
+window, like a Prometheus range ending now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from analytics.kernels.burn_rate import (
+    PAGE_BITS, TICKET_BITS, TIERS, WINDOW_NAMES, WINDOWS_MINUTES, error_ratios, tier_factors, tier_flags,
+    window_sums_at_end,
+)
+from analytics.slo.spec import SLOSpec
+from analytics.warehouse import Warehouse
+
+TAIL_MINUTES = int(WINDOWS_MINUTES.max())
+
+
+@dataclass
+class SLOState:
+    spec: SLOSpec
+    evaluated_at: datetime
+    error_ratios: list[float]
+    burn_rates: list[float]
+    window_events: list[int]
+    period_start: datetime
+    period_bad: int
+    period_total: int
+    budget_remaining: float
+    exhaustion_hours: float | None
+    tiers: list[str] = field(default_factory=list)
+    page: bool = False
+    ticket: bool = False
+
+    def burn(self, window: str) -> float:
+        return self.burn_rates[WINDOW_NAMES.index(window)]
+
+
+def budget_remaining(period_bad: int, period_total: int, budget: float) -> float:
+    """1 - consumed share of the error budget; 1 when nothing happened in the period."""
+    if period_total <= 0:
+        return 1.0
+    return 1.0 - (period_bad / period_total) / budget
+
+
+def exhaustion_hours(remaining: float, burn_rate: float, period_hours: float) -> float | None:
+    """Hours until the budget is gone at `burn_rate` (1 spends the whole budget in one period).
+
+    None when not burning; 0 when already exhausted.
+    """
+    if remaining <= 0:
+        return 0.0
+    if burn_rate <= 0:
+        return None
+    return remaining * period_hours / burn_rate
+
+
+def dense_tail(wh: Warehouse, slo_ids: list[str], end_minute: datetime, minutes: int = TAIL_MINUTES):
+    """(bad, total) int64 arrays of shape (len(slo_ids), minutes), last column = end_minute."""
+    bad = np.zeros((len(slo_ids), minutes), dtype=np.int64)
+    total = np.zeros((len(slo_ids), minutes), dtype=np.int64)
+    if not slo_ids:
+        return bad, total
+    start = end_minute - timedelta(minutes=minutes - 1)
+    res = wh.con.execute(
+        """SELECT slo_id, CAST(datediff('minute', ?, minute) AS BIGINT) AS idx, good, total
+           FROM slo_minute_rollups
+           WHERE list_contains(?, slo_id) AND minute >= ? AND minute <= ?""",
+        [start, slo_ids, start, end_minute],
+    ).fetchnumpy()
+    if len(res["idx"]):
+        row_of = {s: i for i, s in enumerate(slo_ids)}
+        rows = np.array([row_of[s] for s in res["slo_id"]], dtype=np.int64)
+        idx = np.asarray(res["idx"], dtype=np.int64)
+        good = np.asarray(res["good"], dtype=np.int64)
+        tot = np.asarray(res["total"], dtype=np.int64)
+        total[rows, idx] = tot
+        bad[rows, idx] = tot - good
+    return bad, total
+
+
+def evaluate(wh: Warehouse, specs: list[SLOSpec], now: datetime) -> list[SLOState]:
+    """The state of every span SLO at `now`."""
+    specs = [s for s in specs if s.sli is not None]
+    end_minute = now.replace(second=0, microsecond=0)
+    ids = [s.id for s in specs]
+    bad, total = dense_tail(wh, ids, end_minute)
+    bsum, tsum = window_sums_at_end(bad, total, WINDOWS_MINUTES)
+    ratios = error_ratios(bsum, tsum)
+    budgets = np.array([s.error_budget for s in specs], dtype=np.float64)
+    thresholds = np.array([tier_factors(s.period_days(now) * 24) for s in specs]).reshape(len(specs), len(TIERS))
+    thresholds = thresholds * budgets[:, None]
+    flags = tier_flags(ratios, thresholds) if specs else np.zeros(0, dtype=np.uint8)
+    states = []
+    for i, spec in enumerate(specs):
+        start = spec.period_start(now)
+        pb, pt = wh.con.execute(
+            """SELECT coalesce(sum(total - good), 0), coalesce(sum(total), 0) FROM slo_minute_rollups
+               WHERE slo_id = ? AND minute >= ? AND minute <= ?""",
+            [spec.id, start, end_minute],
+        ).fetchone()
+        remaining = budget_remaining(int(pb), int(pt), spec.error_budget)
+        burns = (ratios[i] / spec.error_budget).tolist()
+        f = int(flags[i])
+        states.append(SLOState(
+            spec=spec, evaluated_at=now, error_ratios=ratios[i].tolist(), burn_rates=burns,
+            window_events=tsum[i].tolist(), period_start=start, period_bad=int(pb), period_total=int(pt),
+            budget_remaining=remaining,
+            exhaustion_hours=exhaustion_hours(remaining, burns[WINDOW_NAMES.index("1h")],
+                                              spec.period_days(now) * 24),
+            tiers=[TIERS[q][0] for q in range(len(TIERS)) if f & (1 << q)],
+            page=bool(f & PAGE_BITS), ticket=bool(f & TICKET_BITS),
+        ))
+    return states

@@ -1,0 +1,45 @@
+"""`inferledger ingest unmapped`: attribute keys of inference spans no vocabulary maps."""
+
+from __future__ import annotations
+
+import json
+
+import click
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from inferledger.cli import AppContext, open_warehouse_for_cli, pass_app, running_service_url
+
+
+@click.group("ingest")
+def command() -> None:
+    """Ingest health."""
+
+
+@command.command("unmapped")
+@click.option("--limit", default=20, show_default=True)
+@click.option("--tenant", default=None)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def unmapped(app: AppContext, limit: int, tenant: str | None, as_json: bool) -> None:
+    """Top attribute keys on inference-looking spans that InferLedger could not map."""
+    from collector.unmapped import top_unmapped_keys
+
+    url = running_service_url(app.settings)
+    if url:
+        params = {"limit": limit, **({"tenant": tenant} if tenant else {})}
+        rows = httpx.get(f"{url}/admin/unmapped", params=params, timeout=30).json()
+    else:
+        wh = open_warehouse_for_cli(app.settings)
+        rows = top_unmapped_keys(wh.con, limit, tenant)
+        wh.close()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="unmapped attribute keys on inference-looking spans")
+    for col in ("tenant", "key", "spans", "last seen"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["tenant"], r["key"], str(r["spans"]), r["last_seen"])
+    Console().print(table)

@@ -1,0 +1,137 @@
+"""`inferledger slo rules / status / evaluate` — a thin shell over analytics/slo/."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import click
+
+from inferledger.cli import AppContext, pass_app
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+@click.group("slo")
+def command() -> None:
+    """SLO error-budget burn: Prometheus rules, status, one evaluation now."""
+
+
+@command.command("rules")
+@click.argument("spec_file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="The rule groups as JSON instead of YAML.")
+def rules_cmd(spec_file: str, as_json: bool) -> None:
+    """Prometheus recording and alert rules (Sloth names) for SPEC_FILE, on stdout.
+
+    SPEC_FILE is our format, OpenSLO v1, or Sloth's prometheus/v1.
+    """
+    from analytics.slo.rules import render_rules, rule_groups
+    from analytics.slo.spec import SpecError, load_spec_file
+
+    try:
+        specs = load_spec_file(spec_file)
+        out = json.dumps(rule_groups(specs), indent=2) if as_json else render_rules(specs)
+    except SpecError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(out, nl=False)
+
+
+def _states(app: AppContext) -> tuple[list[dict[str, Any]], dict[str, list]]:
+    """States and 24h budget history, from the file or from the service's admin API when it holds it."""
+    import httpx
+
+    from analytics.slo.store import read_history, read_states
+    from analytics.warehouse import WarehouseLockedError, open_warehouse, utcnow
+
+    try:
+        wh = open_warehouse(app.settings.warehouse.path, memory_limit=app.settings.warehouse.memory_limit)
+    except WarehouseLockedError as locked:
+        url = f"http://{app.settings.server.admin}/admin/slo/status"
+        try:
+            resp = httpx.get(url, timeout=10)
+            resp.raise_for_status()
+        except httpx.HTTPError:
+            raise click.ClickException(f"{locked} (and the admin API at {app.settings.server.admin} did not answer)")
+        return resp.json()["slos"], {}
+    try:
+        rows = read_states(wh)
+        since = utcnow() - timedelta(hours=24)
+        return rows, {r["slo_id"]: read_history(wh, r["slo_id"], since) for r in rows}
+    finally:
+        wh.close()
+
+
+def sparkline(values: list[float], width: int = 24) -> str:
+    """Budget remaining over time as a unicode sparkline (clipped to 0..1)."""
+    if not values:
+        return ""
+    step = max(1, len(values) // width)
+    pts = [min(1.0, max(0.0, v)) for v in values[::step]][-width:]
+    return "".join(SPARK[min(len(SPARK) - 1, int(v * (len(SPARK) - 1) + 0.5))] for v in pts)
+
+
+@command.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def status_cmd(app: AppContext, as_json: bool) -> None:
+    """Each SLO's burn rates, error budget remaining, time to exhaustion and firing alerts."""
+    rows, history = _states(app)
+    if as_json:
+        click.echo(json.dumps({"slos": rows}, indent=2, default=str))
+        return
+    _render(rows, history)
+
+
+def _render(rows: list[dict[str, Any]], history: dict[str, list]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not rows:
+        console.print("No SLO state yet: configure [bold]analytics.slo[/] and run the service "
+                      "(or `inferledger slo evaluate`).")
+        return
+    table = Table(title="SLO error-budget burn (burn rate = error ratio / (1 - objective))")
+    for col in ("SLO", "objective", "window", "burn 5m", "1h", "6h", "1d", "3d", "budget left",
+                "exhausted in", "24h budget", "alerts"):
+        table.add_column(col, justify="left" if col in ("SLO", "alerts", "24h budget") else "right")
+    for r in rows:
+        b = r["burn_rates"]
+        alerts = " ".join(s for s, on in (("[red]PAGE[/]", r["page"]), ("[yellow]TICKET[/]", r["ticket"])) if on)
+        exh = r["exhaustion_hours"]
+        exh_txt = "—" if exh is None else (f"{exh:.1f} h" if exh < 72 else f"{exh / 24:.1f} d")
+        left = r["budget_remaining"]
+        colour = "green" if left > 0.5 else "yellow" if left > 0 else "red"
+        table.add_row(
+            f"{r['service']}/{r['name']} ({r['sli_kind']})", f"{r['objective']:g}%", r["period"],
+            *(f"{b[i]:.2f}x" for i in (0, 2, 4, 5, 6)), f"[{colour}]{left:.1%}[/]", exh_txt,
+            sparkline([h[2] for h in history.get(r["slo_id"], [])]), alerts or "ok",
+        )
+    console.print(table)
+
+
+@command.command("evaluate")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def evaluate_cmd(app: AppContext, as_json: bool) -> None:
+    """Run the `slo.evaluate` job once now (rollups, burn rates, state, alert records)."""
+    from analytics.slo.job import run_evaluation
+    from analytics.slo.spec import SpecError, load_configured_specs
+    from analytics.warehouse import utcnow
+    from inferledger.cli import open_warehouse_for_cli
+
+    cfg = app.settings.analytics.slo
+    try:
+        specs = load_configured_specs(cfg)
+    except SpecError as exc:
+        raise click.ClickException(str(exc)) from exc
+    wh = open_warehouse_for_cli(app.settings)
+    try:
+        summary = run_evaluation(wh, specs, utcnow(), overlap_seconds=cfg.rollup_overlap_seconds,
+                                 retention_days=cfg.rollup_retention_days, history_days=cfg.history_days)
+    finally:
+        wh.close()
+    click.echo(json.dumps(summary) if as_json else
+               f"evaluated {summary['slos']} SLOs: {summary['page']} paging, {summary['ticket']} ticketing, "
+               f"{summary['alert_records']} alert records written")

@@ -1,0 +1,388 @@
+"""Send the simulated fleet through the real OpenTelemetry SDK OTLP exporters.
+
+A backfill cannot use a tracer (spans would carry today's clock), so it builds
+SDK `ReadableSpan`s with historical start/end times and hands batches of ~512
+to `OTLPSpanExporter.export` from a few threads, exactly what a
+BatchSpanProcessor would do; GPU series go as SDK `MetricsData` through
+`OTLPMetricExporter.export`, shaped like dcgm-exporter series forwarded by an
+OpenTelemetry Collector's prometheus receiver. Nothing here touches the
+warehouse: what lands is up to the collector.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, Sequence
+from urllib.parse import urlparse
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+
+from inferledger.demo.fleet import FleetSpec, GpuSample, Incident, Request, incidents_for, simulate_gpu_samples, \
+    simulate_requests, to_ns
+from inferledger.demo.gpu_metrics import gpu_metrics_data, points_in
+from inferledger.demo.vocabularies import resource_attributes, scope_of, span_attributes, span_kind_name, span_name
+
+PROTOCOLS = ("http/protobuf", "grpc")
+_KINDS = {"CLIENT": SpanKind.CLIENT, "INTERNAL": SpanKind.INTERNAL}
+_ERROR_TEXT = {"429": "429 Too Many Requests: rate limit exceeded", "timeout": "Request timed out",
+               "500": "500 Internal Server Error"}
+
+
+class EmitError(RuntimeError):
+    """The fleet could not be sent (bad endpoint, nothing reachable)."""
+
+
+@dataclass
+class EmitReport:
+    """What was sent. `gpu_counters` lets a live stream continue the energy counters."""
+
+    spans_sent: int = 0
+    gpu_points_sent: int = 0
+    batches: int = 0
+    failed_batches: int = 0
+    by_vocabulary: dict[str, int] = field(default_factory=dict)
+    incidents: list[Incident] = field(default_factory=list)
+    spans_failed: int = 0
+    gpu_points_failed: int = 0
+    start: datetime | None = None
+    end: datetime | None = None
+    elapsed_s: float = 0.0
+    gpu_counters: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "spans_sent": self.spans_sent, "spans_failed": self.spans_failed,
+            "gpu_points_sent": self.gpu_points_sent, "gpu_points_failed": self.gpu_points_failed,
+            "batches": self.batches, "failed_batches": self.failed_batches,
+            "by_vocabulary": dict(sorted(self.by_vocabulary.items())),
+            "incidents": [i.to_dict() for i in self.incidents],
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class SpanBuilder:
+    """Request -> SDK ReadableSpan, sharing Resource and scope objects between spans."""
+
+    def __init__(self) -> None:
+        self._resources: dict[tuple, Resource] = {}
+        self._scopes: dict[tuple[str, str], InstrumentationScope] = {}
+
+    def build(self, req: Request) -> ReadableSpan:
+        rattrs = resource_attributes(req)
+        rkey = tuple(rattrs.items())
+        resource = self._resources.get(rkey)
+        if resource is None:
+            resource = self._resources[rkey] = Resource(rattrs)
+        skey = scope_of(req)
+        scope = self._scopes.get(skey)
+        if scope is None:
+            scope = self._scopes[skey] = InstrumentationScope(*skey)
+        flags = TraceFlags(TraceFlags.SAMPLED)
+        parent = (SpanContext(req.trace_id, req.parent_span_id, is_remote=False, trace_flags=flags)
+                  if req.parent_span_id else None)
+        status = (Status(StatusCode.ERROR, _ERROR_TEXT.get(req.error_type, req.error_type))
+                  if req.error_type else Status(StatusCode.UNSET))
+        return ReadableSpan(
+            name=span_name(req),
+            context=SpanContext(req.trace_id, req.span_id, is_remote=False, trace_flags=flags),
+            parent=parent, resource=resource, attributes=span_attributes(req),
+            kind=_KINDS[span_kind_name(req)], status=status, start_time=req.start_ns, end_time=req.end_ns,
+            instrumentation_scope=scope,
+        )
+
+
+class _Exporters:
+    """Per-thread OTLP exporters (an HTTP session is not shared across threads)."""
+
+    def __init__(self, protocol: str, http_endpoint: str, grpc_endpoint: str | None,
+                 tenant_token: str | None, timeout_s: float) -> None:
+        if protocol not in PROTOCOLS:
+            raise EmitError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+        parsed = urlparse(http_endpoint or "")
+        if protocol == "http/protobuf" and (parsed.scheme not in ("http", "https") or not parsed.netloc):
+            raise EmitError(f"http_endpoint must be a base URL such as http://127.0.0.1:4318, got {http_endpoint!r}")
+        self.protocol = protocol
+        self.base = http_endpoint.rstrip("/") if http_endpoint else ""
+        if protocol == "grpc" and not grpc_endpoint:
+            host = parsed.hostname or "127.0.0.1"
+            grpc_endpoint = f"{host}:4317"
+        self.grpc_endpoint = grpc_endpoint
+        self.headers = {"authorization": f"Bearer {tenant_token}"} if tenant_token else {}
+        self.timeout_s = timeout_s
+        self._local = threading.local()
+        self._all: list = []
+        self._lock = threading.Lock()
+
+    def describe(self) -> str:
+        return self.grpc_endpoint if self.protocol == "grpc" else self.base
+
+    def spans(self):
+        exp = getattr(self._local, "spans", None)
+        if exp is None:
+            if self.protocol == "grpc":
+                from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpans
+                exp = GrpcSpans(endpoint=self.grpc_endpoint, insecure=True, headers=self.headers or None,
+                                timeout=self.timeout_s)
+            else:
+                from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+                exp = OTLPSpanExporter(endpoint=f"{self.base}/v1/traces", headers=self.headers,
+                                       timeout=self.timeout_s)
+            self._local.spans = exp
+            with self._lock:
+                self._all.append(exp)
+        return exp
+
+    def metrics(self):
+        exp = getattr(self._local, "metrics", None)
+        if exp is None:
+            if self.protocol == "grpc":
+                from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetrics
+                exp = GrpcMetrics(endpoint=self.grpc_endpoint, insecure=True, headers=self.headers or None,
+                                  timeout=self.timeout_s)
+            else:
+                from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+                exp = OTLPMetricExporter(endpoint=f"{self.base}/v1/metrics", headers=self.headers,
+                                         timeout=self.timeout_s)
+            self._local.metrics = exp
+            with self._lock:
+                self._all.append(exp)
+        return exp
+
+    def shutdown(self) -> None:
+        with self._lock:
+            for exp in self._all:
+                try:
+                    exp.shutdown()
+                except Exception:  # noqa: BLE001 - best effort at exit
+                    pass
+            self._all.clear()
+
+
+class _Sender:
+    """Bounded pool of export calls; tallies results into the report on the caller's thread."""
+
+    def __init__(self, exporters: _Exporters, report: EmitReport, workers: int) -> None:
+        self.exporters = exporters
+        self.report = report
+        self.builder = SpanBuilder()
+        self.builder_lock = threading.Lock()
+        self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="demo-export")
+        self.inflight: deque[Future] = deque()
+        self.limit = max(2, 2 * workers)
+
+    def _export_spans(self, batch: list[Request]) -> tuple[str, int, Counter, bool]:
+        spans = [self.builder.build(r) for r in batch]
+        ok = self.exporters.spans().export(spans).name == "SUCCESS"
+        return "spans", len(batch), Counter(r.vocabulary for r in batch), ok
+
+    def _export_gpu(self, samples: list[GpuSample], start_ns: int) -> tuple[str, int, Counter, bool]:
+        data = gpu_metrics_data(samples, start_ns)
+        ok = self.exporters.metrics().export(data).name == "SUCCESS"
+        return "gpu", points_in(data), Counter(), ok
+
+    def submit_spans(self, batch: list[Request]) -> None:
+        self._submit(self.pool.submit(self._export_spans, batch))
+
+    def submit_gpu(self, samples: list[GpuSample], start_ns: int) -> None:
+        self._submit(self.pool.submit(self._export_gpu, samples, start_ns))
+
+    def _submit(self, fut: Future) -> None:
+        self.inflight.append(fut)
+        while len(self.inflight) >= self.limit:
+            self._collect(self.inflight.popleft())
+
+    def _collect(self, fut: Future) -> None:
+        kind, n, vocab, ok = fut.result()
+        r = self.report
+        r.batches += 1
+        if ok:
+            if kind == "spans":
+                r.spans_sent += n
+                for k, v in vocab.items():
+                    r.by_vocabulary[k] = r.by_vocabulary.get(k, 0) + v
+            else:
+                r.gpu_points_sent += n
+        else:
+            r.failed_batches += 1
+            if kind == "spans":
+                r.spans_failed += n
+            else:
+                r.gpu_points_failed += n
+        if r.failed_batches >= 3 and r.spans_sent == 0 and r.gpu_points_sent == 0:
+            raise EmitError(f"no OTLP endpoint answered at {self.exporters.describe()} "
+                            f"({r.failed_batches} batches failed, none succeeded); is the collector running?")
+
+    def drain(self) -> None:
+        while self.inflight:
+            self._collect(self.inflight.popleft())
+
+    def close(self) -> None:
+        for fut in self.inflight:
+            fut.cancel()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _progress(enabled: bool):
+    if not enabled:
+        return nullcontext(None)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                    TimeElapsedColumn(), TimeRemainingColumn(), transient=False)
+
+
+def default_gpu_step(days: float) -> float:
+    """dcgm-exporter is scraped every 15-30 s; a long backfill samples every 5 min to stay quick."""
+    return 60.0 if days <= 1 else 300.0
+
+
+def backfill(http_endpoint: str, days: float, *, seed: int = 7, now: datetime | None = None,
+             tenant_token: str | None = None, progress: bool = True, protocol: str = "http/protobuf",
+             grpc_endpoint: str | None = None, spec: FleetSpec | None = None, scale: float | None = None,
+             gpu_step_s: float | None = None, workers: int = 2, batch_size: int = 512,
+             timeout_s: float = 10.0) -> EmitReport:
+    """Send `days` of fleet history ending at `now` (naive UTC, default the current time)."""
+    if not days > 0:
+        raise EmitError(f"days must be > 0, got {days}")
+    if batch_size < 1:
+        raise EmitError(f"batch_size must be >= 1, got {batch_size}")
+    spec = spec or FleetSpec()
+    if scale is not None:
+        spec = spec.scaled(scale)
+    exporters = _Exporters(protocol, http_endpoint, grpc_endpoint, tenant_token, timeout_s)
+    end = (now or _utcnow()).replace(tzinfo=None)
+    start = end - timedelta(days=days)
+    incidents = incidents_for(start, end, seed, spec.incidents)
+    report = EmitReport(incidents=incidents, start=start, end=end)
+    step = gpu_step_s or default_gpu_step(days)
+    t0 = time.perf_counter()
+    sender = _Sender(exporters, report, workers)
+    window_s = (end - start).total_seconds()
+    try:
+        with _progress(progress) as bar:
+            spans_task = bar.add_task("spans", total=window_s, info="") if bar else None
+            batch: list[Request] = []
+            for req in simulate_requests(spec, start, end, seed, incidents):
+                batch.append(req)
+                if len(batch) >= batch_size:
+                    sender.submit_spans(batch)
+                    batch = []
+                    if bar:
+                        bar.update(spans_task, completed=(req.start - start).total_seconds(),
+                                   info=f"{report.spans_sent:,} sent")
+            if batch:
+                sender.submit_spans(batch)
+            sender.drain()
+            if bar:
+                bar.update(spans_task, completed=window_s, info=f"{report.spans_sent:,} sent")
+            gpu_task = bar.add_task("gpu series", total=window_s, info="") if bar else None
+            start_ns = to_ns(start)
+            samples: list[GpuSample] = []
+            for s in simulate_gpu_samples(spec, start, end, step, seed, incidents, report.gpu_counters):
+                samples.append(s)
+                if len(samples) >= 4 * batch_size:
+                    sender.submit_gpu(samples, start_ns)
+                    samples = []
+                    if bar:
+                        bar.update(gpu_task, completed=(s.time - start).total_seconds(),
+                                   info=f"{report.gpu_points_sent:,} points")
+            if samples:
+                sender.submit_gpu(samples, start_ns)
+            sender.drain()
+            if bar:
+                bar.update(gpu_task, completed=window_s, info=f"{report.gpu_points_sent:,} points")
+    finally:
+        sender.close()
+        exporters.shutdown()
+    report.elapsed_s = time.perf_counter() - t0
+    return report
+
+
+def stream_live(http_endpoint: str, *, seed: int = 7, duration_s: float | None = None,
+                stop: threading.Event | None = None, tenant_token: str | None = None, progress: bool = True,
+                protocol: str = "http/protobuf", grpc_endpoint: str | None = None, spec: FleetSpec | None = None,
+                scale: float | None = None, incidents: list[Incident] | None = None,
+                gpu_counters: dict[str, float] | None = None, gpu_step_s: float = 15.0, tick_s: float = 1.0,
+                timeout_s: float = 10.0) -> EmitReport:
+    """Send current-time traffic until `stop` is set or `duration_s` has passed.
+
+    A span is exported once its call has ended, as a BatchSpanProcessor would.
+    Pass a backfill's `incidents` and `gpu_counters` to continue it seamlessly;
+    without them the incidents are those of a 7-day window ending now (so the
+    lasting prompt-length drift is on).
+    """
+    spec = spec or FleetSpec()
+    if scale is not None:
+        spec = spec.scaled(scale)
+    if tick_s <= 0 or gpu_step_s <= 0:
+        raise EmitError("tick_s and gpu_step_s must be > 0")
+    exporters = _Exporters(protocol, http_endpoint, grpc_endpoint, tenant_token, timeout_s)
+    stop = stop or threading.Event()
+    begin = _utcnow()
+    if incidents is None:
+        incidents = incidents_for(begin - timedelta(days=7), begin, seed, spec.incidents)
+    report = EmitReport(incidents=list(incidents), start=begin,
+                        gpu_counters=gpu_counters if gpu_counters is not None else {})
+    sender = _Sender(exporters, report, workers=1)
+    deadline = time.monotonic() + duration_s if duration_s is not None else None
+    sim_from = gpu_from = begin
+    pending: list[Request] = []
+    t0 = time.perf_counter()
+    try:
+        with _progress(progress) as bar:
+            task = bar.add_task("live", total=None, info="") if bar else None
+            while True:
+                last_round = stop.is_set() or (deadline is not None and time.monotonic() >= deadline)
+                now = _utcnow()
+                if now > sim_from:
+                    pending.extend(simulate_requests(spec, sim_from, now, seed, incidents))
+                    sim_from = now
+                now_ns = to_ns(now)
+                ready = [r for r in pending if r.end_ns <= now_ns]
+                pending = [r for r in pending if r.end_ns > now_ns]
+                for i in range(0, len(ready), 512):
+                    sender.submit_spans(ready[i:i + 512])
+                if (now - gpu_from).total_seconds() >= gpu_step_s or last_round:
+                    samples = list(simulate_gpu_samples(spec, gpu_from, now, gpu_step_s, seed, incidents,
+                                                        report.gpu_counters))
+                    gpu_from = now
+                    if samples:
+                        sender.submit_gpu(samples, to_ns(begin))
+                sender.drain()
+                if bar:
+                    bar.update(task, info=f"{report.spans_sent:,} spans, {report.gpu_points_sent:,} GPU points")
+                if last_round:
+                    break
+                wait = tick_s if deadline is None else max(0.0, min(tick_s, deadline - time.monotonic()))
+                stop.wait(wait)
+    finally:
+        sender.close()
+        exporters.shutdown()
+    report.end = _utcnow()
+    report.elapsed_s = time.perf_counter() - t0
+    return report
+
+
+def requests_to_spans(requests: Iterable[Request]) -> list[ReadableSpan]:
+    """SDK spans for a list of requests (handy for tests and for a collector's own tests)."""
+    builder = SpanBuilder()
+    return [builder.build(r) for r in requests]
+
+
+__all__: Sequence[str] = ["EmitReport", "EmitError", "backfill", "stream_live", "SpanBuilder", "requests_to_spans",
+                          "PROTOCOLS"]

@@ -1,0 +1,143 @@
+"""The drift job on seeded spans: segment attribution, results table, alert records."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.alert_records import firing_fingerprints
+from analytics.drift.job import detect_drift, drift_job, run_drift, windows_for
+from analytics.drift.settings import DriftSettings
+from analytics.jobs import REGISTRY, JobContext
+from tests.factories import SPAN_COLUMNS, span_row
+
+NOW = datetime(2026, 11, 20, 12, 0, 0)
+SEGMENTS = [
+    ("support-assistant", "claude-3-5-sonnet-20241022"),
+    ("support-assistant", "gpt-4o-mini"),
+    ("chat-api", "claude-3-5-sonnet-20241022"),
+    ("chat-api", "gpt-4o"),
+]
+DRIFTED = ("support-assistant", "claude-3-5-sonnet-20241022")
+
+
+def _bulk_insert(wh, rows):
+    """Seed many span_row() rows at once (factories.insert_spans goes row by row)."""
+    df = pd.DataFrame([{c: r.get(c) for c in SPAN_COLUMNS} for r in rows])
+    wh.con.register("seed_spans", df)
+    cols = ", ".join(SPAN_COLUMNS)
+    wh.con.execute(f"INSERT INTO spans ({cols}) SELECT {cols} FROM seed_spans")
+    wh.con.unregister("seed_spans")
+
+
+def _spans(rng, service, model, start, end, n, input_factor=1.0, attrs=None):
+    span = (end - start).total_seconds()
+    rows = []
+    for k in range(n):
+        t = start + timedelta(seconds=float(rng.uniform(0, span)))
+        dur = float(rng.gamma(4.0, 0.5))
+        rows.append(span_row(
+            t, dur, service_name=service, request_model=model, response_model=model,
+            input_tokens=int(rng.lognormal(6.5, 0.5) * input_factor), output_tokens=int(rng.lognormal(5.0, 0.4)),
+            time_to_first_token_s=float(rng.gamma(2.0, 0.1)),
+            finish_reason=str(rng.choice(["stop", "length"], p=[0.9, 0.1])),
+            attributes=attrs(k) if attrs else {},
+        ))
+    return rows
+
+
+def _seed(wh, seed=1, cur_start=NOW - timedelta(hours=1), cur_end=NOW, drift=True):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for service, model in SEGMENTS:
+        rows += _spans(rng, service, model, cur_start - timedelta(days=2), cur_start, 4000)
+        factor = 2.5 if drift and (service, model) == DRIFTED else 1.0
+        rows += _spans(rng, service, model, cur_start, cur_end, 1500, input_factor=factor)
+    _bulk_insert(wh, rows)
+
+
+def test_windows_rolling_and_pinned():
+    w = windows_for(DriftSettings(current_window="1h", reference_window="1d"), NOW)
+    assert (w.current_start, w.current_end) == (NOW - timedelta(hours=1), NOW)
+    assert (w.reference_start, w.reference_end) == (NOW - timedelta(hours=25), NOW - timedelta(hours=1))
+    pinned = DriftSettings(reference_mode="pinned", reference_start="2026-11-01T00:00:00",
+                           reference_end="2026-11-08T00:00:00")
+    w = windows_for(pinned, NOW)
+    assert w.reference_start == datetime(2026, 11, 1) and w.reference_end == datetime(2026, 11, 8)
+    with pytest.raises(ValueError, match="reference_start is required"):
+        DriftSettings(reference_mode="pinned")
+    with pytest.raises(ValueError, match="current_window"):
+        DriftSettings(current_window="an hour")
+    with pytest.raises(ValueError, match="segment_keys: unknown key 'colour'"):
+        DriftSettings(segment_keys=["colour"])
+
+
+def test_prompt_length_drift_is_attributed_to_its_segment(warehouse):
+    _seed(warehouse)
+    cfg = DriftSettings()
+    _win, segments = detect_drift(warehouse, cfg, NOW)
+    assert {(s.segment["service_name"], s.segment["model"]) for s in segments} == set(SEGMENTS)
+    drifted = {(s.segment["service_name"], s.segment["model"], r.column) for s in segments for r in s.results
+               if r.drifted}
+    assert (*DRIFTED, "input_tokens") in drifted
+    # nothing else drifted in input tokens, and the drifted segment is the only one with a drift
+    assert {(svc, mdl) for svc, mdl, _col in drifted} == {DRIFTED}
+    by_seg = {(s.segment["service_name"], s.segment["model"]): {r.column: r for r in s.results} for s in segments}
+    hit = by_seg[DRIFTED]["input_tokens"]
+    assert hit.method == "wasserstein" and hit.score > 0.5 and hit.reference_rows == 4000
+    assert by_seg[("chat-api", "gpt-4o")]["input_tokens"].score < 0.1
+    # cost per request: the cost table exists but has no lines yet -> a clear "no values" answer
+    cost = by_seg[DRIFTED].get("cost_per_request")
+    if cost is not None:
+        assert cost.drifted is False and "no values" in cost.detail
+
+
+def test_job_writes_results_and_fires_then_resolves(warehouse, settings):
+    _seed(warehouse)
+    assert "drift.detect" in REGISTRY
+    summary = drift_job(JobContext(warehouse=warehouse, settings=settings, now=NOW))
+    assert summary["segments"] == 4 and summary["alerts"] >= 1
+    rows = warehouse.con.execute(
+        "SELECT segment, column_name, method, score, drifted FROM drift_results WHERE drifted"
+    ).fetchall()
+    assert rows and all(json.loads(seg) == {"model": DRIFTED[1], "service_name": DRIFTED[0]} for seg, *_ in rows)
+    firing = firing_fingerprints(warehouse, "drift")
+    assert any(l["column"] == "input_tokens" and l["service_name"] == DRIFTED[0] for l in firing.values())
+    alert = warehouse.con.execute(
+        "SELECT severity, summary FROM alert_records WHERE source = 'drift' AND status = 'firing' LIMIT 1"
+    ).fetchall()[0]
+    assert alert[0] == "ticket" and "drifted" in alert[1]
+
+    # next hour: the drift is gone (the segment is back to normal) -> resolved exactly once
+    later = NOW + timedelta(hours=1)
+    _seed(warehouse, seed=2, cur_start=NOW, cur_end=later, drift=False)
+    summary2 = run_drift(warehouse, settings.analytics.drift, later)
+    assert summary2["resolved"] == summary["alerts"] and summary2["alerts"] == 0
+    assert firing_fingerprints(warehouse, "drift") == {}
+    summary3 = run_drift(warehouse, settings.analytics.drift, later + timedelta(minutes=10))
+    assert summary3["resolved"] == 0
+
+
+def test_attribute_columns_and_overrides(warehouse):
+    rng = np.random.default_rng(4)
+    start = NOW - timedelta(hours=1)
+    rows = _spans(rng, "chat-api", "gpt-4o", start - timedelta(days=1), start, 1500,
+                  attrs=lambda k: {"app.template": "short", "app.retries": 0})
+    rows += _spans(rng, "chat-api", "gpt-4o", start, NOW, 400,
+                   attrs=lambda k: {"app.template": "long" if k % 2 else "short", "app.retries": k % 3})
+    _bulk_insert(warehouse, rows)
+    cfg = DriftSettings(attribute_columns=["app.template"], numeric_attribute_columns=["app.retries"],
+                        columns={"input_tokens": {"method": "psi", "threshold": 0.5}})
+    from analytics.drift.settings import DriftColumnSettings
+
+    cfg.columns = {"input_tokens": DriftColumnSettings(method="psi", threshold=0.5)}
+    _win, segments = detect_drift(warehouse, cfg, NOW)
+    res = {r.column: r for r in segments[0].results}
+    assert res["attr.app.template"].drifted and res["attr.app.template"].kind == "categorical"
+    assert res["attr.app.retries"].drifted and res["attr.app.retries"].kind == "numeric"
+    assert res["input_tokens"].method == "psi" and res["input_tokens"].threshold == 0.5
+    assert res["error_type"].score == 0.0  # 'none' on both sides: identical distributions
