@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -30,13 +31,15 @@ def _error(status: int, message: str) -> JSONResponse:
 
 async def get_alerts(request: Request) -> JSONResponse:
     wh = request.app.state.warehouse
-    return JSONResponse(overview(wh, include_resolved=_flag(request, "all")))
+    # DuckDB calls block: run them off the event loop that also serves ingest.
+    return JSONResponse(await run_in_threadpool(overview, wh, include_resolved=_flag(request, "all")))
 
 
 async def get_silences(request: Request) -> JSONResponse:
     wh = request.app.state.warehouse
     now = utcnow()
-    return JSONResponse([s.to_json(now) for s in list_silences(wh, include_expired=_flag(request, "all"), now=now)])
+    found = await run_in_threadpool(list_silences, wh, include_expired=_flag(request, "all"), now=now)
+    return JSONResponse([s.to_json(now) for s in found])
 
 
 async def post_silence(request: Request) -> JSONResponse:
@@ -50,8 +53,8 @@ async def post_silence(request: Request) -> JSONResponse:
         matchers = body.get("matchers")
         if not isinstance(matchers, list) or not all(isinstance(m, str) for m in matchers):
             raise ValueError("matchers must be a list of strings like \"severity=page\"")
-        sil = create_silence(
-            request.app.state.warehouse, [parse_matcher(m) for m in matchers],
+        sil = await run_in_threadpool(
+            create_silence, request.app.state.warehouse, [parse_matcher(m) for m in matchers],
             duration=parse_duration(str(body.get("duration", "1h"))),
             created_by=str(body.get("created_by", "")), comment=str(body.get("comment", "")),
         )
@@ -62,7 +65,7 @@ async def post_silence(request: Request) -> JSONResponse:
 
 async def delete_silence(request: Request) -> JSONResponse:
     try:
-        sil = expire_silence(request.app.state.warehouse, request.path_params["silence_id"])
+        sil = await run_in_threadpool(expire_silence, request.app.state.warehouse, request.path_params["silence_id"])
     except KeyError as exc:
         return _error(404, str(exc.args[0]))
     except ValueError as exc:

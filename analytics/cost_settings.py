@@ -136,7 +136,7 @@ class CostSettings:
     # Idle GPU time: its own line (false) or spread over the GPU's workloads by their use (true).
     spread_idle: bool = False
     # A GPU sample stands for the time until the next one, at most this long.
-    gpu_sample_max_gap_s: float = 60.0
+    gpu_sample_max_gap_s: float = 300.0
     budgets: list[Budget] = field(default_factory=list)
     # Days of history the month-end forecast learns weekday and weekend spend from.
     forecast_lookback_days: int = 28

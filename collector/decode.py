@@ -61,6 +61,9 @@ class DecodeError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self):  # raised in ingest worker processes, re-raised in the receiver
+        return (DecodeError, (self.status, self.message))
+
 
 def media_type(content_type: str | None) -> Encoding:
     """The encoding named by a Content-Type header, or DecodeError(400)."""

@@ -2,7 +2,7 @@
 
 GPU series are merged into one sample per GPU and timestamp (collector.gpu).
 Of the other metrics only GenAI (`gen_ai.*`) and serving-engine metrics (vLLM,
-TGI) are kept: spans are the source of truth for cost, these are kept for
+TGI; `ingest.keep_metric_prefixes`) are kept: spans are the source of truth for cost, these are kept for
 latency and throughput views, never added to span counts.
 """
 
@@ -14,7 +14,6 @@ from collector.attributes import json_or_none, kv_dict, to_str
 from collector.gpu import GPU_METRICS, GPU_PREFIXES, GpuMerger, applies
 from collector.normalize import MAX_UNIX_NS, IngestContext, NormalizedBatch, ns_to_datetime
 
-KEEP_PREFIXES: tuple[str, ...] = ("gen_ai.", "vllm:", "vllm.", "tgi_")
 _NO_RECORDED_VALUE = 1  # DataPointFlags.FLAG_NO_RECORDED_VALUE
 
 
@@ -45,6 +44,7 @@ def normalize_metrics(req: Any, ctx: IngestContext) -> tuple[NormalizedBatch, No
     merger = GpuMerger()
     tenant = ctx.tenant
     received = ctx.received_at
+    keep = tuple(ctx.ingest.keep_metric_prefixes)
 
     for rm in req.resource_metrics:
         resource = kv_dict(rm.resource.attributes)
@@ -74,7 +74,7 @@ def normalize_metrics(req: Any, ctx: IngestContext) -> tuple[NormalizedBatch, No
                         merger.add(name, gm, _number(dp), dp.time_unix_nano, attrs, resource, openlit_resource)
                     continue
 
-                if not name.startswith(KEEP_PREFIXES) or kind is None:
+                if not name.startswith(keep) or kind is None:
                     points.skipped += _count_points(m, kind)
                     continue
                 if not res_json_done:

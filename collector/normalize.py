@@ -321,16 +321,23 @@ def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
                 row = _span_row(span, found, rest, flags, res, plan, aval, meta, tenant, received, content)
                 if row is None:
                     out.unmapped_spans += 1
-                    for kv in span.attributes:
-                        k = kv.key
+                    for k in {key_pattern(kv.key) for kv in span.attributes}:
                         dot = k.find(".")
                         if dot > 0 and k[:dot] in INFERENCE_HEADS:
                             out.unmapped_keys[k] += 1
                     continue
                 if odd is not None:
-                    out.unmapped_keys.update(odd)
+                    out.unmapped_keys.update({key_pattern(k) for k in odd})
                 rows.append(row)
     return out
+
+
+def key_pattern(key: str) -> str:
+    """Indexed keys collapse to one pattern (`llm.input_messages.3.message.role` -> `...*.message.role`),
+    so the unmapped-keys report counts kinds of keys, not list positions."""
+    if not any(c.isdigit() for c in key):
+        return key
+    return ".".join("*" if p.isdigit() else p for p in key.split("."))
 
 
 def _span_problem(span: Any) -> str:

@@ -10,7 +10,6 @@ The 200 is sent only after the rows are committed.
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from google.rpc.status_pb2 import Status
@@ -20,13 +19,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from collector import telemetry
-from collector.decode import DecodeError, Encoding, decompress, encode_response, media_type, parse_request
-from collector.pipeline import AuthError, IngestPipeline
-from collector.writer import QueueFull, WriterStopped
+from collector.decode import DecodeError, Encoding, encode_response, media_type
+from collector.pipeline import AuthError, CommitFailed, IngestPipeline, QueueFull, WriterStopped
 
 SIGNALS = ("traces", "metrics", "logs")
 # HTTP status -> google.rpc.Code carried in the error body.
-GRPC_CODES = {400: 3, 401: 16, 413: 3, 429: 8, 503: 14}
+GRPC_CODES = {400: 3, 401: 16, 404: 5, 413: 3, 429: 8, 503: 14}
 CONTENT_TYPES = {"protobuf": "application/x-protobuf", "json": "application/json"}
 
 
@@ -34,7 +32,7 @@ def create_otlp_http_app(pipeline: IngestPipeline) -> Starlette:
     async def export(request: Request) -> Response:
         signal = request.path_params["signal"]
         if signal not in SIGNALS:
-            return _plain(404, f"unknown OTLP endpoint /v1/{signal}: use /v1/traces, /v1/metrics or /v1/logs")
+            return _error(404, f"unknown OTLP endpoint /v1/{signal}: use /v1/traces, /v1/metrics or /v1/logs", None)
         response = await _export(pipeline, signal, request)
         telemetry.INGEST_REQUESTS.labels("http", signal, str(response.status_code)).inc()
         return response
@@ -43,47 +41,30 @@ def create_otlp_http_app(pipeline: IngestPipeline) -> Starlette:
 
 
 async def _export(pipeline: IngestPipeline, signal: str, request: Request) -> Response:
-    limit = pipeline.ingest.max_body_bytes
+    headers = request.headers
     try:
-        encoding: Encoding | None = media_type(request.headers.get("content-type"))
+        encoding: Encoding | None = media_type(headers.get("content-type"))
     except DecodeError:
-        encoding = None  # reported below, after authentication
+        encoding = None  # reported after authentication
 
-    def fail(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-        return _error(status, message, encoding, headers)
+    def fail(status: int, message: str, extra: dict[str, str] | None = None) -> Response:
+        return _error(status, message, encoding, extra)
 
+    retry = {"Retry-After": str(pipeline.ingest.retry_after_seconds)}
     try:
-        tenant = pipeline.tenant_for(
-            request.headers.get("authorization"), request.headers.get(pipeline.auth.tenant_header)
-        )
+        tenant = pipeline.tenant_for(headers.get("authorization"), headers.get(pipeline.auth.tenant_header))
+        encoding = media_type(headers.get("content-type"))
+        body = await _read_body(request, pipeline.ingest.max_body_bytes)
+        prepared = await pipeline.ingest_body(signal, body, encoding, headers.get("content-encoding"), tenant)
     except AuthError as exc:
         telemetry.INGEST_REJECTED.labels(signal, "unauthenticated").inc()
         return fail(401, str(exc), {"WWW-Authenticate": 'Bearer realm="inferledger"'})
-    try:
-        encoding = media_type(request.headers.get("content-type"))
-        body = await _read_body(request, limit)
-        payload = decompress(body, request.headers.get("content-encoding"), limit)
-        message = parse_request(signal, payload, encoding)
     except DecodeError as exc:
-        telemetry.INGEST_REJECTED.labels(signal, "too_large" if exc.status == 413 else "undecodable").inc()
         return fail(exc.status, exc.message)
-
-    prepared = pipeline.prepare(signal, message, tenant)
-    if prepared.needs_write:
-        retry_after = str(pipeline.ingest.retry_after_seconds)
-        try:
-            future = pipeline.writer.submit(prepared.batch)
-        except QueueFull as exc:
-            telemetry.INGEST_REJECTED.labels(signal, "queue_full").inc()
-            return fail(429, f"{exc}; retry later", {"Retry-After": retry_after})
-        except WriterStopped as exc:
-            return fail(503, str(exc), {"Retry-After": retry_after})
-        try:
-            await asyncio.wrap_future(future)
-        except Exception as exc:  # the commit failed: nothing of this request is stored
-            telemetry.INGEST_REJECTED.labels(signal, "commit_failed").inc()
-            return fail(503, f"could not commit the batch: {type(exc).__name__}: {exc}", {"Retry-After": retry_after})
-        pipeline.record_stored(signal, tenant, prepared.accepted)
+    except QueueFull as exc:
+        return fail(429, f"{exc}; retry later", retry)
+    except (WriterStopped, CommitFailed) as exc:
+        return fail(503, str(exc), retry)
     body = encode_response(signal, encoding, prepared.rejected, prepared.error_message)
     return Response(body, 200, media_type=CONTENT_TYPES[encoding])
 
@@ -100,10 +81,6 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise DecodeError(413, f"body exceeds the limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _plain(status: int, message: str) -> Response:
-    return Response(message, status, media_type="text/plain")
 
 
 def _error(status: int, message: str, encoding: Encoding | None, headers: dict[str, str] | None = None) -> Response:

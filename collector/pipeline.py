@@ -1,48 +1,29 @@
-"""What both receivers share: authentication, normalization and hand-off to the writer.
+"""What both receivers share: authentication, preparation and the wait for the commit.
 
 The HTTP and gRPC receivers differ only in framing and in how they spell errors;
-everything that decides what is stored lives here.
+everything that decides what is stored, and when it is acknowledged, lives here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
-from collections import Counter
-from dataclasses import dataclass, field
 
-from google.protobuf.message import Message
-
-from analytics.warehouse import utcnow
 from collector import telemetry
-from collector.logs_normalize import normalize_logs
-from collector.metrics_normalize import normalize_metrics
-from collector.normalize import IngestContext, normalize_traces
+from collector.decode import DecodeError, Encoding
+from collector.prepare import PreparedPayload, PreparePool
 from collector.settings import AttributionSettings, AuthSettings, IngestSettings
-from collector.writer import IngestWriter, WriteBatch
+from collector.writer import IngestWriter, QueueFull, WriteBatch, WriterStopped
+
+__all__ = ["AuthError", "CommitFailed", "DecodeError", "IngestPipeline", "QueueFull", "WriterStopped"]
 
 
 class AuthError(Exception):
     """Missing or wrong bearer token (HTTP 401 / gRPC UNAUTHENTICATED)."""
 
 
-@dataclass
-class Prepared:
-    batch: WriteBatch
-    accepted: int
-    rejected: int
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def needs_write(self) -> bool:
-        """Rows to store, or unmapped-key counts to record (even when no row is stored)."""
-        return bool(self.accepted or self.batch.unmapped_keys)
-
-    @property
-    def error_message(self) -> str:
-        if not self.errors:
-            return ""
-        more = f" (and {self.rejected - len(self.errors)} more)" if self.rejected > len(self.errors) else ""
-        return "; ".join(self.errors) + more
+class CommitFailed(Exception):
+    """The transaction holding this request failed; nothing of it is stored (retryable)."""
 
 
 class IngestPipeline:
@@ -55,9 +36,9 @@ class IngestPipeline:
     ) -> None:
         self.writer = writer
         self.ingest = ingest
-        self.attribution = attribution
         self.auth = auth
         self._tokens = dict(auth.tokens)
+        self._pool = PreparePool(ingest.workers, ingest, attribution)
 
     def tenant_for(self, authorization: str | None, tenant_header: str | None) -> str:
         """Tenant of a request: from its bearer token when auth is on, else from a header."""
@@ -71,32 +52,39 @@ class IngestPipeline:
                 return tenant
         raise AuthError("invalid bearer token")
 
-    def prepare(self, signal: str, request: Message, tenant: str) -> Prepared:
-        """Normalize a decoded request into one WriteBatch for the writer."""
-        ctx = IngestContext(tenant=tenant, ingest=self.ingest, attribution=self.attribution, received_at=utcnow())
-        if signal == "traces":
-            spans = normalize_traces(request, ctx)
-            parts = {"spans": spans}
-            if spans.unmapped_spans:
-                telemetry.UNMAPPED_SPANS.labels(tenant).inc(spans.unmapped_spans)
-            unmapped = spans.unmapped_keys
-        elif signal == "metrics":
-            gpu, points = normalize_metrics(request, ctx)
-            parts = {"gpu_samples": gpu, "metric_points": points}
-            unmapped = Counter()
-        else:
-            parts = {"log_records": normalize_logs(request, ctx)}
-            unmapped = Counter()
-        rejected = sum(p.rejected for p in parts.values())
-        skipped = sum(p.skipped for p in parts.values())
-        errors = [e for p in parts.values() for e in p.errors][:10]
-        if rejected:
-            telemetry.INGEST_REJECTED.labels(signal, "invalid_item").inc(rejected)
-        if skipped:
-            telemetry.INGEST_SKIPPED.labels(signal).inc(skipped)
-        batch = WriteBatch(tenant=tenant, rows={t: p.rows for t, p in parts.items()}, unmapped_keys=unmapped)
-        return Prepared(batch=batch, accepted=batch.row_count, rejected=rejected, errors=errors)
+    async def ingest_body(
+        self, signal: str, body: bytes, encoding: Encoding, content_encoding: str | None, tenant: str
+    ) -> PreparedPayload:
+        """Decode, normalize, commit; returns only once the rows are committed.
 
-    def record_stored(self, signal: str, tenant: str, n: int) -> None:
-        telemetry.INGEST_ITEMS.labels(signal, tenant).inc(n)
+        Raises DecodeError (4xx), QueueFull (429), WriterStopped or CommitFailed (503).
+        """
+        try:
+            prepared = await self._pool.prepare(signal, body, encoding, content_encoding, tenant)
+        except DecodeError as exc:
+            telemetry.INGEST_REJECTED.labels(signal, "too_large" if exc.status == 413 else "undecodable").inc()
+            raise
+        if prepared.rejected:
+            telemetry.INGEST_REJECTED.labels(signal, "invalid_item").inc(prepared.rejected)
+        if prepared.skipped:
+            telemetry.INGEST_SKIPPED.labels(signal).inc(prepared.skipped)
+        if prepared.unmapped_spans:
+            telemetry.UNMAPPED_SPANS.labels(tenant).inc(prepared.unmapped_spans)
+        if not (prepared.accepted or prepared.unmapped_keys):
+            return prepared
+        batch = WriteBatch(tenant=tenant, tables=prepared.arrow_tables(), unmapped_keys=prepared.unmapped_keys)
+        try:
+            future = self.writer.submit(batch)
+        except QueueFull:
+            telemetry.INGEST_REJECTED.labels(signal, "queue_full").inc()
+            raise
+        try:
+            await asyncio.wrap_future(future)
+        except Exception as exc:
+            telemetry.INGEST_REJECTED.labels(signal, "commit_failed").inc()
+            raise CommitFailed(f"could not commit the batch: {type(exc).__name__}: {exc}") from exc
+        telemetry.INGEST_ITEMS.labels(signal, tenant).inc(prepared.accepted)
+        return prepared
 
+    def close(self) -> None:
+        self._pool.close()

@@ -11,18 +11,27 @@ class IngestSettings:
     # Bounded write queue: requests waiting for the group commit. Full -> 429 / RESOURCE_EXHAUSTED.
     queue_max_batches: int = 256
     retry_after_seconds: int = 1
+    # Processes that decode and normalize requests while the service process commits.
+    # 0 runs them inline in the service process.
+    workers: int = 1
     # Largest number of rows one group commit takes in one transaction.
     max_commit_rows: int = 200_000
     # Keep prompt/completion text (PII). Off by default: the attributes are dropped.
     capture_content: bool = False
     # Services whose every span counts as an inference span, even without GenAI attributes.
     inference_services: list[str] = field(default_factory=list)
+    # Non-GPU metrics kept in metric_points, by name prefix (GenAI, vLLM, TGI); other metrics are skipped.
+    keep_metric_prefixes: list[str] = field(default_factory=lambda: ["gen_ai.", "vllm:", "vllm.", "tgi_"])
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < 1024:
             raise ValueError("max_body_bytes must be >= 1024")
+        if self.workers < 0:
+            raise ValueError("workers must be >= 0")
         if self.queue_max_batches < 1:
             raise ValueError("queue_max_batches must be >= 1")
+        if any(not isinstance(p, str) or not p for p in self.keep_metric_prefixes):
+            raise ValueError("keep_metric_prefixes must be a list of non-empty strings")
 
 
 @dataclass

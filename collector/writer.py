@@ -24,24 +24,17 @@ import pyarrow as pa
 
 from analytics.warehouse import Warehouse, utcnow
 from collector import telemetry
-from collector.columns import (
-    GPU_ARROW_SCHEMA,
-    LOG_ARROW_SCHEMA,
-    METRIC_ARROW_SCHEMA,
-    SPAN_ARROW_SCHEMA,
-    rows_to_arrow,
-)
 from collector.unmapped import upsert_unmapped
 
 log = logging.getLogger("inferledger.collector.writer")
 
-# target table -> (arrow schema, insert statement). Spans ignore a (tenant, trace, span)
-# already stored: exporters resend batches whose response was lost.
-TARGETS: dict[str, tuple[pa.Schema, str]] = {
-    "spans": (SPAN_ARROW_SCHEMA, "INSERT OR IGNORE INTO spans SELECT * FROM _batch"),
-    "gpu_samples": (GPU_ARROW_SCHEMA, "INSERT INTO gpu_samples SELECT * FROM _batch"),
-    "metric_points": (METRIC_ARROW_SCHEMA, "INSERT INTO metric_points SELECT * FROM _batch"),
-    "log_records": (LOG_ARROW_SCHEMA, "INSERT INTO log_records SELECT * FROM _batch"),
+# target table -> insert statement. Spans ignore a (tenant, trace, span) already
+# stored: exporters resend batches whose response was lost.
+INSERTS: dict[str, str] = {
+    "spans": "INSERT OR IGNORE INTO spans SELECT * FROM _batch",
+    "gpu_samples": "INSERT INTO gpu_samples SELECT * FROM _batch",
+    "metric_points": "INSERT INTO metric_points SELECT * FROM _batch",
+    "log_records": "INSERT INTO log_records SELECT * FROM _batch",
 }
 
 
@@ -55,16 +48,16 @@ class WriterStopped(Exception):
 
 @dataclass
 class WriteBatch:
-    """Rows of one export request, per target table, as tuples in the table's column order."""
+    """Rows of one export request: an Arrow table per target table."""
 
     tenant: str
-    rows: dict[str, list[tuple]]
+    tables: dict[str, pa.Table]
     unmapped_keys: Counter = field(default_factory=Counter)
     future: Future = field(default_factory=Future)
 
     @property
     def row_count(self) -> int:
-        return sum(len(r) for r in self.rows.values())
+        return sum(t.num_rows for t in self.tables.values())
 
 
 class IngestWriter:
@@ -142,11 +135,11 @@ class IngestWriter:
 def _write(con, group: list[WriteBatch]) -> None:
     con.execute("BEGIN TRANSACTION")
     try:
-        for table, (schema, insert_sql) in TARGETS.items():
-            rows = [row for batch in group for row in batch.rows.get(table, ())]
-            if not rows:
+        for table, insert_sql in INSERTS.items():
+            parts = [batch.tables[table] for batch in group if table in batch.tables]
+            if not parts:
                 continue
-            con.register("_batch", rows_to_arrow(rows, schema))
+            con.register("_batch", pa.concat_tables(parts) if len(parts) > 1 else parts[0])
             try:
                 con.execute(insert_sql)
             finally:

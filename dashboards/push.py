@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+import niquests
 from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException, GrafanaUnauthorizedError
 
@@ -83,6 +84,8 @@ def push(
             result.annotations[outcome] += 1
     except GrafanaException as exc:
         raise PushError(explain(exc, url, step)) from exc
+    except niquests.exceptions.RequestException as exc:  # refused, DNS, TLS: grafana-client passes these on
+        raise PushError(f"cannot reach Grafana at {url} during {step}: {type(exc).__name__}: {exc}") from exc
     return result
 
 

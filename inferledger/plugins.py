@@ -9,10 +9,14 @@
 
 JOB_MODULES: list[str] = [
     "analytics.retention",
+    "analytics.cost_jobs",
     "alerts.job",
     "analytics.anomaly.job",
+    "analytics.drift.job",
+    "analytics.slo.job",
 ]
 
 ADMIN_ROUTE_MODULES: list[str] = [
     "alerts.admin_routes",
+    "analytics.slo.routes",
 ]

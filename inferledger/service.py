@@ -102,6 +102,7 @@ class Service:
             await grpc_server.stop(grace=5)
             await asyncio.gather(tasks[0], return_exceptions=True)
             writer.stop()  # commits everything still queued
+            pipeline.close()
             if scheduler is not None:
                 scheduler.shutdown(wait=True)
             admin_server.should_exit = True

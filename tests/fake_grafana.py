@@ -35,9 +35,9 @@ ANNOTATION_UPDATE_KEYS = {"time", "timeEnd", "tags", "text", "data"}
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
+    def __init__(self, code: int, message: str, **extra: Any) -> None:
         super().__init__(message)
-        self.status = status
+        self.status = code
         self.body = {"message": message, **extra}
 
 

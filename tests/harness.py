@@ -40,6 +40,9 @@ def service_settings(db: Path, **overrides) -> tuple[Settings, Endpoints]:
         "server.otlp_grpc": f"127.0.0.1:{ports[1]}",
         "server.admin": f"127.0.0.1:{ports[2]}",
         "analytics.jobs_enabled": False,
+        # Inline decoding keeps in-thread services quick to start; the worker-process
+        # path is covered by the tests that ask for workers and by every subprocess test.
+        "ingest.workers": 0,
     }
     base.update(overrides)
     settings = load_settings(None, environ={}, overrides=base)
@@ -64,7 +67,7 @@ def running_service(db: Path, **overrides) -> Iterator[tuple[Service, Endpoints]
 @contextlib.contextmanager
 def service_process(db: Path, extra_env: dict | None = None) -> Iterator[tuple[subprocess.Popen, Endpoints]]:
     """`inferledger serve` as a real process (for kill -9 and SIGTERM tests)."""
-    _, eps = service_settings(db)
+    _, eps = service_settings(db)  # ports only: the process reads its own defaults (workers = 1)
     http = eps.http.removeprefix("http://")
     admin = eps.admin.removeprefix("http://")
     cmd = [sys.executable, "-m", "inferledger", "--db", str(db), "serve",

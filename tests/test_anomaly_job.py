@@ -12,7 +12,7 @@ import pytest
 from analytics.anomaly.job import ALERTNAME, run_detection
 from analytics.anomaly.series import load_series
 from analytics.jobs import REGISTRY, JobContext, run_job
-from tests.factories import insert_gpu_samples, insert_spans, span_row
+from tests.factories import SPAN_COLUMNS, insert_gpu_samples, span_row
 
 T0 = datetime(2026, 3, 2)          # a Monday
 SPIKE = (T0 + timedelta(days=2, hours=10), T0 + timedelta(days=2, hours=11))       # team "search" 8x
@@ -20,6 +20,19 @@ REGRESSION = (T0 + timedelta(days=2, hours=13), T0 + timedelta(days=2, hours=15)
 NOW = T0 + timedelta(days=2, hours=15, minutes=30)
 TEAMS = ("search", "support", "ads")
 MODELS = ("gpt-4o", "claude-sonnet")
+
+
+def insert_spans(wh, rows: list[dict]) -> None:
+    """Bulk form of tests.factories.insert_spans (executemany is too slow for days of spans)."""
+    import pandas as pd
+
+    df = pd.DataFrame([[r.get(c) for c in SPAN_COLUMNS] for r in rows], columns=SPAN_COLUMNS)
+    cols = ", ".join(SPAN_COLUMNS)
+    wh.con.register("anomaly_seed_spans", df)
+    try:
+        wh.con.execute(f"INSERT OR IGNORE INTO spans ({cols}) SELECT {cols} FROM anomaly_seed_spans")
+    finally:
+        wh.con.unregister("anomaly_seed_spans")
 
 
 def fleet(now: datetime = NOW) -> list[dict]:

@@ -115,10 +115,14 @@ def test_job_writes_results_and_fires_then_resolves(warehouse, settings):
     # next hour: the drift is gone (the segment is back to normal) -> resolved exactly once
     later = NOW + timedelta(hours=1)
     _seed(warehouse, seed=2, cur_start=NOW, cur_end=later, drift=False)
-    summary2 = run_drift(warehouse, settings.analytics.drift, later)
+    # a pinned baseline: the clean days before the drifted hour (a rolling one would now include it)
+    base = NOW - timedelta(hours=1)
+    pinned = DriftSettings(reference_mode="pinned", reference_start=(base - timedelta(days=2)).isoformat(),
+                           reference_end=base.isoformat())
+    summary2 = run_drift(warehouse, pinned, later)
     assert summary2["resolved"] == summary["alerts"] and summary2["alerts"] == 0
     assert firing_fingerprints(warehouse, "drift") == {}
-    summary3 = run_drift(warehouse, settings.analytics.drift, later + timedelta(minutes=10))
+    summary3 = run_drift(warehouse, pinned, later + timedelta(minutes=10))
     assert summary3["resolved"] == 0
 
 

@@ -476,3 +476,9 @@ def test_timestamps_truncate_to_microseconds():
     sp = span({"gen_ai.request.model": "m"}, start=T0 + 1_999, duration_ns=1)
     row = one(traces([sp]))
     assert row["start_time"].microsecond == 1 and row["duration_s"] == pytest.approx(1e-9)
+
+
+def test_unmapped_keys_collapse_list_positions():
+    sp = span({"ai.prompt.messages.0.content": "a", "ai.prompt.messages.1.content": "b", "ai.model.id": "x"})
+    batch = normalize_traces(traces([sp]), ctx())
+    assert batch.unmapped_keys == {"ai.prompt.messages.*.content": 1, "ai.model.id": 1}

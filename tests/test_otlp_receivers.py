@@ -38,8 +38,8 @@ def test_sdk_http_protobuf_exporter_lands_spans(tmp_path):
         assert row == (50, sum(100 + i for i in range(50)), "search", "answers", "otel_genai", "openai")
 
 
-def test_sdk_http_gzip_and_grpc_exporters(tmp_path):
-    with running_service(tmp_path / "w.duckdb") as (service, eps):
+def test_sdk_http_gzip_and_grpc_exporters_through_worker_process(tmp_path):
+    with running_service(tmp_path / "w.duckdb", **{"ingest.workers": 1}) as (service, eps):
         gz = HttpSpanExporter(endpoint=f"{eps.http}/v1/traces", compression=Compression.Gzip)
         assert gz.export(genai_spans(10, model="gpt-4o")) == SpanExportResult.SUCCESS
         grpc_exp = GrpcSpanExporter(endpoint=eps.grpc, insecure=True)

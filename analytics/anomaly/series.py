@@ -55,6 +55,11 @@ def floor_time(t: datetime, seconds: int) -> datetime:
     return datetime(1970, 1, 1) + timedelta(seconds=epoch - epoch % seconds)
 
 
+def query_pl(wh: Warehouse, sql: str, params: list) -> pl.DataFrame:
+    """Run a parameterised query and hand back a polars frame (through Arrow)."""
+    return pl.from_arrow(wh.con.sql(sql, params=params).to_arrow_table())
+
+
 def _table_exists(wh: Warehouse, name: str) -> bool:
     return bool(wh.con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
@@ -88,7 +93,7 @@ def _grouped(wh: Warehouse, table: str, time_col: str, value_expr: str, dim_col:
         f" {value_expr} AS value FROM {table}"
         f" WHERE {time_col} >= ? AND {time_col} < ? {where} GROUP BY ALL ORDER BY dim, bucket"
     )
-    return wh.con.execute(sql, [step, start, end]).pl()
+    return query_pl(wh, sql, [step, start, end])
 
 
 def _to_series(df: pl.DataFrame, metric: str, unit: str, dim_name: str | None, step: int,

@@ -9,7 +9,6 @@ column that no longer drifts gets one `resolved` record.
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +21,7 @@ from analytics.drift.features import read_features
 from analytics.drift.methods import ColumnResult
 from analytics.drift.profile import ReferenceProfile, fit_profile
 from analytics.drift.settings import DriftSettings, parse_duration
+from analytics.drift.store import write_results
 from analytics.jobs import JobContext, register_job
 from analytics.warehouse import Warehouse
 
@@ -106,26 +106,6 @@ def detect_drift(wh: Warehouse, cfg: DriftSettings, now: datetime) -> tuple[Wind
         segment = {k: ("" if v is None else str(v)) for k, v in zip(keys, seg_key[1:])}
         out.append(SegmentResult(str(seg_key[0]), segment, results))
     return win, out
-
-
-def write_results(wh: Warehouse, run_at: datetime, win: Windows, segments: list[SegmentResult]) -> int:
-    rows = []
-    for seg in segments:
-        for r in seg.results:
-            d = r.as_dict()
-            rows.append([
-                run_at, seg.tenant, json.dumps(seg.segment, sort_keys=True), seg.label, r.column, r.kind,
-                d["method"], d["score"], d["threshold"], r.drifted, win.reference_start, win.reference_end,
-                win.current_start, win.current_end, r.reference_rows, r.current_rows, r.detail or None,
-            ])
-    if rows:
-        wh.con.executemany(
-            "INSERT INTO drift_results (run_at, tenant, segment, segment_label, column_name, kind, method, score,"
-            " threshold, drifted, reference_start, reference_end, current_start, current_end, reference_rows,"
-            " current_rows, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-    return len(rows)
 
 
 def alert_records(

@@ -187,7 +187,7 @@ def write_lines_csv(con, path: Path) -> int:
         w = csv.writer(fh)
         w.writerow(["day", "tenant", "team", "feature", "provider", "model", "requests", "ok_requests",
                     "total_tokens", "token_cost", "gpu_cost", "cost", "unpriced_requests"])
-        w.writerows(rows)
+        w.writerows([[format(v, "f") if isinstance(v, Decimal) else v for v in r] for r in rows])
     return len(rows)
 
 

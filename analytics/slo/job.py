@@ -26,7 +26,7 @@ def alert_labels(spec: SLOSpec, severity: str) -> dict[str, str]:
     extra = a.page_labels if severity == "page" else a.ticket_labels
     return {
         **spec.labels, **a.labels, **extra,
-        "alertname": a.name, "slo_id": spec.id, "slo": spec.name, "service": spec.service,
+        "alertname": spec.alert_name, "slo_id": spec.id, "slo": spec.name, "service": spec.service,
         "severity": severity, "sloth_severity": severity,
     }
 
@@ -71,7 +71,7 @@ def alert_transitions(wh: Warehouse, states: list[SLOState], now: datetime) -> l
     for fp, labels in firing.items():  # SLO removed from the configuration while firing
         if fp not in seen:
             labels = dict(labels)
-            name = labels.pop("alertname", "SLOErrorBudgetBurn")
+            name = labels.pop("alertname", "SLOBurnRate")
             out.append(AlertRecord(
                 source=SOURCE, alertname=name, labels=labels, severity=labels.get("severity", "ticket"),
                 status="resolved", summary=f"SLO {labels.get('slo_id', '?')} is no longer configured",

@@ -180,7 +180,7 @@ def alert_rules(spec: SLOSpec) -> list[dict[str, Any]]:
         if disabled:
             continue
         out.append({
-            "alert": a.name,
+            "alert": spec.alert_name,
             "expr": _tier_expr(spec, tiers),
             "labels": {**a.labels, **labels, "sloth_severity": sev},
             "annotations": {

@@ -35,7 +35,6 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 ALERT_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 LABEL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 WINDOW_PLACEHOLDER = "{{.window}}"
-DEFAULT_ALERT_NAME = "SLOErrorBudgetBurn"
 
 
 class SpecError(ValueError):
@@ -67,7 +66,7 @@ class PromSLI:
 
 @dataclass(frozen=True)
 class AlertSpec:
-    name: str = DEFAULT_ALERT_NAME
+    name: str = ""  # empty: SLOSpec.alert_name derives one per SLO
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
     page_labels: dict[str, str] = field(default_factory=dict)
@@ -95,6 +94,19 @@ class SLOSpec:
     def id(self) -> str:
         """Sloth's `sloth_id`."""
         return f"{self.service}-{self.name}"
+
+    @property
+    def alert_name(self) -> str:
+        """The configured alert name, else one per SLO (`ChatApiAvailabilityBurnRate`).
+
+        Per SLO because two alert rules with one name and equal static labels are
+        duplicates to `promtool check rules`.
+        """
+        if self.alerting.name:
+            return self.alerting.name
+        words = re.split(r"[^A-Za-z0-9]+", f"{self.service} {self.name}")
+        camel = "".join(w[:1].upper() + w[1:] for w in words if w)
+        return ("SLO" if camel[:1].isdigit() else "") + camel + "BurnRate"
 
     @property
     def objective_ratio(self) -> float:
@@ -236,8 +248,7 @@ def _alerting(value: Any, where: str) -> AlertSpec:
         sub[sev] = (_labels(d.get("labels"), _join(_join(where, sev), "labels")),
                     _labels(d.get("annotations"), _join(_join(where, sev), "annotations")), disable)
     return AlertSpec(
-        name=_str(data.get("name"), _join(where, "name"), required=False, pattern=ALERT_NAME_RE)
-        or DEFAULT_ALERT_NAME,
+        name=_str(data.get("name"), _join(where, "name"), required=False, pattern=ALERT_NAME_RE),
         labels=_labels(data.get("labels"), _join(where, "labels")),
         annotations=_labels(data.get("annotations"), _join(where, "annotations")),
         page_labels=sub["page_alert"][0], page_annotations=sub["page_alert"][1],
@@ -568,6 +579,8 @@ def load_configured_specs(slo_settings: Any) -> list[SLOSpec]:
         specs.extend(load_spec_file(f))
     inline = getattr(slo_settings, "specs", []) or []
     if inline:
-        specs.extend(parse_documents(
-            [{"version": "inferledger/v1", "slos": list(inline)}], "analytics.slo.specs"))
+        try:
+            specs.extend(parse_documents([{"version": "inferledger/v1", "slos": list(inline)}], "analytics.slo"))
+        except SpecError as exc:  # name the config key: analytics.slo.specs[0].objective
+            raise SpecError(str(exc).replace("analytics.slo.slos[", "analytics.slo.specs[", 1)) from None
     return _check_unique(specs, "analytics.slo")

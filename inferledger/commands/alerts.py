@@ -68,7 +68,9 @@ def _render_overview(data: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    import sys
+
+    console = Console(width=None if sys.stdout.isatty() else 160)  # pipes and files get whole rows
     t = Table(title=f"Alerts ({len(data['alerts'])})")
     for col in ("state", "severity", "alertname", "source", "since", "summary", "fingerprint"):
         t.add_column(col)

@@ -1,0 +1,53 @@
+"""All SQL on `drift_results` (migration 0300): writing a run, reading the latest one."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from analytics.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from analytics.drift.job import SegmentResult, Windows
+
+
+def write_results(wh: Warehouse, run_at: datetime, win: "Windows", segments: "list[SegmentResult]") -> int:
+    """One row per (segment, column) of this run."""
+    rows = []
+    for seg in segments:
+        for r in seg.results:
+            d = r.as_dict()
+            rows.append([
+                run_at, seg.tenant, json.dumps(seg.segment, sort_keys=True), seg.label, r.column, r.kind,
+                d["method"], d["score"], d["threshold"], r.drifted, win.reference_start, win.reference_end,
+                win.current_start, win.current_end, r.reference_rows, r.current_rows, r.detail or None,
+            ])
+    if rows:
+        wh.con.executemany(
+            "INSERT INTO drift_results (run_at, tenant, segment, segment_label, column_name, kind, method, score,"
+            " threshold, drifted, reference_start, reference_end, current_start, current_end, reference_rows,"
+            " current_rows, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    return len(rows)
+
+
+
+def latest_results(wh: Warehouse, *, drifted_only: bool = False) -> list[dict[str, Any]]:
+    """The rows of the most recent run (all tenants and segments)."""
+    rows = wh.con.execute(
+        "SELECT run_at, tenant, segment, segment_label, column_name, kind, method, score, threshold, drifted,"
+        " current_start, current_end, reference_rows, current_rows, detail FROM drift_results"
+        " WHERE run_at = (SELECT max(run_at) FROM drift_results) AND (drifted OR NOT ?)"
+        " ORDER BY tenant, segment_label, column_name",
+        [drifted_only],
+    ).fetchall()
+    names = ["run_at", "tenant", "segment", "segment_label", "column", "kind", "method", "score", "threshold",
+             "drifted", "current_start", "current_end", "reference_rows", "current_rows", "detail"]
+    out = []
+    for row in rows:
+        d = dict(zip(names, row))
+        d["segment"] = json.loads(d["segment"])
+        out.append(d)
+    return out

@@ -1,0 +1,137 @@
+"""Decode + normalize + columnarize, in worker processes.
+
+Decoding and normalizing are pure Python and hold the GIL; the DuckDB insert does
+not need it. Running the first in `ingest.workers` processes lets a two-core
+machine decode on one core while the service process commits on the other. The
+worker returns Arrow IPC bytes per target table, which the writer inserts as is.
+With `ingest.workers = 0` the same function runs inline (simpler to debug).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from analytics.warehouse import utcnow
+from collector.columns import TABLES, rows_to_arrow
+from collector.decode import Encoding, decompress, parse_request
+from collector.logs_normalize import normalize_logs
+from collector.metrics_normalize import normalize_metrics
+from collector.normalize import IngestContext, NormalizedBatch, normalize_traces
+from collector.settings import AttributionSettings, IngestSettings
+
+
+@dataclass
+class PreparedPayload:
+    """One export request, ready for the writer. Picklable: it crosses process boundaries."""
+
+    tables: dict[str, bytes] = field(default_factory=dict)  # target table -> Arrow IPC stream
+    accepted: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    unmapped_spans: int = 0
+    unmapped_keys: Counter = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def arrow_tables(self) -> dict[str, pa.Table]:
+        return {name: pa.ipc.open_stream(data).read_all() for name, data in self.tables.items()}
+
+    @property
+    def error_message(self) -> str:
+        if not self.errors:
+            return ""
+        more = self.rejected - len(self.errors)
+        return "; ".join(self.errors) + (f"; and {more} more" if more > 0 else "")
+
+
+def prepare_payload(
+    signal: str,
+    body: bytes,
+    encoding: Encoding,
+    content_encoding: str | None,
+    tenant: str,
+    ingest: IngestSettings,
+    attribution: AttributionSettings,
+) -> PreparedPayload:
+    """Raw request body -> Arrow tables for the writer; raises DecodeError for bad input."""
+    payload = decompress(body, content_encoding, ingest.max_body_bytes)
+    request = parse_request(signal, payload, encoding)
+    ctx = IngestContext(tenant=tenant, ingest=ingest, attribution=attribution, received_at=utcnow())
+    parts: dict[str, NormalizedBatch]
+    if signal == "traces":
+        parts = {"spans": normalize_traces(request, ctx)}
+    elif signal == "metrics":
+        gpu, points = normalize_metrics(request, ctx)
+        parts = {"gpu_samples": gpu, "metric_points": points}
+    else:
+        parts = {"log_records": normalize_logs(request, ctx)}
+    out = PreparedPayload()
+    for table, batch in parts.items():
+        if batch.rows:
+            out.tables[table] = _ipc(rows_to_arrow(batch.rows, TABLES[table][1]))
+        out.accepted += len(batch.rows)
+        out.rejected += batch.rejected
+        out.skipped += batch.skipped
+        out.unmapped_spans += batch.unmapped_spans
+        out.unmapped_keys.update(batch.unmapped_keys)
+        out.errors.extend(batch.errors)
+    out.errors = out.errors[:10]
+    return out
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+_worker_settings: tuple[IngestSettings, AttributionSettings] | None = None
+
+
+def _init_worker(ingest: IngestSettings, attribution: AttributionSettings) -> None:
+    global _worker_settings
+    _worker_settings = (ingest, attribution)
+
+
+def _prepare_in_worker(signal: str, body: bytes, encoding: Encoding, content_encoding: str | None, tenant: str) -> PreparedPayload:
+    assert _worker_settings is not None
+    return prepare_payload(signal, body, encoding, content_encoding, tenant, *_worker_settings)
+
+
+class PreparePool:
+    """Runs `prepare_payload` in `workers` processes (0: inline on the caller's thread)."""
+
+    def __init__(self, workers: int, ingest: IngestSettings, attribution: AttributionSettings) -> None:
+        self.ingest = ingest
+        self.attribution = attribution
+        self._executor: ProcessPoolExecutor | None = None
+        if workers > 0:
+            self._executor = ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(ingest, attribution),
+            )
+            # Start the workers now, not on the first request.
+            for f in [self._executor.submit(_init_worker, ingest, attribution) for _ in range(workers)]:
+                f.result()
+
+    async def prepare(
+        self, signal: str, body: bytes, encoding: Encoding, content_encoding: str | None, tenant: str
+    ) -> PreparedPayload:
+        if self._executor is None:
+            return prepare_payload(signal, body, encoding, content_encoding, tenant, self.ingest, self.attribution)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, _prepare_in_worker, signal, body, encoding, content_encoding, tenant
+        )
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,180 @@
+"""`inferledger drift compare / run / status / report` — a thin shell over analytics/drift/."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from typing import Any
+
+import click
+
+from inferledger.cli import AppContext, open_warehouse_for_cli, pass_app
+
+
+@click.group("drift")
+def command() -> None:
+    """Drift: compare two files, run the drift job now, latest results, Evidently's HTML report."""
+
+
+def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    out = {}
+    for item in values:
+        col, sep, val = item.partition("=")
+        if not sep or not col or not val:
+            raise click.BadParameter(f"expected COLUMN={what.upper()}, got {item!r}", param_hint=f"--{what}")
+        out[col] = val
+    return out
+
+
+def _score(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.6g}"
+
+
+def _print_results(rows: list[dict[str, Any]], title: str, segment: bool = False) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    if segment:
+        table.add_column("segment")
+    for name in ("column", "method", "score", "threshold", "drifted", "ref rows", "cur rows"):
+        table.add_column(name, justify="right" if name in ("score", "threshold", "ref rows", "cur rows") else "left")
+    for r in rows:
+        drifted = "[bold red]DRIFT[/]" if r["drifted"] else ("[dim]n/a[/]" if r.get("detail") else "no")
+        cells = [r["column"], r["method"] or "-", _score(r["score"]), _score(r["threshold"]), drifted,
+                 str(r["reference_rows"]), str(r["current_rows"])]
+        table.add_row(*([r.get("segment_label", "")] if segment else []), *cells)
+    Console().print(table)
+    for r in rows:
+        if r.get("detail"):
+            click.echo(f"  {r['column']}: {r['detail']}")
+
+
+@command.command("compare")
+@click.argument("reference", type=click.Path(dir_okay=False))
+@click.argument("current", type=click.Path(dir_okay=False))
+@click.option("--columns", help="Comma-separated columns (default: every column both files share).")
+@click.option("--categorical", multiple=True, help="Treat COLUMN as categorical (repeatable).")
+@click.option("--numeric", multiple=True, help="Treat COLUMN as numeric (repeatable).")
+@click.option("--method", "methods", multiple=True,
+              help="COLUMN=METHOD: ks, wasserstein, psi, jensenshannon, chisquare or z (repeatable).")
+@click.option("--threshold", "thresholds", multiple=True, help="COLUMN=VALUE (repeatable).")
+@click.option("--fail-on-drift", is_flag=True, help="Exit with status 1 when any column drifted.")
+@click.option("--json", "as_json", is_flag=True, help="Print [{column, method, score, threshold, drifted}, ...].")
+def compare_cmd(reference: str, current: str, columns: str | None, categorical: tuple[str, ...],
+                numeric: tuple[str, ...], methods: tuple[str, ...], thresholds: tuple[str, ...],
+                fail_on_drift: bool, as_json: bool) -> None:
+    """Drift of each column between REFERENCE and CURRENT (Parquet or CSV files).
+
+    Test and threshold per column follow Evidently 0.7's DataDriftPreset unless overridden.
+    """
+    from analytics.drift.compare import compare_frames, read_table
+
+    kinds: dict[str, Any] = {c: "categorical" for c in categorical}
+    kinds.update({c: "numeric" for c in numeric})
+    try:
+        thr = {c: float(v) for c, v in _pairs(thresholds, "threshold").items()}
+    except ValueError as exc:
+        raise click.BadParameter(f"threshold must be a number ({exc})", param_hint="--threshold") from exc
+    try:
+        ref = read_table(reference)
+        cur = read_table(current)
+        cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+        results = compare_frames(ref, cur, columns=cols, kinds=kinds, methods=_pairs(methods, "method"),
+                                 thresholds=thr)
+    except (ValueError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    rows = [r.as_dict() for r in results]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        _print_results(rows, f"drift: {current} vs {reference}")
+    if fail_on_drift and any(r["drifted"] for r in rows):
+        raise SystemExit(1)
+
+
+@command.command("run")
+@click.option("--at", "at", help="Evaluate as of this naive-UTC ISO time (default: now).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def run_cmd(app: AppContext, at: str | None, as_json: bool) -> None:
+    """Run the drift job once now, on the warehouse file."""
+    from analytics.drift.job import run_drift
+    from analytics.drift.store import latest_results
+    from analytics.warehouse import utcnow
+
+    now = _parse_at(at) if at else utcnow()
+    wh = open_warehouse_for_cli(app.settings)
+    try:
+        summary = run_drift(wh, app.settings.analytics.drift, now)
+        rows = latest_results(wh) if summary["results"] else []
+    finally:
+        wh.close()
+    _emit(rows, as_json, f"drift at {now:%Y-%m-%d %H:%M} UTC: {summary['segments']} segment(s), "
+                         f"{len(summary['drifted'])} drifted column(s)")
+
+
+@command.command("status")
+@click.option("--all", "show_all", is_flag=True, help="Every column, not only the drifted ones.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def status_cmd(app: AppContext, show_all: bool, as_json: bool) -> None:
+    """Results of the latest drift run."""
+    from analytics.drift.store import latest_results
+
+    wh = open_warehouse_for_cli(app.settings)
+    try:
+        rows = latest_results(wh, drifted_only=not show_all)
+    finally:
+        wh.close()
+    _emit(rows, as_json, "latest drift run" + ("" if show_all else ": drifted columns"))
+
+
+def _emit(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+    elif rows:
+        _print_results(rows, title, segment=True)
+    else:
+        click.echo(f"{title}: nothing to show")
+
+
+def _parse_at(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=None)
+    except ValueError:
+        raise click.BadParameter(f"expected an ISO 8601 time, got {text!r}", param_hint="--at") from None
+
+
+@command.command("report")
+@click.option("--segment", "segment", multiple=True, required=True,
+              help="KEY=VALUE over the configured segment keys, e.g. service_name=chat-api model=gpt-4o.")
+@click.option("--tenant", help="Only this tenant.")
+@click.option("--out", "out", default="drift-report.html", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--sample", "sample", type=int, help="Rows per side (default analytics.drift.report_sample_rows).")
+@click.option("--at", "at", help="Windows as of this naive-UTC ISO time (default: now).")
+@pass_app
+def report_cmd(app: AppContext, segment: tuple[str, ...], tenant: str | None, out: str, sample: int | None,
+               at: str | None) -> None:
+    """Evidently's own HTML drift report for one segment's reference and current windows."""
+    from analytics.drift.report import segment_report
+    from analytics.warehouse import utcnow
+
+    seg = _pairs(segment, "segment")
+    now = _parse_at(at) if at else utcnow()
+    if sample is not None and sample < 1:
+        raise click.BadParameter("must be >= 1", param_hint="--sample")
+    wh = open_warehouse_for_cli(app.settings)
+    try:
+        result = segment_report(wh, app.settings.analytics.drift, now, seg, out, tenant=tenant, sample_rows=sample)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        wh.close()
+    click.echo(f"wrote {result.path} ({result.reference_rows} reference / {result.current_rows} current rows, "
+               f"{len(result.columns)} columns)")
+    for col, why in result.skipped.items():
+        click.echo(f"  left out {col}: {why}")

@@ -1,0 +1,67 @@
+"""`inferledger report showback --month YYYY-MM --out DIR` — a thin shell over analytics.showback."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import click
+
+from inferledger.cli import AppContext, open_warehouse_for_cli, pass_app
+
+
+@click.group("report")
+def command() -> None:
+    """Reports people read: the monthly showback."""
+
+
+@command.command("showback")
+@click.option("--month", required=True, help="Month to report, YYYY-MM (UTC).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Output folder (default: <analytics.cost.showback_dir>/YYYY-MM).")
+@click.option("--no-update", is_flag=True, help="Do not price newly ingested spans first.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
+@pass_app
+def showback(app: AppContext, month: str, out_dir: str | None, no_update: bool, as_json: bool) -> None:
+    """Write showback.html (a page per team), showback.csv and FOCUS 1.2 focus.csv / focus.parquet."""
+    from analytics.cost_jobs import update_costs
+    from analytics.showback.build import build_showback, parse_month
+    from analytics.warehouse import utcnow
+
+    try:
+        parse_month(month)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--month") from exc
+    cost = app.settings.analytics.cost
+    out = Path(out_dir) if out_dir else Path(cost.showback_dir) / month
+    wh = open_warehouse_for_cli(app.settings)
+    try:
+        if not no_update:
+            update_costs(wh, cost, utcnow())
+        sb = build_showback(wh, cost, month, out, progress=not as_json)
+    finally:
+        wh.close()
+    summary = {
+        "month": month, "currency": sb.currency, "total": format(sb.total, "f"), "focus_rows": sb.focus_rows,
+        "files": sb.files,
+        "teams": [{"team": t.team, "total": format(t.total, "f"), "previous": format(t.previous, "f"),
+                   "mom": t.mom, "gpu_allocated": format(t.gpu_allocated, "f"), "gpu_idle": format(t.gpu_idle, "f"),
+                   "unpriced_spans": sum(u["spans"] for u in t.unpriced)} for t in sb.teams],
+    }
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"showback {month} — total {sb.total:,.2f} {sb.currency}")
+    for col in ("team", "total", "previous", "change", "GPU allocated", "GPU idle", "unpriced spans"):
+        t.add_column(col, justify="left" if col == "team" else "right")
+    for row in summary["teams"]:
+        t.add_row(row["team"], f"{Decimal(row['total']):,.2f}", f"{Decimal(row['previous']):,.2f}",
+                  "—" if row["mom"] is None else f"{row['mom']:+.1%}", f"{Decimal(row['gpu_allocated']):,.2f}",
+                  f"{Decimal(row['gpu_idle']):,.2f}", f"{row['unpriced_spans']:,}")
+    Console().print(t)
+    for kind, path in sb.files.items():
+        click.echo(f"{kind}: {path}")

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from grafana_client.client import GrafanaClientError
+
+from analytics.alert_records import AlertRecord, write_alert_records
+from analytics.warehouse import utcnow
+from dashboards.annotations import alert_annotations
+from dashboards.definitions import build_all
+from dashboards.push import PushError, explain, push
+from dashboards.settings import GrafanaSettings
+from tests.fake_grafana import FakeGrafana
+
+TOKENS = {"admin": "Admin", "editor": "Editor", "viewer": "Viewer"}
+
+
+@pytest.fixture
+def grafana():
+    with FakeGrafana(tokens=TOKENS) as g:
+        yield g
+
+
+def test_push_creates_everything_then_is_idempotent(grafana):
+    cfg = GrafanaSettings(prometheus_url="http://prom:9090")
+    first = push(grafana.url, "admin", cfg, create_datasource=True, message="v1")
+    assert first.folder == "created" and first.datasource == "created"
+    assert {d["status"] for d in first.dashboards} == {"created"}
+    st = grafana.state
+    assert st.folders["inferledger"]["title"] == "InferLedger"
+    assert st.datasources["inferledger-prometheus"]["url"] == "http://prom:9090"
+    assert set(st.dashboards) == set(build_all())
+    assert all(e["folderUid"] == "inferledger" and e["messages"] == ["v1"] for e in st.dashboards.values())
+
+    again = push(grafana.url, "admin", cfg, create_datasource=True, message="v2")
+    assert (again.folder, again.datasource) == ("unchanged", "unchanged")
+    assert {d["status"] for d in again.dashboards} == {"unchanged"}
+    assert all(e["version"] == 1 for e in st.dashboards.values())
+
+    changed = {uid: {**m, "description": "changed"} for uid, m in build_all().items()}
+    third = push(grafana.url, "admin", cfg, dashboards=changed, message="v3")
+    assert {d["status"] for d in third.dashboards} == {"updated"}
+    assert all(e["version"] == 2 and e["messages"] == ["v1", "v3"] for e in st.dashboards.values())
+
+
+def test_auth_failures_are_clear(grafana):
+    cfg = GrafanaSettings()
+    with pytest.raises(PushError, match="rejected the token \\(401"):
+        push(grafana.url, "wrong", cfg)
+    with pytest.raises(PushError, match="403 Forbidden.*Admin to create the datasource"):
+        push(grafana.url, "editor", cfg, create_datasource=True)
+    with pytest.raises(PushError, match="refused dashboard inferledger-cost \\(403 Forbidden"):
+        push(grafana.url, "viewer", cfg)
+    with pytest.raises(PushError, match="no Grafana token"):
+        push(grafana.url, "", cfg)
+    with pytest.raises(PushError, match="cannot reach Grafana"):
+        push("http://127.0.0.1:1", "admin", GrafanaSettings(timeout_seconds=2))
+    # An Editor can push everything but the datasource.
+    assert len(push(grafana.url, "editor", cfg).dashboards) == 8
+
+
+def test_version_failure_message():
+    exc = GrafanaClientError(412, {"message": "The dashboard has been changed by someone else",
+                                   "status": "version-mismatch"}, "Client Error 412")
+    msg = explain(exc, "http://g", "dashboard inferledger-cost")
+    assert "412" in msg and "version-mismatch" in msg and "dashboard inferledger-cost" in msg
+
+
+def test_alert_annotations_are_created_then_updated_not_duplicated(grafana, warehouse):
+    start = utcnow() - timedelta(hours=1)
+    fire = AlertRecord("slo", "SLOBurn", {"slo": "chat"}, "page", "firing", "burning fast", start)
+    write_alert_records(warehouse, [fire])
+    now = utcnow()
+    anns = alert_annotations(warehouse, now=now)
+    assert len(anns) == 1 and not anns[0].resolved
+    r1 = push(grafana.url, "admin", GrafanaSettings(), annotations=anns)
+    assert r1.annotations == {"created": 1, "updated": 0, "unchanged": 0}
+    r2 = push(grafana.url, "admin", GrafanaSettings(), annotations=anns)
+    assert r2.annotations == {"created": 0, "updated": 0, "unchanged": 1}
+
+    end = utcnow()
+    write_alert_records(warehouse, [AlertRecord("slo", "SLOBurn", {"slo": "chat"}, "page", "resolved",
+                                                "burn over", start, ends_at=end)])
+    anns = alert_annotations(warehouse)
+    assert len(anns) == 1 and anns[0].resolved
+    r3 = push(grafana.url, "admin", GrafanaSettings(), annotations=anns)
+    assert r3.annotations["updated"] == 1
+    stored = list(grafana.state.annotations.values())
+    assert len(stored) == 1
+    ann = stored[0]
+    assert {"inferledger", "slo", "SLOBurn", f"fingerprint:{fire.fingerprint}"} <= set(ann["tags"])
+    assert ann["timeEnd"] >= ann["time"] and ann["text"].startswith("[resolved] SLOBurn")
+    assert "/d/inferledger-slo" in ann["text"]
+
+
+def test_fake_grafana_checks_request_shapes(grafana):
+    h = {"Authorization": "Bearer admin"}
+    r = httpx.post(f"{grafana.url}/api/dashboards/db", headers=h, json={"dashboard": {"title": "x"}, "folderUID": "a"})
+    assert r.status_code == 400 and "folderUID" in r.json()["message"]
+    r = httpx.post(f"{grafana.url}/api/dashboards/db", headers=h, json={"dashboard": {"title": ""}})
+    assert r.status_code == 400
+    r = httpx.post(f"{grafana.url}/api/annotations", headers=h, json={"text": "x", "time": "yesterday"})
+    assert r.status_code == 400
+    r = httpx.post(f"{grafana.url}/api/dashboards/db", headers=h, content=b'{"dashboard": {"title": "x"}}')
+    assert r.status_code == 415
+    r = httpx.post(f"{grafana.url}/api/dashboards/db", json={"dashboard": {"title": "x"}})
+    assert r.status_code == 401
+    ok = httpx.post(f"{grafana.url}/api/dashboards/db", headers=h, json={"dashboard": {"title": "x", "uid": "u"}})
+    assert ok.json()["version"] == 1
+    stale = httpx.post(f"{grafana.url}/api/dashboards/db", headers=h,
+                       json={"dashboard": {"title": "x", "uid": "u", "version": 0}})
+    assert stale.status_code == 412 and stale.json()["status"] == "version-mismatch"

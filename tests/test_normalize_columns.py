@@ -1,0 +1,103 @@
+"""The normalizers' rows land in the real warehouse tables through the Arrow schemas."""
+
+from __future__ import annotations
+
+import pytest
+from opentelemetry.proto.metrics.v1 import metrics_pb2
+
+from collector.columns import (
+    TABLES,
+    rows_to_arrow,
+)
+from collector.logs_normalize import normalize_logs
+from collector.metrics_normalize import normalize_metrics
+from collector.normalize import normalize_traces
+from collector.vocabularies import CONTENT, KNOWN, SPAN_KEYS, VOCABULARIES
+from tests.otlp_builders import T0, ctx, gauge, kvs, logs, metrics, sdk_traces, span, traces
+from tests.test_normalize_traces import GENAI_CURRENT, OPENINFERENCE, OPENLIT, OPENLLMETRY_04
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_columns_and_types_match_the_migration(warehouse, table):
+    columns, schema = TABLES[table]
+    described = warehouse.con.execute(f"DESCRIBE {table}").fetchall()
+    assert tuple(r[0] for r in described) == columns
+    assert tuple(schema.names) == columns
+    duck_types = {r[0]: r[1] for r in described}
+    for f in schema:
+        want = duck_types[f.name]
+        got = str(f.type)
+        expected = {"VARCHAR": "string", "JSON": "string", "TIMESTAMP": "timestamp[us]", "DOUBLE": "double",
+                    "BIGINT": "int64", "INTEGER": "int32", "BOOLEAN": "bool", "VARCHAR[]": "list<item: string>",
+                    "BIGINT[]": "list<item: int64>", "DOUBLE[]": "list<item: double>"}[want]
+        assert got == expected, (f.name, want, got)
+        assert f.nullable == (dict((r[0], r[2]) for r in described)[f.name] == "YES"), f.name
+
+
+def _insert(wh, table, rows, verb="INSERT"):
+    _, schema = TABLES[table]
+    wh.con.register("_b", rows_to_arrow(rows, schema))
+    try:
+        wh.con.execute(f"{verb} INTO {table} SELECT * FROM _b")
+    finally:
+        wh.con.unregister("_b")
+
+
+def test_every_vocabulary_round_trips_through_duckdb(warehouse):
+    reqs = [
+        traces([span(GENAI_CURRENT)]),
+        traces([span({"gen_ai.system": "openai", "gen_ai.request.model": "m", "gen_ai.usage.prompt_tokens": 1})]),
+        sdk_traces([("x", OPENINFERENCE)]),
+        traces([span(OPENLLMETRY_04)], resource={"service.name": "s", "team": "t"}),
+        traces([span({"llm.request.type": "chat", "gen_ai.request.model": "m", "gen_ai.is_streaming": True,
+                      "gen_ai.usage.input_tokens": 3})]),
+        traces([span(OPENLIT)], resource={"service.name": "s", "telemetry.sdk.name": "openlit"}),
+        traces([span({"http.route": "/generate"})], resource={"service.name": "vllm"}),
+    ]
+    c = ctx(capture_content=True, inference_services=["vllm"])
+    rows = [r for req in reqs for r in normalize_traces(req, c).rows]
+    assert len(rows) == 7
+    _insert(warehouse, "spans", rows, "INSERT OR IGNORE")
+    _insert(warehouse, "spans", rows, "INSERT OR IGNORE")  # a resent batch is not counted twice
+    got = warehouse.con.execute(
+        "SELECT vocabulary, count(*), sum(input_tokens), max(len(finish_reasons)) FROM spans GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert [g[0] for g in got] == sorted(VOCABULARIES)
+    assert all(g[1] == 1 for g in got)
+    j = warehouse.con.execute(
+        "SELECT json_extract_string(attributes, '$.\"gen_ai.request.temperature\"'), content IS NOT NULL "
+        "FROM spans WHERE vocabulary = 'otel_genai'").fetchone()
+    assert j == ("0.2", False)
+    (has_content,) = warehouse.con.execute(
+        "SELECT json_extract_string(content, '$.\"input.value\"') FROM spans WHERE vocabulary='openinference'"
+    ).fetchone()
+    assert has_content == "What is my balance?"
+
+
+def test_gpu_metric_and_log_rows_insert(warehouse):
+    la = {"gpu": "0", "UUID": "GPU-1", "Hostname": "n1"}
+    hist = metrics_pb2.Metric(name="gen_ai.client.operation.duration", unit="s", histogram=metrics_pb2.Histogram(
+        data_points=[metrics_pb2.HistogramDataPoint(time_unix_nano=T0, count=2, sum=1.5, bucket_counts=[1, 1],
+                                                    explicit_bounds=[1.0], attributes=kvs({"a": 1}))]))
+    gpu, points = normalize_metrics(metrics([gauge("DCGM_FI_DEV_GPU_UTIL", [(la, 50, T0)]),
+                                             gauge("DCGM_FI_DEV_FB_USED", [(la, 10, T0)]), hist]), ctx())
+    _insert(warehouse, "gpu_samples", gpu.rows)
+    _insert(warehouse, "metric_points", points.rows)
+    from opentelemetry.proto.logs.v1 import logs_pb2
+    lg = normalize_logs(logs([logs_pb2.LogRecord(time_unix_nano=T0, severity_number=9)]), ctx())
+    _insert(warehouse, "log_records", lg.rows)
+    assert warehouse.con.execute("SELECT utilization, memory_used_bytes FROM gpu_samples").fetchall() == [
+        (0.5, 10 * 1024 * 1024)]
+    assert warehouse.con.execute("SELECT bucket_counts, explicit_bounds FROM metric_points").fetchall() == [
+        ([1, 1], [1.0])]
+    assert warehouse.con.execute("SELECT count(*) FROM log_records").fetchone() == (1,)
+
+
+def test_vocabulary_ranks_unique_per_slot():
+    """Equal ranks would make 'which key wins' depend on attribute order."""
+    seen: dict[str, set[int]] = {}
+    for key, (slot, rank, _) in SPAN_KEYS.items():
+        if slot in (CONTENT, KNOWN):
+            continue
+        assert rank not in seen.setdefault(slot, set()), key
+        seen[slot].add(rank)
