@@ -4,8 +4,9 @@ Jobs write an alert record every time they evaluate a condition; most records
 repeat what is already known. This module folds records into one state per
 fingerprint, as pure functions, so the same records always give the same states
 (and a test can replay them). Flapping follows Nagios' idea: an alert that
-changes state too often within a window is held at the state receivers last
-saw until it has been quiet for the window, so on-call gets one page, not ten.
+changes state too often within a window is shown as firing, without further
+notifications, until it has been quiet for the window; then its real state is
+sent. On-call gets one incident, not a page per flap.
 """
 
 from __future__ import annotations
@@ -100,11 +101,9 @@ def _transition(st: AlertState, to_state: str, now: datetime, timing: LifecycleT
     window_start = t - timing.flap_window_seconds
     recent = [x for x in st.transitions if x >= window_start] + [t]
     flapping = len(recent) >= timing.flap_threshold or (st.flapping and len(recent) > 1)
-    held = st.held_state
-    if flapping and not st.flapping:
-        held = st.state  # freeze what receivers saw before the flapping began
-    if not flapping:
-        held = None
+    # A flapping alert counts as firing until it has been quiet for the window: one
+    # open incident instead of a page per flap, and a resolve only once it is stable.
+    held = "firing" if flapping else None
     return replace(st, state=to_state, transitions=recent, flapping=flapping, held_state=held)
 
 

@@ -214,22 +214,36 @@ def _override_price(o: PriceOverride, includes_cache: bool, version: str) -> Pri
     )
 
 
-def _model_names(provider: str | None, model: str) -> set[str]:
+def _model_names(model: str) -> set[str]:
     """The model as written and with provider/region prefixes removed (for override matching)."""
     names = {model.lower()}
     parts = model.split("/")
     for i in range(1, len(parts)):
         names.add("/".join(parts[i:]).lower())
-    names |= {_REGION.sub("", n) for n in names}
-    return names
+    return names | {_REGION.sub("", n) for n in names}
 
 
-def _override_matches(o: PriceOverride, provider: str | None, model: str) -> bool:
+def _base_names(names: set[str]) -> set[str]:
+    """Date / version suffixes removed: an override for `gpt-4o` covers `gpt-4o-2024-08-06`."""
+    out = set()
+    for name in names:
+        base = name
+        while (shorter := _DATE_SUFFIX.sub("", base)) not in (base, ""):
+            base = shorter
+            out.add(base)
+    return out - names
+
+
+def _override_rule(o: PriceOverride, provider: str | None, model: str) -> str | None:
+    """How an override matches a model: 'override' (exact), 'override_base' (dated version), 'regex', or None."""
     if o.provider and o.provider.lower() != (provider or "").lower():
-        return False
+        return None
+    names = _model_names(model)
     if o.model:
-        return o.model.lower() in _model_names(provider, model)
-    return any(re.fullmatch(o.model_regex, n, re.I) for n in _model_names(provider, model) | {model})
+        if o.model.lower() in names:
+            return "override"
+        return "override_base" if o.model.lower() in _base_names(names) else None
+    return "regex" if any(re.fullmatch(o.model_regex, n, re.I) for n in names | {model}) else None
 
 
 class PriceBook:
@@ -251,19 +265,21 @@ class PriceBook:
         # (valid_from, valid_to, price, model, rule) by priority: response model first;
         # per model, exact overrides (later wins), then regex overrides, then the catalog.
         sources: list[tuple[datetime, datetime, Price, str, str]] = []
-        for model in dict.fromkeys(m for m in (response_model, request_model) if m):
-            for kind in ("model", "regex"):
+        models = list(dict.fromkeys(m for m in (response_model, request_model) if m))
+        # Priority: overrides beat the catalog; the response model beats the request model;
+        # exact names beat dated-version bases beat regexes; a later override beats an earlier one.
+        for model in models:
+            for rule in ("override", "override_base", "regex"):
                 for o in reversed(self.overrides):
-                    if bool(o.model) != (kind == "model") or not _override_matches(o, provider, model):
+                    if _override_rule(o, provider, model) != rule:
                         continue
                     inc = includes_cache if o.input_includes_cache is None else o.input_includes_cache
                     sources.append((
                         parse_when(o.valid_from, "valid_from") or MIN_TIME,
                         parse_when(o.valid_to, "valid_to") or MAX_TIME,
-                        _override_price(o, inc, self.override_version),
-                        model,
-                        "override" if kind == "model" else "regex",
+                        _override_price(o, inc, self.override_version), model, rule,
                     ))
+        for model in models:
             hit = self.catalog.match(provider, model)
             if hit:
                 key, rule = hit

@@ -95,6 +95,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--batches", type=int, default=400)
     ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=1, help="ingest.workers of the server (0 = inline)")
     args = ap.parse_args()
     console = Console()
     batches = make_batches(args.batches * 2)
@@ -107,6 +108,7 @@ def main() -> None:
             [sys.executable, "-m", "inferledger", "--db", str(db), "serve", "--no-jobs",
              "--otlp-http", f"127.0.0.1:{http}", "--otlp-grpc", f"127.0.0.1:{grpc_port}", "--admin", f"127.0.0.1:{admin}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**os.environ, "INFERLEDGER_INGEST__WORKERS": str(args.workers)},
         )
         try:
             wait_ready(f"http://127.0.0.1:{admin}", proc)
@@ -124,7 +126,8 @@ def main() -> None:
             proc.wait(60)
 
     persisted = stats["tables"]["spans"]
-    table = Table(title=f"OTLP/HTTP ingest, {SPANS_PER_BATCH} GenAI spans per batch, concurrency {args.concurrency}, ack after commit")
+    table = Table(title=f"OTLP/HTTP ingest, {SPANS_PER_BATCH} GenAI spans per batch, concurrency {args.concurrency}, "
+                        f"ingest.workers={args.workers}, ack after commit")
     for col in ("phase", "acked spans", "seconds", "spans/s", "p50 ms", "p99 ms"):
         table.add_column(col, justify="right")
     table.add_row("full speed", f"{acked_full:,}", f"{secs_full:.2f}", f"{rate_full:,.0f}", f"{pct(lat_full, 50):.1f}", f"{pct(lat_full, 99):.1f}")

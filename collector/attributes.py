@@ -13,9 +13,36 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-# One encoder, compact and without ASCII escaping: the JSON columns are read by DuckDB, not by humans.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
-dumps_json = _ENCODER.encode
+# Compact, no ASCII escaping (the JSON columns are read by DuckDB, not by humans), and strict:
+# NaN / Infinity are not JSON and would make DuckDB refuse the whole batch.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str, allow_nan=False)
+try:  # the C encoder built once: JSONEncoder.encode rebuilds it on every call (~1 us per row)
+    from json.encoder import c_make_encoder, encode_basestring
+
+    _C_ENCODE = c_make_encoder(None, str, encode_basestring, None, ":", ",", False, False, False)
+except (ImportError, TypeError):  # pure-Python json
+    _C_ENCODE = None
+
+
+def _finite(obj: Any) -> Any:
+    """Non-finite floats -> their names as strings, so the value survives as valid JSON."""
+    if type(obj) is float:
+        return obj if math.isfinite(obj) else ("NaN" if obj != obj else ("Infinity" if obj > 0 else "-Infinity"))
+    if type(obj) is dict:
+        return {k: _finite(v) for k, v in obj.items()}
+    if type(obj) is list:
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def dumps_json(obj: Any) -> str:
+    """Compact JSON text of attribute values (tree-shaped: str, numbers, bools, lists, dicts)."""
+    try:
+        if _C_ENCODE is not None:
+            return "".join(_C_ENCODE(obj, 0))
+        return _ENCODER.encode(obj)
+    except ValueError:  # NaN / Infinity somewhere
+        return _ENCODER.encode(_finite(obj))
 
 
 def any_value(v: Any) -> Any:

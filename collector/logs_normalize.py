@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from collector.attributes import any_value, dumps_json, json_or_none, kv_dict, to_str
-from collector.normalize import MAX_UNIX_NS, IngestContext, NormalizedBatch, ns_to_datetime
+from collector.ingest_batch import MAX_UNIX_NS, IngestContext, NormalizedBatch, ns_to_datetime
 from collector.vocabularies import CONTENT, CONTENT_PREFIXES, SPAN_KEYS
 
 # Log-only content keys (older GenAI events put the message under these).

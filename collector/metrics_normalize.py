@@ -12,7 +12,7 @@ from typing import Any
 
 from collector.attributes import json_or_none, kv_dict, to_str
 from collector.gpu import GPU_METRICS, GPU_PREFIXES, GpuMerger, applies
-from collector.normalize import MAX_UNIX_NS, IngestContext, NormalizedBatch, ns_to_datetime
+from collector.ingest_batch import MAX_UNIX_NS, IngestContext, NormalizedBatch, ns_to_datetime
 
 _NO_RECORDED_VALUE = 1  # DataPointFlags.FLAG_NO_RECORDED_VALUE
 

@@ -1,111 +1,66 @@
 """Decoded OTLP trace requests -> canonical `spans` rows.
 
 Pure functions, no I/O: the receivers decode, this maps, the writer commits.
-It runs once per ingested span at >= 100k spans/s on two cores, so the per-span
-path is one pass over the attributes with one dict lookup per key
-(collector.vocabularies.SPAN_KEYS); everything that depends only on the
-resource or the scope is computed once per resource / scope.
+It runs once per ingested span, so the per-span path is one pass over the
+attributes with one dict lookup per key (collector.keymap); everything that
+depends only on the resource or the scope is computed once per resource / scope.
 """
 
 from __future__ import annotations
 
-import collections
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from collector.attribution import (
-    AttributionPlan,
-    metadata_attribution,
-    plan_for,
-    resource_attribution,
-    span_key_ranks,
+from collector.attribution import AttributionPlan, metadata_attribution, plan_for, resource_attribution
+from collector.attributes import any_value, dumps_json, json_or_none, to_bool, to_float, to_int, to_str, to_str_list
+from collector.ingest_batch import MAX_ERRORS, MAX_UNIX_NS, IngestContext, NormalizedBatch, ns_to_datetime
+from collector.keymap import (
+    N_SLOTS,
+    NO_RANK,
+    S_CACHE_READ,
+    S_CACHE_WRITE,
+    S_CONTENT,
+    S_COST,
+    S_COST_COMPLETION,
+    S_COST_PROMPT,
+    S_ERROR_TYPE,
+    S_FINISH,
+    S_INPUT,
+    S_METADATA,
+    S_OPERATION,
+    S_OUTPUT,
+    S_PROVIDER,
+    S_REASONING,
+    S_REQUEST_MODEL,
+    S_RESPONSE_MODEL,
+    S_SERVER_ADDRESS,
+    S_SERVER_PORT,
+    S_STREAMING,
+    S_TOTAL,
+    S_TTFT,
+    compiled_keys,
+    head_flags,
+    key_pattern,
 )
-from collector.attributes import (
-    any_value,
-    dumps_json,
-    json_or_none,
-    to_bool,
-    to_float,
-    to_int,
-    to_str,
-    to_str_list,
-)
-from collector.settings import AttributionSettings, IngestSettings
 from collector.vocabularies import (
-    CACHE_READ,
-    CACHE_WRITE,
-    CONTENT,
     CONTENT_PREFIXES,
-    COST,
-    COST_COMPLETION,
-    COST_PROMPT,
-    ERROR_TYPE,
     F_OPENINFERENCE,
     F_OPENLIT,
-    FINISH,
     INFERENCE_HEADS,
-    INPUT,
-    KNOWN,
     KNOWN_PREFIXES,
-    OPERATION,
-    OUTPUT,
-    PROVIDER,
-    REASONING,
-    REQUEST_MODEL,
-    RESPONSE_MODEL,
-    SERVER_ADDRESS,
-    SERVER_PORT,
-    SPAN_KEYS,
-    STREAMING,
-    TOTAL,
-    TTFT,
     normalize_operation,
     normalize_provider,
     vocabulary_of,
 )
 
-MAX_ERRORS = 10
+__all__ = ["IngestContext", "NormalizedBatch", "MAX_ERRORS", "MAX_UNIX_NS", "ns_to_datetime", "normalize_traces"]
+
 _EPOCH = datetime(1970, 1, 1)
-MAX_UNIX_NS = 253402300799 * 10**9  # 9999-12-31T23:59:59: later does not fit a TIMESTAMP
 _KIND_NAMES = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
 _STATUS_NAMES = ("UNSET", "OK", "ERROR")
-
-
-@dataclass
-class IngestContext:
-    tenant: str
-    ingest: IngestSettings
-    attribution: AttributionSettings
-    received_at: datetime  # naive UTC; goes into ingested_at
-
-
-@dataclass
-class NormalizedBatch:
-    rows: list[tuple] = field(default_factory=list)  # tuples in the target table's column order
-    rejected: int = 0  # items rejected (OTLP partial_success)
-    errors: list[str] = field(default_factory=list)  # at most MAX_ERRORS human messages
-    skipped: int = 0  # valid items that are not inference data (not stored, not an error)
-    unmapped_spans: int = 0  # inference-looking spans no vocabulary could map (not stored)
-    unmapped_keys: collections.Counter[str] = field(default_factory=collections.Counter)
-
-    def reject(self, message: str) -> None:
-        self.rejected += 1
-        if len(self.errors) < MAX_ERRORS:
-            self.errors.append(message)
-
-    @property
-    def error_message(self) -> str:
-        """One line for OTLP partial_success.error_message."""
-        if not self.errors:
-            return ""
-        more = self.rejected - len(self.errors)
-        return "; ".join(self.errors) + (f"; and {more} more" if more > 0 else "")
-
-
-def ns_to_datetime(ns: int) -> datetime:
-    """Unix nanoseconds -> naive UTC datetime, truncated to microseconds."""
-    return _EPOCH + timedelta(microseconds=ns // 1000)
+_ZERO_TRACE = bytes(16)  # all-zero ids are invalid in OTLP
+_ZERO_SPAN = bytes(8)
 
 
 @dataclass
@@ -123,7 +78,7 @@ class _Resource:
     inference_service: bool
 
 
-def _resource(res_attrs: dict[str, Any], ctx: IngestContext, plan) -> _Resource:
+def _resource(res_attrs: dict[str, Any], ctx: IngestContext, plan: AttributionPlan) -> _Resource:
     service = to_str(res_attrs.get("service.name"))
     env = res_attrs.get("deployment.environment.name", res_attrs.get("deployment.environment"))
     return _Resource(
@@ -148,59 +103,6 @@ def _exception_type(span: Any) -> str | None:
                 if kv.key == "exception.type":
                     return to_str(any_value(kv.value))
     return None
-
-
-# Slots of the compiled key map: canonical slots get indices 0..N-1, the rest are negative.
-_SLOTS = (OPERATION, PROVIDER, REQUEST_MODEL, RESPONSE_MODEL, INPUT, OUTPUT, CACHE_READ, CACHE_WRITE,
-          REASONING, TOTAL, TTFT, STREAMING, FINISH, SERVER_ADDRESS, SERVER_PORT, COST, COST_PROMPT,
-          COST_COMPLETION, ERROR_TYPE)
-(S_OPERATION, S_PROVIDER, S_REQUEST_MODEL, S_RESPONSE_MODEL, S_INPUT, S_OUTPUT, S_CACHE_READ, S_CACHE_WRITE,
- S_REASONING, S_TOTAL, S_TTFT, S_STREAMING, S_FINISH, S_SERVER_ADDRESS, S_SERVER_PORT, S_COST, S_COST_PROMPT,
- S_COST_COMPLETION, S_ERROR_TYPE) = range(len(_SLOTS))
-_N_SLOTS = len(_SLOTS)
-S_KNOWN, S_CONTENT, S_OTHER, S_METADATA = -1, -2, -3, -4
-_NO_RANK = 1 << 30
-
-_COMPILED: dict[AttributionPlan, dict[str, tuple]] = {}
-
-
-def _head_flags(key: str) -> int:
-    dot = key.find(".")
-    return INFERENCE_HEADS.get(key[:dot], 0) if dot > 0 else 0
-
-
-def compiled_keys(plan: AttributionPlan) -> dict[str, tuple]:
-    """key -> (slot, rank, marker bits, attribution ((field, rank), ...) or None, counts-as-unmapped).
-
-    The vocabulary table and the attribution keys merged into one map, so each
-    span attribute costs one dict lookup. Built once per attribution plan.
-    """
-    m = _COMPILED.get(plan)
-    if m is not None:
-        return m
-    slot_index = {name: i for i, name in enumerate(_SLOTS)}
-    m = {}
-    for k, (slot, rank, flags) in SPAN_KEYS.items():
-        if slot == KNOWN:
-            si = S_KNOWN
-        elif slot == CONTENT:
-            si = S_CONTENT
-        else:
-            si = slot_index[slot]
-        m[k] = (si, rank, flags, None, False)
-    for k, ranks in span_key_ranks(plan).items():
-        if k in m:
-            si, rank, flags, _, odd = m[k]
-            m[k] = (si, rank, flags, ranks, odd)
-        else:
-            hf = _head_flags(k)
-            odd = bool(hf) and not k.startswith(KNOWN_PREFIXES) and not k.startswith(CONTENT_PREFIXES)
-            m[k] = (S_OTHER, 0, hf, ranks, odd)
-    if "metadata" not in m:
-        m["metadata"] = (S_METADATA, 0, 0, None, False)
-    if len(_COMPILED) < 64:
-        _COMPILED[plan] = m
-    return m
 
 
 def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
@@ -234,13 +136,14 @@ def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
                 start_ns = span.start_time_unix_nano
                 end_ns = span.end_time_unix_nano
                 if (len(span.trace_id) != 16 or len(span.span_id) != 8 or not start_ns
-                        or end_ns < start_ns or end_ns > MAX_UNIX_NS):
+                        or end_ns < start_ns or end_ns > MAX_UNIX_NS
+                        or span.trace_id == _ZERO_TRACE or span.span_id == _ZERO_SPAN):
                     out.reject(_span_problem(span))
                     continue
 
                 # One pass over the attributes: canonical slots, attribution, content, leftovers, markers.
                 flags = scope_flags
-                found: list[Any] = [None] * _N_SLOTS
+                found: list[Any] = [None] * N_SLOTS
                 rest: dict[str, Any] = {}
                 content: dict[str, Any] | None = None
                 odd: list[str] | None = None  # inference-prefixed keys nobody maps
@@ -266,7 +169,7 @@ def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
                                 if content is None:
                                     content = {}
                                 content[k] = v
-                            flags |= _head_flags(k)
+                            flags |= head_flags(k)
                             continue
                         rest[k] = v
                         dot = k.find(".")
@@ -284,7 +187,7 @@ def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
                     if attrib is not None and v is not None and v != "":
                         if aval is None:
                             aval = [None, None, None, None]
-                            arank = [_NO_RANK, _NO_RANK, _NO_RANK, _NO_RANK]
+                            arank = [NO_RANK, NO_RANK, NO_RANK, NO_RANK]
                         for fi, r in attrib:
                             if r < arank[fi]:
                                 arank[fi] = r
@@ -332,14 +235,6 @@ def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
     return out
 
 
-def key_pattern(key: str) -> str:
-    """Indexed keys collapse to one pattern (`llm.input_messages.3.message.role` -> `...*.message.role`),
-    so the unmapped-keys report counts kinds of keys, not list positions."""
-    if not any(c.isdigit() for c in key):
-        return key
-    return ".".join("*" if p.isdigit() else p for p in key.split("."))
-
-
 def _span_problem(span: Any) -> str:
     name = span.name
     tid = span.trace_id.hex() or "-"
@@ -349,6 +244,8 @@ def _span_problem(span: Any) -> str:
         return f"{where}: trace_id is {len(span.trace_id)} bytes, must be 16"
     if len(span.span_id) != 8:
         return f"{where}: span_id is {len(span.span_id)} bytes, must be 8"
+    if span.trace_id == _ZERO_TRACE or span.span_id == _ZERO_SPAN:
+        return f"{where}: all-zero trace_id or span_id is invalid"
     if not span.start_time_unix_nano:
         return f"{where}: start_time_unix_nano is 0"
     if span.end_time_unix_nano > MAX_UNIX_NS:
@@ -391,9 +288,9 @@ def _span_row(
     input_tokens, output_tokens, total_tokens, cache_read, cache_write, reasoning = counts
 
     e = found[S_REQUEST_MODEL]
-    request_model = to_str(e[2]) if e is not None else None
+    request_model = None if e is None else e[2] if type(e[2]) is str and e[2] else to_str(e[2])
     e = found[S_RESPONSE_MODEL]
-    response_model = to_str(e[2]) if e is not None else None
+    response_model = None if e is None else e[2] if type(e[2]) is str and e[2] else to_str(e[2])
     e = found[S_OPERATION]
     operation = None
     if e is not None:
@@ -434,12 +331,15 @@ def _span_row(
     streaming = to_bool(e[2]) if e is not None else None
     if streaming is None and ttft is not None:
         streaming = True  # a first chunk is only reported for streamed responses
+    finish_reasons = None
     e = found[S_FINISH]
-    finish_reasons = to_str_list(e[2]) if e is not None else None
+    if e is not None:
+        v = e[2]
+        finish_reasons = [v] if type(v) is str and v and v[0] != "[" else to_str_list(v)
     e = found[S_SERVER_ADDRESS]
-    server_address = to_str(e[2]) if e is not None else None
+    server_address = None if e is None else e[2] if type(e[2]) is str and e[2] else to_str(e[2])
     e = found[S_SERVER_PORT]
-    server_port = to_int(e[2]) if e is not None else None
+    server_port = None if e is None else e[2] if type(e[2]) is int and 0 <= e[2] <= 65535 else to_int(e[2])
     if server_port is not None and server_port > 65535:
         server_port = None
 
@@ -469,7 +369,7 @@ def _span_row(
             v = aval[i] if aval is not None else None
             if v is None and from_meta is not None:
                 v = from_meta[i]
-            picked.append(to_str(v) if v is not None else fb)
+            picked.append(fb if v is None else v if type(v) is str else to_str(v))
         team, feature, user, conversation = picked
 
     start_ns = span.start_time_unix_nano

@@ -198,17 +198,17 @@ def alerts_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
     df = query(
         con,
         """
-        SELECT source, severity, alertname, count(*)::DOUBLE AS firing FROM (
+        SELECT source, severity, alertname, count(*) FILTER (WHERE status = 'firing')::DOUBLE AS firing FROM (
             SELECT source, severity, alertname, status,
                    row_number() OVER (PARTITION BY fingerprint ORDER BY id DESC) AS rn
             FROM alert_records
-        ) WHERE rn = 1 AND status = 'firing' GROUP BY ALL
+        ) WHERE rn = 1 GROUP BY ALL
         """,
     )
     df = bound_cardinality(df, ("source", "severity", "alertname"), {"firing": "sum"}, n=cfg.metrics_top_n)
     totals = query(con, "SELECT source, status, count(*)::DOUBLE AS n FROM alert_records GROUP BY ALL")
     return [
-        emit(df, "gauge", "inferledger_alerts_firing", "Conditions whose latest alert record is firing.",
+        emit(df, "gauge", "inferledger_alerts_firing", "Conditions whose latest alert record is firing (0 for alerts seen but not firing).",
              ["source", "severity", "alertname"], "firing"),
         emit(totals, "counter", "inferledger_alert_records", "Alert records written by the jobs.",
              ["source", "status"], "n"),

@@ -18,5 +18,6 @@ JOB_MODULES: list[str] = [
 
 ADMIN_ROUTE_MODULES: list[str] = [
     "alerts.admin_routes",
+    "analytics.drift.admin_routes",
     "analytics.slo.routes",
 ]

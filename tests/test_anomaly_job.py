@@ -18,6 +18,7 @@ T0 = datetime(2026, 3, 2)          # a Monday
 SPIKE = (T0 + timedelta(days=2, hours=10), T0 + timedelta(days=2, hours=11))       # team "search" 8x
 REGRESSION = (T0 + timedelta(days=2, hours=13), T0 + timedelta(days=2, hours=15))  # model "claude-sonnet" 3x
 NOW = T0 + timedelta(days=2, hours=15, minutes=30)
+ALERT_NOW = REGRESSION[0] + timedelta(minutes=40)
 TEAMS = ("search", "support", "ads")
 MODELS = ("gpt-4o", "claude-sonnet")
 
@@ -36,8 +37,8 @@ def insert_spans(wh, rows: list[dict]) -> None:
 
 
 def fleet(now: datetime = NOW) -> list[dict]:
-    """Three teams on two models, a diurnal load, one request per (team, model) every 5 minutes
-    (more at the daily peak), the injected incidents on top."""
+    """Three teams on two models, Poisson traffic with a diurnal rate (about 3 requests per
+    team and model per 5 minutes), the injected incidents on top."""
     rng = np.random.default_rng(7)
     rows = []
     t = T0
@@ -46,9 +47,10 @@ def fleet(now: datetime = NOW) -> list[dict]:
         diurnal = 1.0 + 0.5 * np.sin((hour - 6) / 24 * 2 * np.pi)
         for team in TEAMS:
             for model in MODELS:
-                n = 1 + int(diurnal > 1.2)
+                rate = 3.0 * diurnal
                 if team == "search" and SPIKE[0] <= t < SPIKE[1]:
-                    n *= 8
+                    rate *= 8
+                n = int(rng.poisson(rate))
                 for k in range(n):
                     latency = float(rng.lognormal(np.log(1.2), 0.08))
                     if model == "claude-sonnet" and REGRESSION[0] <= t < REGRESSION[1]:
@@ -91,7 +93,7 @@ def test_demo_incidents_found_with_team_and_model(seeded, settings):
     summary = run_detection(seeded, _cfg(settings), NOW)
     assert summary.series > 10 and summary.new_anomalies > 0
     rows = seeded.con.execute(
-        "SELECT metric, labels, bucket_start, observed, expected, kind, moved_dimension, moved_value FROM anomalies"
+        "SELECT metric, labels, bucket_start, observed, expected, kind, moved_dimension, moved_value FROM anomalies ORDER BY bucket_start"
     ).fetchall()
     # the cost spike: on the search team's own spend series within the spike hour ...
     spend_search = [r for r in rows if r[0] == "spend_5m" and json.loads(r[1]) == {"team": "search"}
@@ -115,9 +117,10 @@ def test_alerts_fire_then_resolve_once(tmp_path, settings):
     from analytics.warehouse import open_warehouse
 
     wh = open_warehouse(tmp_path / "a.duckdb")
-    insert_spans(wh, fleet())
+    insert_spans(wh, fleet(ALERT_NOW))
     cfg = _cfg(settings)
-    first = run_detection(wh, cfg, NOW)
+    # 40 minutes into the regression: it has been caught and the alert fires
+    first = run_detection(wh, cfg, ALERT_NOW)
     assert 'latency_p95_5m{model="claude-sonnet"}' in first.firing
     rec = wh.con.execute(
         "SELECT labels, \"values\", summary, status FROM alert_records WHERE source = 'anomaly'"
@@ -128,11 +131,11 @@ def test_alerts_fire_then_resolve_once(tmp_path, settings):
     assert values["observed"] > 2 * values["expected"] and values["unit"] == "seconds"
     assert values["moved_dimension"] in ("team", "feature")
     # a second run over the same data changes nothing
-    again = run_detection(wh, cfg, NOW)
+    again = run_detection(wh, cfg, ALERT_NOW)
     assert again.new_anomalies == 0 and not again.firing and not again.resolved
-    # two quiet hours later (normal traffic continues): resolved exactly once
+    # hours later, the regression over and traffic normal: resolved exactly once
     later = NOW + timedelta(hours=3)
-    insert_spans(wh, [r for r in fleet(later) if r["start_time"] >= NOW])
+    insert_spans(wh, [r for r in fleet(later) if r["start_time"] >= ALERT_NOW])
     res = run_detection(wh, cfg, later)
     assert res.resolved
     statuses = wh.con.execute(

@@ -13,16 +13,21 @@ from analytics.alert_records import firing_fingerprints
 from analytics.drift.job import detect_drift, drift_job, run_drift, windows_for
 from analytics.drift.settings import DriftSettings
 from analytics.jobs import REGISTRY, JobContext
+from inferledger.config import ConfigError, load_settings
+from inferledger.demo.incidents import IncidentTargets
 from tests.factories import SPAN_COLUMNS, span_row
 
+# the demo fleet's injected prompt-length drift: which segment, how hard
+DEMO = IncidentTargets()
+
 NOW = datetime(2026, 11, 20, 12, 0, 0)
+DRIFTED = (DEMO.drift_service, DEMO.drift_model)
 SEGMENTS = [
-    ("support-assistant", "claude-3-5-sonnet-20241022"),
-    ("support-assistant", "gpt-4o-mini"),
-    ("chat-api", "claude-3-5-sonnet-20241022"),
+    DRIFTED,
+    (DEMO.drift_service, "gpt-4o-mini"),  # same service, other model
+    ("chat-api", DEMO.drift_model),  # same model, other service
     ("chat-api", "gpt-4o"),
 ]
-DRIFTED = ("support-assistant", "claude-3-5-sonnet-20241022")
 
 
 def _bulk_insert(wh, rows):
@@ -55,7 +60,7 @@ def _seed(wh, seed=1, cur_start=NOW - timedelta(hours=1), cur_end=NOW, drift=Tru
     rows = []
     for service, model in SEGMENTS:
         rows += _spans(rng, service, model, cur_start - timedelta(days=2), cur_start, 4000)
-        factor = 2.5 if drift and (service, model) == DRIFTED else 1.0
+        factor = DEMO.drift_input_factor if drift and (service, model) == DRIFTED else 1.0
         rows += _spans(rng, service, model, cur_start, cur_end, 1500, input_factor=factor)
     _bulk_insert(wh, rows)
 
@@ -134,14 +139,32 @@ def test_attribute_columns_and_overrides(warehouse):
     rows += _spans(rng, "chat-api", "gpt-4o", start, NOW, 400,
                    attrs=lambda k: {"app.template": "long" if k % 2 else "short", "app.retries": k % 3})
     _bulk_insert(warehouse, rows)
-    cfg = DriftSettings(attribute_columns=["app.template"], numeric_attribute_columns=["app.retries"],
-                        columns={"input_tokens": {"method": "psi", "threshold": 0.5}})
-    from analytics.drift.settings import DriftColumnSettings
-
-    cfg.columns = {"input_tokens": DriftColumnSettings(method="psi", threshold=0.5)}
+    cfg = load_settings(None, environ={}, overrides={
+        "analytics.drift.attribute_columns": ["app.template"],
+        "analytics.drift.numeric_attribute_columns": ["app.retries"],
+        "analytics.drift.columns": {"input_tokens": {"method": "psi", "threshold": 0.5}},
+    }).analytics.drift
     _win, segments = detect_drift(warehouse, cfg, NOW)
     res = {r.column: r for r in segments[0].results}
     assert res["attr.app.template"].drifted and res["attr.app.template"].kind == "categorical"
     assert res["attr.app.retries"].drifted and res["attr.app.retries"].kind == "numeric"
     assert res["input_tokens"].method == "psi" and res["input_tokens"].threshold == 0.5
     assert res["error_type"].score == 0.0  # 'none' on both sides: identical distributions
+
+
+def test_drift_config_from_toml_and_errors_name_the_field(tmp_path):
+    cfg_file = tmp_path / "inferledger.toml"
+    cfg_file.write_text(
+        '[analytics.drift]\nreference_mode = "pinned"\nreference_start = "2026-11-01T00:00:00"\n'
+        'reference_end = "2026-11-08T00:00:00"\ncurrent_window = "1d"\nsegment_keys = ["team", "model"]\n'
+        '[analytics.drift.columns.latency_s]\nmethod = "ks"\nthreshold = 0.01\n'
+    )
+    drift = load_settings(cfg_file, environ={"INFERLEDGER_ANALYTICS__DRIFT__MIN_ROWS": "50"}).analytics.drift
+    assert drift.reference_mode == "pinned" and drift.segment_keys == ["team", "model"] and drift.min_rows == 50
+    assert drift.columns["latency_s"].method == "ks" and drift.columns["latency_s"].threshold == 0.01
+    with pytest.raises(ConfigError, match=r"analytics\.drift\.colour: unknown key"):
+        load_settings(None, environ={}, overrides={"analytics.drift.colour": 1})
+    with pytest.raises(ConfigError, match=r"analytics\.drift\.columns\.x.*unknown drift method 'tt'"):
+        load_settings(None, environ={}, overrides={"analytics.drift.columns": {"x": {"method": "tt"}}})
+    with pytest.raises(ConfigError, match="reference_mode"):
+        load_settings(None, environ={}, overrides={"analytics.drift.reference_mode": "fixed"})

@@ -133,7 +133,8 @@ def test_gpu_jobs_and_alert_families(warehouse):
     assert found[("inferledger_job_runs_total", (("job", "test.ok"), ("status", "ok")))] == 1
     assert ("inferledger_job_last_success_timestamp_seconds", (("job", "test.bad"),)) not in found
     firing = by_name(found, "inferledger_alerts_firing")
-    assert firing == {(("alertname", "SLOBurn"), ("severity", "page"), ("source", "slo")): 1.0}
+    assert firing == {(("alertname", "SLOBurn"), ("severity", "page"), ("source", "slo")): 1.0,
+                      (("alertname", "Drift"), ("severity", "ticket"), ("source", "drift")): 0.0}
 
 
 def test_cost_families_from_cost_tables(warehouse):

@@ -101,3 +101,13 @@ def test_vocabulary_ranks_unique_per_slot():
             continue
         assert rank not in seen.setdefault(slot, set()), key
         seen[slot].add(rank)
+
+
+def test_non_finite_attribute_values_stay_valid_json(warehouse):
+    sp = span({"gen_ai.request.model": "m", "x.score": float("nan"), "x.list": [float("inf"), 1.0]})
+    batch = normalize_traces(traces([sp]), ctx())
+    _insert(warehouse, "spans", batch.rows)
+    got = warehouse.con.execute(
+        "SELECT json_extract_string(attributes, '$.\"x.score\"'), json_extract(attributes, '$.\"x.list\"') FROM spans"
+    ).fetchone()
+    assert got == ("NaN", '["Infinity",1.0]')

@@ -414,8 +414,12 @@ def test_bad_spans_rejected_with_messages_and_good_spans_kept():
     bad_trace = span({"gen_ai.request.model": "m"}, name="short trace", trace_id=b"\x01" * 5)
     bad_span = span({"gen_ai.request.model": "m"}, name="long span", span_id=b"\x02" * 9)
     no_start = span({"gen_ai.request.model": "m"}, name="no start", start=0)
-    batch = normalize_traces(traces([bad_trace, good, bad_span, no_start]), ctx())
-    assert batch.rejected == 3
+    zero = span({"gen_ai.request.model": "m"}, name="zero", trace_id=bytes(16))
+    backwards = span({"gen_ai.request.model": "m"}, name="backwards", duration_ns=-5)
+    batch = normalize_traces(traces([bad_trace, good, bad_span, no_start, zero, backwards]), ctx())
+    assert batch.rejected == 5
+    assert "zero" in batch.errors[3] and "all-zero" in batch.errors[3]
+    assert "backwards" in batch.errors[4] and "before start" in batch.errors[4]
     assert [r[2] for r in batch.rows] == [good.span_id.hex()]
     assert "short trace" in batch.errors[0] and "trace_id is 5 bytes" in batch.errors[0]
     assert "long span" in batch.errors[1] and "span_id is 9 bytes" in batch.errors[1]

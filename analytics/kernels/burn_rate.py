@@ -107,6 +107,23 @@ def tier_flags(ratios: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- full series
 
 
+@numba.njit(cache=True, inline="always")
+def _ratio_over(b, s, thr):
+    """`b / s > thr` (0 when s == 0), deciding by multiplication unless b is within 1e-9 of thr * s.
+
+    The margin is far wider than the rounding of either side, so the answer is the one
+    the division gives, without paying for a division on almost every minute.
+    """
+    if s <= 0:
+        return 0.0 > thr
+    x = thr * s
+    if b > x * (1.0 + 1e-9):
+        return True
+    if b < x * (1.0 - 1e-9):
+        return False
+    return b / s > thr
+
+
 @numba.njit(cache=True, parallel=True)
 def evaluate_series(bad, total, windows, tier_short, tier_long, thresholds, budget, period):
     """Every minute's tier bitmask and period budget remaining, for every SLO.
@@ -115,9 +132,9 @@ def evaluate_series(bad, total, windows, tier_short, tier_long, thresholds, budg
     error budget ratio (1 - objective). period: (n,) period length in minutes (rolling).
     Returns flags (n, m) uint8 and remaining (n, m) float64 where remaining is
     1 - (period bad / period total) / budget, and 1 when the period has no events.
+    A tier's long window is only looked at when its short window is over the threshold.
     """
     n, m = bad.shape
-    k = windows.shape[0]
     n_tiers = tier_short.shape[0]
     flags = np.zeros((n, m), dtype=np.uint8)
     remaining = np.empty((n, m), dtype=np.float64)
@@ -127,25 +144,22 @@ def evaluate_series(bad, total, windows, tier_short, tier_long, thresholds, budg
         for t in range(m):
             cb[t + 1] = cb[t] + bad[i, t]
             ct[t + 1] = ct[t] + total[i, t]
-        ratio = np.zeros(k, dtype=np.float64)
+        p = period[i]
+        bud = budget[i]
         for t in range(m):
-            for j in range(k):
-                lo = max(0, t + 1 - windows[j])
-                s = ct[t + 1] - ct[lo]
-                if s > 0:
-                    ratio[j] = (cb[t + 1] - cb[lo]) / s
-                else:
-                    ratio[j] = 0.0
             f = 0
             for q in range(n_tiers):
                 thr = thresholds[i, q]
-                if ratio[tier_short[q]] > thr and ratio[tier_long[q]] > thr:
-                    f |= 1 << q
+                lo = max(0, t + 1 - windows[tier_short[q]])
+                if _ratio_over(float(cb[t + 1] - cb[lo]), float(ct[t + 1] - ct[lo]), thr):
+                    lo = max(0, t + 1 - windows[tier_long[q]])
+                    if _ratio_over(float(cb[t + 1] - cb[lo]), float(ct[t + 1] - ct[lo]), thr):
+                        f |= 1 << q
             flags[i, t] = f
-            lo = max(0, t + 1 - period[i])
+            lo = max(0, t + 1 - p)
             s = ct[t + 1] - ct[lo]
             if s > 0:
-                remaining[i, t] = 1.0 - ((cb[t + 1] - cb[lo]) / s) / budget[i]
+                remaining[i, t] = 1.0 - ((cb[t + 1] - cb[lo]) / s) / bud
             else:
                 remaining[i, t] = 1.0
     return flags, remaining

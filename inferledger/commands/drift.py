@@ -107,7 +107,14 @@ def run_cmd(app: AppContext, at: str | None, as_json: bool) -> None:
     from analytics.warehouse import utcnow
 
     now = _parse_at(at) if at else utcnow()
-    wh = open_warehouse_for_cli(app.settings)
+    wh = _open_or_none(app)
+    if wh is None:  # the service holds the file: run the job there
+        if at:
+            raise click.ClickException("--at needs the warehouse file, which the running service holds")
+        _admin(app, "POST", "/admin/jobs/run?name=drift.detect")
+        rows = _admin(app, "GET", "/admin/drift/results?all=1")
+        _emit(rows, as_json, f"drift run by the service: {sum(1 for r in rows if r['drifted'])} drifted column(s)")
+        return
     try:
         summary = run_drift(wh, app.settings.analytics.drift, now)
         rows = latest_results(wh) if summary["results"] else []
@@ -125,12 +132,39 @@ def status_cmd(app: AppContext, show_all: bool, as_json: bool) -> None:
     """Results of the latest drift run."""
     from analytics.drift.store import latest_results
 
-    wh = open_warehouse_for_cli(app.settings)
-    try:
-        rows = latest_results(wh, drifted_only=not show_all)
-    finally:
-        wh.close()
+    wh = _open_or_none(app)
+    if wh is None:
+        rows = _admin(app, "GET", "/admin/drift/results" + ("?all=1" if show_all else ""))
+    else:
+        try:
+            rows = latest_results(wh, drifted_only=not show_all)
+        finally:
+            wh.close()
     _emit(rows, as_json, "latest drift run" + ("" if show_all else ": drifted columns"))
+
+
+def _open_or_none(app: AppContext):
+    """The warehouse, or None when the running service holds the file (then ask its admin API)."""
+    from analytics.warehouse import WarehouseLockedError, open_warehouse
+
+    try:
+        return open_warehouse(app.settings.warehouse.path, memory_limit=app.settings.warehouse.memory_limit)
+    except WarehouseLockedError:
+        return None
+
+
+def _admin(app: AppContext, method: str, path: str) -> Any:
+    import httpx
+
+    url = f"http://{app.settings.server.admin}{path}"
+    try:
+        resp = httpx.request(method, url, timeout=120)
+        resp.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise click.ClickException(
+            f"the warehouse is locked by the service and its admin API at {app.settings.server.admin} failed: {exc}"
+        ) from exc
+    return resp.json()
 
 
 def _emit(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:

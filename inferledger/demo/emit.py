@@ -246,9 +246,23 @@ def _progress(enabled: bool):
                     TimeElapsedColumn(), TimeRemainingColumn(), transient=False)
 
 
-def default_gpu_step(days: float) -> float:
-    """dcgm-exporter is scraped every 15-30 s; a long backfill samples every 5 min to stay quick."""
-    return 60.0 if days <= 1 else 300.0
+GPU_POINTS_BUDGET = 120_000
+_GPU_STEPS = (15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
+
+
+def default_gpu_step(days: float, spec: FleetSpec | None = None) -> float:
+    """The finest scrape interval that keeps a backfill's GPU points under GPU_POINTS_BUDGET.
+
+    dcgm-exporter is scraped every 15-30 s live, but a week at that pace is
+    millions of points that say nothing more about cost than 10-minute ones;
+    the budget keeps a 7-day backfill's GPU series to seconds of encoding.
+    """
+    spec = spec or FleetSpec()
+    per_step = 7 * sum(n.gpus for n in spec.gpu_nodes)
+    for step in _GPU_STEPS:
+        if days * 86400.0 / step * per_step <= GPU_POINTS_BUDGET:
+            return step
+    return _GPU_STEPS[-1]
 
 
 def backfill(http_endpoint: str, days: float, *, seed: int = 7, now: datetime | None = None,
@@ -269,7 +283,7 @@ def backfill(http_endpoint: str, days: float, *, seed: int = 7, now: datetime | 
     start = end - timedelta(days=days)
     incidents = incidents_for(start, end, seed, spec.incidents)
     report = EmitReport(incidents=incidents, start=start, end=end)
-    step = gpu_step_s or default_gpu_step(days)
+    step = gpu_step_s or default_gpu_step(days, spec)
     t0 = time.perf_counter()
     sender = _Sender(exporters, report, workers)
     window_s = (end - start).total_seconds()

@@ -106,9 +106,9 @@ def simulate_gpu_samples(spec: FleetSpec, start: datetime, end: datetime, step_s
                               pci_bus_id=f"00000000:{0x18 + 0x10 * i:02X}:00.0", device=f"nvidia{i}")
                 if i in migs:
                     util_sum = 0.0
-                    slice_mib = node.memory_mib // (len(migs[i]) + 1)
                     office = load_factor(spec.features[0], t, spec.peak_hour_utc)
                     for profile, inst, ns, pod, ctr in migs[i]:
+                        slice_mib = mig_memory_mib(profile)
                         active = max(0.0, min(1.0, office * rng.uniform(0.0, 0.9)))
                         util_sum += active / len(migs[i])
                         used = slice_mib * (0.15 + 0.7 * active)
@@ -146,6 +146,17 @@ def simulate_gpu_samples(spec: FleetSpec, start: datetime, end: datetime, step_s
                                 temp_c=round(temp, 1))
         k += 1
         t = epoch + k * step
+
+
+_MIG_MIB = {"1g.10gb": 9856, "1g.20gb": 19968, "2g.20gb": 19968, "3g.40gb": 40192, "4g.40gb": 40192,
+            "7g.80gb": 80896}
+
+
+def mig_memory_mib(profile: str) -> int:
+    """Framebuffer of an H100 MIG profile as nvidia-smi reports it (e.g. 3g.40gb: 40192 MiB)."""
+    if profile not in _MIG_MIB:
+        raise ValueError(f"unknown MIG profile {profile!r}; known: {', '.join(sorted(_MIG_MIB))}")
+    return _MIG_MIB[profile]
 
 
 def _stable_offset(key: str) -> float:

@@ -8,7 +8,8 @@ into SDK spans.
 
 Attribution is the same in every dialect so the collector's default keys find
 it: `team` (resource or span attribute, per service), `feature`, `user.id`,
-`gen_ai.conversation.id`; dialect-native copies (OpenInference `session.id` and
+`gen_ai.conversation.id` (`conversation.id` in the deprecated dialect, which
+predates the key); dialect-native copies (OpenInference `session.id` and
 `metadata`, OpenLLMetry `traceloop.association.properties.*`) ride along.
 """
 
@@ -87,7 +88,10 @@ def span_attributes(req: Request) -> dict[str, Any]:
     if req.user_id is not None:
         attrs["user.id"] = req.user_id
     if req.conversation_id is not None:
-        attrs["gen_ai.conversation.id"] = req.conversation_id
+        # gen_ai.conversation.id arrived with the current conventions; older
+        # instrumentations carry the conversation under an application key.
+        key = "conversation.id" if req.vocabulary == "otel_genai_deprecated" else "gen_ai.conversation.id"
+        attrs[key] = req.conversation_id
     if req.error_type is not None:
         attrs["error.type"] = req.error_type
     return {k: v for k, v in attrs.items() if v is not None}
@@ -237,7 +241,7 @@ def _openlit(req: Request) -> dict[str, Any]:
     if req.finish_reason:
         a["gen_ai.response.finish_reasons"] = (req.finish_reason,)
     if req.ttft_s is not None:
-        a["gen_ai.server.ttft"] = round(req.ttft_s, 4)
+        a["gen_ai.server.time_to_first_token"] = round(req.ttft_s, 4)
     return a
 
 

@@ -1,0 +1,53 @@
+"""What every normalizer returns, and the context it runs in.
+
+Shared by the trace, metric and log normalizers; the receivers read `rejected`
+and `errors` for OTLP partial_success and hand `rows` to the writer.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from collector.settings import AttributionSettings, IngestSettings
+
+MAX_ERRORS = 10
+_EPOCH = datetime(1970, 1, 1)
+MAX_UNIX_NS = 253402300799 * 10**9  # 9999-12-31T23:59:59: later does not fit a TIMESTAMP
+
+
+@dataclass
+class IngestContext:
+    tenant: str
+    ingest: IngestSettings
+    attribution: AttributionSettings
+    received_at: datetime  # naive UTC; goes into ingested_at
+
+
+@dataclass
+class NormalizedBatch:
+    rows: list[tuple] = field(default_factory=list)  # tuples in the target table's column order
+    rejected: int = 0  # items rejected (OTLP partial_success)
+    errors: list[str] = field(default_factory=list)  # at most MAX_ERRORS human messages
+    skipped: int = 0  # valid items that are not inference data (not stored, not an error)
+    unmapped_spans: int = 0  # inference-looking spans no vocabulary could map (not stored)
+    unmapped_keys: collections.Counter[str] = field(default_factory=collections.Counter)
+
+    def reject(self, message: str) -> None:
+        self.rejected += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(message)
+
+    @property
+    def error_message(self) -> str:
+        """One line for OTLP partial_success.error_message."""
+        if not self.errors:
+            return ""
+        more = self.rejected - len(self.errors)
+        return "; ".join(self.errors) + (f"; and {more} more" if more > 0 else "")
+
+
+def ns_to_datetime(ns: int) -> datetime:
+    """Unix nanoseconds -> naive UTC datetime, truncated to microseconds."""
+    return _EPOCH + timedelta(microseconds=ns // 1000)

@@ -1,0 +1,78 @@
+"""`inferledger anomaly score / list` — a thin shell over analytics/anomaly/."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import timedelta
+
+import click
+
+from inferledger.cli import AppContext, open_warehouse_for_cli, pass_app
+
+
+@click.group("anomaly")
+def command() -> None:
+    """Streaming anomaly detection on cost, token, latency and GPU series."""
+
+
+@command.command("score")
+@click.argument("in_csv", type=click.Path(dir_okay=False))
+@click.option("--out", "out_csv", type=click.Path(dir_okay=False), default=None,
+              help="Write the scored rows here (default: stdout).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary (rows, alarms) instead of the CSV.")
+@pass_app
+def score_cmd(app: AppContext, in_csv: str, out_csv: str | None, as_json: bool) -> None:
+    """Score IN_CSV (columns timestamp,value): the same rows plus anomaly_score in [0, 1].
+
+    Each row is scored from the rows before it only (NAB results format). A score of
+    0.5 or more is an alarm. Detector parameters come from [analytics.anomaly.detector].
+    """
+    from analytics.anomaly.csv_score import InputError, alarms, read_series_csv, score_frame
+
+    try:
+        df = read_series_csv(in_csv)
+        scored, result = score_frame(df, app.settings.analytics.anomaly.detector, where=in_csv)
+    except InputError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if out_csv:
+        scored.to_csv(out_csv, index=False)
+    elif not as_json:
+        scored.to_csv(sys.stdout, index=False)
+    if as_json:
+        click.echo(json.dumps({"input": in_csv, "output": out_csv, "rows": len(scored),
+                               "alarms": alarms(df, result)}, indent=2))
+    elif out_csv:
+        n = int(result.alarm.sum())
+        click.echo(f"scored {len(scored)} rows -> {out_csv} ({n} alarm{'s' if n != 1 else ''})", err=True)
+
+
+@command.command("list")
+@click.option("--hours", default=24, show_default=True, type=click.IntRange(min=1), help="How far back to look.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def list_cmd(app: AppContext, hours: int, as_json: bool) -> None:
+    """Anomalies the scheduled job stored, newest first, with the dimension that moved most."""
+    from analytics.anomaly.store import recent_anomalies
+    from analytics.warehouse import utcnow
+
+    wh = open_warehouse_for_cli(app.settings)
+    try:
+        rows = recent_anomalies(wh, utcnow() - timedelta(hours=hours))
+    finally:
+        wh.close()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    if not rows:
+        click.echo(f"no anomalies in the last {hours} h")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("bucket (UTC)", "series", "kind", "observed", "expected", "score", "moved most")
+    for r in rows:
+        moved = f"{r['moved_dimension']}={r['moved_value']}" if r["moved_dimension"] else ""
+        table.add_row(str(r["bucket_start"]), r["series_key"], r["kind"], f"{r['observed']:.4g}",
+                      f"{r['expected']:.4g}", f"{r['score']:.2f}", moved)
+    Console().print(table)
