@@ -45,6 +45,7 @@ def backoff_seconds(attempts: int, cfg: AlertSettings, rng: random.Random | None
 
 _shared: httpx.Client | None = None
 _shared_lock = threading.Lock()
+_pass_lock = threading.Lock()
 
 
 def shared_client() -> httpx.Client:
@@ -65,13 +66,23 @@ def deliver_due(
     wh: Warehouse, cfg: AlertSettings, now: datetime | None = None, *, client: httpx.Client | None = None,
     rng: random.Random | None = None,
 ) -> DeliveryResult:
-    now = now or utcnow()
+    # One delivery pass at a time: the scheduled job and an admin-triggered run must not
+    # both pick the same pending row and send it twice.
+    if not _pass_lock.acquire(blocking=False):
+        return DeliveryResult(0, 0, 0)
+    try:
+        return _deliver_due(wh, cfg, now or utcnow(), client or shared_client(), rng)
+    finally:
+        _pass_lock.release()
+
+
+def _deliver_due(wh: Warehouse, cfg: AlertSettings, now: datetime, client: httpx.Client,
+                 rng: random.Random | None) -> DeliveryResult:
     receivers = {r.name: r for r in cfg.receivers}
     rows = outbox.due(wh, now, cfg.delivery_batch)
     blocked_groups = _groups_waiting(wh, now)
     down: set[str] = set()
     delivered = retrying = failed = 0
-    client = client or shared_client()
     for row in rows:
         if row.group_key in blocked_groups or row.receiver in down:
             continue

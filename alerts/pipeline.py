@@ -7,6 +7,7 @@ same records instead of losing or doubling a notification.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,12 +16,14 @@ from alerts.grouping import GroupState, flush, group_key, idempotency_key, new_g
 from alerts.lifecycle import AlertState, LifecycleTiming, apply_record, tick
 from alerts.model import Alert, Notification
 from alerts.outbox import enqueue
-from alerts.routing import Route, build_routes, group_labels, match_routes
+from alerts.routing import GroupTiming, Route, build_routes, group_labels, match_routes
 from alerts.settings import AlertSettings
-from alerts.silences import list_silences, silenced_by
+from alerts.silences import Silence, list_silences, silenced_by
 from analytics.warehouse import Warehouse
 
 RECORD_BATCH = 100_000
+# A writer may commit record id N after N+1: the watermark waits this long at a gap.
+GAP_GRACE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -39,22 +42,28 @@ def timing_of(cfg: AlertSettings) -> LifecycleTiming:
     return LifecycleTiming(cfg.pending_seconds, cfg.flap_threshold, cfg.flap_window_seconds)
 
 
+_tick_lock = threading.Lock()
+
+
 def evaluate(wh: Warehouse, cfg: AlertSettings, now: datetime) -> EvalResult:
-    con = wh.con
-    con.execute("BEGIN TRANSACTION")
-    try:
-        result = _evaluate(wh, cfg, now)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return result
+    """One tick; ticks are serialised (the scheduled job and an admin-triggered run may overlap)."""
+    with _tick_lock:
+        con = wh.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            result = _evaluate(wh, cfg, now)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return result
 
 
 def _evaluate(wh: Warehouse, cfg: AlertSettings, now: datetime) -> EvalResult:
     timing = timing_of(cfg)
     cursor = store.read_cursor(wh)
-    records = store.read_records(wh, cursor, RECORD_BATCH)
+    seen = store.read_seen(wh)
+    records = [r for r in store.read_records(wh, cursor, RECORD_BATCH) if r.id not in seen]
     groups = store.read_groups(wh)
     wanted = {r.fingerprint for r in records}
     for g in groups.values():
@@ -79,15 +88,26 @@ def _evaluate(wh: Warehouse, cfg: AlertSettings, now: datetime) -> EvalResult:
     store.write_groups(wh, changed_groups, deleted)
     enqueued = enqueue(wh, notes, now)
     if records:
-        store.write_cursor(wh, records[-1].id)
+        seen.update((r.id, r.created_at) for r in records)
+        watermark = store.advance_watermark(cursor, seen, now - timedelta(seconds=GAP_GRACE_SECONDS))
+        store.write_cursor(wh, watermark)
+        store.write_seen(wh, watermark, seen)
+    elif seen:  # no new records, but an old gap may have aged out
+        watermark = store.advance_watermark(cursor, seen, now - timedelta(seconds=GAP_GRACE_SECONDS))
+        if watermark != cursor:
+            store.write_cursor(wh, watermark)
+            store.write_seen(wh, watermark, seen)
     return EvalResult(len(records), len(states), enqueued, unrouted)
 
 
-def _group_and_flush(cfg, routes: tuple[Route, ...], states: dict[str, AlertState],
-                     groups: dict[str, GroupState], silences, now: datetime):
+def _group_and_flush(
+    cfg: AlertSettings, routes: tuple[Route, ...], states: dict[str, AlertState], groups: dict[str, GroupState],
+    silences: list[Silence], now: datetime,
+) -> tuple[list[Notification], int, list[GroupState], list[str]]:
+    """Route every alert to its groups, then flush each group that is due."""
     receivers = {r.name: r for r in cfg.receivers}
     members: dict[str, tuple[dict[str, Alert], dict[str, Alert], set[str]]] = {}
-    timing_by_group = {}
+    timing_by_group: dict[str, GroupTiming] = {}
     created: set[str] = set()
     unrouted = 0
     for st in states.values():
@@ -147,9 +167,7 @@ def _group_and_flush(cfg, routes: tuple[Route, ...], states: dict[str, AlertStat
     return notes, unrouted, changed, deleted
 
 
-def _fallback_timing(cfg: AlertSettings):
-    from alerts.routing import GroupTiming
-
+def _fallback_timing(cfg: AlertSettings) -> GroupTiming:
     return GroupTiming(tuple(cfg.group_by), cfg.group_wait, cfg.group_interval, cfg.repeat_interval)
 
 

@@ -29,7 +29,9 @@ def secrets_of(receiver: ReceiverSettings) -> list[str]:
     found += [receiver.url, receiver.url.rstrip("/")]
     if parts.path not in ("", "/"):
         found.append(parts.path)
-        found += [seg for seg in parts.path.split("/") if len(seg) >= 6]
+        # token-like path segments (Slack's T…/B…/secret), not words such as "services"
+        found += [seg for seg in parts.path.split("/")
+                  if len(seg) >= 8 and any(c.isdigit() or c.isupper() for c in seg)]
     if parts.query:
         found.append(parts.query)
     if parts.password:

@@ -27,6 +27,30 @@ def write_cursor(wh: Warehouse, last_id: int) -> None:
     wh.con.execute("INSERT OR REPLACE INTO alert_cursor VALUES (?, ?)", [CURSOR, last_id])
 
 
+def read_seen(wh: Warehouse) -> dict[int, datetime]:
+    return dict(wh.con.execute("SELECT id, created_at FROM alert_seen_records").fetchall())
+
+
+def write_seen(wh: Warehouse, watermark: int, seen: dict[int, datetime]) -> None:
+    """Keep only the processed ids above the watermark."""
+    wh.con.execute("DELETE FROM alert_seen_records WHERE id <= ?", [watermark])
+    above = {i: t for i, t in seen.items() if i > watermark}
+    if above:
+        table = pa.table({"id": pa.array(list(above), pa.int64()),
+                          "created_at": pa.array(list(above.values()), pa.timestamp("us"))})
+        _upsert(wh, "alert_seen_records", table)
+
+
+def advance_watermark(watermark: int, seen: dict[int, datetime], gap_closed_before: datetime) -> int:
+    """Highest id up to which every record is processed; a gap counts as closed (a rolled-back
+    or abandoned id) once the record after it is older than `gap_closed_before`."""
+    for rid in sorted(i for i in seen if i > watermark):
+        if rid != watermark + 1 and seen[rid] >= gap_closed_before:
+            break
+        watermark = rid
+    return watermark
+
+
 def read_records(wh: Warehouse, after_id: int, limit: int) -> list[Record]:
     rows = wh.con.execute(
         "SELECT id, fingerprint, alertname, source, labels, severity, status, summary, starts_at, created_at,"

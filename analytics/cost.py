@@ -142,14 +142,11 @@ def sync_price_assignments(wh: Warehouse, book: PriceBook, *, only_new: bool = T
 
 def compute_cost_lines(wh: Warehouse, *, since_ingested: datetime | None = None,
                        start: datetime | None = None, end: datetime | None = None,
-                       table: str = "cost_lines") -> int:
-    """Insert-or-replace cost lines for the selected spans; returns how many lines were written.
+                       transaction: bool = True) -> int:
+    """Replace the cost lines of the selected spans (delete, then insert, in one transaction).
 
-    `table` is `cost_lines` or a scratch table of the same shape (the re-price dry run);
-    it is one of two constants, never user input.
+    `transaction=False` when the caller already holds one (the re-price does).
     """
-    if table not in ("cost_lines", "cost_lines_next"):
-        raise ValueError(f"unknown cost line table {table!r}")
     where = [USAGE_FILTER]
     params: list = []
     if since_ingested is not None:
@@ -161,11 +158,35 @@ def compute_cost_lines(wh: Warehouse, *, since_ingested: datetime | None = None,
     if end is not None:
         where.append("s.start_time < ?")
         params.append(end)
-    sql = _COST_SELECT.format(where=" AND ".join(where))
-    row = wh.con.execute(
-        f"INSERT OR REPLACE INTO {table} ({COST_LINE_COLUMNS}) {sql} RETURNING 1", [*params, utcnow()]
-    ).fetchall()
-    return len(row)
+    cond = " AND ".join(where)
+    con = wh.con
+    own_tx = transaction
+    if own_tx:
+        con.execute("BEGIN TRANSACTION")
+    try:
+        if since_ingested is None:
+            # a time range (or everything): delete by the lines' own start time
+            con.execute(
+                "DELETE FROM cost_lines WHERE start_time >= coalesce(?, TIMESTAMP '1970-01-01')"
+                " AND start_time < coalesce(?, TIMESTAMP '9999-12-31')",
+                [start, end],
+            )
+        else:
+            con.execute(
+                f"DELETE FROM cost_lines c USING (SELECT s.tenant, s.trace_id, s.span_id FROM spans s WHERE {cond}) d"
+                " WHERE c.tenant = d.tenant AND c.trace_id = d.trace_id AND c.span_id = d.span_id",
+                params,
+            )
+        n = con.execute(
+            f"INSERT INTO cost_lines ({COST_LINE_COLUMNS}) {_COST_SELECT.format(where=cond)}", [*params, utcnow()]
+        ).fetchone()[0]
+        if own_tx:
+            con.execute("COMMIT")
+    except Exception:
+        if own_tx:
+            con.execute("ROLLBACK")
+        raise
+    return n
 
 
 def touched_hours(wh: Warehouse, since_ingested: datetime) -> tuple[datetime | None, datetime | None]:

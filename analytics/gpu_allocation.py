@@ -27,6 +27,10 @@ MIG_SLICES = 7  # A100 / H100 / H200 expose 7 compute slices
 _MIG = re.compile(r"(\d+)g\.", re.I)
 DEVICE = ["tenant", "host", "gpu_uuid", "gpu_index", "mig_instance"]
 UNALLOCATED_TEAM = "unallocated"
+# A pod's workload name: the pod without its ReplicaSet/pod hash or StatefulSet ordinal.
+# Kubernetes Services are usually named after it, so it is also the first DNS label
+# of the server.address clients call (vllm-llama-3-1-70b.inference.svc.cluster.local).
+WORKLOAD_RE = r"^(.+?)(-[a-z0-9]{6,10}-[a-z0-9]{5}|-[0-9]+)$"
 GPU_FEATURE = "(gpu)"
 
 
@@ -141,23 +145,31 @@ def allocate(samples: pl.DataFrame, rates: list, settings: CostSettings, pod_mod
     lines = lines.join(bills, on=dev_hour, how="left", nulls_equal=True)
     lines = largest_remainder_frame(lines, dev_hour, "bill_micro", "gpu_seconds", "cost_micro")
     lines = lines.with_columns(
-        pl.col("k8s_pod").replace_strict(pod_models, default=None, return_dtype=pl.String).alias("model")
+        pl.coalesce(
+            pl.col("k8s_pod").replace_strict(pod_models, default=None, return_dtype=pl.String),
+            pl.col("k8s_pod").str.replace(WORKLOAD_RE, "$1").replace_strict(pod_models, default=None, return_dtype=pl.String),
+        ).alias("model")
     )
     return lines
 
 
 def pod_models_from_spans(wh: Warehouse, start: datetime, end: datetime) -> dict[str, str]:
-    """The model each pod served most often in the window (pods named on spans)."""
+    """The model each pod (or service name clients call) served most often in the window."""
     rows = wh.con.execute(
         """
-        SELECT k8s_pod, arg_max(model, n) FROM (
-            SELECT k8s_pod, coalesce(response_model, request_model) AS model, count(*) AS n
+        SELECT key, arg_max(model, n) FROM (
+            SELECT k8s_pod AS key, coalesce(response_model, request_model) AS model, count(*) AS n
             FROM spans WHERE k8s_pod IS NOT NULL AND start_time >= ? AND start_time < ?
               AND coalesce(response_model, request_model) IS NOT NULL
             GROUP BY ALL
-        ) GROUP BY k8s_pod
+            UNION ALL
+            SELECT split_part(server_address, '.', 1), coalesce(response_model, request_model), count(*)
+            FROM spans WHERE server_address IS NOT NULL AND start_time >= ? AND start_time < ?
+              AND coalesce(response_model, request_model) IS NOT NULL
+            GROUP BY ALL
+        ) GROUP BY key
         """,
-        [start, end],
+        [start, end, start, end],
     ).fetchall()
     return dict(rows)
 
@@ -207,10 +219,12 @@ def attribute_to_teams(wh: Warehouse, lines: pl.DataFrame, start: datetime, end:
     """
     usage = wh.con.sql(
         """
-        SELECT date_trunc('hour', start_time) AS hour, tenant, k8s_pod, host_name AS host, team, feature,
+        SELECT date_trunc('hour', start_time) AS hour, tenant, k8s_pod, host_name AS host,
+               split_part(server_address, '.', 1) AS service, team, feature,
                provider, coalesce(response_model, request_model) AS span_model,
                sum(coalesce(total_tokens, coalesce(input_tokens, 0) + coalesce(output_tokens, 0)) + 1) AS w
-        FROM spans WHERE start_time >= ? AND start_time < ? AND (k8s_pod IS NOT NULL OR host_name IS NOT NULL)
+        FROM spans WHERE start_time >= ? AND start_time < ?
+          AND (k8s_pod IS NOT NULL OR host_name IS NOT NULL OR server_address IS NOT NULL)
         GROUP BY ALL
         """,
         params=[start, end],
@@ -227,12 +241,18 @@ def attribute_to_teams(wh: Warehouse, lines: pl.DataFrame, start: datetime, end:
     usage_host = usage.filter(pl.col("host").is_not_null()).group_by(
         ["hour", "tenant", "host", "team", "feature", "provider", "span_model"],
     ).agg(pl.col("w").sum())
-    matched = pl.concat([
-        work.filter(pl.col("k8s_pod").is_not_null()).join(usage_pod, on=["hour", "tenant", "k8s_pod"], how="inner")
-        .select(*keep, *span_cols),
-        work.filter(pl.col("k8s_pod").is_null()).join(usage_host, on=["hour", "tenant", "host"], how="inner")
-        .select(*keep, *span_cols),
-    ], how="vertical_relaxed")
+    usage_svc = usage.filter(pl.col("service").is_not_null() & (pl.col("service") != "")).group_by(
+        ["hour", "tenant", "service", "team", "feature", "provider", "span_model"],
+    ).agg(pl.col("w").sum())
+    # spans of the serving pod itself, else (no pod label) of the host, else clients calling its service
+    by_pod = work.filter(pl.col("k8s_pod").is_not_null()).join(usage_pod, on=["hour", "tenant", "k8s_pod"], how="inner")
+    by_host = work.filter(pl.col("k8s_pod").is_null()).join(usage_host, on=["hour", "tenant", "host"], how="inner")
+    by_svc = (
+        work.filter(pl.col("k8s_pod").is_not_null() & ~pl.col("__line").is_in(by_pod["__line"].unique().implode()))
+        .with_columns(pl.col("k8s_pod").str.replace(WORKLOAD_RE, "$1").alias("service"))
+        .join(usage_svc, on=["hour", "tenant", "service"], how="inner")
+    )
+    matched = pl.concat([d.select(*keep, *span_cols) for d in (by_pod, by_host, by_svc)], how="vertical_relaxed")
     rest = work.filter(~pl.col("__line").is_in(matched["__line"].unique().implode())).with_columns(
         pl.coalesce(pl.col("k8s_namespace"), pl.lit(UNALLOCATED_TEAM)).alias("team"),
         pl.lit(GPU_FEATURE).alias("feature"), pl.lit(None, dtype=pl.String).alias("provider"),

@@ -70,7 +70,7 @@ def reprice(wh: Warehouse, book: PriceBook, *, dry_run: bool, start: datetime | 
     con.execute("BEGIN TRANSACTION")
     try:
         sync_price_assignments(wh, book, only_new=False)
-        n = compute_cost_lines(wh, start=start, end=end)
+        n = compute_cost_lines(wh, start=start, end=end, transaction=False)
         after = _aggregate(wh, start, end)
         span_range = con.execute(
             "SELECT min(start_time), max(start_time) FROM cost_lines WHERE start_time >= coalesce(?, TIMESTAMP '1970-01-01')"

@@ -25,7 +25,7 @@ WITH tok AS (
     FROM cost_lines WHERE start_time >= ? AND start_time < ?
     GROUP BY ALL
 ), gpu AS (
-    SELECT hour, tenant, team, feature, provider, model, sum(cost) AS gpu_cost
+    SELECT hour, tenant, team, feature, provider, model, CAST(sum(cost) AS DECIMAL(38, 18)) AS gpu_cost
     FROM gpu_team_costs WHERE hour >= ? AND hour < ?
     GROUP BY ALL
 )

@@ -28,7 +28,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
@@ -159,7 +158,7 @@ def main() -> None:
     ap.add_argument("--spans", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
-    console = Console()
+    console = Console(width=140)
     with tempfile.TemporaryDirectory() as tmp:
         wh = open_warehouse(Path(tmp) / "bench.duckdb")
         t0 = time.perf_counter()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -104,7 +105,7 @@ def run_duckdb(bad, total, thresholds, budget, period):
         FROM run JOIN params USING (slo)
     )
     SELECT slo, t, CAST({tiers} AS UTINYINT) AS flags,
-           CASE WHEN pt > 0 THEN 1.0 - (pb / pt) / budget ELSE 1.0 END AS remaining
+           CASE WHEN pt > 0 THEN 1.0 - pb / (pt * budget) ELSE 1.0 END AS remaining
     FROM w
     """
     out = con.execute(sql).fetchnumpy()  # rows come back in any order: scatter, no ORDER BY
@@ -127,10 +128,12 @@ def child(method: str, n: int, days: int, check: str | None) -> None:
         tiny = make_inputs(2, 5)
         run_numba(*tiny)
         compile_s = time.perf_counter() - t
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     flags, remaining = METHODS[method](*args)
     secs = time.perf_counter() - t
-    result = {"method": method, "slos": n, "minutes": args[0].shape[1], "seconds": secs,
+    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_s = (cpu_after.ru_utime - cpu.ru_utime) + (cpu_after.ru_stime - cpu.ru_stime)
+    result = {"method": method, "slos": n, "minutes": args[0].shape[1], "seconds": secs, "cpu_s": cpu_s,
               "compile_s": compile_s, "input_mb": input_mb,
               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
               "pages": int(((flags & 0b11) > 0).sum()), "tickets": int(((flags & 0b1100) > 0).sum())}
@@ -145,8 +148,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--slos", type=int, default=1000)
     ap.add_argument("--days", type=int, default=30)
-    ap.add_argument("--duckdb-slos", type=int, default=None,
-                    help="SLOs for the DuckDB run (default: --slos); per-SLO time is also printed")
+    ap.add_argument("--duckdb-slos", type=int, default=100,
+                    help="SLOs for the DuckDB run (default 100: about 15 s and 2 GB at 30 days; the full 1,000 "
+                         "takes minutes); compare per-SLO time and Mcells/s")
     ap.add_argument("--child", choices=list(METHODS), help=argparse.SUPPRESS)
     ap.add_argument("--check", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -157,9 +161,9 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    runs = [("numba", a.slos, False), ("numpy", a.slos, False), ("duckdb", a.duckdb_slos or a.slos, False),
-            ("numpy", min(a.slos, 100), True), ("duckdb", min(a.duckdb_slos or a.slos, 100), True)]
+    console = Console(width=170)
+    runs = [("numba", a.slos, False), ("numpy", a.slos, False), ("duckdb", min(a.duckdb_slos, a.slos), False),
+            ("numpy", min(a.slos, 100), True), ("duckdb", min(a.duckdb_slos, a.slos, 20), True)]
     results = []
     with console.status("") as status:
         for method, n, check in runs:
@@ -175,7 +179,7 @@ def main() -> None:
             results.append(r)
 
     table = Table(title=f"SLO burn evaluation: every minute, 4 tiers + budget remaining ({a.days} days of minutes)")
-    for col in ("method", "SLOs", "cells", "seconds", "us / SLO", "Mcells/s", "peak RSS MB", "inputs MB",
+    for col in ("method", "SLOs", "cells", "seconds", "CPU s", "us / SLO", "Mcells/s", "peak RSS MB", "inputs MB",
                 "equal to numba"):
         table.add_column(col, justify="right" if col != "method" else "left")
     for r in results:
@@ -184,14 +188,16 @@ def main() -> None:
         if r["check"]:
             eq = f"flags {'yes' if r['flags_equal'] else 'NO'}, remaining max diff {r['max_abs_diff_remaining']:.1e}"
         table.add_row(r["method"] + (" (check)" if r["check"] else ""), str(r["slos"]), f"{cells:,}",
-                      f"{r['seconds']:.3f}", f"{r['seconds'] / r['slos'] * 1e6:,.0f}",
+                      f"{r['seconds']:.3f}", f"{r['cpu_s']:.2f}", f"{r['seconds'] / r['slos'] * 1e6:,.0f}",
                       f"{cells / r['seconds'] / 1e6:,.1f}", f"{r['peak_rss_mb']:,.0f}", f"{r['input_mb']:,.0f}", eq)
     console.print(table)
     for r in results:
         if r["method"] == "numba":
-            console.print(f"numba compile / cache load (outside the clock): {r['compile_s']:.2f} s; "
-                          f"goal < 1 s for 1,000 SLOs x 30 days: {'met' if r['seconds'] < 1 else 'not met'} "
-                          f"({r['seconds']:.3f} s)")
+            console.print(f"numba compile / cache load (outside the clock): {r['compile_s']:.2f} s")
+            if (r["slos"], r["minutes"]) == (1000, 30 * 1440):
+                console.print(f"goal < 1 s for 1,000 SLOs x 30 days: {'met' if r['seconds'] < 1 else 'NOT met'} "
+                              f"({r['seconds']:.3f} s wall, {r['cpu_s']:.2f} s CPU on {os.cpu_count()} cores)")
+    console.print("Timings on a shared machine are noisy: compare methods within one run, not across runs.")
 
 
 if __name__ == "__main__":

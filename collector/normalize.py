@@ -153,15 +153,15 @@ def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
                 for kv in span.attributes:
                     k = kv.key
                     av = kv.value
-                    kind = av.WhichOneof("value")
-                    if kind == "string_value":
-                        v = av.string_value
-                    elif kind == "int_value":
-                        v = av.int_value
-                    elif kind == "double_value":
-                        v = av.double_value
-                    else:
-                        v = any_value(av)
+                    v = av.string_value  # the common case costs one call
+                    if not v:
+                        kind = av.WhichOneof("value")
+                        if kind == "int_value":
+                            v = av.int_value
+                        elif kind == "double_value":
+                            v = av.double_value
+                        elif kind != "string_value":
+                            v = any_value(av)
                     spec = kget(k)
                     if spec is None:
                         if k.startswith(CONTENT_PREFIXES):
@@ -253,7 +253,14 @@ def _span_problem(span: Any) -> str:
     return f"{where}: end_time_unix_nano is before start_time_unix_nano"
 
 
-_TOKEN_SLOTS = tuple(enumerate((S_INPUT, S_OUTPUT, S_TOTAL, S_CACHE_READ, S_CACHE_WRITE, S_REASONING)))
+def _count(entry: tuple[int, str, Any], rest: dict[str, Any]) -> int | None:
+    """A token count that is not a plain int; an unreadable one stays visible in `attributes`."""
+    n = to_int(entry[2])
+    if n is None:
+        rest[entry[1]] = entry[2]
+    return n
+
+
 _MISSING = object()
 # Value normalisations memoised: providers, operations and marker sets repeat across spans.
 _OP_CACHE: dict[tuple[str, Any], str | None] = {}
@@ -275,17 +282,19 @@ def _span_row(
     content: dict[str, Any] | None,
 ) -> tuple | None:
     """The canonical row, or None when the span looks like inference but nothing could be read."""
-    # token counts: unreadable values stay visible in `attributes`
-    counts = [None, None, None, None, None, None]
-    for i, slot in _TOKEN_SLOTS:
-        e = found[slot]
-        if e is not None:
-            v = e[2]
-            n = v if type(v) is int and v >= 0 else to_int(v)
-            if n is None:
-                rest[e[1]] = v
-            counts[i] = n
-    input_tokens, output_tokens, total_tokens, cache_read, cache_write, reasoning = counts
+    # token counts (plain ints inline; anything else through _count)
+    e = found[S_INPUT]
+    input_tokens = None if e is None else e[2] if type(e[2]) is int and e[2] >= 0 else _count(e, rest)
+    e = found[S_OUTPUT]
+    output_tokens = None if e is None else e[2] if type(e[2]) is int and e[2] >= 0 else _count(e, rest)
+    e = found[S_TOTAL]
+    total_tokens = None if e is None else e[2] if type(e[2]) is int and e[2] >= 0 else _count(e, rest)
+    e = found[S_CACHE_READ]
+    cache_read = None if e is None else e[2] if type(e[2]) is int and e[2] >= 0 else _count(e, rest)
+    e = found[S_CACHE_WRITE]
+    cache_write = None if e is None else e[2] if type(e[2]) is int and e[2] >= 0 else _count(e, rest)
+    e = found[S_REASONING]
+    reasoning = None if e is None else e[2] if type(e[2]) is int and e[2] >= 0 else _count(e, rest)
 
     e = found[S_REQUEST_MODEL]
     request_model = None if e is None else e[2] if type(e[2]) is str and e[2] else to_str(e[2])
@@ -293,11 +302,13 @@ def _span_row(
     response_model = None if e is None else e[2] if type(e[2]) is str and e[2] else to_str(e[2])
     e = found[S_OPERATION]
     operation = None
-    if e is not None:
+    if e is not None and type(e[2]) is not str:
+        rest[e[1]] = e[2]  # not a name: keep it visible, do not guess
+    elif e is not None:
         ck = (e[1], e[2])
         operation = _OP_CACHE.get(ck, _MISSING)
         if operation is _MISSING:
-            operation = normalize_operation(e[1], str(e[2]))
+            operation = normalize_operation(e[1], e[2])
             if len(_OP_CACHE) < 4096:
                 _OP_CACHE[ck] = operation
 
@@ -318,12 +329,14 @@ def _span_row(
 
     e = found[S_PROVIDER]
     provider = None
-    if e is not None:
+    if e is not None and type(e[2]) is not str:
+        rest[e[1]] = e[2]
+    elif e is not None:
         raw = e[2]
-        provider = _PROVIDER_CACHE.get(raw, _MISSING) if type(raw) is str else _MISSING
+        provider = _PROVIDER_CACHE.get(raw, _MISSING)
         if provider is _MISSING:
-            provider = normalize_provider(str(raw))
-            if type(raw) is str and len(_PROVIDER_CACHE) < 4096:
+            provider = normalize_provider(raw)
+            if len(_PROVIDER_CACHE) < 4096:
                 _PROVIDER_CACHE[raw] = provider
     e = found[S_TTFT]
     ttft = to_float(e[2]) if e is not None else None

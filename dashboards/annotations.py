@@ -9,12 +9,13 @@ dashboard's annotation query (tags `inferledger` + source) shows the right alert
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from analytics.warehouse import Warehouse, utcnow
-from dashboards.definitions.board import TAG, dashboard_path
-from dashboards.definitions.uids import BY_ALERT_SOURCE
+from dashboards.definitions.board import TAG
+from dashboards.links import dashboard_url
 
 
 @dataclass(frozen=True)
@@ -59,15 +60,15 @@ def alert_annotations(wh: Warehouse, *, since_hours: float = 24 * 7, public_url:
         SELECT fingerprint, starts_at, arg_max(source, id), arg_max(alertname, id), arg_max(severity, id),
                arg_max(summary, id), bool_or(status = 'resolved'),
                max(coalesce(ends_at, created_at)) FILTER (WHERE status = 'resolved'),
-               arg_max(dashboard_url, id)
+               arg_max(dashboard_url, id), arg_max(labels, id)
         FROM alert_records WHERE starts_at >= ?
         GROUP BY fingerprint, starts_at ORDER BY starts_at, fingerprint
         """,
         [now - timedelta(hours=since_hours)],
     ).fetchall()
     out = []
-    for fp, starts, source, name, severity, summary, resolved, ends, url in rows:
-        link = url or (public_url.rstrip("/") + dashboard_path(BY_ALERT_SOURCE.get(source, "inferledger-pipeline")))
+    for fp, starts, source, name, severity, summary, resolved, ends, url, labels in rows:
+        link = url or dashboard_url(source, json.loads(labels) if labels else {}, public_url)
         end = ends if resolved and ends is not None else now
         out.append(Annotation(fp, source, name, severity, summary, _ms(starts), max(_ms(end), _ms(starts)),
                               bool(resolved), link))

@@ -151,10 +151,12 @@ def outbox_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
         con,
         "SELECT receiver, state, count(*)::DOUBLE AS n FROM alert_outbox GROUP BY ALL",
     )
-    receivers = sorted(set(df["receiver"].to_list())) if df.height else []
-    pending = pl.DataFrame({"receiver": receivers}, schema={"receiver": pl.Utf8}).join(
-        df.filter(pl.col("state") == "pending").select("receiver", "n"), on="receiver", how="left"
-    ).with_columns(pl.col("n").fill_null(0.0))
+    # Every receiver seen gets a depth, 0 when nothing waits.
+    pending = (
+        df.select("receiver").unique().sort("receiver")
+        .join(df.filter(pl.col("state") == "pending").select("receiver", "n"), on="receiver", how="left")
+        .with_columns(pl.col("n").fill_null(0.0))
+    )
     done = df.filter(pl.col("state") != "pending")
     return [
         emit(pending, "gauge", "inferledger_alert_outbox_depth",
@@ -185,15 +187,13 @@ def slo_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
         "SELECT slo_id AS slo, objective / 100.0 AS objective, budget_remaining, error_ratios, burn_rates,"
         " page::INTEGER::DOUBLE AS page, ticket::INTEGER::DOUBLE AS ticket FROM slo_state ORDER BY slo_id",
     )
-    per_window = pl.DataFrame(
-        [
-            (row["slo"], window, ratios[i] if i < len(ratios) else None, burns[i] if i < len(burns) else None)
-            for row in df.iter_rows(named=True)
-            for ratios, burns in [(row["error_ratios"] or [], row["burn_rates"] or [])]
-            for i, window in enumerate(SLO_WINDOWS)
-        ],
-        schema={"slo": pl.Utf8, "window": pl.Utf8, "error_ratio": pl.Float64, "burn_rate": pl.Float64},
-        orient="row",
+    # One row per (slo, window): arrays are in SLO_WINDOWS order and equally long by contract.
+    per_window = (
+        df.select("slo", pl.col("error_ratios").alias("error_ratio"), pl.col("burn_rates").alias("burn_rate"))
+        .explode(["error_ratio", "burn_rate"])
+        .with_columns(pl.int_range(pl.len()).over("slo").alias("i"))
+        .filter(pl.col("i") < len(SLO_WINDOWS))
+        .with_columns(pl.col("i").replace_strict(dict(enumerate(SLO_WINDOWS)), return_dtype=pl.Utf8).alias("window"))
     )
     return [
         emit(df, "gauge", "inferledger_slo_objective_ratio", "SLO objective as a ratio (Sloth slo:objective:ratio).",

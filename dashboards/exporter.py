@@ -96,20 +96,11 @@ class WarehouseCollector(Collector):
                 metrics, ok = [], 0.0
             if ok and not metrics:
                 ok = 0.0  # the family's tables are not there yet
-            _close_open_result(con)
             out.extend(metrics)
             up.add_metric([fam.name], ok)
             took.add_metric([fam.name], time.perf_counter() - started)
         out.extend([up, took])
         return out
-
-
-def _close_open_result(con) -> None:
-    """DuckDB 2 refuses new work on a connection with an unfinished result; clear it."""
-    try:
-        con.abort()
-    except Exception:  # noqa: BLE001 - nothing was pending
-        pass
 
 
 def register_warehouse_collector(

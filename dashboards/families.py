@@ -178,12 +178,11 @@ def jobs_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
         pl.col("last_ok").max(), pl.col("last_duration").drop_nulls().first()
     ).sort("job")
     # Every job shows both statuses, so `failed` reads 0 rather than absent.
-    jobs = sorted(set(df["job"].to_list())) if df.height else []
-    full = pl.DataFrame(
-        {"job": [j for j in jobs for _ in (0, 1)], "status": ["ok", "failed"] * len(jobs)},
-        schema={"job": pl.Utf8, "status": pl.Utf8},
-    ).join(runs.select("job", "status", "runs"), on=["job", "status"], how="left").with_columns(
-        pl.col("runs").fill_null(0.0)
+    full = (
+        df.select("job").unique().join(pl.DataFrame({"status": ["ok", "failed"]}), how="cross")
+        .join(runs.select("job", "status", "runs"), on=["job", "status"], how="left")
+        .with_columns(pl.col("runs").fill_null(0.0))
+        .sort("job", "status")
     )
     return [
         emit(full, "counter", "inferledger_job_runs", "Finished job runs by outcome.", ["job", "status"], "runs"),

@@ -10,7 +10,7 @@ place rather than duplicated. Errors say what Grafana refused and what to do abo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import niquests
 from grafana_client import GrafanaApi
@@ -59,29 +59,38 @@ def push(
     annotations: Sequence[Annotation] = (),
     create_datasource: bool | None = None,
     message: str = "inferledger grafana push",
+    on_step: Callable[[str], None] | None = None,
 ) -> PushResult:
-    """Push everything; raises PushError with a clear message on auth, version or network failures."""
+    """Push everything; raises PushError with a clear message on auth, version or network failures.
+
+    `on_step(description)` is called after each request-level step (progress bars).
+    """
     if dashboards is None:
         from dashboards.definitions import build_all
 
         dashboards = build_all()
     api = connect(url, token, cfg.timeout_seconds)
     result = PushResult(url=url)
+    done = on_step or (lambda _step: None)
     step = "health check"
     try:
         api.client.GET("/health")
         step = f"folder {cfg.folder_uid}"
         result.folder = ensure_folder(api, cfg)
+        done(step)
         if cfg.create_datasource if create_datasource is None else create_datasource:
             step = f"datasource {cfg.datasource_uid}"
             result.datasource = ensure_datasource(api, cfg)
+        done(step)
         for uid, model in dashboards.items():
             step = f"dashboard {uid}"
             result.dashboards.append(push_dashboard(api, model, cfg.folder_uid, message))
+            done(step)
         for ann in annotations:
             step = f"annotation {ann.fingerprint}"
             outcome = push_annotation(api, ann)
             result.annotations[outcome] += 1
+            done(step)
     except GrafanaException as exc:
         raise PushError(explain(exc, url, step)) from exc
     except niquests.exceptions.RequestException as exc:  # refused, DNS, TLS: grafana-client passes these on

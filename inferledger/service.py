@@ -26,6 +26,7 @@ from collector.otlp_grpc import create_otlp_grpc_server
 from collector.otlp_http import create_otlp_http_app
 from collector.pipeline import IngestPipeline
 from collector.writer import IngestWriter
+from dashboards.exporter import register_warehouse_collector
 from inferledger.admin import create_admin_app
 from inferledger.config import Settings
 from inferledger.plugins import JOB_MODULES
@@ -74,6 +75,7 @@ class Service:
         writer = IngestWriter(wh, max_batches=s.ingest.queue_max_batches, max_commit_rows=s.ingest.max_commit_rows)
         writer.start()
         self.state = ServiceState(warehouse=wh, settings=s, writer=writer)
+        register_warehouse_collector(wh, s)  # warehouse-derived families on /metrics
         pipeline = IngestPipeline(writer, s.ingest, s.attribution, s.auth)
 
         grpc_server, _ = create_otlp_grpc_server(pipeline, s.server.otlp_grpc)

@@ -378,3 +378,98 @@ def test_secrets_never_in_errors_or_logs(warehouse, receiver, caplog):
     for secret in ("T0SECRET", "xoxSECRETSECRETSECRET", pd_key, "gonegoneSECRET", slack_path):
         assert secret not in text
     assert f"{receiver.url}/***" in text and "HTTP 500" in text
+
+
+def test_max_attempts_gives_up_visibly(warehouse, receiver):
+    receiver.default = Reply(503, b"")
+    cfg = settings_for([webhook(receiver)], max_attempts=2, retry_jitter=0.0)
+    now = utcnow()
+    fire(warehouse)
+    evaluate(warehouse, cfg, now)
+    assert deliver_due(warehouse, cfg, now).retrying == 1
+    assert deliver_due(warehouse, cfg, now + timedelta(seconds=2)).failed == 1
+    row = list_outbox(warehouse)[0]
+    assert row["state"] == "failed" and row["attempts"] == 2 and row["last_status_code"] == 503
+
+
+def test_prune_forgets_old_delivered_and_resolved(warehouse, receiver):
+    from alerts.pipeline import prune
+
+    cfg = settings_for([webhook(receiver)], retention_days=1)
+    now = utcnow()
+    fire(warehouse)
+    evaluate(warehouse, cfg, now)
+    deliver_due(warehouse, cfg, now)
+    prune(warehouse, cfg, now + timedelta(hours=1))  # too recent: kept
+    assert warehouse.con.execute("SELECT count(*) FROM alert_outbox").fetchone()[0] == 1
+    prune(warehouse, cfg, now + timedelta(days=2))  # old delivered row goes; the firing alert stays
+    assert warehouse.con.execute("SELECT count(*) FROM alert_outbox").fetchone()[0] == 0
+    assert warehouse.con.execute("SELECT count(*) FROM alert_state").fetchone()[0] == 1
+    fire(warehouse, "resolved")
+    evaluate(warehouse, cfg, now + timedelta(seconds=61))
+    deliver_due(warehouse, cfg, now + timedelta(seconds=61))
+    assert [r.json()["status"] for r in receiver.received] == ["firing", "resolved"]
+    prune(warehouse, cfg, now + timedelta(days=2))
+    assert warehouse.con.execute("SELECT count(*) FROM alert_outbox").fetchone()[0] == 0
+    assert warehouse.con.execute("SELECT count(*) FROM alert_state").fetchone()[0] == 0
+
+
+def test_record_committed_out_of_id_order_is_not_skipped(warehouse, receiver):
+    """Ids come from a sequence: id 2 may become visible after id 3 (concurrent writers)."""
+    from alerts import store
+
+    cfg = settings_for([webhook(receiver)], group_by=["..."])
+    now = utcnow()
+    fire(warehouse, labels={"slo": "one"})  # id 1
+    warehouse.con.execute("SELECT nextval('alert_records_id')")  # id 2 taken by a slow writer
+    fire(warehouse, labels={"slo": "three"})  # id 3
+    evaluate(warehouse, cfg, now)
+    assert store.read_cursor(warehouse) == 1  # waits below the gap
+    late = AlertRecord("slo", "SloErrorBudgetBurn", {"slo": "two"}, "page", "firing", "late", utcnow())
+    warehouse.con.execute(
+        "INSERT INTO alert_records (id, source, alertname, fingerprint, labels, severity, status, summary,"
+        " starts_at, created_at) VALUES (2, 'slo', ?, ?, ?, 'page', 'firing', 'late', ?, ?)",
+        [late.alertname, late.fingerprint, json.dumps(late.labels), late.starts_at, utcnow()])
+    assert evaluate(warehouse, cfg, now + timedelta(seconds=1)).records == 1  # only the late one
+    assert store.read_cursor(warehouse) == 3
+    deliver_due(warehouse, cfg, now + timedelta(seconds=1))
+    slos = sorted(r.json()["alerts"][0]["labels"]["slo"] for r in receiver.received)
+    assert slos == ["one", "three", "two"]  # each exactly once
+
+
+def test_abandoned_record_id_closes_after_grace(warehouse, receiver):
+    from alerts import store
+    from alerts.pipeline import GAP_GRACE_SECONDS
+
+    cfg = settings_for([webhook(receiver)])
+    now = utcnow()
+    fire(warehouse)
+    warehouse.con.execute("SELECT nextval('alert_records_id')")  # a rolled-back insert: never arrives
+    fire(warehouse, labels={"slo": "x"})
+    evaluate(warehouse, cfg, now)
+    assert store.read_cursor(warehouse) == 1
+    assert evaluate(warehouse, cfg, now + timedelta(seconds=GAP_GRACE_SECONDS + 1)).records == 0
+    assert store.read_cursor(warehouse) == 3
+    assert warehouse.con.execute("SELECT count(*) FROM alert_seen_records").fetchone()[0] == 0
+
+
+def test_overlapping_delivery_passes_send_once(warehouse):
+    """The scheduled job and an admin-triggered run may overlap: a row goes out once."""
+    import threading
+    import time
+
+    slow = RecordingReceiver(on_request=lambda r: time.sleep(0.5)).start()
+    try:
+        cfg = settings_for([{"name": "hook", "type": "webhook", "url": slow.url}])
+        now = utcnow()
+        fire(warehouse)
+        evaluate(warehouse, cfg, now)
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(deliver_due(warehouse, cfg, now))) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sum(r.delivered for r in results) == 1 and len(slow.received) == 1
+    finally:
+        slow.stop()

@@ -230,3 +230,21 @@ def test_silence_create_list_expire(warehouse):
         expire_silence(warehouse, "nope")
     with pytest.raises(ValueError, match="at least one matcher"):
         create_silence(warehouse, [], duration=timedelta(hours=1), created_by="a", comment="c")
+
+
+def test_redact_masks_paths_keys_tokens_and_passwords():
+    from alerts.redact import endpoint, redact
+    from alerts.settings import ReceiverSettings
+
+    slack = ReceiverSettings("chat", "slack", url="https://hooks.slack.com/services/T0ABC123/B0DEF456/abcdEFGH1234ijkl")
+    text = f"POST {slack.url} failed; token abcdEFGH1234ijkl; team T0ABC123"
+    out = redact(text, slack)
+    assert "abcdEFGH1234ijkl" not in out and "T0ABC123" not in out and "/services/" not in out
+    assert "https://hooks.slack.com/***" in out
+    pd = ReceiverSettings("pd", "pagerduty", routing_key="R0123456789abcdef0123456789abcde")
+    assert "R0123" not in redact("bad routing_key R0123456789abcdef0123456789abcde", pd)
+    am = ReceiverSettings("am", "alertmanager", url="http://ops:hunter22@am.internal:9093")
+    assert "hunter22" not in redact(f"cannot reach {am.url}", am)
+    assert endpoint(am.url) == "http://am.internal:9093"
+    graf = ReceiverSettings("g", "grafana", url="http://grafana:3000", token="glsa_supersecret")
+    assert redact("Authorization: Bearer glsa_supersecret", graf) == "Authorization: Bearer ***"

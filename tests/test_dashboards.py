@@ -96,3 +96,17 @@ def test_cli_export(tmp_path):
     out = json.loads(result.output)
     assert len(out["dashboards"]) == 8
     assert (tmp_path / "g" / "provisioning" / "dashboards" / "inferledger.yaml").exists()
+
+
+def test_alert_links_open_the_right_dashboard_with_variables_set():
+    from dashboards.links import dashboard_url
+
+    url = dashboard_url("budget", {"team": "search", "feature": "answers", "alertname": "BudgetOver"},
+                        "https://grafana.example.com/")
+    assert url == "https://grafana.example.com/d/inferledger-showback?var-team=search&from=now-6h&to=now"
+    assert dashboard_url("slo", {"slo_id": "chat-availability"}).startswith("/d/inferledger-slo?var-slo=chat-availability")
+    assert dashboard_url("something-new", {}).startswith("/d/inferledger-pipeline?")
+    boards = build_all()
+    for source in BY_ALERT_SOURCE:
+        uid = dashboard_url(source, {}).split("?")[0].removeprefix("/d/")
+        assert uid in boards

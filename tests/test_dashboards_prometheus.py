@@ -292,6 +292,12 @@ def test_a_running_inferledger_fed_with_demo_traffic_fills_every_panel(tmp_path)
         # Until the service registers the warehouse collector itself (it replaces this one then).
         collector = register_warehouse_collector(wh, service.settings, REGISTRY)
         try:
+            exposition = httpx.get(f"{eps.admin}/metrics", timeout=30).content
+            assert b"inferledger_ingest_spans_total" in exposition and b"inferledger_cost_usd_total" in exposition
+            assert b'inferledger_exporter_family_up{family="slo"} 1.0' in exposition
+            promtool = shutil.which("promtool") or "/usr/bin/promtool"
+            proc = subprocess.run([promtool, "check", "metrics"], input=exposition, capture_output=True, timeout=60)
+            assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
             with run_prometheus(tmp_path, eps.admin.removeprefix("http://")) as base:
                 checked = check_every_panel(base)
         finally:

@@ -112,3 +112,45 @@ def test_fake_grafana_checks_request_shapes(grafana):
     stale = httpx.post(f"{grafana.url}/api/dashboards/db", headers=h,
                        json={"dashboard": {"title": "x", "uid": "u", "version": 0}})
     assert stale.status_code == 412 and stale.json()["status"] == "version-mismatch"
+
+
+def test_cli_push_with_annotations_from_the_warehouse(grafana, tmp_path):
+    from click.testing import CliRunner
+
+    from analytics.warehouse import open_warehouse
+    from inferledger.cli import cli
+
+    db = tmp_path / "w.duckdb"
+    wh = open_warehouse(db)
+    write_alert_records(wh, [AlertRecord("anomaly", "SpendSpike", {"team": "search"}, "ticket", "firing",
+                                         "spend 9x expected", utcnow() - timedelta(minutes=5))])
+    wh.close()
+    args = ["--db", str(db), "grafana", "push", "--url", grafana.url, "--token", "admin", "--create-datasource",
+            "--message", "from CI", "--json"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    out = __import__("json").loads(first.output)
+    assert out["folder"] == "created" and out["datasource"] == "created"
+    assert out["annotations"]["created"] == 1 and len(out["dashboards"]) == 8
+    assert all(e["messages"] == ["from CI"] for e in grafana.state.dashboards.values())
+    again = CliRunner().invoke(cli, args[:-1])
+    assert again.exit_code == 0, again.output
+    assert "unchanged" in again.output
+    assert len(grafana.state.annotations) == 1
+
+    denied = CliRunner().invoke(cli, ["--db", str(db), "grafana", "push", "--url", grafana.url, "--token", "nope"])
+    assert denied.exit_code == 1
+    assert "rejected the token (401 Unauthorized)" in denied.output
+
+
+def test_renamed_folder_and_changed_datasource_are_updated_in_place(grafana):
+    h = {"Authorization": "Bearer admin"}
+    assert httpx.post(f"{grafana.url}/api/folders", headers=h,
+                      json={"uid": "inferledger", "title": "Old name"}).status_code == 200
+    push(grafana.url, "admin", GrafanaSettings(prometheus_url="http://old:9090"), create_datasource=True)
+    result = push(grafana.url, "admin", GrafanaSettings(folder_title="AI cost", prometheus_url="http://new:9090"),
+                  create_datasource=True)
+    assert (result.folder, result.datasource) == ("updated", "updated")
+    assert grafana.state.folders["inferledger"]["title"] == "AI cost"
+    assert grafana.state.datasources["inferledger-prometheus"]["url"] == "http://new:9090"
+    assert len(grafana.state.folders) == 1 and len(grafana.state.datasources) == 1

@@ -313,6 +313,41 @@ def test_gpu_metrics_data_shape():
     assert len(data.resource_metrics) == len({s.hostname for s in samples})
 
 
+# --- GenAI client metrics ------------------------------------------------------------------------------------
+
+def test_genai_histograms_match_the_requests():
+    from inferledger.demo.genai_metrics import DURATION_BOUNDS, IntervalAggregator, genai_metrics_data
+
+    start = END - timedelta(hours=1)
+    reqs = list(simulate_requests(SPEC, start, END, incidents=[]))
+    agg = IntervalAggregator(600, SPEC.timeout_s)
+    intervals = []
+    for r in reqs:
+        agg.put(r)
+        intervals += agg.ready(r.start_ns)
+    intervals += agg.flush()
+    assert all(hi - lo == 600 * 10**9 and all(lo <= r.end_ns < hi for r in rs) for lo, hi, rs in intervals)
+    genai = [r for r in reqs if r.vocabulary == "otel_genai"]
+    assert sum(len(rs) for *_, rs in intervals) == len(genai)
+    calls = tokens_in = 0
+    data = genai_metrics_data(intervals)
+    assert len({rm.resource for rm in data.resource_metrics}) == len(data.resource_metrics)
+    points = [(m.name, p) for rm in data.resource_metrics for m in rm.scope_metrics[0].metrics
+              for p in m.data.data_points]
+    assert {rm.resource.attributes["service.name"] for rm in data.resource_metrics} == {"search-api",
+                                                                                        "support-chatbot"}
+    for name, p in points:
+        assert sum(p.bucket_counts) == p.count and p.min <= p.sum / p.count <= p.max
+        assert p.time_unix_nano - p.start_time_unix_nano == 600 * 10**9
+        if name == "gen_ai.client.operation.duration":
+            assert tuple(p.explicit_bounds) == DURATION_BOUNDS
+            calls += p.count
+        elif p.attributes["gen_ai.token.type"] == "input":
+            tokens_in += p.sum
+    assert calls == len(genai)
+    assert tokens_in == sum(r.input_tokens for r in genai if not r.is_error)
+
+
 # --- emission ------------------------------------------------------------------------------------------------
 
 def test_emit_rejects_bad_arguments():
@@ -327,12 +362,13 @@ def test_emit_rejects_bad_arguments():
 class _Sink:
     """A tiny OTLP/HTTP receiver: decodes the protobuf bodies and counts what arrived."""
 
-    def __init__(self) -> None:
+    def __init__(self, token: str | None = None) -> None:
         from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
         from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
         self.spans: list = []
         self.points = 0
+        self.histograms: Counter = Counter()
         self.auth: set = set()
         lock = threading.Lock()
         sink = self
@@ -340,6 +376,11 @@ class _Sink:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                if token is not None and self.headers.get("authorization") != f"Bearer {token}":
+                    self.send_response(401)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 with lock:
                     sink.auth.add(self.headers.get("authorization"))
                     if self.path == "/v1/traces":
@@ -378,6 +419,7 @@ class _Sink:
             for sm in rm.scope_metrics:
                 for m in sm.metrics:
                     self.points += len(m.gauge.data_points) + len(m.sum.data_points)
+                    self.histograms[m.name] += len(m.histogram.data_points)
 
     def close(self) -> None:
         self.server.shutdown()
@@ -388,7 +430,8 @@ class _Sink:
 def test_backfill_through_the_real_http_exporter():
     sink = _Sink()
     try:
-        report = backfill(sink.url, 0.1, now=END, seed=5, tenant_token="t0ken", progress=False, batch_size=256)
+        report = backfill(sink.url, 0.1, now=END, seed=5, tenant_token="t0ken", progress=False, batch_size=256,
+                          gpu_step_s=300)
     finally:
         sink.close()
     expected = list(simulate_requests(SPEC, END - timedelta(days=0.1), END, seed=5))
@@ -400,6 +443,9 @@ def test_backfill_through_the_real_http_exporter():
     assert sum(report.by_vocabulary.values()) == report.spans_sent
     assert Counter(r.vocabulary for r in expected) == Counter(report.by_vocabulary)
     assert report.gpu_points_sent == sink.points > 0
+    assert report.genai_metric_points_sent == sum(sink.histograms.values()) > 0
+    assert {k for k, v in sink.histograms.items() if v} == {"gen_ai.client.operation.duration",
+                                                            "gen_ai.client.token.usage"}
     assert sink.auth == {"Bearer t0ken"}
     assert [i.kind for i in report.incidents] == [PROMPT_LENGTH_DRIFT, LATENCY_REGRESSION, COST_SPIKE]
 
@@ -440,8 +486,19 @@ def test_backfill_through_the_real_grpc_exporter():
 
 @pytest.mark.server
 def test_backfill_to_nothing_fails_clearly():
-    with pytest.raises(EmitError, match="no OTLP endpoint answered"):
+    with pytest.raises(EmitError, match="accepted no batch"):
         backfill("http://127.0.0.1:9", 0.05, now=END, progress=False, timeout_s=0.5)
+
+
+@pytest.mark.server
+def test_backfill_with_a_rejected_token_fails_clearly():
+    sink = _Sink(token="right")
+    try:
+        with pytest.raises(EmitError, match="tenant token"):
+            backfill(sink.url, 0.2, now=END, tenant_token="wrong", progress=False, batch_size=128)
+    finally:
+        sink.close()
+    assert sink.spans == []
 
 
 @pytest.mark.server
@@ -456,3 +513,25 @@ def test_stream_live_sends_current_spans_once_they_end():
     assert len({(t, s) for _, t, s, _, _ in sink.spans}) == len(sink.spans)   # nothing sent twice
     assert all(to_ns(report.start) <= st <= to_ns(report.end) for *_, st, _ in sink.spans)
     assert report.gpu_points_sent == sink.points > 0
+
+
+@pytest.mark.server
+def test_live_continues_a_backfill_without_gap_or_duplicates():
+    from inferledger.demo.emit import _utcnow
+
+    sink = _Sink()
+    spec = FleetSpec(scale=20.0)
+    try:
+        ended = _utcnow() - timedelta(minutes=3)
+        first = backfill(sink.url, 0.02, now=ended, progress=False, spec=spec, gpu_step_s=60)
+        n_backfill = len(sink.spans)
+        live = stream_live(sink.url, duration_s=1.0, tick_s=0.5, progress=False, spec=spec, after=first)
+    finally:
+        sink.close()
+    assert live.start == ended and live.incidents == first.incidents
+    ids = [(t, s) for _, t, s, _, _ in sink.spans]
+    assert len(ids) == len(set(ids)) == n_backfill + live.spans_sent
+    caught_up = [st for *_, st, _ in sink.spans[n_backfill:]]
+    assert min(caught_up) >= to_ns(ended)
+    assert min(caught_up) < to_ns(ended + timedelta(minutes=1))   # the 3-minute gap was filled
+    assert live.gpu_counters is first.gpu_counters and live.gpu_points_sent > 0

@@ -85,3 +85,26 @@ def test_run_status_and_report_on_the_warehouse(tmp_path):
     later = (NOW + timedelta(days=30)).isoformat()
     res = _run(["drift", "run", "--at", later], tmp_path)
     assert res.exit_code == 0 and "0 segment(s)" in res.output
+
+
+def test_compare_writes_evidently_report(files, tmp_path):
+    ref, cur = files
+    out = tmp_path / "cmp.html"
+    res = CliRunner().invoke(cli, ["--db", str(tmp_path / "wh.duckdb"), "drift", "compare", str(ref), str(cur),
+                                   "--report", str(out), "--sample", "800"])
+    assert res.exit_code == 0, res.output
+    assert out.stat().st_size > 10_000 and "latency" in out.read_text()
+
+
+def test_compare_skips_columns_drift_cannot_use(tmp_path):
+    from datetime import datetime
+
+    ref = pl.DataFrame({"ts": [datetime(2026, 1, 1)] * 50, "x": np.arange(50.0)})
+    cur = pl.DataFrame({"ts": [datetime(2026, 1, 2)] * 50, "x": np.arange(50.0) + 10})
+    ref.write_parquet(tmp_path / "r.parquet")
+    cur.write_parquet(tmp_path / "c.parquet")
+    res = _run(["drift", "compare", str(tmp_path / "r.parquet"), str(tmp_path / "c.parquet"), "--json"], tmp_path)
+    assert [r["column"] for r in json.loads(res.output)] == ["x"]
+    res = _run(["drift", "compare", str(tmp_path / "r.parquet"), str(tmp_path / "c.parquet"), "--columns", "ts"],
+               tmp_path)
+    assert res.exit_code != 0 and "drift needs a numeric or a categorical column" in res.output

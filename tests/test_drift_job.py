@@ -168,3 +168,48 @@ def test_drift_config_from_toml_and_errors_name_the_field(tmp_path):
         load_settings(None, environ={}, overrides={"analytics.drift.columns": {"x": {"method": "tt"}}})
     with pytest.raises(ConfigError, match="reference_mode"):
         load_settings(None, environ={}, overrides={"analytics.drift.reference_mode": "fixed"})
+
+
+def test_reference_profile_is_fitted_once_and_reused(warehouse, monkeypatch):
+    import analytics.drift.job as job_mod
+    from analytics.drift.compare import compare_frames, compare_profile
+    from analytics.drift.profile import fit_profile
+
+    _seed(warehouse)
+    fits = []
+    real_fit = job_mod.fit_profile
+    monkeypatch.setattr(job_mod, "fit_profile", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
+    monkeypatch.setattr(job_mod, "_PROFILE_CACHE", job_mod.WeakKeyDictionary())
+    reads = []
+    real_read = job_mod.read_features
+    monkeypatch.setattr(job_mod, "read_features", lambda *a, **k: reads.append(a[1]) or real_read(*a, **k))
+    base = NOW - timedelta(hours=1)
+    pinned = DriftSettings(reference_mode="pinned", reference_start=(base - timedelta(days=2)).isoformat(),
+                           reference_end=base.isoformat(), current_window="30m")
+    _w, first = detect_drift(warehouse, pinned, NOW - timedelta(minutes=30))
+    _w, second = detect_drift(warehouse, pinned, NOW)
+    assert len(fits) == len(SEGMENTS) and len(first) == len(second) == len(SEGMENTS)
+    assert reads.count(base - timedelta(days=2)) == 1  # the reference window was read once, not per run
+
+    # a reused profile gives exactly what a fresh comparison of the raw frames gives
+    rng = np.random.default_rng(3)
+    import polars as pl
+
+    ref = pl.DataFrame({"x": rng.normal(0, 1, 5000), "c": rng.choice(["a", "b", "c"], 5000)})
+    windows = [pl.DataFrame({"x": rng.normal(s, 1, 800), "c": rng.choice(["a", "b", "c"], 800)}) for s in (0, .3)]
+    profile = fit_profile(ref)
+    for cur in windows:
+        assert [r.as_dict() for r in compare_profile(profile, cur)] == [r.as_dict() for r in compare_frames(ref, cur)]
+
+
+def test_max_rows_takes_a_seeded_sample_per_segment(warehouse):
+    from analytics.drift.features import read_features
+
+    _seed(warehouse)
+    args = (warehouse, NOW - timedelta(hours=1), NOW, ["service_name", "model"])
+    full = read_features(*args).frame
+    capped = read_features(*args, max_rows=200).frame
+    again = read_features(*args, max_rows=200).frame
+    assert full.height == 1500 * len(SEGMENTS)
+    assert capped.group_by("seg_service_name", "seg_model").len()["len"].to_list() == [200] * len(SEGMENTS)
+    assert capped.sort("input_tokens", "latency_s").equals(again.sort("input_tokens", "latency_s"))

@@ -65,3 +65,21 @@ def test_binned_scores_equal_reference_formulas():
         f_exp = rc * (cc.sum() / rc.sum())
         ref_chi = stats.chisquare(cc, f_exp).statistic
         assert drift_binned.chisquare_statistic(rc, cc) == pytest.approx(ref_chi, rel=1e-12)
+
+
+def test_sturges_edges_equal_numpy_for_float_integer_and_constant_data():
+    from analytics.drift.methods import sturges_edges
+    from analytics.drift.profile import numeric_sample
+
+    rng = np.random.default_rng(2)
+    cases = [
+        (rng.normal(0, 1, 5000), rng.normal(1, 2, 3000)),
+        (np.arange(22).repeat(100_000), np.arange(22).repeat(100_000)),  # integer: width < 1 rounds up to 1
+        (np.arange(22).repeat(100_000).astype(float), np.arange(22).repeat(100_000).astype(float)),
+        (np.full(100, 7.0), np.full(50, 7.0)),
+        (rng.integers(0, 1000, 4000), rng.integers(-50, 900, 100)),
+    ]
+    for a, b in cases:
+        expected = np.histogram_bin_edges(np.concatenate([a, b]), bins="sturges")
+        ours = sturges_edges(numeric_sample(a), numeric_sample(b))
+        assert np.array_equal(ours, expected), (a.dtype, len(ours), len(expected))

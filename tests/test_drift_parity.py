@@ -97,7 +97,8 @@ NUM = ["normal", "tokens", "heavy", "few_int", "binary_num"]
 CAT = ["model", "finish"]
 
 
-@pytest.mark.parametrize("n_ref,n_cur", [(300, 400), (1000, 700), (1001, 900), (5000, 20000), (20000, 15000)])
+@pytest.mark.parametrize("n_ref,n_cur", [(300, 400), (1000, 700), (1001, 900), (5000, 20000),
+                                         pytest.param(20000, 15000, marks=pytest.mark.slow)])
 def test_default_selection_and_values_match_evidently(n_ref, n_cur):
     ref, cur = _frames(n_ref, n_cur, seed=n_ref)
     small = n_ref <= 1000
@@ -114,7 +115,7 @@ def test_default_selection_and_values_match_evidently(n_ref, n_cur):
 
 
 @pytest.mark.parametrize("method", ["ks", "wasserstein", "psi", "jensenshannon"])
-@pytest.mark.parametrize("n", [200, 3000, 12000])
+@pytest.mark.parametrize("n", [200, 3000, pytest.param(12000, marks=pytest.mark.slow)])
 def test_every_numeric_method_matches_evidently(method, n):
     ref, cur = _frames(n, n + 37, seed=n)
     cols = ["normal", "tokens", "heavy"] + (["few_int"] if method in ("psi", "jensenshannon") else [])

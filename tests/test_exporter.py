@@ -230,3 +230,38 @@ def test_exporter_output_passes_promtool_check_metrics(warehouse):
     assert b"inferledger_requests_total" in text
     proc = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, timeout=60)
     assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
+
+
+def test_slo_drift_anomaly_budget_gpu_cost_and_outbox_families(warehouse):
+    from tests.test_dashboards_prometheus import SEEDERS
+
+    con, now = warehouse.con, utcnow()
+    for table in ("slo_state", "drift_results", "anomalies", "budget_status", "alert_outbox", "gpu_allocations",
+                  "gpu_team_costs"):
+        SEEDERS[table](con, warehouse, now)
+    reg = CollectorRegistry()
+    register_warehouse_collector(warehouse, DashboardSettings(), reg)
+    found = samples(reg)
+    slo = (("slo", "chat-availability"),)
+    assert found[("inferledger_slo_objective_ratio", slo)] == pytest.approx(0.999)
+    assert found[("inferledger_slo_error_budget_remaining_ratio", slo)] == 0.0
+    assert found[("inferledger_slo_burn_rate", slo + (("window", "1h"),))] == 3.0
+    assert found[("inferledger_slo_sli_error_ratio", slo + (("window", "3d"),))] == pytest.approx(0.0004)
+    assert len(by_name(found, "inferledger_slo_burn_rate")) == 7
+    drift = (("column", "input_tokens"), ("method", "ks"), ("monitor", "chat-api / gpt-4o"))
+    assert found[("inferledger_drift_score", drift)] == pytest.approx(0.01)
+    assert found[("inferledger_drift_detected", drift)] == 1.0
+    assert found[("inferledger_anomaly_score", (("series", 'spend_5m{team="team0"}'),))] == pytest.approx(0.97)
+    assert found[("inferledger_anomalies_total", (("kind", "spike"), ("metric", "spend_5m")))] == 1.0
+    budget = (("feature", "answers"), ("team", "team0"))
+    assert (found[("inferledger_budget_usd", budget)], found[("inferledger_budget_spent_usd", budget)],
+            found[("inferledger_budget_forecast_usd", budget)]) == (100.0, 40.0, 95.0)
+    assert found[("inferledger_alert_outbox_depth", (("receiver", "oncall"),))] == 1.0
+    assert found[("inferledger_alert_notifications_total", (("receiver", "oncall"), ("state", "delivered")))] == 1.0
+    gpu = by_name(found, "inferledger_gpu_cost_usd_total")
+    assert gpu == {(("gpu_model", "H100"), ("kind", "allocated"), ("namespace", "serving")): 2.0,
+                   (("gpu_model", "H100"), ("kind", "idle"), ("namespace", "serving")): 2.0}
+    assert by_name(found, "inferledger_gpu_team_cost_usd_total")[(("kind", "idle"), ("team", "team0"))] == 2.0
+    ups = by_name(found, "inferledger_exporter_family_up")
+    assert all(ups[(("family", f),)] == 1.0 for f in ("slo", "drift", "anomaly", "budget", "outbox", "gpu_cost"))
+    assert ups[(("family", "cost"),)] == 1.0  # table present, empty: emits empty families, not an error

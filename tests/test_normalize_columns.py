@@ -111,3 +111,21 @@ def test_non_finite_attribute_values_stay_valid_json(warehouse):
         "SELECT json_extract_string(attributes, '$.\"x.score\"'), json_extract(attributes, '$.\"x.list\"') FROM spans"
     ).fetchone()
     assert got == ("NaN", '["Infinity",1.0]')
+
+
+ODD_VALUES = ["", "  ", "abc", -1, 2**62, 1.5, float("nan"), float("-inf"), True, [], ["a", 1], {"k": "v"}, b"\x00\xff"]
+
+
+def test_any_value_type_under_any_known_key_never_breaks_a_batch(warehouse):
+    """Instrumentations send odd types; the span must still normalize and insert."""
+    spans = []
+    for i, key in enumerate(sorted(SPAN_KEYS)):
+        for j, odd in enumerate(ODD_VALUES):
+            attrs = {"gen_ai.request.model": "m", key: odd}
+            spans.append(span(attrs, name=f"{key}={j}", trace_id=(i * 100 + j + 1).to_bytes(16, "big")))
+    batch = normalize_traces(traces(spans), ctx(capture_content=True))
+    assert batch.rejected == 0
+    assert len(batch.rows) + batch.unmapped_spans == len(spans)
+    _insert(warehouse, "spans", batch.rows)
+    (n,) = warehouse.con.execute("SELECT count(*) FROM spans").fetchone()
+    assert n == len(batch.rows)

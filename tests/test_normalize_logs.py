@@ -56,3 +56,27 @@ def test_bad_records_rejected_good_kept():
                                  record(time_unix_nano=T0, trace_id=b"\x01" * 3)]), ctx())
     assert batch.rejected == 2 and len(batch.rows) == 1
     assert "both 0" in batch.errors[0] and "trace_id is 3 bytes" in batch.errors[1]
+
+
+def test_genai_event_from_the_real_sdk_encoder():
+    from opentelemetry._logs import SeverityNumber
+    from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+    from opentelemetry.sdk.resources import Resource
+
+    exporter = InMemoryLogRecordExporter()
+    provider = LoggerProvider(resource=Resource.create({"service.name": "chat-api"}))
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    logger = provider.get_logger("genai")
+    logger.emit(timestamp=T0, event_name="gen_ai.client.inference.operation.details",
+                severity_number=SeverityNumber.INFO, body={"messages": [{"role": "user", "content": "secret"}]},
+                attributes={"gen_ai.operation.name": "chat", "gen_ai.output.messages": "[\"secret\"]"})
+    provider.shutdown()
+    req = encode_logs(exporter.get_finished_logs())
+    (row,) = [dict(zip(LOG_COLUMNS, r)) for r in normalize_logs(req, ctx()).rows]
+    assert row["event_name"] == "gen_ai.client.inference.operation.details"
+    assert row["severity_number"] == 9 and row["service_name"] == "chat-api"
+    assert row["body"] is None and json.loads(row["attributes"]) == {"gen_ai.operation.name": "chat"}
+    (kept,) = [dict(zip(LOG_COLUMNS, r)) for r in normalize_logs(req, ctx(capture_content=True)).rows]
+    assert json.loads(kept["body"]) == {"messages": [{"role": "user", "content": "secret"}]}

@@ -76,3 +76,20 @@ def test_admin_route_serves_state(tmp_path):
     (row,) = client.get("/admin/slo/status").json()["slos"]
     assert row["slo_id"] == "chat-api-availability" and row["budget_remaining"] == 1.0 and not row["page"]
     wh.close()
+
+
+def test_replay_command(tmp_path):
+    db = tmp_path / "wh.duckdb"
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(CONFIG)
+    wh = open_warehouse(db)
+    start = (utcnow() - timedelta(minutes=180)).replace(second=0, microsecond=0)
+    insert_traffic(wh, start, 175, 20, error_minutes=(100, 105))
+    wh.close()
+    base = ["--config", str(cfg), "--db", str(db), "slo", "replay", "--hours", "4"]
+    res = CliRunner().invoke(cli, [*base, "--json"])
+    assert res.exit_code == 0, res.output
+    (slo,) = json.loads(res.output)["slos"]
+    assert [e["severity"] for e in slo["episodes"]].count("page") == 1
+    res = CliRunner().invoke(cli, base, env={"COLUMNS": "200"})
+    assert res.exit_code == 0 and "PAGE" in res.output

@@ -63,3 +63,13 @@ def test_demo_latency_regression_burns_the_ttft_slo(warehouse):
     assert ttft.page and ttft.burn("1h") > 14.4
     assert not during["search-api-availability"].page  # the regression is on one model only
 
+
+    # and a replay of the two days shows when it paged: inside the regression, nowhere else
+    from analytics.slo.replay import replay
+
+    by_id = {r.spec.id: r for r in replay(warehouse, specs, start, end)}
+    pages = [e for e in by_id["llama-3-1-70b-ttft"].episodes if e.severity == "page"]
+    assert pages and all(reg.start <= e.start < reg.end for e in pages)
+    others = [e for sid, r in by_id.items() if sid != "llama-3-1-70b-ttft" for e in r.episodes
+              if e.severity == "page" and not (reg.start <= e.start < reg.end + timedelta(hours=1))]
+    assert others == []

@@ -222,3 +222,33 @@ slos:
     run_evaluation(warehouse, specs, datetime(2026, 3, 1, 12))
     row = warehouse.con.execute("SELECT period_start, period_bad, period_total, budget_remaining FROM slo_state").fetchone()
     assert row == (datetime(2026, 3, 1), 0, 600, 1.0)
+
+
+def test_job_is_registered_and_runs_from_settings(warehouse, settings):
+    from analytics.jobs import REGISTRY, JobContext, run_job
+    import analytics.slo.job  # noqa: F401  (the service imports it through JOB_MODULES)
+    from inferledger.plugins import ADMIN_ROUTE_MODULES, JOB_MODULES
+
+    assert "analytics.slo.job" in JOB_MODULES and "analytics.slo.routes" in ADMIN_ROUTE_MODULES
+    job = REGISTRY["slo.evaluate"]
+    assert job.trigger_args == {"seconds": 60}
+    settings.analytics.slo.include_demo_specs = True
+    result = run_job(job, JobContext(warehouse, settings, now=BASE))
+    assert result["slos"] == 4
+    assert warehouse.con.execute("SELECT status FROM job_runs WHERE job = 'slo.evaluate'").fetchone() == ("ok",)
+
+
+def test_replay_matches_the_job_minute_by_minute(warehouse):
+    from analytics.slo.replay import replay
+
+    insert_traffic(warehouse, BASE, 240, 50, error_minutes=(120, 125))
+    specs = _specs()
+    update_rollups(warehouse, specs[0], BASE + timedelta(hours=5))
+    (r,) = replay(warehouse, specs, BASE, BASE + timedelta(minutes=240))
+    pages = [(e.start, e.end) for e in r.episodes if e.severity == "page"]
+    # one outage minute in 5m (20 %) and 1h (1.7 %) already pages; the job test above first
+    # looked at minute 124. It resolves in minute 154, as the job saw.
+    assert pages == [(BASE + timedelta(minutes=120), BASE + timedelta(minutes=154))]
+    (st,) = evaluate(warehouse, specs, BASE + timedelta(minutes=120, seconds=1))
+    assert st.page
+    assert r.budget_remaining[119] == 1.0 and r.budget_remaining[-1] < 0  # 250 errors of 12,000 > 0.1 %

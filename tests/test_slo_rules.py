@@ -105,3 +105,21 @@ def test_promtool_unit_tests_page_ticket_nothing(tmp_path):
                          timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "SUCCESS" in res.stdout + res.stderr
+
+
+def test_sloth_raw_error_ratio_query():
+    (spec,) = parse_text("""
+version: prometheus/v1
+service: gw
+slos:
+  - name: raw
+    objective: 99.5
+    sli:
+      raw:
+        error_ratio_query: sum(rate(errs[{{.window}}])) / sum(rate(reqs[{{.window}}]))
+""")
+    rec = _rules(rule_groups([spec]), "record")
+    assert rec[1]["expr"] == "(sum(rate(errs[30m])) / sum(rate(reqs[30m])))\n"
+    assert rec[1]["labels"]["sloth_window"] == "30m"
+    page = _rules(rule_groups([spec]), "alert")[0]
+    assert page["alert"] == "GwRawBurnRate" and "(14.4 * 0.005)" in page["expr"]

@@ -166,3 +166,10 @@ def test_settings_validation_names_the_key():
         load_settings(None, environ={}, overrides={"analytics.slo.nope": 1})
     with pytest.raises(ConfigError, match="rollup_retention_days"):
         load_settings(None, environ={}, overrides={"analytics.slo.rollup_retention_days": 7})
+
+
+def test_default_alert_name_is_per_slo():
+    a, b = parse_text(OURS)
+    assert (a.alert_name, b.alert_name) == ("ChatApiLatencyBurnRate", "ChatApiAvailabilityBurnRate")
+    (s,) = load_spec_file("tests/promtool/sloth_availability_slo.yaml")
+    assert s.alert_name == "MyServiceHighErrorRate"

@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 import polars as pl
 
 from analytics.drift.methods import ColumnResult, compare_column, validate_method
-from analytics.drift.profile import ColumnKind, ReferenceProfile, fit_profile, sample_current
+from analytics.drift.profile import ColumnKind, ReferenceProfile, fit_profile, infer_kind, sample_current
 
 
 def read_table(path: str | Path) -> pl.DataFrame:
@@ -55,13 +55,23 @@ def compare_frames(
     thresholds: Mapping[str, float] | None = None,
 ) -> list[ColumnResult]:
     """Drift of each column (default: the columns both frames share, in reference order)."""
+    kinds = dict(kinds or {})
     if columns is None:
-        columns = [c for c in reference.columns if c in current.columns]
+        # like DataDriftPreset: every shared numeric or categorical column; dates, lists, structs are skipped
+        columns = [c for c in reference.columns if c in current.columns and (c in kinds or _supported(reference[c]))]
         if not columns:
-            raise ValueError("reference and current share no column")
+            raise ValueError("reference and current share no numeric or categorical column")
     else:
         missing = [c for c in columns if c not in current.columns]
         if missing:
             raise ValueError(f"column(s) not in the current data: {', '.join(missing)}")
-    profile = fit_profile(reference, dict(kinds or {}), columns)
+    profile = fit_profile(reference, kinds, columns)
     return compare_profile(profile, current, methods, thresholds)
+
+
+def _supported(series: pl.Series) -> bool:
+    try:
+        infer_kind(series)
+    except ValueError:
+        return False
+    return True

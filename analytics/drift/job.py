@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 from datetime import datetime
 
 import polars as pl
@@ -26,8 +27,12 @@ from analytics.jobs import JobContext, register_job
 from analytics.warehouse import Warehouse
 
 ALERT_NAME = "InferenceDrift"
-_PROFILE_CACHE: "OrderedDict[tuple, ReferenceProfile]" = OrderedDict()
-_PROFILE_CACHE_SIZE = 256
+# Reference profiles per reference window (all segments of it), newest last. A rolling
+# reference moves once an hour, so a service keeps one or two windows' profiles.
+_PROFILE_CACHE: "WeakKeyDictionary[Warehouse, OrderedDict[tuple, dict[tuple, ReferenceProfile]]]" = (
+    WeakKeyDictionary()
+)
+_PROFILE_CACHE_SIZE = 2  # reference windows kept per warehouse
 
 
 @dataclass(frozen=True)
@@ -50,12 +55,17 @@ class SegmentResult:
 
 
 def windows_for(cfg: DriftSettings, now: datetime) -> Windows:
+    """Current = the last `current_window`; reference = pinned, or the rolling window before it.
+
+    A rolling reference ends on the hour at or before the current window's start, so
+    it stays the same for up to an hour of job runs and its profile is fitted once.
+    """
     current = parse_duration(cfg.current_window, "current_window")
     cur_start = now - current
     if cfg.reference_mode == "pinned":
         ref_start, ref_end = cfg.pinned_range()
     else:
-        ref_end = cur_start
+        ref_end = cur_start.replace(minute=0, second=0, microsecond=0)
         ref_start = ref_end - parse_duration(cfg.reference_window, "reference_window")
     return Windows(ref_start, ref_end, cur_start, now)
 
@@ -67,41 +77,49 @@ def _segments(frame: pl.DataFrame, keys: list[str]) -> dict[tuple, pl.DataFrame]
     return {tuple(k): part for k, part in frame.partition_by(cols, as_dict=True, maintain_order=True).items()}
 
 
-def _cached_profile(key: tuple, build) -> ReferenceProfile:
-    prof = _PROFILE_CACHE.get(key)
-    if prof is None:
-        prof = build()
-        _PROFILE_CACHE[key] = prof
-        if len(_PROFILE_CACHE) > _PROFILE_CACHE_SIZE:
-            _PROFILE_CACHE.popitem(last=False)
-    else:
-        _PROFILE_CACHE.move_to_end(key)
-    return prof
+def reference_profiles(wh: Warehouse, cfg: DriftSettings, win: Windows) -> dict[tuple, ReferenceProfile]:
+    """Profiles of every segment of the reference window with at least `min_rows` spans.
+
+    Read and fitted once per reference window, then served from memory: spans that
+    arrive late into an already-profiled window are not seen until the window moves.
+    """
+    key = (win.reference_start, win.reference_end, tuple(cfg.segment_keys), tuple(cfg.attribute_columns),
+           tuple(cfg.numeric_attribute_columns), cfg.max_rows, cfg.min_rows)
+    cache = _PROFILE_CACHE.setdefault(wh, OrderedDict())
+    cached = cache.get(key)
+    if cached is not None:
+        cache.move_to_end(key)
+        return cached
+    ref = read_features(wh, win.reference_start, win.reference_end, segment_keys=list(cfg.segment_keys),
+                        attribute_columns=cfg.attribute_columns,
+                        numeric_attribute_columns=cfg.numeric_attribute_columns, max_rows=cfg.max_rows)
+    columns = list(ref.kinds)
+    profiles = {
+        seg: fit_profile(part, ref.kinds, columns)
+        for seg, part in _segments(ref.frame, list(cfg.segment_keys)).items()
+        if part.height >= cfg.min_rows
+    }
+    cache[key] = profiles
+    while len(cache) > _PROFILE_CACHE_SIZE:
+        cache.popitem(last=False)
+    return profiles
 
 
 def detect_drift(wh: Warehouse, cfg: DriftSettings, now: datetime) -> tuple[Windows, list[SegmentResult]]:
     """Compare every segment with enough rows on both sides; pure of writes."""
     win = windows_for(cfg, now)
     keys = list(cfg.segment_keys)
-    read = dict(
-        segment_keys=keys,
-        attribute_columns=cfg.attribute_columns,
-        numeric_attribute_columns=cfg.numeric_attribute_columns,
-        max_rows=cfg.max_rows,
-    )
-    ref = read_features(wh, win.reference_start, win.reference_end, **read)
-    cur = read_features(wh, win.current_start, win.current_end, **read)
-    feature_cols = list(ref.kinds)
+    profiles = reference_profiles(wh, cfg, win)
+    cur = read_features(wh, win.current_start, win.current_end, segment_keys=keys,
+                        attribute_columns=cfg.attribute_columns,
+                        numeric_attribute_columns=cfg.numeric_attribute_columns, max_rows=cfg.max_rows)
     methods = {c: o.method for c, o in cfg.columns.items() if o.method}
     thresholds = {c: o.threshold for c, o in cfg.columns.items() if o.threshold is not None}
-    ref_parts = _segments(ref.frame, keys)
     out: list[SegmentResult] = []
     for seg_key, cur_part in _segments(cur.frame, keys).items():
-        ref_part = ref_parts.get(seg_key)
-        if ref_part is None or ref_part.height < cfg.min_rows or cur_part.height < cfg.min_rows:
+        profile = profiles.get(seg_key)
+        if profile is None or cur_part.height < cfg.min_rows:
             continue
-        cache_key = (seg_key, win.reference_start, win.reference_end, tuple(feature_cols), ref_part.height)
-        profile = _cached_profile(cache_key, lambda: fit_profile(ref_part, ref.kinds, feature_cols))
         results = compare_profile(profile, cur_part, methods, thresholds)
         segment = {k: ("" if v is None else str(v)) for k, v in zip(keys, seg_key[1:])}
         out.append(SegmentResult(str(seg_key[0]), segment, results))

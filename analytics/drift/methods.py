@@ -167,13 +167,15 @@ def _wasserstein(ref: ColumnSample, cur: ColumnSample) -> float:
 
 
 def sturges_edges(ref: NumericSample, cur: NumericSample) -> np.ndarray:
-    """np.histogram_bin_edges(concat(ref, cur), bins='sturges'), from the two summaries."""
-    first = min(ref.values[0], cur.values[0])
-    last = max(ref.values[-1], cur.values[-1])
-    size = ref.n + cur.n
-    if first == last:
-        first, last = first - 0.5, last + 0.5
-    width = (max(ref.values[-1], cur.values[-1]) - min(ref.values[0], cur.values[0])) / (np.log2(size) + 1.0)
+    """np.histogram_bin_edges(concat(ref, cur), bins='sturges'), from the two summaries.
+
+    NumPy: width = ptp / (log2(n) + 1) on the pooled data (rounded up to 1 for an
+    integer dtype), outer edges min/max (+/-0.5 when equal), ceil(span / width) bins.
+    """
+    lo = min(ref.values[0], cur.values[0])
+    hi = max(ref.values[-1], cur.values[-1])
+    first, last = (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
+    width = (hi - lo) / (np.log2(ref.n + cur.n) + 1.0)
     if width:
         if ref.integer and cur.integer and width < 1:
             width = 1

@@ -80,11 +80,17 @@ def hour_of_day(ts: int) -> int:
 
 
 @nb.njit(cache=True, inline="always")
-def _season_update(s_mean, s_dev, s_n, b, xi, slim, alpha):
-    """Huber-clipped EWMA of a bucket's mean and abs deviation; the first visit seeds the mean."""
+def _season_update(s_mean, s_dev, s_n, b, xi, slim, alpha, min_obs):
+    """Huber-clipped EWMA of a bucket's mean and abs deviation; the first visit seeds the mean,
+    and the clip applies once the bucket has `min_obs` observations."""
+    if s_n[b] < min_obs:
+        slim = math.inf
     if s_n[b] == 0.0:
         s_mean[b] = xi
     else:
+        a = 1.0 / s_n[b]
+        if a < alpha:
+            a = alpha
         rb = xi - s_mean[b]
         arb = abs(rb)
         if rb > slim:
@@ -93,14 +99,22 @@ def _season_update(s_mean, s_dev, s_n, b, xi, slim, alpha):
             rb = -slim
         if arb > slim:
             arb = slim
-        s_mean[b] = s_mean[b] + alpha * rb
-        s_dev[b] = s_dev[b] + alpha * (arb - s_dev[b])
+        s_mean[b] = s_mean[b] + a * rb
+        s_dev[b] = s_dev[b] + a * (arb - s_dev[b])
     s_n[b] = s_n[b] + 1.0
 
 
+def season_buckets(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hour-of-week and hour-of-day bucket indices (into one state array of 168 + 24)."""
+    hours = ts // 3600
+    bw = ((hours // 24 + 3) % 7) * 24 + hours % 24
+    return bw.astype(np.int64), (N_BUCKETS + hours % 24).astype(np.int64)
+
+
 @nb.njit(cache=True)
-def score_one(ts, x, p, out_score, out_expected, out_kind):
-    """Score one series in place. ts: int64 epoch seconds in arrival order, x: float64.
+def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
+    """Score one series in place. ts: int64 epoch seconds in arrival order, x: float64;
+    bws / bds: the season buckets of ts (`season_buckets`), computed once per time axis.
 
     A step back in time (out-of-order row) counts as one ordinary step.
     """
@@ -124,7 +138,11 @@ def score_one(ts, x, p, out_score, out_expected, out_kind):
     tail_p = p[17]
     tail_eta = p[18]
     tail_ref = p[19]
-    log_ref = math.log(tail_ref)
+    # the tail quantile q is tracked in log space by constant steps, i.e. multiplicatively
+    q_up = math.exp(tail_eta * tail_p)
+    q_down = math.exp(-tail_eta * (1.0 - tail_p))
+    inv_q_up = 1.0 / q_up
+    inv_q_down = 1.0 / q_down
 
     s_mean = np.zeros(N_BUCKETS + 24)
     s_dev = np.zeros(N_BUCKETS + 24)
@@ -140,7 +158,8 @@ def score_one(ts, x, p, out_score, out_expected, out_kind):
     prev_t = 0
     seen = 0
     suppress_left = 0
-    lq = log_ref  # log of the tracked tail quantile of spike z
+    q = tail_ref  # tracked tail quantile of spike z (never below tail_ref)
+    ratio = 1.0   # tail_ref / q, kept alongside q so no division per point
 
     for i in range(x.shape[0]):
         xi = x[i]
@@ -155,12 +174,10 @@ def score_one(ts, x, p, out_score, out_expected, out_kind):
             slow = xi
             prev_x = xi
             prev_t = ti
-            b = hour_of_week(ti)
-            s_mean[b] = xi
-            s_n[b] = 1.0
-            b = N_BUCKETS + hour_of_day(ti)
-            s_mean[b] = xi
-            s_n[b] = 1.0
+            s_mean[bws[i]] = xi
+            s_n[bws[i]] = 1.0
+            s_mean[bds[i]] = xi
+            s_n[bds[i]] = 1.0
             seen = 1
             out_score[i] = 0.0
             out_expected[i] = xi
@@ -184,9 +201,15 @@ def score_one(ts, x, p, out_score, out_expected, out_kind):
             a_fast = 1.0 - (1.0 - alpha_fast) ** gap
             a_scale = 1.0 - (1.0 - alpha_scale) ** gap
             a_slow = 1.0 - (1.0 - alpha_slow) ** gap
-        d = abs(xi - prev_x)
-        if d > 0.0 and d < resolution:
-            resolution = d
+        # early on, a plain running mean (weight 1/n): an EWMA started at 0 would
+        # underestimate the scale and alarm on the first ordinary wiggles
+        w = 1.0 / seen
+        if a_fast < w:
+            a_fast = w
+        if a_scale < w:
+            a_scale = w
+        if a_slow < w:
+            a_slow = w
 
         floor = abs_floor
         f = rel_floor * abs(slow)
@@ -205,8 +228,8 @@ def score_one(ts, x, p, out_score, out_expected, out_kind):
         expected = level
         # CUSUM residual: against the slow level, or a seasonal mean where that fits better
         rcus = xi - slow
-        bw = hour_of_week(ti)
-        bd = N_BUCKETS + hour_of_day(ti)
+        bw = bws[i]
+        bd = bds[i]
         sw_scale = s_dev[bw] * SIGMA_PER_MAD
         if sw_scale < floor:
             sw_scale = floor
@@ -244,14 +267,13 @@ def score_one(ts, x, p, out_score, out_expected, out_kind):
         cs = sp if sp > sn else sn
 
         # heavy-tailed series get a higher bar: z relative to its own tail quantile
-        zn = z * math.exp(log_ref - lq)
-        s_spike = zn / (zn + z_alarm)
-        s_shift = cs / (cs + cusum_h)
-        if s_spike >= s_shift:
-            score = s_spike
+        zn = z * ratio
+        # zn/(zn+z_alarm) >= cs/(cs+cusum_h), without the two divisions
+        if zn * cusum_h >= cs * z_alarm:
+            score = zn / (zn + z_alarm)
             kind = KIND_SPIKE
         else:
-            score = s_shift
+            score = cs / (cs + cusum_h)
             kind = KIND_SHIFT
             expected = xi - rcus
         if seen < warmup:
@@ -268,7 +290,8 @@ def score_one(ts, x, p, out_score, out_expected, out_kind):
         out_kind[i] = kind
 
         # state update (after scoring: the score saw only the past)
-        lim = huber_k * scale
+        # no clipping while warming up: the scale is still being learnt
+        lim = huber_k * scale if seen >= warmup else math.inf
         if r > lim:
             rc = lim
         elif r < -lim:
@@ -292,24 +315,30 @@ def score_one(ts, x, p, out_score, out_expected, out_kind):
             sn = 0.0
             level = xi
             slow = xi
-        _season_update(s_mean, s_dev, s_n, bw, xi, huber_k * sw_scale, alpha_season)
-        _season_update(s_mean, s_dev, s_n, bd, xi, huber_k * sd_scale, alpha_season)
-        if z > math.exp(lq):
-            lq = lq + tail_eta * tail_p
+        _season_update(s_mean, s_dev, s_n, bw, xi, huber_k * sw_scale, alpha_season, season_min_obs)
+        _season_update(s_mean, s_dev, s_n, bd, xi, huber_k * sd_scale, alpha_season, season_min_obs)
+        if z > q:
+            q = q * q_up
+            ratio = ratio * inv_q_up
         else:
-            lq = lq - tail_eta * (1.0 - tail_p)
-        if lq < log_ref:
-            lq = log_ref
+            q = q * q_down
+            ratio = ratio * inv_q_down
+        if q < tail_ref:
+            q = tail_ref
+            ratio = 1.0
+        d = abs(xi - prev_x)
+        if d > 0.0 and d < resolution:
+            resolution = d
         prev_x = xi
         prev_t = ti
         seen += 1
 
 
 @nb.njit(cache=True, parallel=True)
-def score_batch(ts, x, p, out_score, out_expected, out_kind):
+def score_batch(ts, bws, bds, x, p, out_score, out_expected, out_kind):
     """Score many series at once (rows), sharing one time axis; rows run in parallel."""
     for s in nb.prange(x.shape[0]):
-        score_one(ts, x[s], p, out_score[s], out_expected[s], out_kind[s])
+        score_one(ts, bws, bds, x[s], p, out_score[s], out_expected[s], out_kind[s])
 
 
 def score_series(ts: np.ndarray, values: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -322,7 +351,8 @@ def score_series(ts: np.ndarray, values: np.ndarray, params: np.ndarray) -> tupl
     score = np.empty_like(x)
     expected = np.empty_like(x)
     kind = np.empty(x.shape, dtype=np.int8)
-    score_one(ts, x, p, score, expected, kind)
+    bws, bds = season_buckets(ts)
+    score_one(ts, bws, bds, x, p, score, expected, kind)
     return score, expected, kind
 
 
@@ -336,7 +366,8 @@ def score_matrix(ts: np.ndarray, values: np.ndarray, params: np.ndarray) -> tupl
     score = np.empty_like(x)
     expected = np.empty_like(x)
     kind = np.empty(x.shape, dtype=np.int8)
-    score_batch(ts, x, p, score, expected, kind)
+    bws, bds = season_buckets(ts)
+    score_batch(ts, bws, bds, x, p, score, expected, kind)
     return score, expected, kind
 
 

@@ -30,13 +30,21 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
     (alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k, z_alarm,
      cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
      rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref) = p
-    log_ref = np.log(tail_ref)
     suppress_points = int(suppress_points)
     warmup = int(warmup)
     ts = np.asarray(ts, dtype=np.int64)
     x = np.asarray(values, dtype=np.float64)
     S, T = x.shape
     rows = np.arange(S)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # np.where evaluates both branches
+        return _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k,
+                    z_alarm, cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
+                    rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref)
+
+
+def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k,
+         z_alarm, cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
+         rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref):
     out_score = np.empty((S, T))
     out_expected = np.empty((S, T))
     out_kind = np.empty((S, T), dtype=np.int8)
@@ -54,10 +62,14 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
     prev_t = np.zeros(S, dtype=np.int64)
     seen = np.zeros(S, dtype=np.int64)
     suppress_left = np.zeros(S, dtype=np.int64)
-    lq = np.full(S, log_ref)
+    q_up = np.exp(tail_eta * tail_p)
+    q_down = np.exp(-tail_eta * (1.0 - tail_p))
+    inv_q_up = 1.0 / q_up
+    inv_q_down = 1.0 / q_down
+    q = np.full(S, tail_ref)
+    ratio = np.ones(S)
     how = hour_of_week_np(ts)
     hod = (ts // 3600) % 24
-
     for i in range(T):
         xi = x[:, i]
         ti = ts[i]
@@ -95,8 +107,11 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
         a_fast = np.where(one, alpha_fast, 1.0 - (1.0 - alpha_fast) ** gap)
         a_scale = np.where(one, alpha_scale, 1.0 - (1.0 - alpha_scale) ** gap)
         a_slow = np.where(one, alpha_slow, 1.0 - (1.0 - alpha_slow) ** gap)
-        d = np.abs(xi - prev_x)
-        resolution = np.where(act & (d > 0.0) & (d < resolution), d, resolution)
+        with np.errstate(divide="ignore"):
+            w = 1.0 / seen
+        a_fast = np.maximum(a_fast, w)
+        a_scale = np.maximum(a_scale, w)
+        a_slow = np.maximum(a_slow, w)
 
         floor = np.maximum(abs_floor, rel_floor * np.abs(slow))
         floor = np.where(resolution < np.inf, np.maximum(floor, res_floor * resolution), floor)
@@ -124,11 +139,10 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
         sn_new = np.maximum(sn - u - cusum_k, 0.0)
         cs = np.where(sp_new > sn_new, sp_new, sn_new)
 
-        zn = z * np.exp(log_ref - lq)
-        s_spike = zn / (zn + z_alarm)
-        s_shift = cs / (cs + cusum_h)
-        spike = s_spike >= s_shift
-        score = np.where(spike, s_spike, s_shift)
+        zn = z * ratio
+        spike = zn * cusum_h >= cs * z_alarm
+        with np.errstate(invalid="ignore", divide="ignore"):
+            score = np.where(spike, zn / (zn + z_alarm), cs / (cs + cusum_h))
         kind = np.where(spike, KIND_SPIKE, KIND_SHIFT).astype(np.int8)
         expected = np.where(spike, expected, xi - rcus)
         score = np.where(seen < warmup, 0.0, score)
@@ -141,7 +155,7 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
         out_expected[act, i] = expected[act]
         out_kind[act, i] = kind[act]
 
-        lim = huber_k * scale
+        lim = np.where(seen >= warmup, huber_k * scale, np.inf)
         rc = np.clip(r, -lim, lim)
         level_new = level + a_fast * rc
         dev_new = dev + a_scale * (np.minimum(np.abs(r), lim) - dev)
@@ -159,16 +173,24 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
         suppress_left = np.where(act, sl_new, suppress_left)
         for bk, sm, s_scale in ((bw, smw, sw_scale), (bd, smd, sd_scale)):
             fresh = s_n[:, bk] == 0.0
-            slim = huber_k * s_scale
+            slim = np.where(s_n[:, bk] < season_min_obs, np.inf, huber_k * s_scale)
             rb = xi - sm
-            sm_new = np.where(fresh, xi, sm + alpha_season * np.clip(rb, -slim, slim))
+            with np.errstate(divide="ignore"):
+                a_b = np.maximum(1.0 / s_n[:, bk], alpha_season)
+            sm_new = np.where(fresh, xi, sm + a_b * np.clip(rb, -slim, slim))
             sd_new = np.where(fresh, s_dev[:, bk],
-                              s_dev[:, bk] + alpha_season * (np.minimum(np.abs(rb), slim) - s_dev[:, bk]))
+                              s_dev[:, bk] + a_b * (np.minimum(np.abs(rb), slim) - s_dev[:, bk]))
             s_mean[rows, bk] = np.where(act, sm_new, sm)
             s_dev[rows, bk] = np.where(act, sd_new, s_dev[:, bk])
             s_n[rows, bk] = np.where(act, s_n[:, bk] + 1.0, s_n[:, bk])
-        lq_new = np.where(z > np.exp(lq), lq + tail_eta * tail_p, lq - tail_eta * (1.0 - tail_p))
-        lq = np.where(act, np.maximum(lq_new, log_ref), lq)
+        up = z > q
+        q_new = np.where(up, q * q_up, q * q_down)
+        ratio_new = np.where(up, ratio * inv_q_up, ratio * inv_q_down)
+        low = q_new < tail_ref
+        q = np.where(act, np.where(low, tail_ref, q_new), q)
+        ratio = np.where(act, np.where(low, 1.0, ratio_new), ratio)
+        d = np.abs(xi - prev_x)
+        resolution = np.where(act & (d > 0.0) & (d < resolution), d, resolution)
         prev_x = np.where(act, xi, prev_x)
         prev_t = np.where(act, ti, prev_t)
         seen = np.where(act, seen + 1, seen)

@@ -131,7 +131,7 @@ def evaluate_series(bad, total, windows, tier_short, tier_long, thresholds, budg
     bad, total: (n, m) integer counts. thresholds: (n, 4) factor * budget. budget: (n,)
     error budget ratio (1 - objective). period: (n,) period length in minutes (rolling).
     Returns flags (n, m) uint8 and remaining (n, m) float64 where remaining is
-    1 - (period bad / period total) / budget, and 1 when the period has no events.
+    1 - period bad / (period total * budget), and 1 when the period has no events.
     A tier's long window is only looked at when its short window is over the threshold.
     """
     n, m = bad.shape
@@ -159,7 +159,7 @@ def evaluate_series(bad, total, windows, tier_short, tier_long, thresholds, budg
             lo = max(0, t + 1 - p)
             s = ct[t + 1] - ct[lo]
             if s > 0:
-                remaining[i, t] = 1.0 - ((cb[t + 1] - cb[lo]) / s) / bud
+                remaining[i, t] = 1.0 - (cb[t + 1] - cb[lo]) / (s * bud)
             else:
                 remaining[i, t] = 1.0
     return flags, remaining
@@ -200,9 +200,9 @@ def evaluate_series_reference(bad, total, windows, tier_short, tier_long, thresh
             lo = np.maximum(0, idx - p)
             s = ct[r, idx] - ct[r, lo]
             e = cb[r, idx] - cb[r, lo]
-            ratio = np.zeros(m, dtype=np.float64)
-            np.divide(e, s, out=ratio, where=s > 0)
-            rem = 1.0 - ratio / budget[z.start + r]
+            spent = np.zeros(m, dtype=np.float64)
+            np.divide(e, s * budget[z.start + r], out=spent, where=s > 0)
+            rem = 1.0 - spent
             rem[s == 0] = 1.0
             remaining[z.start + r] = rem
     return flags, remaining

@@ -44,7 +44,7 @@ CREATE TABLE slo_state (
     period_start      TIMESTAMP NOT NULL,
     period_bad        BIGINT NOT NULL,
     period_total      BIGINT NOT NULL,
-    budget_remaining  DOUBLE NOT NULL,     -- 1 - (period bad / period total) / (1 - objective)
+    budget_remaining  DOUBLE NOT NULL,     -- 1 - period bad / (period total * (1 - objective))
     exhaustion_hours  DOUBLE,              -- at the 1h burn rate; NULL when not burning
     tiers             VARCHAR[] NOT NULL,  -- page_quick | page_slow | ticket_quick | ticket_slow
     page              BOOLEAN NOT NULL,

@@ -34,7 +34,7 @@ GROUP BY ALL
 _GPU = """
 CREATE OR REPLACE TEMP TABLE sb_gpu AS
 SELECT date_trunc('day', hour) AS day, tenant, team, feature, provider, model, k8s_namespace, k8s_pod, line_kind,
-       sum(gpu_seconds) AS gpu_s, sum(cost) AS cost
+       sum(gpu_seconds) AS gpu_s, CAST(sum(cost) AS DECIMAL(38, 18)) AS cost
 FROM gpu_team_costs WHERE hour >= ? AND hour < ?
 GROUP BY ALL
 """

@@ -57,7 +57,7 @@ def focus_sql(currency: str) -> str:
         keep = "TRUE" if cls == "input" else f"u.{tok} > 0"
         token_parts.append(f"""
         SELECT u.day, u.tenant, u.team, u.feature, u.provider, u.model, '{cls}' AS cls, '{meter}' AS meter,
-               u.price_id, p.catalog_key, CAST(u.{tok} AS DECIMAL(38, 12)) AS qty,
+               u.price_id, p.catalog_key, CAST(u.{tok} AS DECIMAL(38, 6)) AS qty,
                CAST({_UNIT_PRICE[cls]} AS DECIMAL(38, 18)) AS unit_price,
                CAST(u.{cost} AS DECIMAL(38, 18)) AS cost,
                CASE WHEN '{cls}' = 'input' THEN u.requests ELSE 0 END AS requests,
@@ -72,9 +72,10 @@ def focus_sql(currency: str) -> str:
                'gpu_' || g.line_kind AS cls,
                CASE g.line_kind WHEN 'idle' THEN 'GPU-Hours (idle capacity)' ELSE 'GPU-Hours (allocated by use)' END AS meter,
                NULL AS price_id, coalesce(g.k8s_namespace || '/', '') || coalesce(g.k8s_pod, 'host') AS catalog_key,
-               CAST(round(g.gpu_s / 3600, 12) AS DECIMAL(38, 12)) AS qty,
-               CASE WHEN round(g.gpu_s / 3600, 12) > 0
-                    THEN CAST(g.cost / CAST(round(g.gpu_s / 3600, 12) AS DECIMAL(38, 12)) AS DECIMAL(38, 18))
+               CAST(round(g.gpu_s / 3600, 6) AS DECIMAL(38, 6)) AS qty,
+               -- effective GPU-hour price to 12 places, so price x quantity (6 places) is exact at 18
+               CASE WHEN round(g.gpu_s / 3600, 6) > 0
+                    THEN CAST(CAST(g.cost / CAST(round(g.gpu_s / 3600, 6) AS DECIMAL(38, 6)) AS DECIMAL(38, 12)) AS DECIMAL(38, 18))
                     ELSE CAST(0 AS DECIMAL(38, 18)) END AS unit_price,
                CAST(g.cost AS DECIMAL(38, 18)) AS cost, 0 AS requests, 0 AS x_in, 0 AS x_out, g.gpu_s,
                'GPU-Hours' AS unit, CASE g.line_kind WHEN 'idle' THEN 'GPU idle capacity' ELSE 'GPU workload' END AS rtype

@@ -47,7 +47,7 @@ def budget_remaining(period_bad: int, period_total: int, budget: float) -> float
     """1 - consumed share of the error budget; 1 when nothing happened in the period."""
     if period_total <= 0:
         return 1.0
-    return 1.0 - (period_bad / period_total) / budget
+    return 1.0 - period_bad / (period_total * budget)  # the kernels' operation order
 
 
 def exhaustion_hours(remaining: float, burn_rate: float, period_hours: float) -> float | None:

@@ -20,6 +20,9 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common, dashboard as m
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
+from dashboards.settings import GrafanaSettings
+
+_DEFAULTS = GrafanaSettings()
 TAG = "inferledger"
 DATASOURCE = m.DataSourceRef(type_val="prometheus", uid="${datasource}")
 GRAFANA_DS = m.DataSourceRef(type_val="grafana", uid="-- Grafana --")
@@ -70,7 +73,11 @@ class Board:
                 .keep_time(True)
             )
             .with_variable(
-                db.DatasourceVariable("datasource").label("Prometheus").type("prometheus")
+                # Preselect the datasource that provisioning and push create (Grafana falls back
+                # to the default Prometheus when that uid does not exist).
+                db.DatasourceVariable("datasource").label("Prometheus").type("prometheus").current(
+                    m.VariableOption(selected=True, text=_DEFAULTS.datasource_name, value=_DEFAULTS.datasource_uid)
+                )
             )
         )
         for name in self.variables:
@@ -158,8 +165,18 @@ class Board:
             .title(title)
             .description(description)
             .unit(unit)
+            .show_header(True)
             .with_transformation(m.DataTransformerConfig(id_val="merge", options={}))
+            .with_transformation(
+                m.DataTransformerConfig(id_val="organize", options={"excludeByName": {"Time": True}})
+            )
         )
+        # Instant table queries merge into one row per label set; a target's legend names its column.
+        # (Grafana calls the value column "Value" for one query, "Value #<refId>" for several.)
+        for ref, t in zip(string.ascii_uppercase, targets):
+            if t.legend:
+                column = "Value" if len(targets) == 1 else f"Value #{ref}"
+                p = p.override_by_name(column, [m.DynamicConfigValue(id_val="displayName", value=t.legend)])
         targets = [Target(t.expr, t.legend, instant=True, table=True) for t in targets]
         return self._add(p, targets, span, height, links)
 

@@ -73,8 +73,9 @@ def team_showback() -> Board:
                  [T(f"sum by (team, kind) (rate(inferledger_gpu_team_cost_usd_total{{{f.TEAM}}}[$__rate_interval]))"
                     f" * {f.PER_HOUR}", "{{team}} {{kind}}")], unit="currencyUSD", stacked=True)
     b.table("Spend by team and model",
-            [T(f"sum by (team, model) (increase(inferledger_cost_usd_total{{{f.COST}}}[$__range]))"),
-             T(f"sum by (team, model) (increase(inferledger_requests_total{{{f.SPANS}}}[$__range]))")],
+            [T(f"sum by (team, model) (increase(inferledger_cost_usd_total{{{f.COST}}}[$__range]))", "Spend (USD)"),
+             T(f"sum by (team, model) (increase(inferledger_requests_total{{{f.SPANS}}}[$__range]))",
+               "Requests")],
             unit="short")
     return b
 

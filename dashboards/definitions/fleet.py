@@ -56,7 +56,8 @@ def pipeline_health() -> Board:
     b.timeseries("Job runs per hour by outcome",
                  [T(f"sum by (job, status) (increase(inferledger_job_runs_total[1h]))", "{{job}} {{status}}")], span=12)
     b.table("Seconds since each job last succeeded",
-            [T("time() - inferledger_job_last_success_timestamp_seconds"), T("inferledger_job_last_duration_seconds")],
+            [T("time() - inferledger_job_last_success_timestamp_seconds", "Since last success"),
+             T("inferledger_job_last_duration_seconds", "Last run took")],
             span=12)
     b.row("Alert delivery")
     b.timeseries("Outbox depth by receiver", [T("inferledger_alert_outbox_depth", "{{receiver}}")], span=8)
@@ -65,5 +66,6 @@ def pipeline_health() -> Board:
                     "{{receiver}} {{state}}")], span=8)
     b.bars("Firing alerts by source", [T("sum by (source) (inferledger_alerts_firing)", "{{source}}")], span=8)
     b.row("Exporter")
-    b.table("Metric families up", [T("inferledger_exporter_family_up"), T("inferledger_exporter_family_duration_seconds")])
+    b.table("Metric families up", [T("inferledger_exporter_family_up", "Up"),
+                                   T("inferledger_exporter_family_duration_seconds", "Seconds")])
     return b

@@ -8,7 +8,7 @@ publishes the same quantities as `inferledger_slo_*` with the window as a label)
 
 from __future__ import annotations
 
-from dashboards.definitions import filters as f, uids
+from dashboards.definitions import uids
 from dashboards.definitions.board import Board, Target as T
 
 SLO_SEL = 'slo=~"$slo"'
@@ -16,7 +16,7 @@ SLO_SEL = 'slo=~"$slo"'
 
 def alerts_firing(b: Board, source: str) -> Board:
     return b.table(f"Firing {source} alerts",
-                   [T(f'sum by (alertname, severity) (inferledger_alerts_firing{{source="{source}"}})')],
+                   [T(f'sum by (alertname, severity) (inferledger_alerts_firing{{source="{source}"}})', "Firing")],
                    span=24, height=6)
 
 
@@ -37,9 +37,9 @@ def slo_budgets() -> Board:
                   T(f"1 - inferledger_slo_objective_ratio{{{SLO_SEL}}}", "{{slo}} allowed")],
                  unit="percentunit", span=12)
     b.table("SLO status",
-            [T(f"inferledger_slo_objective_ratio{{{SLO_SEL}}}"),
-             T(f"inferledger_slo_error_budget_remaining_ratio{{{SLO_SEL}}}"),
-             T(f'inferledger_slo_burn_rate{{{SLO_SEL}, window="6h"}}')])
+            [T(f"inferledger_slo_objective_ratio{{{SLO_SEL}}}", "Objective"),
+             T(f"inferledger_slo_error_budget_remaining_ratio{{{SLO_SEL}}}", "Budget remaining"),
+             T(f'inferledger_slo_burn_rate{{{SLO_SEL}, window="6h"}}', "Burn rate 6h")])
     return alerts_firing(b, "slo")
 
 
@@ -52,7 +52,8 @@ def drift() -> Board:
     b.bars("Drifted columns by monitor", [T("sum by (monitor) (inferledger_drift_detected)", "{{monitor}}")],
            span=18, description="Latest run per monitor (segment) and column.")
     b.table("Latest drift results",
-            [T("inferledger_drift_score"), T("inferledger_drift_threshold"), T("inferledger_drift_detected")],
+            [T("inferledger_drift_score", "Score"), T("inferledger_drift_threshold", "Threshold"),
+             T("inferledger_drift_detected", "Drifted")],
             description="ks, chisquare and z report p-values (drift below the threshold); the others distances "
                         "(drift above it).")
     b.row("Over time")

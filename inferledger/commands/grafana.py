@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.progress import Progress
 
 from inferledger.cli import AppContext, open_warehouse_for_cli, pass_app
 
@@ -60,15 +63,24 @@ def push_cmd(app: AppContext, url: str | None, token: str | None, create_datasou
 
     cfg = app.settings.dashboards.grafana
     anns = []
-    if annotations:
-        wh = open_warehouse_for_cli(app.settings)
+    if annotations and Path(app.settings.warehouse.path).exists():
+        try:
+            wh = open_warehouse_for_cli(app.settings, read_only=True)
+        except click.ClickException as exc:
+            raise click.ClickException(f"{exc.message} (or push without alert annotations: --no-annotations)") from exc
         try:
             anns = alert_annotations(wh, since_hours=since_hours, public_url=cfg.public_url)
         finally:
             wh.close()
+    from dashboards.definitions import build_all
+
+    boards = build_all()
     try:
-        result = push(url or cfg.url, token or cfg.token, cfg, annotations=anns,
-                      create_datasource=create_datasource, message=message)
+        with Progress(console=Console(stderr=True), transient=True, disable=as_json) as bar:
+            task = bar.add_task("pushing to Grafana", total=2 + len(boards) + len(anns))
+            result = push(url or cfg.url, token or cfg.token, cfg, dashboards=boards, annotations=anns,
+                          create_datasource=create_datasource, message=message,
+                          on_step=lambda step: bar.update(task, advance=1, description=step))
     except PushError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:

@@ -1,29 +1,39 @@
-"""`inferledger prices check / update / reprice` — a thin shell over analytics.pricing and friends."""
+"""`inferledger prices check / update / reprice` — a thin shell over analytics.cost_reports.
+
+With a running service (it holds the warehouse) the command asks its admin API;
+otherwise it opens the warehouse itself. Both give the same answer.
+"""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import click
 
-from inferledger.cli import AppContext, open_warehouse_for_cli, pass_app
+from inferledger.cli import AppContext, open_warehouse_for_cli, pass_app, running_service_url
 
 
-def _book(app: AppContext):
+def _local_or_remote(app: AppContext, local, method: str, path: str, body: dict | None = None) -> dict:
+    url = running_service_url(app.settings)
+    if url:
+        import httpx
+
+        resp = httpx.request(method, f"{url}{path}", json=body, timeout=3600)
+        if resp.status_code != 200:
+            raise click.ClickException(f"{path}: {resp.status_code} {resp.text[:500]}")
+        return resp.json()
     from analytics.price_overrides import OverrideFileError
-    from analytics.pricing import load_price_book
 
+    wh = open_warehouse_for_cli(app.settings)
     try:
-        return load_price_book(app.settings.analytics.cost)
-    except (OverrideFileError, FileNotFoundError, ValueError) as exc:
+        return local(wh)
+    except (OverrideFileError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
-
-
-def _dump(obj) -> str:
-    return json.dumps(obj, indent=2, default=lambda v: format(v, "f") if isinstance(v, Decimal) else str(v))
+    finally:
+        wh.close()
 
 
 @click.group("prices")
@@ -36,37 +46,11 @@ def command() -> None:
 @pass_app
 def check(app: AppContext, as_json: bool) -> None:
     """Catalog age and size, overrides, unpriced usage (provider, model, spans, tokens), GPUs with no rate."""
-    from analytics.catalog_update import catalog_meta
-    from analytics.cost import price_new_spans
-    from analytics.unpriced import unpriced_usage
+    from analytics.cost_reports import check_report
 
-    book = _book(app)
-    cost = app.settings.analytics.cost
-    wh = open_warehouse_for_cli(app.settings)
-    try:
-        price_new_spans(wh, book)
-        unpriced = unpriced_usage(wh)
-        gpus = wh.con.execute("SELECT DISTINCT gpu_model FROM gpu_samples WHERE gpu_model IS NOT NULL").fetchall()
-    finally:
-        wh.close()
-    from analytics.gpu_allocation import rate_for
-    from analytics.pricing import MAX_TIME, MIN_TIME
-
-    rates = [(r.gpu_model, Decimal(repr(r.usd_per_hour)), MIN_TIME, MAX_TIME, "config") for r in cost.gpu_rates]
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    no_rate = sorted(g for (g,) in gpus if rate_for(g, now, rates) is None)
-    meta = catalog_meta(cost.catalog_path)
-    fetched = datetime.fromisoformat(meta["fetched_at"].replace("Z", "+00:00")).replace(tzinfo=None)
-    report = {
-        "catalog": {**meta, "version": book.catalog.version, "models": len(book.catalog),
-                    "age_days": (now - fetched).days},
-        "overrides": len(book.overrides),
-        "unpriced": unpriced,
-        "gpu_models_without_rate": no_rate,
-        "ok": not unpriced and not no_rate,
-    }
+    report = _local_or_remote(app, lambda wh: check_report(wh, app.settings.analytics.cost), "GET", "/admin/cost/check")
     if as_json:
-        click.echo(_dump(report))
+        click.echo(json.dumps(report, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
@@ -77,18 +61,19 @@ def check(app: AppContext, as_json: bool) -> None:
                   f"fetched {c['fetched_at']} ({c['age_days']} days ago); {report['overrides']} overrides")
     if c["age_days"] > 90:
         console.print("[yellow]the catalog is over 90 days old: run `inferledger prices update`[/]")
-    if unpriced:
+    if report["unpriced"]:
         t = Table(title="unpriced usage (not in any cost total)")
         for col in ("provider", "model", "reason", "spans", "tokens", "first seen", "last seen"):
             t.add_column(col, justify="right" if col in ("spans", "tokens") else "left")
-        for u in unpriced:
+        for u in report["unpriced"]:
             t.add_row(u["provider"], u["model"], u["status"], f"{u['spans']:,}", f"{u['tokens'] or 0:,}",
-                      f"{u['first_seen']:%Y-%m-%d %H:%M}", f"{u['last_seen']:%Y-%m-%d %H:%M}")
+                      u["first_seen"][:16], u["last_seen"][:16])
         console.print(t)
     else:
         console.print("every span is priced")
-    if no_rate:
-        console.print(f"[yellow]GPU models with no rate (cost 0): {', '.join(no_rate)}[/] — add analytics.cost.gpu_rates")
+    if report["gpu_models_without_rate"]:
+        console.print(f"[yellow]GPU models with no rate (cost 0): {', '.join(report['gpu_models_without_rate'])}[/]"
+                      " — add analytics.cost.gpu_rates")
 
 
 @command.command("update")
@@ -105,7 +90,7 @@ def update(version: str, wheel: str | None, out: str | None, as_json: bool) -> N
     except (RuntimeError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
-        click.echo(_dump(result))
+        click.echo(json.dumps(result, indent=2))
         return
     click.echo(f"catalog {result['path']}: {result['models']} priced models from {result['source']}")
     click.echo(f"  {result['added']} added, {result['removed']} removed, {result['changed']} with changed prices")
@@ -120,47 +105,26 @@ def update(version: str, wheel: str | None, out: str | None, as_json: bool) -> N
 @pass_app
 def reprice_cmd(app: AppContext, dry_run: bool, since: datetime | None, until: datetime | None, as_json: bool) -> None:
     """Recompute cost lines with the current catalog and overrides (facts are never changed)."""
-    from analytics.cost import set_state
-    from analytics.cost_jobs import book_fingerprint
-    from analytics.gpu_allocation import allocate_window
-    from analytics.reprice import reprice
-    from analytics.unit_economics import rebuild_rollup
-    from analytics.unpriced import raise_unpriced_alerts
-    from analytics.warehouse import utcnow
+    from analytics.cost_reports import reprice_report
 
-    book = _book(app)
-    wh = open_warehouse_for_cli(app.settings)
-    try:
-        result = reprice(wh, book, dry_run=dry_run, start=since, end=until)
-        if not dry_run:
-            lo, hi = result.span_range
-            if lo is not None:
-                from datetime import timedelta
-
-                allocate_window(wh, app.settings.analytics.cost, lo, hi + timedelta(hours=1))
-                rebuild_rollup(wh, lo, hi + timedelta(hours=1))
-            if since is None and until is None:
-                set_state(wh, "price_book", book_fingerprint(book))
-            raise_unpriced_alerts(wh, utcnow())
-    finally:
-        wh.close()
-    changed = [d for d in result.diffs if d.delta != 0 or d.old_unpriced != d.new_unpriced]
+    body = {"dry_run": dry_run, "since": since.isoformat() if since else None,
+            "until": until.isoformat() if until else None}
+    result = _local_or_remote(
+        app, lambda wh: reprice_report(wh, app.settings.analytics.cost, dry_run=dry_run, since=since, until=until),
+        "POST", "/admin/cost/reprice", body,
+    )
     if as_json:
-        click.echo(_dump({
-            "dry_run": dry_run, "lines": result.lines, "old_total": result.old_total, "new_total": result.new_total,
-            "changes": [{"team": d.team, "provider": d.provider, "model": d.model, "lines": d.lines,
-                         "old_cost": d.old_cost, "new_cost": d.new_cost, "delta": d.delta,
-                         "old_unpriced": d.old_unpriced, "new_unpriced": d.new_unpriced} for d in changed],
-        }))
+        click.echo(json.dumps(result, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=("dry run: nothing written" if dry_run else "re-priced") + f" ({result.lines:,} cost lines)")
+    t = Table(title=("dry run: nothing written" if dry_run else "re-priced") + f" ({result['lines']:,} cost lines)")
     for col in ("team", "provider", "model", "lines", "old cost", "new cost", "delta", "unpriced old→new"):
         t.add_column(col, justify="left" if col in ("team", "provider", "model") else "right")
-    for d in changed:
-        t.add_row(d.team, d.provider, d.model, f"{d.lines:,}", f"{d.old_cost:.6f}", f"{d.new_cost:.6f}",
-                  f"{d.delta:+.6f}", f"{d.old_unpriced}→{d.new_unpriced}")
+    for d in result["changes"]:
+        t.add_row(d["team"], d["provider"], d["model"], f"{d['lines']:,}", f"{Decimal(d['old_cost']):.6f}",
+                  f"{Decimal(d['new_cost']):.6f}", f"{Decimal(d['delta']):+.6f}", f"{d['old_unpriced']}→{d['new_unpriced']}")
     Console().print(t)
-    click.echo(f"total {result.old_total:.6f} -> {result.new_total:.6f} ({result.new_total - result.old_total:+.6f})")
+    old, new = Decimal(result["old_total"]), Decimal(result["new_total"])
+    click.echo(f"total {old:.6f} -> {new:.6f} ({new - old:+.6f})")

@@ -1,4 +1,4 @@
-"""`inferledger report showback --month YYYY-MM --out DIR` — a thin shell over analytics.showback."""
+"""`inferledger report showback --month YYYY-MM --out DIR` — a thin shell over analytics.cost_reports."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from inferledger.cli import AppContext, open_warehouse_for_cli, pass_app
+from inferledger.cli import AppContext, open_warehouse_for_cli, pass_app, running_service_url
 
 
 @click.group("report")
@@ -25,37 +25,36 @@ def command() -> None:
 @pass_app
 def showback(app: AppContext, month: str, out_dir: str | None, no_update: bool, as_json: bool) -> None:
     """Write showback.html (a page per team), showback.csv and FOCUS 1.2 focus.csv / focus.parquet."""
-    from analytics.cost_jobs import update_costs
-    from analytics.showback.build import build_showback, parse_month
-    from analytics.warehouse import utcnow
+    from analytics.cost_reports import showback_report
+    from analytics.showback.build import parse_month
 
     try:
         parse_month(month)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--month") from exc
     cost = app.settings.analytics.cost
-    out = Path(out_dir) if out_dir else Path(cost.showback_dir) / month
-    wh = open_warehouse_for_cli(app.settings)
-    try:
-        if not no_update:
-            update_costs(wh, cost, utcnow())
-        sb = build_showback(wh, cost, month, out, progress=not as_json)
-    finally:
-        wh.close()
-    summary = {
-        "month": month, "currency": sb.currency, "total": format(sb.total, "f"), "focus_rows": sb.focus_rows,
-        "files": sb.files,
-        "teams": [{"team": t.team, "total": format(t.total, "f"), "previous": format(t.previous, "f"),
-                   "mom": t.mom, "gpu_allocated": format(t.gpu_allocated, "f"), "gpu_idle": format(t.gpu_idle, "f"),
-                   "unpriced_spans": sum(u["spans"] for u in t.unpriced)} for t in sb.teams],
-    }
+    out = (Path(out_dir) if out_dir else Path(cost.showback_dir) / month).resolve()
+    url = running_service_url(app.settings)
+    if url:
+        import httpx
+
+        resp = httpx.post(f"{url}/admin/cost/showback", json={"month": month, "out": str(out)}, timeout=3600)
+        if resp.status_code != 200:
+            raise click.ClickException(f"showback: {resp.status_code} {resp.text[:500]}")
+        summary = resp.json()
+    else:
+        wh = open_warehouse_for_cli(app.settings)
+        try:
+            summary = showback_report(wh, cost, month, out, update=not no_update, progress=not as_json)
+        finally:
+            wh.close()
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"showback {month} — total {sb.total:,.2f} {sb.currency}")
+    t = Table(title=f"showback {month} — total {Decimal(summary['total']):,.2f} {summary['currency']}")
     for col in ("team", "total", "previous", "change", "GPU allocated", "GPU idle", "unpriced spans"):
         t.add_column(col, justify="left" if col == "team" else "right")
     for row in summary["teams"]:
@@ -63,5 +62,5 @@ def showback(app: AppContext, month: str, out_dir: str | None, no_update: bool, 
                   "—" if row["mom"] is None else f"{row['mom']:+.1%}", f"{Decimal(row['gpu_allocated']):,.2f}",
                   f"{Decimal(row['gpu_idle']):,.2f}", f"{row['unpriced_spans']:,}")
     Console().print(t)
-    for kind, path in sb.files.items():
+    for kind, path in summary["files"].items():
         click.echo(f"{kind}: {path}")

@@ -135,3 +135,55 @@ def evaluate_cmd(app: AppContext, as_json: bool) -> None:
     click.echo(json.dumps(summary) if as_json else
                f"evaluated {summary['slos']} SLOs: {summary['page']} paging, {summary['ticket']} ticketing, "
                f"{summary['alert_records']} alert records written")
+
+
+@command.command("replay")
+@click.option("--hours", default=48.0, show_default=True, help="How far back to replay, ending now.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def replay_cmd(app: AppContext, hours: float, as_json: bool) -> None:
+    """When each configured SLO would have paged or ticketed, minute by minute, over the last HOURS.
+
+    Brings the minute rollups up to date first; writes no state and no alerts.
+    """
+    from analytics.slo.replay import replay
+    from analytics.slo.rollup import update_rollups
+    from analytics.slo.spec import SpecError, load_configured_specs
+    from analytics.warehouse import utcnow
+    from inferledger.cli import open_warehouse_for_cli
+
+    cfg = app.settings.analytics.slo
+    try:
+        specs = [s for s in load_configured_specs(cfg) if s.sli is not None]
+    except SpecError as exc:
+        raise click.ClickException(str(exc)) from exc
+    now = utcnow()
+    wh = open_warehouse_for_cli(app.settings)
+    try:
+        for s in specs:
+            update_rollups(wh, s, now, overlap_seconds=cfg.rollup_overlap_seconds,
+                           retention_days=cfg.rollup_retention_days)
+        results = replay(wh, specs, now - timedelta(hours=hours), now + timedelta(minutes=1))
+    finally:
+        wh.close()
+    if as_json:
+        click.echo(json.dumps({"slos": [{
+            "slo_id": r.spec.id, "episodes": [{"severity": e.severity, "start": e.start, "end": e.end}
+                                              for e in r.episodes],
+            "budget_remaining_end": float(r.budget_remaining[-1]) if len(r.budget_remaining) else None,
+        } for r in results]}, indent=2, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"SLO alert replay, last {hours:g} h (same tiers and thresholds as the job)")
+    for col in ("SLO", f"budget remaining over {hours:g} h", "alert episodes (UTC)"):
+        table.add_column(col)
+    for r in results:
+        eps = "\n".join(f"{'[red]PAGE[/]' if e.severity == 'page' else '[yellow]TICKET[/]'} "
+                        f"{e.start:%m-%d %H:%M} - {e.end:%H:%M} ({(e.end - e.start).total_seconds() / 60:.0f} min)"
+                        for e in r.episodes) or "none"
+        rem = r.budget_remaining
+        table.add_row(f"{r.spec.service}/{r.spec.name}",
+                      f"{sparkline(rem.tolist(), 40)} {rem[0]:.0%} -> {rem[-1]:.0%}" if len(rem) else "", eps)
+    Console().print(table)

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable, Sequence
 from urllib.parse import urlparse
 
+from opentelemetry.sdk.metrics.export import MetricsData
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -28,6 +29,7 @@ from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, Trace
 
 from inferledger.demo.fleet import FleetSpec, GpuSample, Incident, Request, incidents_for, simulate_gpu_samples, \
     simulate_requests, to_ns
+from inferledger.demo.genai_metrics import IntervalAggregator, genai_metrics_data
 from inferledger.demo.gpu_metrics import gpu_metrics_data, points_in
 from inferledger.demo.vocabularies import resource_attributes, scope_of, span_attributes, span_kind_name, span_name
 
@@ -53,6 +55,7 @@ class EmitReport:
     incidents: list[Incident] = field(default_factory=list)
     spans_failed: int = 0
     gpu_points_failed: int = 0
+    genai_metric_points_sent: int = 0      # gen_ai.client.* histogram points (otel_genai services)
     start: datetime | None = None
     end: datetime | None = None
     elapsed_s: float = 0.0
@@ -62,6 +65,7 @@ class EmitReport:
         return {
             "spans_sent": self.spans_sent, "spans_failed": self.spans_failed,
             "gpu_points_sent": self.gpu_points_sent, "gpu_points_failed": self.gpu_points_failed,
+            "genai_metric_points_sent": self.genai_metric_points_sent,
             "batches": self.batches, "failed_batches": self.failed_batches,
             "by_vocabulary": dict(sorted(self.by_vocabulary.items())),
             "incidents": [i.to_dict() for i in self.incidents],
@@ -184,6 +188,8 @@ class _Sender:
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="demo-export")
         self.inflight: deque[Future] = deque()
         self.limit = max(2, 2 * workers)
+        self.genai_pending: list = []
+        self.genai_calls = 0
 
     def _export_spans(self, batch: list[Request]) -> tuple[str, int, Counter, bool]:
         spans = [self.builder.build(r) for r in batch]
@@ -201,6 +207,20 @@ class _Sender:
     def submit_gpu(self, samples: list[GpuSample], start_ns: int) -> None:
         self._submit(self.pool.submit(self._export_gpu, samples, start_ns))
 
+    def _export_genai(self, data: MetricsData) -> tuple[str, int, Counter, bool]:
+        ok = self.exporters.metrics().export(data).name == "SUCCESS"
+        return "genai", points_in(data), Counter(), ok
+
+    def add_genai(self, intervals: list[tuple[int, int, list[Request]]], flush: bool = False) -> None:
+        """Queue finished metric intervals; send them several thousand calls' worth at a time."""
+        self.genai_pending.extend(intervals)
+        self.genai_calls += sum(len(rs) for *_, rs in intervals)
+        if self.genai_pending and (flush or self.genai_calls >= 20_000):
+            data = genai_metrics_data(self.genai_pending)
+            if data is not None:
+                self._submit(self.pool.submit(self._export_genai, data))
+            self.genai_pending, self.genai_calls = [], 0
+
     def _submit(self, fut: Future) -> None:
         self.inflight.append(fut)
         while len(self.inflight) >= self.limit:
@@ -215,17 +235,20 @@ class _Sender:
                 r.spans_sent += n
                 for k, v in vocab.items():
                     r.by_vocabulary[k] = r.by_vocabulary.get(k, 0) + v
+            elif kind == "genai":
+                r.genai_metric_points_sent += n
             else:
                 r.gpu_points_sent += n
         else:
             r.failed_batches += 1
             if kind == "spans":
                 r.spans_failed += n
-            else:
+            elif kind == "gpu":
                 r.gpu_points_failed += n
         if r.failed_batches >= 3 and r.spans_sent == 0 and r.gpu_points_sent == 0:
-            raise EmitError(f"no OTLP endpoint answered at {self.exporters.describe()} "
-                            f"({r.failed_batches} batches failed, none succeeded); is the collector running?")
+            raise EmitError(f"the OTLP endpoint at {self.exporters.describe()} accepted no batch "
+                            f"({r.failed_batches} failed, none succeeded): is the collector running there, "
+                            f"and is the tenant token right?")
 
     def drain(self) -> None:
         while self.inflight:
@@ -269,8 +292,13 @@ def backfill(http_endpoint: str, days: float, *, seed: int = 7, now: datetime | 
              tenant_token: str | None = None, progress: bool = True, protocol: str = "http/protobuf",
              grpc_endpoint: str | None = None, spec: FleetSpec | None = None, scale: float | None = None,
              gpu_step_s: float | None = None, workers: int = 2, batch_size: int = 512,
-             timeout_s: float = 10.0) -> EmitReport:
-    """Send `days` of fleet history ending at `now` (naive UTC, default the current time)."""
+             timeout_s: float = 10.0, metrics_interval_s: float = 600.0, gpu: bool = True,
+             genai_metrics: bool = True) -> EmitReport:
+    """Send `days` of fleet history ending at `now` (naive UTC, default the current time).
+
+    `gpu=False` / `genai_metrics=False` leave out the GPU series / the GenAI
+    client histograms (spans only is the quickest backfill).
+    """
     if not days > 0:
         raise EmitError(f"days must be > 0, got {days}")
     if batch_size < 1:
@@ -291,9 +319,13 @@ def backfill(http_endpoint: str, days: float, *, seed: int = 7, now: datetime | 
         with _progress(progress) as bar:
             spans_task = bar.add_task("spans", total=window_s, info="") if bar else None
             batch: list[Request] = []
+            agg = IntervalAggregator(metrics_interval_s, spec.timeout_s)
             for req in simulate_requests(spec, start, end, seed, incidents):
                 batch.append(req)
+                if genai_metrics:
+                    agg.put(req)
                 if len(batch) >= batch_size:
+                    sender.add_genai(agg.ready(req.start_ns))
                     sender.submit_spans(batch)
                     batch = []
                     if bar:
@@ -301,13 +333,16 @@ def backfill(http_endpoint: str, days: float, *, seed: int = 7, now: datetime | 
                                    info=f"{report.spans_sent:,} sent")
             if batch:
                 sender.submit_spans(batch)
+            sender.add_genai(agg.flush(), flush=True)
             sender.drain()
             if bar:
                 bar.update(spans_task, completed=window_s, info=f"{report.spans_sent:,} sent")
-            gpu_task = bar.add_task("gpu series", total=window_s, info="") if bar else None
+            gpu_task = bar.add_task("gpu series", total=window_s, info="") if bar and gpu else None
             start_ns = to_ns(start)
             samples: list[GpuSample] = []
-            for s in simulate_gpu_samples(spec, start, end, step, seed, incidents, report.gpu_counters):
+            gpu_samples = simulate_gpu_samples(spec, start, end, step, seed, incidents, report.gpu_counters) \
+                if gpu else ()
+            for s in gpu_samples:
                 samples.append(s)
                 if len(samples) >= 4 * batch_size:
                     sender.submit_gpu(samples, start_ns)
@@ -318,7 +353,7 @@ def backfill(http_endpoint: str, days: float, *, seed: int = 7, now: datetime | 
             if samples:
                 sender.submit_gpu(samples, start_ns)
             sender.drain()
-            if bar:
+            if bar and gpu:
                 bar.update(gpu_task, completed=window_s, info=f"{report.gpu_points_sent:,} points")
     finally:
         sender.close()
@@ -332,13 +367,17 @@ def stream_live(http_endpoint: str, *, seed: int = 7, duration_s: float | None =
                 protocol: str = "http/protobuf", grpc_endpoint: str | None = None, spec: FleetSpec | None = None,
                 scale: float | None = None, incidents: list[Incident] | None = None,
                 gpu_counters: dict[str, float] | None = None, gpu_step_s: float = 15.0, tick_s: float = 1.0,
-                timeout_s: float = 10.0) -> EmitReport:
+                timeout_s: float = 10.0, after: EmitReport | None = None,
+                metrics_interval_s: float = 60.0) -> EmitReport:
     """Send current-time traffic until `stop` is set or `duration_s` has passed.
 
     A span is exported once its call has ended, as a BatchSpanProcessor would.
-    Pass a backfill's `incidents` and `gpu_counters` to continue it seamlessly;
-    without them the incidents are those of a 7-day window ending now (so the
-    lasting prompt-length drift is on).
+    `after=backfill_report` continues a backfill seamlessly: the same incidents
+    (the prompt-length drift stays on), the GPU energy counters carried on, and
+    the minutes between the backfill's end and now caught up at once, so the
+    warehouse has no gap. Without it the incidents are those of a 7-day window
+    ending now. Ctrl-C is a way to stop: it ends the stream and the report of
+    what was sent is returned.
     """
     spec = spec or FleetSpec()
     if scale is not None:
@@ -348,11 +387,17 @@ def stream_live(http_endpoint: str, *, seed: int = 7, duration_s: float | None =
     exporters = _Exporters(protocol, http_endpoint, grpc_endpoint, tenant_token, timeout_s)
     stop = stop or threading.Event()
     begin = _utcnow()
+    if after is not None:
+        if after.end is not None and after.end <= begin:
+            begin = after.end
+        incidents = after.incidents if incidents is None else incidents
+        gpu_counters = after.gpu_counters if gpu_counters is None else gpu_counters
     if incidents is None:
         incidents = incidents_for(begin - timedelta(days=7), begin, seed, spec.incidents)
     report = EmitReport(incidents=list(incidents), start=begin,
                         gpu_counters=gpu_counters if gpu_counters is not None else {})
     sender = _Sender(exporters, report, workers=1)
+    agg = IntervalAggregator(metrics_interval_s, 0.0)
     deadline = time.monotonic() + duration_s if duration_s is not None else None
     sim_from = gpu_from = begin
     pending: list[Request] = []
@@ -371,6 +416,9 @@ def stream_live(http_endpoint: str, *, seed: int = 7, duration_s: float | None =
                 pending = [r for r in pending if r.end_ns > now_ns]
                 for i in range(0, len(ready), 512):
                     sender.submit_spans(ready[i:i + 512])
+                for r in ready:
+                    agg.put(r)
+                sender.add_genai(agg.flush() if last_round else agg.ready(now_ns), flush=True)
                 if (now - gpu_from).total_seconds() >= gpu_step_s or last_round:
                     samples = list(simulate_gpu_samples(spec, gpu_from, now, gpu_step_s, seed, incidents,
                                                         report.gpu_counters))
@@ -383,7 +431,10 @@ def stream_live(http_endpoint: str, *, seed: int = 7, duration_s: float | None =
                 if last_round:
                     break
                 wait = tick_s if deadline is None else max(0.0, min(tick_s, deadline - time.monotonic()))
-                stop.wait(wait)
+                try:
+                    stop.wait(wait)
+                except KeyboardInterrupt:
+                    stop.set()
     finally:
         sender.close()
         exporters.shutdown()

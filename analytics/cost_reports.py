@@ -1,0 +1,89 @@
+"""The cost engine's answers as plain JSON-ready dicts, shared by the CLI and the admin API.
+
+The CLI opens the warehouse itself when no service holds it, and asks the running
+service otherwise; both paths call these functions, so they print the same thing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+from analytics.catalog_update import catalog_meta
+from analytics.cost import price_new_spans, set_state
+from analytics.cost_settings import CostSettings
+from analytics.gpu_allocation import allocate_window, rate_for
+from analytics.pricing import MAX_TIME, MIN_TIME, load_price_book
+from analytics.unpriced import raise_unpriced_alerts, unpriced_usage
+from analytics.warehouse import Warehouse, utcnow
+
+
+def _money(v: Decimal) -> str:
+    return format(v, "f")
+
+
+def check_report(wh: Warehouse, settings: CostSettings) -> dict:
+    """Catalog age and size, overrides, unpriced usage, GPU models with no rate."""
+    book = load_price_book(settings)
+    price_new_spans(wh, book)
+    unpriced = [{**u, "first_seen": u["first_seen"].isoformat(), "last_seen": u["last_seen"].isoformat()}
+                for u in unpriced_usage(wh)]
+    gpus = wh.con.execute("SELECT DISTINCT gpu_model FROM gpu_samples WHERE gpu_model IS NOT NULL").fetchall()
+    now = utcnow()
+    rates = [(r.gpu_model, Decimal(repr(r.usd_per_hour)), MIN_TIME, MAX_TIME, "config") for r in settings.gpu_rates]
+    no_rate = sorted(g for (g,) in gpus if rate_for(g, now, rates) is None)
+    meta = catalog_meta(settings.catalog_path)
+    fetched = datetime.fromisoformat(meta["fetched_at"].replace("Z", "+00:00")).astimezone(timezone.utc).replace(tzinfo=None)
+    return {
+        "catalog": {**meta, "version": book.catalog.version, "models": len(book.catalog), "age_days": (now - fetched).days},
+        "overrides": len(book.overrides),
+        "unpriced": unpriced,
+        "gpu_models_without_rate": no_rate,
+        "ok": not unpriced and not no_rate,
+    }
+
+
+def reprice_report(wh: Warehouse, settings: CostSettings, *, dry_run: bool, since: datetime | None = None,
+                   until: datetime | None = None) -> dict:
+    """Re-price (or show what a re-price would change); a real run also refreshes GPU, rollups and alerts."""
+    from analytics.cost_jobs import book_fingerprint
+    from analytics.reprice import reprice
+    from analytics.unit_economics import rebuild_rollup
+
+    book = load_price_book(settings)
+    result = reprice(wh, book, dry_run=dry_run, start=since, end=until)
+    if not dry_run:
+        lo, hi = result.span_range
+        if lo is not None:
+            allocate_window(wh, settings, lo, hi + timedelta(hours=1))
+            rebuild_rollup(wh, lo, hi + timedelta(hours=1))
+        if since is None and until is None:
+            set_state(wh, "price_book", book_fingerprint(book))
+        raise_unpriced_alerts(wh, utcnow())
+    changed = [d for d in result.diffs if d.delta != 0 or d.old_unpriced != d.new_unpriced]
+    return {
+        "dry_run": dry_run, "lines": result.lines, "old_total": _money(result.old_total),
+        "new_total": _money(result.new_total),
+        "changes": [{"team": d.team, "provider": d.provider, "model": d.model, "lines": d.lines,
+                     "old_cost": _money(d.old_cost), "new_cost": _money(d.new_cost), "delta": _money(d.delta),
+                     "old_unpriced": d.old_unpriced, "new_unpriced": d.new_unpriced} for d in changed],
+    }
+
+
+def showback_report(wh: Warehouse, settings: CostSettings, month: str, out: Path, *, update: bool = True,
+                    progress: bool = False) -> dict:
+    """Price what is new, then write the month's showback to `out`; returns the summary."""
+    from analytics.cost_jobs import update_costs
+    from analytics.showback.build import build_showback
+
+    if update:
+        update_costs(wh, settings, utcnow())
+    sb = build_showback(wh, settings, month, out, progress=progress)
+    return {
+        "month": month, "currency": sb.currency, "total": _money(sb.total), "focus_rows": sb.focus_rows,
+        "files": sb.files,
+        "teams": [{"team": t.team, "total": _money(t.total), "previous": _money(t.previous), "mom": t.mom,
+                   "gpu_allocated": _money(t.gpu_allocated), "gpu_idle": _money(t.gpu_idle),
+                   "unpriced_spans": sum(u["spans"] for u in t.unpriced)} for t in sb.teams],
+    }

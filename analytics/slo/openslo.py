@@ -1,0 +1,149 @@
+"""OpenSLO v1 (`kind: SLO`, inline or referenced `kind: SLI`) into SLOSpecs.
+
+Span SLIs use metric source `type: InferLedger` (`thresholdMetric` with `field:
+duration_s | time_to_first_token_s`, or `ratioMetric` with `events: error | non_error`
+over a `total` with `filters`); `type: Prometheus` ratio metrics become Sloth events
+for rule generation. Only `budgetingMethod: Occurrences` is supported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analytics.slo.fields import (
+    fail, filter_spec, join, known, label_map, mapping, number, objective_percent, period_of, string_field,
+)
+from analytics.slo.model import (
+    CALENDAR_MONTH, NAME_RE, OPS, WINDOW_PLACEHOLDER, PromSLI, SLOSpec, SpanSLI,
+)
+
+def _openslo_source(node: Any, where: str) -> tuple[str, dict]:
+    data = mapping(node, where)
+    ms = mapping(data.get("metricSource"), join(where, "metricSource"))
+    kind = string_field(ms.get("type"), join(join(where, "metricSource"), "type"))
+    spec = mapping(ms.get("spec"), join(join(where, "metricSource"), "spec"), required=False)
+    return kind.lower(), spec
+
+
+def _openslo_indicator(spec: dict, docs_by_name: dict, where: str) -> tuple[dict, str]:
+    if "indicator" in spec:
+        ind = mapping(spec["indicator"], join(where, "indicator"))
+        return mapping(ind.get("spec"), join(join(where, "indicator"), "spec")), join(
+            join(where, "indicator"), "spec")
+    if "indicatorRef" in spec:
+        ref = string_field(spec["indicatorRef"], join(where, "indicatorRef"))
+        if ref not in docs_by_name:
+            raise fail(join(where, "indicatorRef"), f"no SLI named {ref!r} in this file")
+        return mapping(docs_by_name[ref].get("spec"), f"SLI {ref}.spec"), f"SLI {ref}.spec"
+    raise fail(join(where, "indicator"), "is required (or indicatorRef)")
+
+
+def parse_openslo(doc: dict, where: str, docs_by_name: dict) -> list[SLOSpec]:
+    meta = mapping(doc.get("metadata"), join(where, "metadata"))
+    name = string_field(meta.get("name"), join(join(where, "metadata"), "name"), pattern=NAME_RE)
+    labels = label_map({k: (v[0] if isinstance(v, list) and v else v) for k, v in
+                      mapping(meta.get("labels"), join(join(where, "metadata"), "labels"),
+                               required=False).items()}, join(join(where, "metadata"), "labels"))
+    spec = mapping(doc.get("spec"), join(where, "spec"))
+    sw = join(where, "spec")
+    service = string_field(spec.get("service"), join(sw, "service"), pattern=NAME_RE)
+    method = spec.get("budgetingMethod", "Occurrences")
+    if method != "Occurrences":
+        raise fail(join(sw, "budgetingMethod"), f"only Occurrences is supported, got {method!r}")
+    period = "30d"
+    tw = spec.get("timeWindow")
+    if tw is not None:
+        if not isinstance(tw, list) or len(tw) != 1:
+            raise fail(join(sw, "timeWindow"), "expected a list with one time window")
+        t = mapping(tw[0], join(join(sw, "timeWindow"), 0))
+        rolling = t.get("isRolling", True)
+        dur = t.get("duration")
+        if rolling:
+            period = period_of(dur, join(join(join(sw, "timeWindow"), 0), "duration"))
+        elif dur in ("1M", "1m") or dur is None:
+            period = CALENDAR_MONTH
+        else:
+            raise fail(join(join(join(sw, "timeWindow"), 0), "duration"),
+                        f"calendar windows must be 1M (a calendar month), got {dur!r}")
+    ind, iw = _openslo_indicator(spec, docs_by_name, sw)
+    objectives = spec.get("objectives")
+    if not isinstance(objectives, list) or not objectives:
+        raise fail(join(sw, "objectives"), "expected a non-empty list")
+    out = []
+    for i, obj in enumerate(objectives):
+        ow = join(join(sw, "objectives"), i)
+        o = mapping(obj, ow)
+        if "target" in o:
+            target = number(o["target"], join(ow, "target")) * 100
+        elif "targetPercent" in o:
+            target = number(o["targetPercent"], join(ow, "targetPercent"))
+        else:
+            raise fail(join(ow, "target"), "is required (or targetPercent)")
+        target = objective_percent(round(target, 10), join(ow, "target"))
+        sli, prom = _openslo_sli(ind, o, iw, ow)
+        slo_name = name if len(objectives) == 1 else f"{name}-{o.get('displayName') or i}"
+        if not NAME_RE.match(slo_name):
+            raise fail(join(ow, "displayName"), f"{slo_name!r} is not a valid SLO name")
+        out.append(SLOSpec(
+            service=service, name=slo_name, objective=target, period=period,
+            description=string_field(spec.get("description"), join(sw, "description"), required=False),
+            labels=labels, sli=sli, prometheus=prom, source_format="openslo/v1",
+        ))
+    return out
+
+
+def _openslo_sli(ind: dict, obj: dict, iw: str, ow: str) -> tuple[SpanSLI | None, PromSLI | None]:
+    if "thresholdMetric" in ind:
+        kind, src = _openslo_source(ind["thresholdMetric"], join(iw, "thresholdMetric"))
+        sw = join(join(join(iw, "thresholdMetric"), "metricSource"), "spec")
+        if kind != "inferledger":
+            raise fail(join(join(join(iw, "thresholdMetric"), "metricSource"), "type"),
+                        "threshold metrics are supported over spans only (type: InferLedger); "
+                        "for Prometheus use ratioMetric")
+        known(src, {"field", "filters"}, sw)
+        fieldname = src.get("field", "duration_s")
+        kinds = {"duration_s": "latency", "time_to_first_token_s": "ttft"}
+        if fieldname not in kinds:
+            raise fail(join(sw, "field"), f"must be duration_s or time_to_first_token_s, got {fieldname!r}")
+        op = obj.get("op", "lte")
+        if op not in OPS:
+            raise fail(join(ow, "op"), f"must be one of {', '.join(OPS)}, got {op!r}")
+        if "value" not in obj:
+            raise fail(join(ow, "value"), "is required for a thresholdMetric (the threshold in seconds)")
+        value = number(obj["value"], join(ow, "value"))
+        return SpanSLI(kinds[fieldname], value, op, filter_spec(src.get("filters"), join(sw, "filters"))), None
+    if "ratioMetric" in ind:
+        rw = join(iw, "ratioMetric")
+        rm = mapping(ind["ratioMetric"], rw)
+        if "total" not in rm or ("good" in rm) == ("bad" in rm):
+            raise fail(rw, "needs total and exactly one of good or bad")
+        which = "good" if "good" in rm else "bad"
+        k_part, s_part = _openslo_source(rm[which], join(rw, which))
+        k_tot, s_tot = _openslo_source(rm["total"], join(rw, "total"))
+        if k_part != k_tot:
+            raise fail(join(join(join(rw, which), "metricSource"), "type"),
+                        f"must be the same type as total ({k_tot})")
+        if k_tot == "inferledger":
+            tw = join(join(join(rw, "total"), "metricSource"), "spec")
+            known(s_tot, {"filters"}, tw)
+            pw = join(join(join(rw, which), "metricSource"), "spec")
+            known(s_part, {"events"}, pw)
+            want = "non_error" if which == "good" else "error"
+            if s_part.get("events") != want:
+                raise fail(join(pw, "events"), f"must be {want!r} for a {which} ratio over spans")
+            return SpanSLI("availability", None, "lte", filter_spec(s_tot.get("filters"), join(tw, "filters"))), None
+        if k_tot == "prometheus":
+            counter = rm.get("counter", True)
+            q_part = string_field(s_part.get("query"), join(join(join(join(rw, which), "metricSource"), "spec"), "query"))
+            q_tot = string_field(s_tot.get("query"), join(join(join(join(rw, "total"), "metricSource"), "spec"), "query"))
+
+            def windowed(q: str) -> str:
+                if WINDOW_PLACEHOLDER in q or not counter:
+                    return q.strip()
+                return f"sum(rate({q.strip()}[{WINDOW_PLACEHOLDER}]))"
+
+            err = windowed(q_part) if which == "bad" else f"({windowed(q_tot)}) - ({windowed(q_part)})"
+            return None, PromSLI(error_query=err, total_query=windowed(q_tot))
+        raise fail(join(join(join(rw, "total"), "metricSource"), "type"),
+                    f"must be InferLedger or Prometheus, got {k_tot!r}")
+    raise fail(iw, "needs ratioMetric or thresholdMetric")

@@ -1,0 +1,180 @@
+"""Anomaly detection benchmark: throughput (numba kernel vs plain NumPy) and the NAB evaluation.
+
+    .venv/bin/python -m benchmarks.bench_anomaly                 # both parts
+    .venv/bin/python -m benchmarks.bench_anomaly --skip-nab      # throughput only
+
+Throughput: 10,000 series x 30 days at 5-minute steps (86.4 M points) scored by the
+numba kernel, in chunks of series so the inputs need not all sit in memory at once;
+next to it, the NumPy reference implementation of the same recurrence (a loop over
+time, vectorised over series) measured in the same run on `--ref-series` series and
+scaled linearly, with a check that both give the same numbers. Each phase runs in its
+own child process so its peak RSS is its own.
+
+NAB: every file of ../shared/data/nab scored with the one default configuration and
+evaluated by benchmarks/nab_score.py (standard / low-FP / low-FN, per category),
+printed next to the published NAB scoreboard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import time
+
+import numpy as np
+
+STEP = 300
+T0 = 1_709_251_200
+
+
+def make_chunk(n_series: int, n_points: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Daily-seasonal series with noise, a few spikes and level shifts (realistic work for the kernel)."""
+    rng = np.random.default_rng(seed)
+    ts = T0 + STEP * np.arange(n_points, dtype=np.int64)
+    hours = (ts % 86400) / 3600
+    base = rng.uniform(10, 1000, (n_series, 1))
+    x = base * (1 + 0.3 * np.sin(2 * np.pi * hours / 24)) + rng.normal(0, 1, (n_series, n_points)) * base * 0.05
+    rows = np.arange(n_series)
+    x[rows, rng.integers(n_points // 4, n_points, n_series)] *= 5
+    shift_at = rng.integers(n_points // 4, n_points, n_series)
+    x[np.arange(n_points)[None, :] >= shift_at[:, None]] *= 1.2
+    return ts, x
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _kernel_phase(n_series: int, n_points: int, chunk: int, q) -> None:
+    from analytics.anomaly.config import DetectorConfig
+    from analytics.kernels.anomaly_detectors import score_matrix
+
+    import numba
+
+    params = DetectorConfig().params()
+    t = time.perf_counter()
+    ts, x = make_chunk(4, 1000, 0)
+    score_matrix(ts, x, params)  # compile or load from cache
+    compile_s = time.perf_counter() - t
+    base_rss = _peak_rss_mb()
+    elapsed = 0.0
+    alarms = 0
+    for k, lo in enumerate(range(0, n_series, chunk)):
+        ts, x = make_chunk(min(chunk, n_series - lo), n_points, seed=k + 1)
+        t = time.perf_counter()
+        s, _e, kind = score_matrix(ts, x, params)
+        elapsed += time.perf_counter() - t
+        alarms += int((kind != 0).sum())
+        del s, _e, kind, x
+    q.put({"seconds": elapsed, "compile_s": compile_s, "peak_rss_mb": _peak_rss_mb(), "base_rss_mb": base_rss,
+           "alarms": alarms, "threads": numba.get_num_threads()})
+
+
+def _reference_phase(ref_series: int, n_points: int, q) -> None:
+    from analytics.anomaly.config import DetectorConfig
+    from analytics.kernels.anomaly_detectors import score_matrix
+    from analytics.kernels.anomaly_reference import score_matrix_reference
+
+    params = DetectorConfig().params()
+    ts, x = make_chunk(ref_series, n_points, seed=1)
+    base_rss = _peak_rss_mb()
+    t = time.perf_counter()
+    s_ref, e_ref, k_ref = score_matrix_reference(ts, x, params)
+    elapsed = time.perf_counter() - t
+    s, e, k = score_matrix(ts, x, params)
+    q.put({"seconds": elapsed, "peak_rss_mb": _peak_rss_mb(), "base_rss_mb": base_rss,
+           "max_abs_diff": float(np.max(np.abs(s - s_ref))), "kinds_equal": bool(np.array_equal(k, k_ref)),
+           "expected_max_rel_diff": float(np.max(np.abs(e - e_ref) / np.maximum(np.abs(e_ref), 1e-300)))})
+
+
+def _in_child(target, *args) -> dict:
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=target, args=(*args, q))
+    p.start()
+    out = q.get()
+    p.join()
+    return out
+
+
+def throughput(n_series: int, days: int, chunk: int, ref_series: int) -> None:
+    n_points = days * 86400 // STEP
+    total = n_series * n_points
+    print(f"== throughput: {n_series:,} series x {days} days at 5 min = {total / 1e6:.1f} M points ==")
+    k = _in_child(_kernel_phase, n_series, n_points, chunk)
+    r = _in_child(_reference_phase, ref_series, n_points)
+    ref_scaled = r["seconds"] * n_series / ref_series
+    print(f"numba kernel     : {k['seconds']:.2f} s  ({total / k['seconds'] / 1e6:.1f} M points/s, "
+          f"{k['threads']} threads, chunks of {chunk:,} series; compile/cache load {k['compile_s']:.2f} s not counted)")
+    print(f"                   peak RSS {k['peak_rss_mb']:.0f} MB (process before scoring {k['base_rss_mb']:.0f} MB); "
+          f"{k['alarms']:,} alarms")
+    print(f"NumPy reference  : {r['seconds']:.2f} s on {ref_series:,} series -> {ref_scaled:.1f} s scaled to "
+          f"{n_series:,} ({ref_series * n_points / r['seconds'] / 1e6:.2f} M points/s); peak RSS {r['peak_rss_mb']:.0f} MB "
+          f"for {ref_series:,} series")
+    print(f"speed-up         : {ref_scaled / k['seconds']:.0f}x   goal < 2 s: {'met' if k['seconds'] < 2 else 'NOT met'}")
+    print(f"same numbers     : max |score diff| {r['max_abs_diff']:.1e}, expected max rel diff "
+          f"{r['expected_max_rel_diff']:.1e}, kinds equal: {r['kinds_equal']}")
+
+
+def nab(nab_dir: str | None) -> None:
+    from rich.console import Console
+    from rich.progress import track
+    from rich.table import Table
+
+    from analytics.anomaly.config import DetectorConfig
+    from analytics.anomaly.detectors import score
+    from benchmarks.nab_score import PUBLISHED, evaluate, load_corpus
+
+    console = Console()
+    files = load_corpus(nab_dir)
+    cfg = DetectorConfig()
+    t = time.perf_counter()
+    scores = [score(f.timestamps, f.values, cfg).score for f in track(files, description="scoring NAB files")]
+    scoring_s = time.perf_counter() - t
+    results = evaluate(files, scores)
+    rows = sum(len(f.values) for f in files)
+    console.print(f"== NAB: {len(files)} files, {rows:,} rows, {sum(len(f.windows) for f in files)} windows;"
+                  f" scored in {scoring_s:.2f} s with one configuration (DetectorConfig defaults) ==")
+    table = Table("detector", "standard", "reward_low_FP", "reward_low_FN", title="NAB scores (0 = null, 100 = perfect)")
+    ours = tuple(r.score for r in results)
+    entries = list(PUBLISHED.items()) + [("InferLedger streaming (this run)", ours)]
+    entries.sort(key=lambda kv: -kv[1][0])
+    for name, (std, lfp, lfn) in entries:
+        style = "bold green" if name.startswith("InferLedger") else None
+        table.add_row(name, f"{std:.1f}", f"{lfp:.1f}", f"{lfn:.1f}", style=style)
+    console.print(table)
+    console.print("published figures: NAB scoreboard (github.com/numenta/NAB README, v1.1), as listed in "
+                  "../shared/data/nab/SCORING.md")
+    cats = sorted(results[0].by_category)
+    ctab = Table("category", *[r.profile for r in results], title="ours per category (corpus threshold per profile)")
+    for c in cats:
+        ctab.add_row(c, *[("n/a (no windows)" if np.isnan(r.by_category[c]) else f"{r.by_category[c]:.1f}")
+                          for r in results])
+    console.print(ctab)
+    console.print("thresholds: " + ", ".join(f"{r.profile} {r.threshold:.4f}" for r in results))
+    # a picture: standard score bars against the published detectors
+    console.print("\nstandard profile")
+    for name, (std, _l, _f) in entries:
+        bar = "█" * max(0, int(round(std / 2)))
+        console.print(f"{name[:34]:>34} {bar} {std:.1f}", style="bold green" if name.startswith("InferLedger") else None)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--series", type=int, default=10_000)
+    ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--chunk", type=int, default=1_000, help="series per kernel call")
+    ap.add_argument("--ref-series", type=int, default=200, help="series the NumPy reference runs on")
+    ap.add_argument("--nab-dir", default=None)
+    ap.add_argument("--skip-nab", action="store_true")
+    ap.add_argument("--skip-throughput", action="store_true")
+    args = ap.parse_args()
+    if not args.skip_throughput:
+        throughput(args.series, args.days, args.chunk, args.ref_series)
+    if not args.skip_nab:
+        nab(args.nab_dir)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""`inferledger anomaly score / list` and the `[analytics.anomaly]` settings."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from inferledger.cli import cli
+from inferledger.config import ConfigError, load_settings
+
+
+def _series_csv(path, n=2000, spike_at=1500):
+    rng = np.random.default_rng(0)
+    ts = pd.date_range("2024-03-01", periods=n, freq="5min")
+    values = rng.normal(100, 2, n).round(2)
+    values[spike_at] = 180
+    pd.DataFrame({"timestamp": ts.strftime("%Y-%m-%d %H:%M:%S"), "value": values}).to_csv(path, index=False)
+    return values
+
+
+def _run(tmp_path, *args):
+    return CliRunner().invoke(cli, ["--db", str(tmp_path / "wh.duckdb"), *args], catch_exceptions=False)
+
+
+def test_score_writes_nab_results_format(tmp_path):
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    values = _series_csv(src)
+    res = _run(tmp_path, "anomaly", "score", str(src), "--out", str(out))
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(out)
+    assert list(df.columns) == ["timestamp", "value", "anomaly_score"]
+    assert len(df) == len(values) and np.allclose(df["value"], values)
+    assert df["anomaly_score"].between(0, 1).all()
+    assert df["anomaly_score"].idxmax() == 1500 and df["anomaly_score"][1500] >= 0.5
+
+
+def test_score_to_stdout_and_json(tmp_path):
+    src = tmp_path / "in.csv"
+    _series_csv(src, n=600, spike_at=500)
+    res = _run(tmp_path, "anomaly", "score", str(src))
+    assert res.exit_code == 0
+    lines = res.output.strip().splitlines()
+    assert lines[0] == "timestamp,value,anomaly_score" and len(lines) == 601
+    res = _run(tmp_path, "anomaly", "score", str(src), "--json")
+    doc = json.loads(res.output)
+    assert doc["rows"] == 600
+    assert [a["row"] for a in doc["alarms"]] == [500]
+    assert doc["alarms"][0]["kind"] == "spike" and doc["alarms"][0]["expected"] == pytest.approx(100, abs=3)
+
+
+def test_score_errors_name_the_problem(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ts,value\n2024-01-01,1\n")
+    res = CliRunner().invoke(cli, ["--db", str(tmp_path / "wh.duckdb"), "anomaly", "score", str(bad)])
+    assert res.exit_code != 0 and "missing column 'timestamp'" in res.output
+    bad.write_text("timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:05:00,abc\n")
+    res = CliRunner().invoke(cli, ["--db", str(tmp_path / "wh.duckdb"), "anomaly", "score", str(bad)])
+    assert res.exit_code != 0 and "'value' is not a number at data row 2" in res.output
+    bad.write_text("timestamp,value\nyesterday-ish,1\n")
+    res = CliRunner().invoke(cli, ["--db", str(tmp_path / "wh.duckdb"), "anomaly", "score", str(bad)])
+    assert res.exit_code != 0 and "'timestamp'" in res.output
+    res = CliRunner().invoke(cli, ["--db", str(tmp_path / "wh.duckdb"), "anomaly", "score", str(tmp_path / "nope.csv")])
+    assert res.exit_code != 0 and "no such file" in res.output
+
+
+def test_detector_config_comes_from_settings(tmp_path):
+    src = tmp_path / "in.csv"
+    _series_csv(src, n=600, spike_at=500)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[analytics.anomaly.detector]\nz_alarm = 1000.0\n")
+    res = CliRunner().invoke(cli, ["--config", str(cfg), "--db", str(tmp_path / "wh.duckdb"),
+                                   "anomaly", "score", str(src), "--json"])
+    assert res.exit_code == 0 and json.loads(res.output)["alarms"] == []
+
+
+def test_list_reads_stored_anomalies(tmp_path):
+    from analytics.anomaly.job import run_detection
+    from analytics.warehouse import open_warehouse
+    from tests.test_anomaly_job import NOW, fleet, insert_spans
+
+    wh = open_warehouse(tmp_path / "wh.duckdb")
+    insert_spans(wh, [r for r in fleet() if r["start_time"] >= NOW - timedelta(hours=30)])
+    settings = load_settings(None, environ={})
+    assert run_detection(wh, settings.analytics.anomaly, NOW).new_anomalies > 0
+    wh.close()
+    res = _run(tmp_path, "anomaly", "list", "--hours", "100000", "--json")
+    rows = json.loads(res.output)
+    assert rows and {"series_key", "observed", "expected", "moved_dimension"} <= set(rows[0])
+    res = _run(tmp_path, "anomaly", "list", "--hours", "100000")
+    assert res.exit_code == 0 and "spend_5m" in res.output
+
+
+def test_settings_validate_and_name_the_field():
+    s = load_settings(None, environ={"INFERLEDGER_ANALYTICS__ANOMALY__DETECTOR__Z_ALARM": "7"})
+    assert s.analytics.anomaly.detector.z_alarm == 7.0
+    with pytest.raises(ConfigError, match="analytics.anomaly.detector.nope"):
+        load_settings(None, environ={}, overrides={"analytics.anomaly.detector.nope": 1})
+    with pytest.raises(ConfigError, match="alpha_fast"):
+        load_settings(None, environ={}, overrides={"analytics.anomaly.detector.alpha_fast": 2.0})
+    with pytest.raises(ConfigError, match="unknown series kind 'cpu'"):
+        load_settings(None, environ={}, overrides={"analytics.anomaly.series": ["cpu"]})
+    with pytest.raises(ConfigError, match="severity"):
+        load_settings(None, environ={}, overrides={"analytics.anomaly.severity": "loud"})

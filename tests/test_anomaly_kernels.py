@@ -1,0 +1,165 @@
+"""The streaming detector kernel: equal to its NumPy reference, and right on the cases that matter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analytics.anomaly.config import DetectorConfig
+from analytics.anomaly.detectors import score, score_many
+from analytics.kernels.anomaly_detectors import KIND_NONE, KIND_SHIFT, KIND_SPIKE, hour_of_week
+from analytics.kernels.anomaly_reference import hour_of_week_np, score_matrix_reference
+
+T0 = 1_709_251_200  # 2024-03-01 00:00 UTC, a Friday
+STEP = 300
+
+
+def _ts(n: int, step: int = STEP) -> np.ndarray:
+    return T0 + step * np.arange(n, dtype=np.int64)
+
+
+def _daily(n: int, rng, noise: float = 1.0) -> np.ndarray:
+    t = _ts(n)
+    hours = (t % 86400) / 3600
+    weekend = ((t // 86400 + 3) % 7) >= 5
+    return 100 + 30 * np.sin(2 * np.pi * hours / 24) - 20 * weekend + rng.normal(0, noise, n)
+
+
+def _mixed_batch(n: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(42)
+    ts = _ts(n)
+    ts[n // 2:] += 6 * 3600  # a six-hour gap shared by all rows
+    x = np.empty((8, n))
+    x[0] = rng.normal(10, 1, n); x[0, 3000] = 40                       # spike
+    x[1] = rng.normal(10, 1, n); x[1, 2500:] += 6                      # level shift
+    x[2] = 3.0                                                          # flat
+    x[3] = rng.poisson(0.7, n)                                          # integer counts
+    x[4] = _daily(n, rng)                                               # seasonal
+    x[5] = rng.normal(0, 1, n); x[5, 100:140] = np.nan; x[5, 0:3] = np.nan  # missing values
+    x[6] = np.cumsum(rng.normal(0, 1, n))                               # random walk
+    x[7] = rng.standard_t(2, n) * 5 + 50                                # heavy tails
+    return ts, x
+
+
+@pytest.mark.parametrize("cfg", [
+    DetectorConfig(),
+    DetectorConfig(tail_eta=0.1, tail_p=0.999, suppress_points=50, z_alarm=6, cusum_h=20, warmup_points=0),
+    DetectorConfig(alpha_fast=0.3, alpha_scale=0.1, season_min_obs=1, huber_k=1.5, suppress_factor=0.0),
+])
+def test_numba_kernel_equals_numpy_reference(cfg):
+    ts, x = _mixed_batch()
+    got = score_many(ts, x, cfg)
+    ref_score, ref_expected, ref_kind = score_matrix_reference(ts, x, cfg.params())
+    np.testing.assert_allclose(got.score, ref_score, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.expected, ref_expected, rtol=0, atol=1e-12 * np.nanmax(np.abs(ref_expected)))
+    assert np.array_equal(np.isnan(got.expected), np.isnan(ref_expected))
+    assert np.array_equal(got.kind, ref_kind)
+    # the single-series entry point is the same recurrence
+    one = score(ts, x[4], cfg)
+    assert np.array_equal(one.score, got.score[4])
+
+
+def test_hour_of_week_matches_calendar():
+    ts = np.array([T0, T0 + 3 * 86400, T0 + 3 * 86400 + 3600 * 13 + 59], dtype=np.int64)
+    # 2024-03-01 is a Friday (Monday = 0): hour 4*24; 2024-03-04 is a Monday
+    assert list(hour_of_week_np(ts)) == [96, 0, 13]
+    assert [hour_of_week(int(t)) for t in ts] == [96, 0, 13]
+
+
+def test_scores_in_unit_interval_and_past_only():
+    ts, x = _mixed_batch()
+    full = score_many(ts, x)
+    assert np.all((full.score >= 0) & (full.score < 1)) and np.all(np.isfinite(full.score))
+    # changing the future never changes a past score
+    y = x.copy()
+    y[:, 3000:] = 1e6
+    cut = score_many(ts, y)
+    assert np.array_equal(full.score[:, :3000], cut.score[:, :3000])
+
+
+def test_spike_is_found_where_it_is():
+    rng = np.random.default_rng(1)
+    x = rng.normal(10, 1, 3000)
+    x[2000] = 30
+    r = score(_ts(3000), x)
+    assert r.kind[2000] == KIND_SPIKE and r.score[2000] > 0.8
+    assert abs(r.expected[2000] - 10) < 1
+    assert r.alarm[1000:].sum() <= 2  # the spike, maybe one neighbour; no storm after it
+    assert not r.alarm[2001:2001 + DetectorConfig().suppress_points].any()  # hysteresis
+
+
+def test_level_shift_alarms_then_rebaselines():
+    rng = np.random.default_rng(2)
+    x = rng.normal(10, 1, 4000)
+    x[2500:] += 2.5  # small for a spike detector (z 2.5), sustained
+    r = score(_ts(4000), x)
+    first = np.flatnonzero(r.alarm[2500:])
+    assert first.size and first[0] < 40, "shift not found within 40 points"
+    assert KIND_SHIFT in set(r.kind[2500:2540])
+    assert r.alarm[2700:].sum() <= 1  # the new level has become normal
+    assert r.alarm[1000:2500].sum() <= 1
+
+
+def test_seasonal_series_without_anomaly_raises_no_alarm():
+    rng = np.random.default_rng(3)
+    n = 4 * 7 * 288  # four weeks at 5 minutes, with a weekend dip
+    r = score(_ts(n), _daily(n, rng, noise=1.0))
+    assert r.alarm[7 * 288:].sum() == 0  # after the first week, nothing
+    # and the seasonal model is what predicts it: expected tracks the daily curve
+    clean = _daily(n, np.random.default_rng(3), noise=0.0)
+    assert np.mean(np.abs(r.expected[14 * 288:] - clean[14 * 288:])) < 3
+
+
+def test_flat_series_never_divides_by_zero():
+    x = np.full(2000, 7.0)
+    r = score(_ts(2000), x)
+    assert np.all(r.score == 0) and np.all(r.expected == 7.0)
+    x[1500] = 7.5  # any change on a flat line is news
+    r = score(_ts(2000), x)
+    assert r.kind[1500] == KIND_SPIKE and np.isfinite(r.score).all()
+    zeros = score(_ts(500), np.zeros(500))
+    assert np.all(zeros.score == 0)
+
+
+def test_integer_series_uses_resolution_floor():
+    rng = np.random.default_rng(4)
+    x = rng.poisson(0.3, 5000).astype(float)
+    r = score(_ts(5000), x)
+    assert np.isfinite(r.score).all()
+    assert r.alarm[500:].sum() <= 5  # a lone 2 or 3 among zeros is not an alarm storm
+    x[4000] = 25
+    r2 = score(_ts(5000), x)
+    assert r2.kind[4000] == KIND_SPIKE
+
+
+def test_gaps_in_time_are_not_anomalies():
+    rng = np.random.default_rng(5)
+    n = 3 * 7 * 288
+    ts = _ts(n)
+    x = _daily(n, rng)
+    keep = np.ones(n, bool)
+    keep[10 * 288: 10 * 288 + 72] = False      # six hours missing
+    keep[15 * 288: 16 * 288] = False           # a whole day missing
+    r = score(ts[keep], x[keep])
+    assert r.alarm[7 * 288:].sum() == 0
+    # missing values (NaN) score 0 and leave the state alone
+    y = x.copy()
+    y[12 * 288: 12 * 288 + 50] = np.nan
+    ry = score(ts, y)
+    assert np.all(ry.score[12 * 288: 12 * 288 + 50] == 0)
+    assert ry.alarm[7 * 288:].sum() == 0
+
+
+def test_bad_config_names_the_field():
+    with pytest.raises(ValueError, match="alpha_fast"):
+        DetectorConfig(alpha_fast=0)
+    with pytest.raises(ValueError, match="suppress_factor"):
+        DetectorConfig(suppress_factor=2)
+    with pytest.raises(ValueError, match="1-D and equally long"):
+        score(_ts(3), np.zeros(4))
+
+
+def test_no_alarm_kind_below_half():
+    ts, x = _mixed_batch()
+    r = score_many(ts, x)
+    assert np.all((r.kind == KIND_NONE) == (r.score < 0.5))
