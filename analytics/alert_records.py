@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+import pyarrow as pa
+
 from analytics.warehouse import Warehouse, utcnow
 
 Severity = Literal["page", "ticket", "info"]
@@ -58,24 +60,34 @@ class AlertRecord:
         return fingerprint(self.labels)
 
 
+_RECORD_COLUMNS = (
+    "source", "alertname", "fingerprint", "labels", "severity", "status", "summary", "description",
+    "values", "runbook_url", "dashboard_url", "starts_at", "ends_at", "created_at",
+)
+
+
 def write_alert_records(wh: Warehouse, records: list[AlertRecord]) -> int:
-    """Append records; returns how many were written."""
+    """Append records in one statement (jobs may raise thousands at once); returns the count."""
     if not records:
         return 0
     now = utcnow()
-    wh.con.executemany(
-        "INSERT INTO alert_records (source, alertname, fingerprint, labels, severity, status, summary,"
-        ' description, "values", runbook_url, dashboard_url, starts_at, ends_at, created_at)'
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            [
-                r.source, r.alertname, r.fingerprint, json.dumps(r.labels, sort_keys=True), r.severity,
-                r.status, r.summary, r.description, json.dumps(r.values, default=str), r.runbook_url,
-                r.dashboard_url, r.starts_at, r.ends_at, now,
-            ]
-            for r in records
-        ],
-    )
+    rows = [
+        (
+            r.source, r.alertname, r.fingerprint, json.dumps(r.labels, sort_keys=True), r.severity,
+            r.status, r.summary, r.description, json.dumps(r.values, default=str), r.runbook_url,
+            r.dashboard_url, r.starts_at, r.ends_at, now,
+        )
+        for r in records
+    ]
+    columns = list(zip(*rows))
+    table = pa.table({name: pa.array(col) for name, col in zip(_RECORD_COLUMNS, columns)})
+    con = wh.con
+    con.register("_alert_records_batch", table)
+    try:
+        quoted = ", ".join(f'"{c}"' for c in _RECORD_COLUMNS)
+        con.execute(f"INSERT INTO alert_records ({quoted}) SELECT {quoted} FROM _alert_records_batch")
+    finally:
+        con.unregister("_alert_records_batch")
     return len(records)
 
 

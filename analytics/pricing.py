@@ -23,6 +23,7 @@ from typing import Iterable
 from analytics.cost_settings import CostSettings, PriceOverride, parse_when
 
 BUNDLED_CATALOG = "model_prices_and_context_window.json"
+RETIRED_MODELS = "retired_model_prices.json"
 MIN_TIME = datetime(1970, 1, 1)
 MAX_TIME = datetime(9999, 12, 31)
 _QUANT = Decimal("1e-18")
@@ -193,7 +194,11 @@ def load_catalog(path: str = "") -> Catalog:
         raise ValueError(f"price catalog {p} is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ValueError(f"price catalog {p}: expected an object of model -> prices")
-    return Catalog(data, hashlib.sha256(raw).hexdigest()[:12])
+    # Retired models LiteLLM dropped (still named by older spans); only where the catalog has no entry.
+    retired_raw = resources.files("analytics.data").joinpath(RETIRED_MODELS).read_bytes()
+    retired = {k: v for k, v in json.loads(retired_raw).items() if isinstance(v, dict)}
+    data = {**retired, **data}
+    return Catalog(data, hashlib.sha256(raw + retired_raw).hexdigest()[:12])
 
 
 def _override_price(o: PriceOverride, includes_cache: bool, version: str) -> Price:

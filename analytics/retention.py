@@ -16,12 +16,17 @@ FACT_TABLES = {
 }
 
 
+# Job bookkeeping: frequent jobs write thousands of rows a day; a fortnight is plenty.
+JOB_RUNS_DAYS = 14
+
+
 def enforce_retention(wh: Warehouse, now: datetime, retention_days: int) -> dict[str, int]:
     """Delete fact rows older than the cut-off; returns rows deleted per table."""
-    cutoff = now - timedelta(days=retention_days)
+    cutoffs = {table: (column, now - timedelta(days=retention_days)) for table, column in FACT_TABLES.items()}
+    cutoffs["job_runs"] = ("started_at", now - timedelta(days=JOB_RUNS_DAYS))
     deleted = {}
-    for table, column in FACT_TABLES.items():
-        # Table and column names come from the constant above, never from input.
+    for table, (column, cutoff) in cutoffs.items():
+        # Table and column names come from the constants above, never from input.
         row = wh.con.execute(f"DELETE FROM {table} WHERE {column} < ? RETURNING 1", [cutoff]).fetchall()
         deleted[table] = len(row)
     return deleted

@@ -5,8 +5,8 @@
 Reference and current have ROWS rows each and 6 columns (4 numeric: tokens in /
 out, latency, time to first token; 2 categorical: model, finish reason); the
 current window is shifted a little. Each path runs in its own child process so
-its peak memory is its own: peak RSS of the child minus its RSS once the data was
-built. Our path is timed twice: fit the reference profile + compare, and compare
+its peak memory is its own: peak RSS (sampled every 2 ms) during the timed part
+minus the RSS at its start, the input data already built. Our path is timed twice: fit the reference profile + compare, and compare
 alone against the fitted profile (what every later window of the job costs).
 Timings on a shared machine are noisy; run it once, on an otherwise quiet box.
 """
@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import math
 import multiprocessing as mp
-import resource
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -49,14 +49,35 @@ def make_data(rows: int, seed: int = 0):
     return frame(0.0), frame(0.05), frame(0.02)
 
 
-def _rss_mb() -> float:
-    import psutil
+class PeakRss:
+    """Peak resident memory above the level at entry, sampled every 2 ms on a thread.
 
-    return psutil.Process().memory_info().rss / 2**20
+    (ru_maxrss would also count the data generation that ran before the timed part.)
+    """
 
+    def __enter__(self) -> "PeakRss":
+        import psutil
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+        self._proc = psutil.Process()
+        self.base = self._proc.memory_info().rss
+        self.peak = self.base
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.002):
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._proc.memory_info().rss)
+
+    @property
+    def mib(self) -> float:
+        return (self.peak - self.base) / 2**20
 
 
 def ours(rows: int, queue) -> None:
@@ -67,17 +88,17 @@ def ours(rows: int, queue) -> None:
     kinds = {**{c: "numeric" for c in NUM}, **{c: "categorical" for c in CAT}}
     warm = fit_profile(ref.head(2000), kinds)  # numba kernels load from cache / compile once
     compare_profile(warm, cur.head(2000))
-    base = _rss_mb()
-    t0 = time.perf_counter()
-    profile = fit_profile(ref, kinds)
-    t1 = time.perf_counter()
-    results = compare_profile(profile, cur)
-    t2 = time.perf_counter()
-    compare_profile(profile, cur2)
-    t3 = time.perf_counter()
+    with PeakRss() as mem:
+        t0 = time.perf_counter()
+        profile = fit_profile(ref, kinds)
+        t1 = time.perf_counter()
+        results = compare_profile(profile, cur)
+        t2 = time.perf_counter()
+        compare_profile(profile, cur2)
+        t3 = time.perf_counter()
     queue.put({
         "fit_s": t1 - t0, "compare_s": t2 - t1, "fit_compare_s": t2 - t0, "next_window_s": t3 - t2,
-        "peak_mb": _peak_mb() - base,
+        "peak_mb": mem.mib,
         "results": {r.column: (r.method, r.score, r.threshold, r.drifted) for r in results},
     })
 
@@ -92,16 +113,15 @@ def evidently(rows: int, queue) -> None:
     ref_pd, cur_pd = ref.to_pandas(), cur.to_pandas()
     del ref, cur
     definition = DataDefinition(numerical_columns=NUM, categorical_columns=CAT)
-    base = _rss_mb()
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
+    with PeakRss() as mem, warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
         snap = Report([DataDriftPreset()]).run(
             Dataset.from_pandas(cur_pd, data_definition=definition),
             Dataset.from_pandas(ref_pd, data_definition=definition),
         )
         metrics = snap.dict()["metrics"]
-    t1 = time.perf_counter()
+        t1 = time.perf_counter()
     names = {m.display_name: m for m in METHODS.values()}
     out = {}
     for m in metrics:
@@ -110,7 +130,7 @@ def evidently(rows: int, queue) -> None:
             method = names[cfg["method"]]
             score = float(m["value"])
             out[cfg["column"]] = (method.name, score, cfg["threshold"], method.drifted(score, cfg["threshold"]))
-    queue.put({"seconds": t1 - t0, "peak_mb": _peak_mb() - base, "results": out})
+    queue.put({"seconds": t1 - t0, "peak_mb": mem.mib, "results": out})
 
 
 def _child(target, rows: int) -> dict:

@@ -123,13 +123,19 @@ def test_flat_series_never_divides_by_zero():
 
 def test_integer_series_uses_resolution_floor():
     rng = np.random.default_rng(4)
-    x = rng.poisson(0.3, 5000).astype(float)
+    # mostly zeros with the odd 1: the deviation scale is ~0, the resolution (1) is the floor
+    x = (rng.random(5000) < 0.01).astype(float)
     r = score(_ts(5000), x)
     assert np.isfinite(r.score).all()
-    assert r.alarm[500:].sum() <= 5  # a lone 2 or 3 among zeros is not an alarm storm
+    first = int(np.flatnonzero(x)[0])  # the very first change of a flat start is news (as for a flat line)
+    assert r.alarm[first + 1:].sum() == 0  # after that, a lone 1 among zeros is one quantum, not an anomaly
     x[4000] = 25
     r2 = score(_ts(5000), x)
     assert r2.kind[4000] == KIND_SPIKE
+    # small counts: rare, not a storm
+    counts = rng.poisson(2.0, 5000).astype(float)
+    rc = score(_ts(5000), counts)
+    assert rc.alarm[500:].mean() < 0.002
 
 
 def test_gaps_in_time_are_not_anomalies():

@@ -26,6 +26,7 @@ class Episode:
     severity: str  # page | ticket
     start: datetime  # first minute the condition held
     end: datetime  # first minute it no longer held (or the end of the replay)
+    ongoing: bool = False  # still holding at the last minute replayed
 
 
 @dataclass
@@ -39,7 +40,8 @@ class Replay:
 def _episodes(mask: np.ndarray, start: datetime, severity: str) -> list[Episode]:
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    return [Episode(severity, start + timedelta(minutes=int(a)), start + timedelta(minutes=int(b)))
+    return [Episode(severity, start + timedelta(minutes=int(a)), start + timedelta(minutes=int(b)),
+                    ongoing=int(b) == len(mask))
             for a, b in zip(starts, ends)]
 
 

@@ -100,7 +100,8 @@ def _render(rows: list[dict[str, Any]], history: dict[str, list]) -> None:
         b = r["burn_rates"]
         alerts = " ".join(s for s, on in (("[red]PAGE[/]", r["page"]), ("[yellow]TICKET[/]", r["ticket"])) if on)
         exh = r["exhaustion_hours"]
-        exh_txt = "—" if exh is None else (f"{exh:.1f} h" if exh < 72 else f"{exh / 24:.1f} d")
+        exh_txt = ("—" if exh is None else "exhausted" if exh <= 0
+                   else f"{exh:.1f} h" if exh < 72 else f"{exh / 24:.1f} d")
         left = r["budget_remaining"]
         colour = "green" if left > 0.5 else "yellow" if left > 0 else "red"
         table.add_row(
@@ -168,7 +169,8 @@ def replay_cmd(app: AppContext, hours: float, as_json: bool) -> None:
         wh.close()
     if as_json:
         click.echo(json.dumps({"slos": [{
-            "slo_id": r.spec.id, "episodes": [{"severity": e.severity, "start": e.start, "end": e.end}
+            "slo_id": r.spec.id, "episodes": [{"severity": e.severity, "start": e.start, "end": e.end,
+                                               "ongoing": e.ongoing}
                                               for e in r.episodes],
             "budget_remaining_end": float(r.budget_remaining[-1]) if len(r.budget_remaining) else None,
         } for r in results]}, indent=2, default=str))
@@ -181,7 +183,8 @@ def replay_cmd(app: AppContext, hours: float, as_json: bool) -> None:
         table.add_column(col)
     for r in results:
         eps = "\n".join(f"{'[red]PAGE[/]' if e.severity == 'page' else '[yellow]TICKET[/]'} "
-                        f"{e.start:%m-%d %H:%M} - {e.end:%H:%M} ({(e.end - e.start).total_seconds() / 60:.0f} min)"
+                        f"{e.start:%m-%d %H:%M} - {'now' if e.ongoing else format(e.end, '%H:%M')} "
+                        f"({(e.end - e.start).total_seconds() / 60:.0f} min{', ongoing' if e.ongoing else ''})"
                         for e in r.episodes) or "none"
         rem = r.budget_remaining
         table.add_row(f"{r.spec.service}/{r.spec.name}",

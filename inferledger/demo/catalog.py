@@ -2,7 +2,7 @@
 
 Plain data, kept apart from the simulation so that the cost, SLO, drift and
 anomaly demos can read the same names (a team, a model, a GPU pod) that the
-fleet emits. The figures are rough public list prices and speeds of late 2024;
+fleet emits. The figures are rough public list prices and speeds;
 they only have to be plausible, the cost engine prices spans from its own
 catalog (`client_price_per_mtok` feeds the client-side cost estimate some
 instrumentations attach, which is never trusted as the price).
@@ -56,13 +56,13 @@ MODELS: dict[str, ModelProfile] = {m.name: m for m in [
     _m(name="text-embedding-3-small", response_name="text-embedding-3-small", provider="openai",
        operation="embeddings", server_address="api.openai.com", server_port=443, ttft_s=0.0,
        tokens_per_s=0.0, overhead_s=0.08, price_in=0.02),
-    _m(name="claude-3-5-sonnet-20241022", response_name="claude-3-5-sonnet-20241022", provider="anthropic",
+    _m(name="claude-sonnet-4-5", response_name="claude-sonnet-4-5-20250929", provider="anthropic",
        operation="chat", server_address="api.anthropic.com", server_port=443, ttft_s=0.7, tokens_per_s=65,
        overhead_s=0.15, price_in=3.0, price_out=15.0, price_cache_read=0.3, price_cache_write=3.75,
        finish_stop="end_turn", finish_length="max_tokens", finish_tool="tool_use", caches_prompt=True),
-    _m(name="claude-3-5-haiku-20241022", response_name="claude-3-5-haiku-20241022", provider="anthropic",
+    _m(name="claude-haiku-4-5", response_name="claude-haiku-4-5-20251001", provider="anthropic",
        operation="chat", server_address="api.anthropic.com", server_port=443, ttft_s=0.45, tokens_per_s=110,
-       overhead_s=0.12, price_in=0.8, price_out=4.0, price_cache_read=0.08, price_cache_write=1.0,
+       overhead_s=0.12, price_in=1.0, price_out=5.0, price_cache_read=0.1, price_cache_write=1.25,
        finish_stop="end_turn", finish_length="max_tokens", finish_tool="tool_use", caches_prompt=True),
     _m(name="anthropic.claude-3-5-sonnet-20240620-v1:0", response_name="anthropic.claude-3-5-sonnet-20240620-v1:0",
        provider="aws.bedrock", operation="chat", server_address="bedrock-runtime.us-east-1.amazonaws.com",
@@ -143,9 +143,9 @@ FEATURES: tuple[Feature, ...] = (
             0.0, night_floor=0.6, weekend_factor=0.9, users=1),
     Feature("search", "semantic-cache", "search-api", "BAAI/bge-large-en-v1.5", 270, 40, 0.5, 0, 0, 0, 0.0,
             users=4000),
-    Feature("support", "ticket-summary", "support-assistant", "claude-3-5-sonnet-20241022", 90, 3200, 0.5,
+    Feature("support", "ticket-summary", "support-assistant", "claude-sonnet-4-5", 90, 3200, 0.5,
             220, 0.45, 800, 0.0, cache_hit_share=0.8, cached_prefix=2048, users=300),
-    Feature("support", "agent-assist", "support-assistant", "claude-3-5-haiku-20241022", 140, 1400, 0.5, 180,
+    Feature("support", "agent-assist", "support-assistant", "claude-haiku-4-5", 140, 1400, 0.5, 180,
             0.55, 1024, 0.85, tool_share=0.18, cache_hit_share=0.6, cached_prefix=1024, users=300),
     Feature("support", "chatbot", "support-chatbot", "meta-llama/Llama-3.1-70B-Instruct", 300, 900, 0.6, 210,
             0.6, 1024, 1.0, users=6000),

@@ -186,7 +186,7 @@ def simulate_requests(spec: FleetSpec, start: datetime, end: datetime, seed: int
             lam = plan.per_minute * load
             for inc in active:
                 if inc.kind == COST_SPIKE:
-                    lam *= spec.incidents.spike_traffic_factor
+                    lam *= inc.factor
             for _ in range(_poisson(rng, lam)):
                 batch.append(_request(spec, plan, rng, t0 + int(rng.random() * _MINUTE_NS), load, active))
         batch.sort(key=lambda r: r.start_ns)
@@ -201,6 +201,7 @@ def _request(spec: FleetSpec, plan: _Plan, rng: random.Random, start_ns: int, lo
     f, m, svc = plan.feature, plan.model, plan.service
     tg = spec.incidents
     kinds = tuple(inc.kind for inc in active)
+    factor = {inc.kind: inc.factor for inc in active}
     replica = rng.randrange(len(plan.pods))
     env = "staging" if rng.random() < svc.staging_share else "prod"
 
@@ -214,8 +215,8 @@ def _request(spec: FleetSpec, plan: _Plan, rng: random.Random, start_ns: int, lo
 
     # Tokens: log-normal prompts; the drift scales the prompt of its segment.
     input_tokens = max(1, round(_lognormal(rng, f.input_median, f.input_sigma)))
-    if PROMPT_LENGTH_DRIFT in kinds:
-        input_tokens = round(input_tokens * tg.drift_input_factor)
+    if PROMPT_LENGTH_DRIFT in factor:
+        input_tokens = round(input_tokens * factor[PROMPT_LENGTH_DRIFT])
     cache_read = cache_write = 0
     if f.cached_prefix:
         input_tokens += f.cached_prefix // 2 if input_tokens < f.cached_prefix else 0
@@ -244,7 +245,7 @@ def _request(spec: FleetSpec, plan: _Plan, rng: random.Random, start_ns: int, lo
         finish = None
 
     # Latency: floor + time to first token + decode; self-hosted slow down under load.
-    slow = tg.latency_factor if LATENCY_REGRESSION in kinds else 1.0
+    slow = factor.get(LATENCY_REGRESSION, 1.0)
     if m.self_hosted:
         slow *= 1.0 + 0.35 * load
     streaming = m.operation == "chat" and rng.random() < f.streaming_share

@@ -37,7 +37,7 @@ _SCOPE = InstrumentationScope("github.com/open-telemetry/opentelemetry-collector
 
 def sample_labels(s: GpuSample) -> dict[str, str]:
     labels = {"gpu": str(s.gpu), "UUID": s.uuid, "modelName": s.model_name, "Hostname": s.hostname,
-              "pci_bus_id": s.pci_bus_id, "device": s.device, "DCGM_FI_DRIVER_VERSION": "550.90.07"}
+              "pci_bus_id": s.pci_bus_id, "device": s.device}
     if s.mig_profile is not None:
         labels["GPU_I_PROFILE"] = s.mig_profile
         labels["GPU_I_ID"] = s.mig_instance or ""

@@ -68,7 +68,7 @@ class IncidentTargets:
     drift_team: str = "support"
     drift_feature: str = "ticket-summary"
     drift_service: str = "support-assistant"
-    drift_model: str = "claude-3-5-sonnet-20241022"
+    drift_model: str = "claude-sonnet-4-5"
     drift_input_factor: float = 2.5
     drift_hours_before_end: float = 36.0
 
