@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-import pyarrow as pa
 
 from analytics.warehouse import Warehouse, utcnow
 
@@ -60,6 +59,7 @@ class AlertRecord:
         return fingerprint(self.labels)
 
 
+_ROWS_PER_STATEMENT = 500
 _RECORD_COLUMNS = (
     "source", "alertname", "fingerprint", "labels", "severity", "status", "summary", "description",
     "values", "runbook_url", "dashboard_url", "starts_at", "ends_at", "created_at",
@@ -67,7 +67,7 @@ _RECORD_COLUMNS = (
 
 
 def write_alert_records(wh: Warehouse, records: list[AlertRecord]) -> int:
-    """Append records in one statement (jobs may raise thousands at once); returns the count."""
+    """Append records in a few statements (jobs may raise thousands at once); returns the count."""
     if not records:
         return 0
     now = utcnow()
@@ -79,15 +79,16 @@ def write_alert_records(wh: Warehouse, records: list[AlertRecord]) -> int:
         )
         for r in records
     ]
-    columns = list(zip(*rows))
-    table = pa.table({name: pa.array(col) for name, col in zip(_RECORD_COLUMNS, columns)})
-    con = wh.con
-    con.register("_alert_records_batch", table)
-    try:
-        quoted = ", ".join(f'"{c}"' for c in _RECORD_COLUMNS)
-        con.execute(f"INSERT INTO alert_records ({quoted}) SELECT {quoted} FROM _alert_records_batch")
-    finally:
-        con.unregister("_alert_records_batch")
+    quoted = ", ".join(f'"{c}"' for c in _RECORD_COLUMNS)
+    one = "(" + ", ".join("?" for _ in _RECORD_COLUMNS) + ")"
+    # Multi-row VALUES: far faster than executemany, and unlike registering an Arrow
+    # table it works on a cursor that still holds a half-read result.
+    for i in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[i : i + _ROWS_PER_STATEMENT]
+        wh.con.execute(
+            f"INSERT INTO alert_records ({quoted}) VALUES {', '.join(one for _ in chunk)}",
+            [v for row in chunk for v in row],
+        )
     return len(records)
 
 

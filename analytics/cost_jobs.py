@@ -67,9 +67,17 @@ def update_costs(wh: Warehouse, settings: CostSettings, now: datetime, book: Pri
             "repriced_lines": repriced.lines if repriced else 0, "unpriced_alert_records": alerts}
 
 
+def enforce_cost_retention(wh: Warehouse, now: datetime, retention_days: int) -> int:
+    """Cost lines live as long as the spans they are derived from; hourly rollups stay."""
+    cutoff = now - timedelta(days=retention_days)
+    return wh.con.execute("DELETE FROM cost_lines WHERE start_time < ?", [cutoff]).fetchone()[0]
+
+
 @register_job("cost.update", every_seconds=60)
 def cost_update_job(ctx: JobContext) -> dict:
-    return update_costs(ctx.warehouse, ctx.settings.analytics.cost, ctx.now)
+    result = update_costs(ctx.warehouse, ctx.settings.analytics.cost, ctx.now)
+    result["expired_lines"] = enforce_cost_retention(ctx.warehouse, ctx.now, ctx.settings.warehouse.retention_days)
+    return result
 
 
 @register_job("cost.budgets", every_seconds=3600)

@@ -44,6 +44,20 @@ FROM range({n}) t(i)
 """
 
 
+# --lines-only: price a small seed of spans, then replicate its cost lines to N across the
+# month (the showback reads cost lines only), so sizes beyond what span generation allows
+# here can be measured. Spans are not generated; price and pandas phases are skipped.
+REPLICATE_SQL = """
+INSERT INTO cost_lines
+SELECT * EXCLUDE (rn, k) REPLACE (
+    printf('%016x', r.k * 100000 + l.rn) AS span_id,
+    TIMESTAMP '2026-10-01' + to_microseconds(
+        (epoch_us(l.start_time) - epoch_us(TIMESTAMP '2026-10-01') + r.k * 4470001) % 2678400000000) AS start_time
+)
+FROM (SELECT *, row_number() OVER () AS rn FROM cost_lines) l, range({copies}) r(k)
+"""
+
+
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -57,6 +71,21 @@ def phase(name: str, db: str, n: int, threads: int, out: str) -> dict:
     if name == "generate":
         wh.con.execute(GEN_SQL.format(n=n))
         wh.checkpoint()
+    elif name == "lines":
+        from analytics.cost import price_new_spans
+        from analytics.cost_settings import CostSettings
+        from analytics.pricing import load_price_book
+
+        seed = 6000
+        wh.con.execute(GEN_SQL.format(n=seed))
+        price_new_spans(wh, load_price_book(CostSettings()))
+        wh.con.execute("DELETE FROM spans")
+        copies = max(n // seed, 1)
+        wh.con.execute("CREATE TEMP TABLE seed AS SELECT * FROM cost_lines")
+        wh.con.execute("DELETE FROM cost_lines")
+        wh.con.execute(REPLICATE_SQL.replace("FROM cost_lines) l", "FROM seed) l").format(copies=copies))
+        wh.checkpoint()
+        result["lines"] = wh.con.execute("SELECT count(*) FROM cost_lines").fetchone()[0]
     elif name == "price":
         from analytics.cost import price_new_spans
         from analytics.cost_settings import CostSettings
@@ -106,7 +135,7 @@ def run_phase(name: str, db: str, n: int, threads: int, out: str) -> dict:
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench_showback", "--phase", name, "--db", db, "--spans", str(n),
          "--threads", str(threads), "--out", out],
-        capture_output=True, text=True,
+        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
     )
     if proc.returncode != 0:
         raise SystemExit(f"phase {name} failed:\n{proc.stderr[-3000:]}")
@@ -120,6 +149,8 @@ def main() -> None:
     ap.add_argument("--phase")
     ap.add_argument("--db")
     ap.add_argument("--out", default="")
+    ap.add_argument("--lines-only", action="store_true",
+                    help="replicate priced cost lines instead of generating spans; showback phase only")
     args = ap.parse_args()
     if args.phase:
         print(json.dumps(phase(args.phase, args.db, args.spans[0], args.threads, args.out)))
@@ -130,6 +161,14 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             db = str(Path(tmp) / "bench.duckdb")
             out = str(Path(tmp) / "showback")
+            if args.lines_only:
+                lines = run_phase("lines", db, n, args.threads, out)
+                sb = run_phase("showback", db, n, args.threads, out)
+                print(f"\n== {lines['lines']:,} cost lines (October 2026, replicated; no pandas run) ==")
+                print(f"  replicate lines       {lines['seconds']:>8.2f} s   peak {lines['peak_mb']:>6} MB")
+                print(f"  showback (ours)       {sb['seconds']:>8.2f} s   peak {sb['peak_mb']:>6} MB"
+                      f"   FOCUS rows {sb['focus_rows']:,}   total {sb['total'][:14]}")
+                continue
             res = {name: run_phase(name, db, n, args.threads, out) for name in ("generate", "price", "showback", "pandas")}
             sb, pd_ = res["showback"], res["pandas"]
             print(f"\n== {n:,} spans (October 2026) ==")

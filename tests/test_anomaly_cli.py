@@ -30,8 +30,11 @@ def _run(tmp_path, *args):
 def test_score_writes_nab_results_format(tmp_path):
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
     values = _series_csv(src)
-    res = _run(tmp_path, "anomaly", "score", str(src), "--out", str(out))
+    svg = tmp_path / "plot.svg"
+    res = _run(tmp_path, "anomaly", "score", str(src), "--out", str(out), "--plot", str(svg))
     assert res.exit_code == 0, res.output
+    picture = svg.read_text()
+    assert picture.startswith("<svg") and picture.count("<circle") == 1  # the one alarm, marked
     df = pd.read_csv(out)
     assert list(df.columns) == ["timestamp", "value", "anomaly_score"]
     assert len(df) == len(values) and np.allclose(df["value"], values)
@@ -72,7 +75,7 @@ def test_detector_config_comes_from_settings(tmp_path):
     src = tmp_path / "in.csv"
     _series_csv(src, n=600, spike_at=500)
     cfg = tmp_path / "c.toml"
-    cfg.write_text("[analytics.anomaly.detector]\nz_alarm = 1000.0\n")
+    cfg.write_text("[analytics.anomaly.detector]\nz_alarm = 1000.0\nrange_margin = 0.0\ncusum_h = 1000.0\n")
     res = CliRunner().invoke(cli, ["--config", str(cfg), "--db", str(tmp_path / "wh.duckdb"),
                                    "anomaly", "score", str(src), "--json"])
     assert res.exit_code == 0 and json.loads(res.output)["alarms"] == []

@@ -185,3 +185,21 @@ def test_incremental_pricing_only_reads_new_spans_and_is_idempotent(warehouse, c
     assert price_new_spans(warehouse, book).spans == 1
     price_new_spans(warehouse, book)
     assert warehouse.con.execute("SELECT count(*) FROM cost_lines").fetchone()[0] == 1
+
+
+def test_registered_jobs_run_through_the_registry(warehouse, settings, catalog_path):
+    from analytics.cost_jobs import budgets_job  # noqa: F401  (registers the jobs)
+    from analytics.jobs import REGISTRY, JobContext, run_job
+
+    assert {"cost.update", "cost.budgets", "cost.showback"} <= set(REGISTRY)
+    old = span_row(datetime(2020, 1, 1), provider="openai", request_model="toy-oa", response_model=None)
+    insert_spans(warehouse, [span_row(DAY, provider="openai", request_model="toy-oa", response_model=None), old])
+    settings.analytics.cost.catalog_path = str(catalog_path)
+    ctx = JobContext(warehouse, settings, now=datetime(2026, 11, 1))
+    result = run_job(REGISTRY["cost.update"], ctx)
+    assert result["spans_priced"] == 2 and result["expired_lines"] == 1  # 2020 is past retention
+    assert warehouse.con.execute("SELECT count(*) FROM cost_lines").fetchone()[0] == 1
+    assert warehouse.con.execute("SELECT sum(requests) FROM cost_rollup_hourly").fetchone()[0] == 2
+    run_job(REGISTRY["cost.budgets"], ctx)
+    status = warehouse.con.execute("SELECT status FROM job_runs WHERE job LIKE 'cost.%'").fetchall()
+    assert status == [("ok",), ("ok",)]

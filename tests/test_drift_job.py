@@ -55,7 +55,8 @@ def _spans(rng, service, model, start, end, n, input_factor=1.0, attrs=None):
     return rows
 
 
-def _seed(wh, seed=1, cur_start=NOW - timedelta(hours=1), cur_end=NOW, drift=True):
+def _seed(wh, seed=1, cur_start=NOW - timedelta(days=1), cur_end=NOW, drift=True):
+    """Per segment: 4000 spans over the two days before `cur_start`, 1500 in [cur_start, cur_end)."""
     rng = np.random.default_rng(seed)
     rows = []
     for service, model in SEGMENTS:
@@ -117,11 +118,11 @@ def test_job_writes_results_and_fires_then_resolves(warehouse, settings):
     ).fetchall()[0]
     assert alert[0] == "ticket" and "drifted" in alert[1]
 
-    # next hour: the drift is gone (the segment is back to normal) -> resolved exactly once
-    later = NOW + timedelta(hours=1)
+    # next day: the drift is gone (the segment is back to normal) -> resolved exactly once
+    later = NOW + timedelta(days=1)
     _seed(warehouse, seed=2, cur_start=NOW, cur_end=later, drift=False)
     # a pinned baseline: the clean days before the drifted hour (a rolling one would now include it)
-    base = NOW - timedelta(hours=1)
+    base = NOW - timedelta(days=1)
     pinned = DriftSettings(reference_mode="pinned", reference_start=(base - timedelta(days=2)).isoformat(),
                            reference_end=base.isoformat())
     summary2 = run_drift(warehouse, pinned, later)
@@ -140,6 +141,7 @@ def test_attribute_columns_and_overrides(warehouse):
                    attrs=lambda k: {"app.template": "long" if k % 2 else "short", "app.retries": k % 3})
     _bulk_insert(warehouse, rows)
     cfg = load_settings(None, environ={}, overrides={
+        "analytics.drift.current_window": "1h",
         "analytics.drift.attribute_columns": ["app.template"],
         "analytics.drift.numeric_attribute_columns": ["app.retries"],
         "analytics.drift.columns": {"input_tokens": {"method": "psi", "threshold": 0.5}},
@@ -183,10 +185,10 @@ def test_reference_profile_is_fitted_once_and_reused(warehouse, monkeypatch):
     reads = []
     real_read = job_mod.read_features
     monkeypatch.setattr(job_mod, "read_features", lambda *a, **k: reads.append(a[1]) or real_read(*a, **k))
-    base = NOW - timedelta(hours=1)
+    base = NOW - timedelta(days=1)
     pinned = DriftSettings(reference_mode="pinned", reference_start=(base - timedelta(days=2)).isoformat(),
-                           reference_end=base.isoformat(), current_window="30m")
-    _w, first = detect_drift(warehouse, pinned, NOW - timedelta(minutes=30))
+                           reference_end=base.isoformat(), current_window="12h")
+    _w, first = detect_drift(warehouse, pinned, NOW - timedelta(hours=12))
     _w, second = detect_drift(warehouse, pinned, NOW)
     assert len(fits) == len(SEGMENTS) and len(first) == len(second) == len(SEGMENTS)
     assert reads.count(base - timedelta(days=2)) == 1  # the reference window was read once, not per run
@@ -206,10 +208,59 @@ def test_max_rows_takes_a_seeded_sample_per_segment(warehouse):
     from analytics.drift.features import read_features
 
     _seed(warehouse)
-    args = (warehouse, NOW - timedelta(hours=1), NOW, ["service_name", "model"])
+    args = (warehouse, NOW - timedelta(days=1), NOW, ["service_name", "model"])
     full = read_features(*args).frame
     capped = read_features(*args, max_rows=200).frame
     again = read_features(*args, max_rows=200).frame
     assert full.height == 1500 * len(SEGMENTS)
     assert capped.group_by("seg_service_name", "seg_model").len()["len"].to_list() == [200] * len(SEGMENTS)
     assert capped.sort("input_tokens", "latency_s").equals(again.sort("input_tokens", "latency_s"))
+
+
+def test_admin_route_serves_the_latest_results(warehouse, settings):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from analytics.drift.admin_routes import ROUTES
+
+    _seed(warehouse)
+    run_drift(warehouse, settings.analytics.drift, NOW)
+    app = Starlette(routes=ROUTES)
+    app.state.warehouse = warehouse
+    with TestClient(app) as client:
+        drifted = client.get("/admin/drift/results").json()
+        every = client.get("/admin/drift/results?all=1").json()
+    assert drifted and all(r["drifted"] for r in drifted) and len(every) > len(drifted)
+    assert {r["segment"]["service_name"] for r in drifted} == {DRIFTED[0]}
+
+
+def test_demo_fleet_prompt_length_drift_is_found_in_its_segment(warehouse):
+    """Two days of the demo fleet's own simulated traffic: the injected drift is attributed right."""
+    from inferledger.demo.fleet import simulate_requests
+    from inferledger.demo.incidents import PROMPT_LENGTH_DRIFT, incidents_for
+    from inferledger.demo.spec import FleetSpec
+
+    spec = FleetSpec()
+    end = datetime(2026, 11, 22, 3, 0)
+    start = end - timedelta(days=2)
+    incidents = incidents_for(start, end, 7, spec.incidents)
+    drift = next(i for i in incidents if i.kind == PROMPT_LENGTH_DRIFT)
+    rows = [
+        span_row(r.start, r.duration_s, trace_id=f"{r.trace_id:032x}", span_id=f"{r.span_id:016x}",
+                 service_name=r.service, team=r.team, feature=r.feature, operation=r.operation,
+                 provider=r.provider, request_model=r.request_model, response_model=r.response_model,
+                 input_tokens=r.input_tokens, output_tokens=r.output_tokens, time_to_first_token_s=r.ttft_s,
+                 finish_reason=r.finish_reason, error_type=r.error_type, is_error=r.is_error)
+        for r in simulate_requests(spec, start, end, seed=7, incidents=incidents)
+    ]
+    _bulk_insert(warehouse, rows)
+    _win, segments = detect_drift(warehouse, DriftSettings(), end)
+    input_drifts = sorted(
+        ((r.score, s.segment["service_name"], s.segment["model"]) for s in segments for r in s.results
+         if r.column == "input_tokens" and r.drifted),
+        reverse=True,
+    )
+    assert input_drifts, "the injected prompt-length drift was not found"
+    _score, service, model = input_drifts[0]
+    assert (service, model) == (drift.service, drift.model)
+    assert all(svc == drift.service and mdl == drift.model for _s, svc, mdl in input_drifts)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 
@@ -134,3 +135,29 @@ def test_config_section_validates_and_names_fields(tmp_path):
             {"gpu_model": "H100", "usd_per_hour": 2.0, "valid_from": "2026-10-02", "valid_to": "2026-10-01"}]})
     with pytest.raises(ConfigError, match="currency"):
         load_settings(None, environ={}, overrides={"analytics.cost.currency": "dollars"})
+
+
+def test_catalog_update_from_a_wheel_reports_the_diff(tmp_path):
+    import zipfile
+
+    from analytics.catalog_update import update_catalog
+
+    old = {f"m{i}": {"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6} for i in range(150)}
+    target = tmp_path / "catalog.json"
+    target.write_text(json.dumps(old))
+    new = dict(old)
+    new.pop("m0")
+    new["m1"] = {"input_cost_per_token": 5e-7, "output_cost_per_token": 2e-6}
+    new["brand-new"] = {"input_cost_per_token": 1e-6, "output_cost_per_token": 1e-6}
+    wheel = tmp_path / "litellm-9.9.9-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("litellm/model_prices_and_context_window_backup.json", json.dumps(new))
+    result = update_catalog(target, wheel=wheel)
+    assert (result["added"], result["removed"], result["changed"]) == (1, 1, 1)
+    assert result["changed_models"] == ["m1"] and result["source"].startswith("litellm-9.9.9")
+    assert load_catalog(str(target)).get("brand-new") == "brand-new"
+    tiny = tmp_path / "litellm-0.0.1-py3-none-any.whl"
+    with zipfile.ZipFile(tiny, "w") as zf:
+        zf.writestr("litellm/model_prices_and_context_window_backup.json", "{}")
+    with pytest.raises(ValueError, match="refusing"):
+        update_catalog(target, wheel=tiny)

@@ -16,26 +16,29 @@ import numpy as np
 class DetectorConfig:
     """Parameters of the streaming detector; names and order match the kernel's PARAM_NAMES."""
 
-    alpha_fast: float = 0.1
-    alpha_scale: float = 0.02
-    alpha_slow: float = 0.01
-    alpha_season: float = 0.2
-    season_min_obs: float = 3.0
-    huber_k: float = 3.0
-    z_alarm: float = 4.0
+    alpha_fast: float = 0.03
+    alpha_scale: float = 0.003
+    alpha_slow: float = 0.005
+    alpha_season: float = 0.05
+    season_min_obs: float = 24.0
+    huber_k: float = 2.0
+    z_alarm: float = 5.0
     cusum_k: float = 0.5
-    cusum_h: float = 8.0
-    cusum_clip: float = 4.0
-    suppress_points: int = 12
+    cusum_h: float = 30.0
+    cusum_clip: float = 6.0
+    suppress_points: int = 100
     suppress_factor: float = 0.4
     warmup_points: int = 10
     abs_floor: float = 1e-9
     rel_floor: float = 0.001
     res_floor: float = 0.5
     max_gap_steps: float = 50.0
-    tail_p: float = 0.99
-    tail_eta: float = 0.0
+    tail_p: float = 0.995
+    tail_eta: float = 0.05
     tail_ref: float = 3.0
+    range_margin: float = 0.1
+    range_min_obs: float = 500.0
+    season_select: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("alpha_fast", "alpha_scale", "alpha_slow", "alpha_season"):
@@ -50,6 +53,12 @@ class DetectorConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0.0 < self.tail_p < 1.0:
             raise ValueError(f"tail_p must be in (0, 1), got {self.tail_p}")
+        if self.season_select not in (0.0, 1.0):
+            raise ValueError(f"season_select must be 0 or 1, got {self.season_select}")
+        if self.range_min_obs < 0:
+            raise ValueError(f"range_min_obs must be >= 0, got {self.range_min_obs}")
+        if self.range_margin < 0:
+            raise ValueError(f"range_margin must be >= 0, got {self.range_margin}")
         if self.tail_eta < 0 or self.tail_ref <= 0:
             raise ValueError("tail_eta must be >= 0 and tail_ref > 0")
         if not 0.0 <= self.suppress_factor <= 1.0:

@@ -58,7 +58,7 @@ def has_cost_lines(wh: Warehouse) -> bool:
 def _segment_sql(key: str) -> str:
     """SQL of a whitelisted segment key, qualified with the spans alias."""
     if key == "model":
-        return "coalesce(s.response_model, s.request_model)"
+        return "coalesce(s.request_model, s.response_model)"
     return f"s.{SEGMENT_KEYS[key]}"
 
 

@@ -149,8 +149,10 @@ def _ks(ref: ColumnSample, cur: ColumnSample) -> float:
     n1, n2 = ref.n, cur.n
     d = float(drift_numeric.ks_statistic_sorted(ref.values, cur.values))
     if max(n1, n2) <= KS_MAX_EXACT_N:
-        from scipy.stats._stats_py import _attempt_exact_2kssamp  # scipy's exact path for this D
-
+        try:
+            from scipy.stats._stats_py import _attempt_exact_2kssamp  # scipy's exact path for this D
+        except ImportError:  # a scipy that moved it: small samples, let scipy do all of it
+            return float(stats.ks_2samp(ref.values, cur.values).pvalue)
         success, d_exact, prob = _attempt_exact_2kssamp(n1, n2, math.gcd(n1, n2), d, "two-sided")
         if success:
             return float(np.clip(prob, 0, 1))

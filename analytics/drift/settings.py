@@ -27,7 +27,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # Segment keys a user may choose: name -> column of `spans` (a fixed whitelist: never SQL from config).
 SEGMENT_KEYS: dict[str, str] = {
     "service_name": "service_name",
-    "model": "coalesce(response_model, request_model)",
+    "model": "coalesce(request_model, response_model)",  # the model asked for: one segment per alias
     "request_model": "request_model",
     "response_model": "response_model",
     "provider": "provider",
@@ -68,7 +68,8 @@ class DriftSettings:
     reference_mode: Literal["rolling", "pinned"] = "rolling"
     reference_start: str = ""  # pinned mode, ISO 8601 naive UTC
     reference_end: str = ""
-    current_window: str = "1h"
+    # the trailing day: full daily cycles on both sides (no time-of-day false drift), enough spans per segment
+    current_window: str = "1d"
     # rolling mode: length of the window just before the current one (a week spans weekly seasonality)
     reference_window: str = "7d"
     segment_keys: list[str] = field(default_factory=lambda: ["service_name", "model"])

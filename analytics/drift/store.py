@@ -23,6 +23,8 @@ def write_results(wh: Warehouse, run_at: datetime, win: "Windows", segments: "li
                 d["method"], d["score"], d["threshold"], r.drifted, win.reference_start, win.reference_end,
                 win.current_start, win.current_end, r.reference_rows, r.current_rows, r.detail or None,
             ])
+    # a re-run for the same instant (`drift run --at T` twice) replaces that run
+    wh.con.execute("DELETE FROM drift_results WHERE run_at = ?", [run_at])
     if rows:
         wh.con.executemany(
             "INSERT INTO drift_results (run_at, tenant, segment, segment_label, column_name, kind, method, score,"

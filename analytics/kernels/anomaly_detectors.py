@@ -57,6 +57,9 @@ PARAM_NAMES = (
     "tail_p",           # quantile of the series' own spike z tracked for normalisation
     "tail_eta",         # step of the streaming log-quantile estimate (0 disables)
     "tail_ref",         # spike z is rescaled so the tracked quantile maps to this value
+    "range_margin",     # a value beyond the all-time range by this fraction of it is an alarm (0 disables)
+    "range_min_obs",    # points seen before the range check applies (early records are not news)
+    "season_select",    # 0: a point must be far from every model; 1: use the model with the lowest running error
 )
 N_PARAMS = len(PARAM_NAMES)
 N_BUCKETS = 168
@@ -138,6 +141,9 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
     tail_p = p[17]
     tail_eta = p[18]
     tail_ref = p[19]
+    range_margin = p[20]
+    range_min_obs = p[21]
+    season_select = p[22]
     # the tail quantile q is tracked in log space by constant steps, i.e. multiplicatively
     q_up = math.exp(tail_eta * tail_p)
     q_down = math.exp(-tail_eta * (1.0 - tail_p))
@@ -160,6 +166,11 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
     suppress_left = 0
     q = tail_ref  # tracked tail quantile of spike z (never below tail_ref)
     ratio = 1.0   # tail_ref / q, kept alongside q so no division per point
+    lo = math.inf
+    hi = -math.inf
+    e_f = 0.0        # running abs error of each model's prediction (season_select = 1)
+    e_w = math.inf
+    e_d = math.inf
 
     for i in range(x.shape[0]):
         xi = x[i]
@@ -174,6 +185,8 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
             slow = xi
             prev_x = xi
             prev_t = ti
+            lo = xi
+            hi = xi
             s_mean[bws[i]] = xi
             s_n[bws[i]] = 1.0
             s_mean[bds[i]] = xi
@@ -236,22 +249,36 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
         sd_scale = s_dev[bd] * SIGMA_PER_MAD
         if sd_scale < floor:
             sd_scale = floor
-        if s_n[bw] >= season_min_obs:
-            rs_ = xi - s_mean[bw]
-            zs = abs(rs_) / sw_scale
-            if zs < z:
-                z = zs
+        warm_w = s_n[bw] >= season_min_obs
+        warm_d = s_n[bd] >= season_min_obs
+        rw = xi - s_mean[bw]
+        rd = xi - s_mean[bd]
+        if season_select == 0.0:
+            if warm_w:
+                zs = abs(rw) / sw_scale
+                if zs < z:
+                    z = zs
+                    expected = s_mean[bw]
+                if abs(rw) < abs(rcus):
+                    rcus = rw
+            if warm_d:
+                zs = abs(rd) / sd_scale
+                if zs < z:
+                    z = zs
+                    expected = s_mean[bd]
+                if abs(rd) < abs(rcus):
+                    rcus = rd
+        else:
+            best = e_f
+            if warm_w and e_w < best:
+                best = e_w
+                z = abs(rw) / sw_scale
                 expected = s_mean[bw]
-            if abs(rs_) < abs(rcus):
-                rcus = rs_
-        if s_n[bd] >= season_min_obs:
-            rs_ = xi - s_mean[bd]
-            zs = abs(rs_) / sd_scale
-            if zs < z:
-                z = zs
+                rcus = rw
+            if warm_d and e_d < best:
+                z = abs(rd) / sd_scale
                 expected = s_mean[bd]
-            if abs(rs_) < abs(rcus):
-                rcus = rs_
+                rcus = rd
 
         u = rcus / scale
         if u > cusum_clip:
@@ -276,6 +303,19 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
             score = cs / (cs + cusum_h)
             kind = KIND_SHIFT
             expected = xi - rcus
+        if range_margin > 0.0 and seen >= range_min_obs and hi > lo:
+            # a new extreme well outside everything seen so far (HTM's "spatial anomaly")
+            width = hi - lo
+            excess = 0.0
+            if xi > hi + range_margin * width:
+                excess = (xi - hi) / width
+            elif xi < lo - range_margin * width:
+                excess = (lo - xi) / width
+            if excess > 0.0:
+                s_range = 0.5 + 0.49 * (excess / (excess + 1.0))
+                if s_range > score:
+                    score = s_range
+                    kind = KIND_SPIKE
         if seen < warmup:
             score = 0.0
         if suppress_left > 0:
@@ -315,6 +355,21 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
             sn = 0.0
             level = xi
             slow = xi
+        if season_select != 0.0:
+            ar = abs(r)
+            if ar > lim:
+                ar = lim
+            e_f = e_f + a_scale * (ar - e_f)
+            if warm_w:
+                ar = abs(rw)
+                if ar > lim:
+                    ar = lim
+                e_w = ar if e_w == math.inf else e_w + a_scale * (ar - e_w)
+            if warm_d:
+                ar = abs(rd)
+                if ar > lim:
+                    ar = lim
+                e_d = ar if e_d == math.inf else e_d + a_scale * (ar - e_d)
         _season_update(s_mean, s_dev, s_n, bw, xi, huber_k * sw_scale, alpha_season, season_min_obs)
         _season_update(s_mean, s_dev, s_n, bd, xi, huber_k * sd_scale, alpha_season, season_min_obs)
         if z > q:
@@ -326,6 +381,10 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
         if q < tail_ref:
             q = tail_ref
             ratio = 1.0
+        if xi < lo:
+            lo = xi
+        if xi > hi:
+            hi = xi
         d = abs(xi - prev_x)
         if d > 0.0 and d < resolution:
             resolution = d

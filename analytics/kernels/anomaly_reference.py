@@ -29,7 +29,7 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
     p = _check_params(params)
     (alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k, z_alarm,
      cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
-     rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref) = p
+     rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select) = p
     suppress_points = int(suppress_points)
     warmup = int(warmup)
     ts = np.asarray(ts, dtype=np.int64)
@@ -39,12 +39,12 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # np.where evaluates both branches
         return _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k,
                     z_alarm, cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
-                    rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref)
+                    rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select)
 
 
 def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k,
          z_alarm, cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
-         rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref):
+         rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select):
     out_score = np.empty((S, T))
     out_expected = np.empty((S, T))
     out_kind = np.empty((S, T), dtype=np.int8)
@@ -68,6 +68,11 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
     inv_q_down = 1.0 / q_down
     q = np.full(S, tail_ref)
     ratio = np.ones(S)
+    lo = np.full(S, np.inf)
+    e_f = np.zeros(S)
+    e_w = np.full(S, np.inf)
+    e_d = np.full(S, np.inf)
+    hi = np.full(S, -np.inf)
     how = hour_of_week_np(ts)
     hod = (ts // 3600) % 24
     for i in range(T):
@@ -85,6 +90,8 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
         out_kind[miss, i] = KIND_NONE
         # first point of a series
         level[first] = xi[first]
+        lo[first] = xi[first]
+        hi[first] = xi[first]
         slow[first] = xi[first]
         prev_x[first] = xi[first]
         prev_t[first] = ti
@@ -125,14 +132,28 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
         smd = s_mean[:, bd]
         sw_scale = np.maximum(s_dev[:, bw] * SIGMA_PER_MAD, floor)
         sd_scale = np.maximum(s_dev[:, bd] * SIGMA_PER_MAD, floor)
-        for sm, s_scale, warm in ((smw, sw_scale, s_n[:, bw] >= season_min_obs),
-                                  (smd, sd_scale, s_n[:, bd] >= season_min_obs)):
-            rs_ = xi - sm
-            zs = np.abs(rs_) / s_scale
-            better = warm & (zs < z)
-            z = np.where(better, zs, z)
-            expected = np.where(better, sm, expected)
-            rcus = np.where(warm & (np.abs(rs_) < np.abs(rcus)), rs_, rcus)
+        warm_w = s_n[:, bw] >= season_min_obs
+        warm_d = s_n[:, bd] >= season_min_obs
+        rw = xi - smw
+        rd = xi - smd
+        if season_select == 0.0:
+            for rs_, s_scale, warm in ((rw, sw_scale, warm_w), (rd, sd_scale, warm_d)):
+                zs = np.abs(rs_) / s_scale
+                better = warm & (zs < z)
+                z = np.where(better, zs, z)
+                expected = np.where(better, xi - rs_, expected)
+                rcus = np.where(warm & (np.abs(rs_) < np.abs(rcus)), rs_, rcus)
+        else:
+            best = e_f.copy()
+            use_w = warm_w & (e_w < best)
+            best = np.where(use_w, e_w, best)
+            z = np.where(use_w, np.abs(rw) / sw_scale, z)
+            expected = np.where(use_w, smw, expected)
+            rcus = np.where(use_w, rw, rcus)
+            use_d = warm_d & (e_d < best)
+            z = np.where(use_d, np.abs(rd) / sd_scale, z)
+            expected = np.where(use_d, smd, expected)
+            rcus = np.where(use_d, rd, rcus)
 
         u = np.clip(rcus / scale, -cusum_clip, cusum_clip)
         sp_new = np.maximum(sp + u - cusum_k, 0.0)
@@ -145,6 +166,15 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
             score = np.where(spike, zn / (zn + z_alarm), cs / (cs + cusum_h))
         kind = np.where(spike, KIND_SPIKE, KIND_SHIFT).astype(np.int8)
         expected = np.where(spike, expected, xi - rcus)
+        if range_margin > 0.0:
+            width = hi - lo
+            ok = (hi > lo) & (seen >= range_min_obs)
+            excess = np.where(ok & (xi > hi + range_margin * width), (xi - hi) / width,
+                              np.where(ok & (xi < lo - range_margin * width), (lo - xi) / width, 0.0))
+            s_range = 0.5 + 0.49 * (excess / (excess + 1.0))
+            take = (excess > 0.0) & (s_range > score)
+            score = np.where(take, s_range, score)
+            kind = np.where(take, KIND_SPIKE, kind).astype(np.int8)
         score = np.where(seen < warmup, 0.0, score)
         suppressing = suppress_left > 0
         score = np.where(suppressing, score * suppress_factor, score)
@@ -171,6 +201,12 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
         sp = np.where(act, sp_new, sp)
         sn = np.where(act, sn_new, sn)
         suppress_left = np.where(act, sl_new, suppress_left)
+        if season_select != 0.0:
+            e_f = np.where(act, e_f + a_scale * (np.minimum(np.abs(r), lim) - e_f), e_f)
+            for e_arr, rs_, warm in ((e_w, rw, warm_w), (e_d, rd, warm_d)):
+                val = np.minimum(np.abs(rs_), lim)
+                upd = np.where(e_arr == np.inf, val, e_arr + a_scale * (val - e_arr))
+                e_arr[:] = np.where(act & warm, upd, e_arr)
         for bk, sm, s_scale in ((bw, smw, sw_scale), (bd, smd, sd_scale)):
             fresh = s_n[:, bk] == 0.0
             slim = np.where(s_n[:, bk] < season_min_obs, np.inf, huber_k * s_scale)
@@ -189,6 +225,8 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
         low = q_new < tail_ref
         q = np.where(act, np.where(low, tail_ref, q_new), q)
         ratio = np.where(act, np.where(low, 1.0, ratio_new), ratio)
+        lo = np.where(act & (xi < lo), xi, lo)
+        hi = np.where(act & (xi > hi), xi, hi)
         d = np.abs(xi - prev_x)
         resolution = np.where(act & (d > 0.0) & (d < resolution), d, resolution)
         prev_x = np.where(act, xi, prev_x)

@@ -116,7 +116,8 @@ def _team_pages(con, start: datetime, end: datetime, top_models: int = 6) -> lis
         """
         SELECT team, strftime(day, '%Y-%m-%d'), coalesce(model, '(none)'), sum(cost), sum(requests), sum(tokens) FROM (
             SELECT team, day, model, cost, requests, tot_t AS tokens FROM sb_usage
-            UNION ALL SELECT team, day, model, cost, 0, 0 FROM sb_gpu
+            UNION ALL SELECT team, day, coalesce(model, 'GPU ' || coalesce(k8s_namespace || '/' || k8s_pod, 'idle capacity')),
+                             cost, 0, 0 FROM sb_gpu
         ) GROUP BY ALL
         """
     ).fetchall()
@@ -138,7 +139,7 @@ def _team_pages(con, start: datetime, end: datetime, top_models: int = 6) -> lis
         rows = [r for r in daily if r[0] == team]
         for _, day, model, cost, req, tok in rows:
             by_model[model] = by_model.get(model, Decimal(0)) + Decimal(cost or 0)
-        ranked = sorted(by_model, key=lambda m: by_model[m], reverse=True)
+        ranked = sorted((m for m in by_model if by_model[m] > 0), key=lambda m: by_model[m], reverse=True)
         shown = ranked[:top_models]
         series = {m: [0.0] * len(days) for m in shown}
         if len(ranked) > top_models:
@@ -147,7 +148,8 @@ def _team_pages(con, start: datetime, end: datetime, top_models: int = 6) -> lis
             i = index.get(day)
             if i is None:
                 continue
-            series[model if model in shown else "other"][i] += float(cost or 0)
+            if model in shown or "other" in series:
+                series[model if model in shown else "other"][i] += float(cost or 0)
             day_cost[i] += float(cost or 0)
             day_req[i] += int(req or 0)
             day_tok[i] += int(tok or 0)

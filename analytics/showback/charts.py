@@ -32,10 +32,17 @@ def _fmt(v: float) -> str:
     return f"{v:.4f}".rstrip("0").rstrip(".") or "0"
 
 
+def _short(name: str, n: int = 34) -> str:
+    return name if len(name) <= n else name[: n - 1] + "…"
+
+
 def stacked_bars(labels: list[str], series: dict[str, list[float]], *, title: str, unit: str = "$",
-                 width: int = 760, height: int = 260) -> str:
-    """Bars per label (e.g. day), stacked by series (e.g. model), with a legend."""
-    left, right, top, bottom = 64, 170, 28, 36
+                 width: int = 840, height: int = 260, dates: bool = True) -> str:
+    """Bars per label (e.g. day), stacked by series (e.g. model), with a legend.
+
+    `dates`: labels are YYYY-MM-DD and shown as MM-DD; otherwise shown whole (shortened).
+    """
+    left, right, top, bottom = 64, 250, 28, 36
     pw, ph = width - left - right, height - top - bottom
     totals = [sum(s[i] for s in series.values()) for i in range(len(labels))]
     ymax = _nice_max(max(totals, default=0))
@@ -60,19 +67,19 @@ def stacked_bars(labels: list[str], series: dict[str, list[float]], *, title: st
                 f'fill="{PALETTE[j % len(PALETTE)]}"><title>{escape(label)} {escape(name)}: {unit}{_fmt(values[i])}</title></rect>'
             )
         if n <= 16 or i % max(n // 10, 1) == 0:
-            parts.append(f'<text x="{left + (i + 0.5) * bw:.1f}" y="{top + ph + 14}" text-anchor="middle">{escape(label[-5:])}</text>')
+            parts.append(f'<text x="{left + (i + 0.5) * bw:.1f}" y="{top + ph + 14}" text-anchor="middle">{escape(label[-5:] if dates else _short(label, 14))}</text>')
     for j, name in enumerate(series):
         y = top + 4 + j * 16
         parts.append(f'<rect x="{left + pw + 12}" y="{y}" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>')
-        parts.append(f'<text x="{left + pw + 26}" y="{y + 9}">{escape(name[:24])}</text>')
+        parts.append(f'<text x="{left + pw + 26}" y="{y + 9}">{escape(_short(name))}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
 def lines(labels: list[str], series: dict[str, list[float | None]], *, title: str, unit: str = "$",
-          width: int = 760, height: int = 220) -> str:
+          width: int = 840, height: int = 220) -> str:
     """One line per series over the labels; gaps (None) break the line."""
-    left, right, top, bottom = 64, 170, 28, 36
+    left, right, top, bottom = 64, 250, 28, 36
     pw, ph = width - left - right, height - top - bottom
     vals = [v for s in series.values() for v in s if v is not None]
     ymax = _nice_max(max(vals, default=0))
@@ -98,7 +105,7 @@ def lines(labels: list[str], series: dict[str, list[float | None]], *, title: st
         if path:
             parts.append(f'<path d="{" ".join(path)}" fill="none" stroke="{color}" stroke-width="2"/>')
         parts.append(f'<rect x="{left + pw + 12}" y="{top + 4 + j * 16}" width="10" height="10" fill="{color}"/>')
-        parts.append(f'<text x="{left + pw + 26}" y="{top + 13 + j * 16}">{escape(name[:24])}</text>')
+        parts.append(f'<text x="{left + pw + 26}" y="{top + 13 + j * 16}">{escape(_short(name))}</text>')
     step = max(len(labels) // 10, 1)
     for i in range(0, len(labels), step):
         parts.append(f'<text x="{left + pw * i / n:.1f}" y="{top + ph + 14}" text-anchor="middle">{escape(labels[i][-5:])}</text>')

@@ -43,6 +43,6 @@ def render_html(sb) -> str:
         {"tokens (hosted APIs)": [float(t.token_cost) for t in sb.teams],
          "GPU allocated": [float(t.gpu_allocated) for t in sb.teams],
          "GPU idle": [float(t.gpu_idle) for t in sb.teams]},
-        title=f"Spend by team — {sb.month}",
+        title=f"Spend by team — {sb.month}", dates=False,
     )
     return template.render(sb=sb, charts=team_charts, summary=summary)

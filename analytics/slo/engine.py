@@ -105,7 +105,7 @@ def evaluate(wh: Warehouse, specs: list[SLOSpec], now: datetime) -> list[SLOStat
             """SELECT coalesce(sum(total - good), 0), coalesce(sum(total), 0) FROM slo_minute_rollups
                WHERE slo_id = ? AND minute >= ? AND minute <= ?""",
             [spec.id, start, end_minute],
-        ).fetchone()
+        ).fetchall()[0]  # fetchall: never leave a half-read result on the shared cursor
         remaining = budget_remaining(int(pb), int(pt), spec.error_budget)
         burns = (ratios[i] / spec.error_budget).tolist()
         f = int(flags[i])

@@ -64,10 +64,10 @@ def alert_transitions(wh: Warehouse, states: list[SLOState], now: datetime) -> l
             if active and fp not in firing:
                 out.append(_record(st, severity, "firing", now, now))
             elif not active and fp in firing:
-                row = wh.con.execute(
+                rows = wh.con.execute(
                     "SELECT starts_at FROM alert_records WHERE fingerprint = ? AND status = 'firing'"
-                    " ORDER BY id DESC LIMIT 1", [fp]).fetchone()
-                out.append(_record(st, severity, "resolved", now, row[0] if row else now))
+                    " ORDER BY id DESC LIMIT 1", [fp]).fetchall()
+                out.append(_record(st, severity, "resolved", now, rows[0][0] if rows else now))
     for fp, labels in firing.items():  # SLO removed from the configuration while firing
         if fp not in seen:
             labels = dict(labels)
@@ -82,7 +82,12 @@ def alert_transitions(wh: Warehouse, states: list[SLOState], now: datetime) -> l
 
 def run_evaluation(wh: Warehouse, specs: list[SLOSpec], now: datetime, *, overlap_seconds: int = 120,
                    retention_days: int = 35, history_days: int = 7) -> dict[str, Any]:
-    """One full pass; returns a small summary for `job_runs`."""
+    """One full pass; returns a small summary for `job_runs`.
+
+    Metric-only SLOs (a Sloth spec, OpenSLO over Prometheus) have no span SLI: they are
+    for `inferledger slo rules` and are counted here as skipped, not evaluated.
+    """
+    skipped = sum(s.sli is None for s in specs)
     specs = [s for s in specs if s.sli is not None]
     sync_definitions(wh, specs, now)
     minutes = sum(update_rollups(wh, s, now, overlap_seconds=overlap_seconds, retention_days=retention_days)
@@ -93,7 +98,7 @@ def run_evaluation(wh: Warehouse, specs: list[SLOSpec], now: datetime, *, overla
     write_alert_records(wh, records)
     return {"slos": len(states), "minutes_rolled_up": minutes,
             "page": sum(s.page for s in states), "ticket": sum(s.ticket for s in states),
-            "alert_records": len(records)}
+            "alert_records": len(records), **({"metric_only_skipped": skipped} if skipped else {})}
 
 
 @register_job("slo.evaluate", every_seconds=60)

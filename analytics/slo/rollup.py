@@ -52,8 +52,10 @@ def update_rollups(wh: Warehouse, spec: SLOSpec, now: datetime, *, overlap_secon
     """Fold spans ingested since the watermark into `slo_minute_rollups`; returns minutes rewritten."""
     con = wh.con
     h = spec_hash(spec)
-    row = con.execute("SELECT spec_hash, ingested_through FROM slo_rollup_watermarks WHERE slo_id = ?",
-                      [spec.id]).fetchone()
+    # fetchall, not fetchone: a half-read result blocks the next statement on this cursor
+    rows = con.execute("SELECT spec_hash, ingested_through FROM slo_rollup_watermarks WHERE slo_id = ?",
+                       [spec.id]).fetchall()
+    row = rows[0] if rows else None
     if row is None or row[0] != h:
         con.execute("DELETE FROM slo_minute_rollups WHERE slo_id = ?", [spec.id])
         watermark = None
@@ -65,21 +67,21 @@ def update_rollups(wh: Warehouse, spec: SLOSpec, now: datetime, *, overlap_secon
     try:
         if watermark is None:
             new_mark = con.execute(
-                f"SELECT max(ingested_at) FROM spans WHERE {where}", wparams).fetchone()[0]
+                f"SELECT max(ingested_at) FROM spans WHERE {where}", wparams).fetchall()[0][0]
             n = con.execute(
                 f"""INSERT OR REPLACE INTO slo_minute_rollups
                     SELECT ?, date_trunc('minute', start_time) AS minute,
                            count(*) FILTER (WHERE {good}), count(*)
                     FROM spans WHERE {where} AND start_time >= ?
                     GROUP BY 2""",
-                [spec.id, *gparams, *wparams, horizon]).fetchone()
+                [spec.id, *gparams, *wparams, horizon]).fetchall()[0]
         else:
             since = watermark - timedelta(seconds=overlap_seconds)
             touched = con.execute(
                 f"""SELECT list(DISTINCT date_trunc('minute', start_time)), max(ingested_at),
                            min(start_time), max(start_time)
                     FROM spans WHERE {where} AND ingested_at > ? AND start_time >= ?""",
-                [*wparams, since, horizon]).fetchone()
+                [*wparams, since, horizon]).fetchall()[0]
             minutes, new_mark, lo, hi = touched
             n = None
             if minutes:
@@ -92,7 +94,7 @@ def update_rollups(wh: Warehouse, spec: SLOSpec, now: datetime, *, overlap_secon
                           AND list_contains(?::TIMESTAMP[], date_trunc('minute', start_time))
                         GROUP BY 2""",
                     [spec.id, *gparams, *wparams, lo.replace(second=0, microsecond=0),
-                     hi + timedelta(minutes=1), minutes]).fetchone()
+                     hi + timedelta(minutes=1), minutes]).fetchall()[0]
             new_mark = max(new_mark, watermark) if new_mark is not None else watermark
         con.execute("INSERT OR REPLACE INTO slo_rollup_watermarks VALUES (?, ?, ?)", [spec.id, h, new_mark])
         con.execute("DELETE FROM slo_minute_rollups WHERE slo_id = ? AND minute < ?", [spec.id, horizon])

@@ -21,8 +21,10 @@ def command() -> None:
 @click.option("--out", "out_csv", type=click.Path(dir_okay=False), default=None,
               help="Write the scored rows here (default: stdout).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary (rows, alarms) instead of the CSV.")
+@click.option("--plot", "plot_svg", type=click.Path(dir_okay=False), default=None,
+              help="Also draw the series, its expected value and the alarms as an SVG file.")
 @pass_app
-def score_cmd(app: AppContext, in_csv: str, out_csv: str | None, as_json: bool) -> None:
+def score_cmd(app: AppContext, in_csv: str, out_csv: str | None, as_json: bool, plot_svg: str | None) -> None:
     """Score IN_CSV (columns timestamp,value): the same rows plus anomaly_score in [0, 1].
 
     Each row is scored from the rows before it only (NAB results format). A score of
@@ -35,6 +37,13 @@ def score_cmd(app: AppContext, in_csv: str, out_csv: str | None, as_json: bool) 
         scored, result = score_frame(df, app.settings.analytics.anomaly.detector, where=in_csv)
     except InputError as exc:
         raise click.ClickException(str(exc)) from exc
+    if plot_svg:
+        from pathlib import Path
+
+        from analytics.anomaly.chart import series_svg
+
+        Path(plot_svg).write_text(series_svg(scored["value"].to_numpy(dtype=float), result.expected, result.alarm,
+                                             title=f"{in_csv}: anomaly score >= 0.5 marked"))
     if out_csv:
         scored.to_csv(out_csv, index=False)
     elif not as_json:

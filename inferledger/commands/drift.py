@@ -114,9 +114,10 @@ def compare_cmd(reference: str, current: str, columns: str | None, categorical: 
 
 @command.command("run")
 @click.option("--at", "at", help="Evaluate as of this naive-UTC ISO time (default: now).")
+@click.option("--all", "show_all", is_flag=True, help="Show every column, not only the drifted ones (--json: always all).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
-def run_cmd(app: AppContext, at: str | None, as_json: bool) -> None:
+def run_cmd(app: AppContext, at: str | None, show_all: bool, as_json: bool) -> None:
     """Run the drift job once now, on the warehouse file."""
     from analytics.drift.job import run_drift
     from analytics.drift.store import latest_results
@@ -129,15 +130,17 @@ def run_cmd(app: AppContext, at: str | None, as_json: bool) -> None:
             raise click.ClickException("--at needs the warehouse file, which the running service holds")
         _admin(app, "POST", "/admin/jobs/run?name=drift.detect")
         rows = _admin(app, "GET", "/admin/drift/results?all=1")
-        _emit(rows, as_json, f"drift run by the service: {sum(1 for r in rows if r['drifted'])} drifted column(s)")
+        shown = rows if (show_all or as_json) else [r for r in rows if r["drifted"]]
+        _emit(shown, as_json, f"drift run by the service: {sum(1 for r in rows if r['drifted'])} drifted column(s)")
         return
     try:
         summary = run_drift(wh, app.settings.analytics.drift, now)
         rows = latest_results(wh) if summary["results"] else []
     finally:
         wh.close()
-    _emit(rows, as_json, f"drift at {now:%Y-%m-%d %H:%M} UTC: {summary['segments']} segment(s), "
-                         f"{len(summary['drifted'])} drifted column(s)")
+    shown = rows if (show_all or as_json) else [r for r in rows if r["drifted"]]
+    _emit(shown, as_json, f"drift at {now:%Y-%m-%d %H:%M} UTC: {summary['segments']} segment(s), "
+                          f"{len(summary['drifted'])} drifted column(s)")
 
 
 @command.command("status")

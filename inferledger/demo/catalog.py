@@ -10,7 +10,7 @@ instrumentations attach, which is never trusted as the price).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

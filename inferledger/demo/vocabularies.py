@@ -149,6 +149,8 @@ def _openinference(req: Request) -> dict[str, Any]:
     a: dict[str, Any] = {
         "openinference.span.kind": _OI_KIND[req.operation],
         "llm.model_name": req.response_model or req.request_model,
+        "llm.request.model_name": req.request_model,
+        "llm.response.model_name": req.response_model,
         "llm.provider": _OI_PROVIDER[req.provider],
         "llm.system": req.provider if req.provider != "aws.bedrock" else "anthropic",
         "llm.invocation_parameters": json.dumps({"model": req.request_model, "stream": req.streaming}),
