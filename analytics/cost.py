@@ -35,6 +35,9 @@ WITH base AS (
            coalesce(s.cache_write_tokens, 0) AS cw_t, coalesce(s.output_tokens, 0) AS out_t,
            coalesce(s.reasoning_tokens, 0) AS rs_t, s.total_tokens AS tot_t,
            (s.input_tokens IS NULL AND s.output_tokens IS NULL AND s.total_tokens IS NOT NULL) AS split_unknown,
+           CASE WHEN contains(CAST(s.attributes AS VARCHAR), 'service_tier') THEN {tier_sql} END AS service_tier,
+           p.input_price_priority, p.output_price_priority, p.cache_read_price_priority, p.input_price_flex,
+           p.output_price_flex, p.cache_read_price_flex, p.input_price_batch, p.output_price_batch,
            p.input_includes_cache AS inc, p.input_price, p.output_price, p.cache_read_price,
            p.cache_write_price, p.reasoning_price, p.input_price_above_200k, p.output_price_above_200k
     FROM spans s
@@ -53,12 +56,10 @@ WITH base AS (
     FROM base
 ), priced AS (
     SELECT *,
-        CASE WHEN status = 'priced' THEN unc_t * CASE WHEN above_200k AND input_price_above_200k IS NOT NULL
-             THEN input_price_above_200k ELSE input_price END ELSE 0 END AS c_in,
-        CASE WHEN status = 'priced' THEN cr_t * cache_read_price ELSE 0 END AS c_cr,
+        CASE WHEN status = 'priced' THEN unc_t * {input_unit} ELSE 0 END AS c_in,
+        CASE WHEN status = 'priced' THEN cr_t * {cache_read_unit} ELSE 0 END AS c_cr,
         CASE WHEN status = 'priced' THEN cw_t * cache_write_price ELSE 0 END AS c_cw,
-        CASE WHEN status = 'priced' THEN (out_t - rsb_t) * CASE WHEN above_200k AND output_price_above_200k IS NOT NULL
-             THEN output_price_above_200k ELSE output_price END ELSE 0 END AS c_out,
+        CASE WHEN status = 'priced' THEN (out_t - rsb_t) * {output_unit} ELSE 0 END AS c_out,
         CASE WHEN status = 'priced' THEN rsb_t * coalesce(reasoning_price, 0) ELSE 0 END AS c_rs
     FROM toks
 )
@@ -66,6 +67,7 @@ SELECT tenant, trace_id, span_id, start_time, team, feature, provider, model, k8
        is_error, status, price_id,
        unc_t AS input_tokens, cr_t AS cache_read_tokens, cw_t AS cache_write_tokens,
        out_t - rsb_t AS output_tokens, rsb_t AS reasoning_tokens, coalesce(above_200k, false) AS above_200k,
+       service_tier,
        coalesce(tot_t, in_t + out_t + CASE WHEN inc IS FALSE THEN cr_t + cw_t ELSE 0 END) AS total_tokens,
        CAST(c_in AS DECIMAL(38, 18)) AS input_cost, CAST(c_cr AS DECIMAL(38, 18)) AS cache_read_cost,
        CAST(c_cw AS DECIMAL(38, 18)) AS cache_write_cost, CAST(c_out AS DECIMAL(38, 18)) AS output_cost,
@@ -75,11 +77,49 @@ SELECT tenant, trace_id, span_id, start_time, team, feature, provider, model, k8
 FROM priced
 """
 
+# The service tier a span ran in (OpenAI's priority / flex; batch), from attributes the
+# collector keeps as JSON; only spans mentioning a tier pay for the JSON lookups.
+_TIER_KEYS = ("openai.response.service_tier", "gen_ai.openai.response.service_tier",
+              "openai.request.service_tier", "gen_ai.openai.request.service_tier", "inferledger.service_tier")
+TIER_SQL = (
+    "CASE lower(coalesce(" + ", ".join(f"json_extract_string(s.attributes, '$.\"{k}\"')" for k in _TIER_KEYS) + "))"
+    " WHEN 'priority' THEN 'priority' WHEN 'flex' THEN 'flex' WHEN 'batch' THEN 'batch' END"
+)
+
+
+def unit_price_sql(kind: str, alias: str = "") -> str:
+    """The per-token price a line pays for `kind` (input | output | cache_read), tier and long context included.
+
+    One definition, used by the cost pass and by the FOCUS export, so ListUnitPrice is
+    exactly the price the line was billed at. `alias` prefixes the price/tier columns.
+    """
+    a = alias
+    if kind == "cache_read":
+        return (f"CASE {a}service_tier WHEN 'priority' THEN coalesce({a}cache_read_price_priority, {a}cache_read_price)"
+                f" WHEN 'flex' THEN coalesce({a}cache_read_price_flex, {a}cache_read_price) ELSE {a}cache_read_price END")
+    if kind not in ("input", "output"):
+        raise ValueError(kind)
+    return (
+        f"CASE {a}service_tier WHEN 'priority' THEN coalesce({a}{kind}_price_priority, {a}{kind}_price)"
+        f" WHEN 'flex' THEN coalesce({a}{kind}_price_flex, {a}{kind}_price)"
+        f" WHEN 'batch' THEN coalesce({a}{kind}_price_batch, {a}{kind}_price)"
+        f" ELSE CASE WHEN {a}above_200k AND {a}{kind}_price_above_200k IS NOT NULL"
+        f" THEN {a}{kind}_price_above_200k ELSE {a}{kind}_price END END"
+    )
+
+
 COST_LINE_COLUMNS = (
     "tenant, trace_id, span_id, start_time, team, feature, provider, model, k8s_pod, host_name, is_error,"
     " status, price_id, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,"
-    " above_200k, total_tokens, input_cost, cache_read_cost, cache_write_cost, output_cost, reasoning_cost, cost, computed_at"
+    " above_200k, service_tier, total_tokens, input_cost, cache_read_cost, cache_write_cost, output_cost, reasoning_cost, cost, computed_at"
 )
+
+
+def _cost_select(where: str) -> str:
+    return _COST_SELECT.format(
+        where=where, tier_sql=TIER_SQL, input_unit=unit_price_sql("input"), output_unit=unit_price_sql("output"),
+        cache_read_unit=unit_price_sql("cache_read"),
+    )
 
 
 @dataclass
@@ -96,11 +136,17 @@ def _write_segments(wh: Warehouse, key: tuple[str, str, str], segments: list[Seg
     for seg in segments:
         p = seg.price
         if p is not None:
+            pri, flex, batch = p.tier("priority"), p.tier("flex"), p.tier("batch")
             con.execute(
-                "INSERT OR IGNORE INTO price_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO price_versions (price_id, source, catalog_version, catalog_key, currency,"
+                " input_price, output_price, cache_read_price, cache_write_price, reasoning_price,"
+                " input_price_above_200k, output_price_above_200k, input_includes_cache, created_at,"
+                " input_price_priority, output_price_priority, cache_read_price_priority, input_price_flex,"
+                " output_price_flex, cache_read_price_flex, input_price_batch, output_price_batch)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [p.price_id, p.source, p.catalog_version, p.catalog_key, p.currency, p.input, p.output,
                  p.cache_read, p.cache_write, p.reasoning, p.input_above_200k, p.output_above_200k,
-                 p.input_includes_cache, now],
+                 p.input_includes_cache, now, *pri, *flex, batch[0], batch[1]],
             )
     con.execute(
         "DELETE FROM price_assignments WHERE provider = ? AND request_model = ? AND response_model = ?", list(key)
@@ -178,7 +224,7 @@ def compute_cost_lines(wh: Warehouse, *, since_ingested: datetime | None = None,
                 params,
             )
         n = con.execute(
-            f"INSERT INTO cost_lines ({COST_LINE_COLUMNS}) {_COST_SELECT.format(where=cond)}", [*params, utcnow()]
+            f"INSERT INTO cost_lines ({COST_LINE_COLUMNS}) {_cost_select(cond)}", [*params, utcnow()]
         ).fetchone()[0]
         if own_tx:
             con.execute("COMMIT")

@@ -87,12 +87,15 @@ def budgets_job(ctx: JobContext) -> dict:
 
 @register_job("cost.showback", cron={"day": 1, "hour": 2, "minute": 30})
 def showback_job(ctx: JobContext) -> str:
-    from pathlib import Path
-
     from analytics.showback.build import write_showback
 
-    prev_start, _ = month_bounds((ctx.now.replace(day=1) - timedelta(days=1)).date())
+    prev_start, prev_end = month_bounds((ctx.now.replace(day=1) - timedelta(days=1)).date())
     month = prev_start.strftime("%Y-%m")
-    out = Path(ctx.settings.analytics.cost.showback_dir) / month
+    has_data = ctx.warehouse.con.execute(
+        "SELECT count(*) FROM cost_rollup_hourly WHERE hour >= ? AND hour < ?", [prev_start, prev_end]
+    ).fetchone()[0]
+    if not has_data:
+        return f"no cost data for {month}: no report written"
+    out = ctx.settings.analytics.cost.report_dir(ctx.settings.warehouse.path, month)
     write_showback(ctx.warehouse, ctx.settings.analytics.cost, month, out, progress=False)
     return str(out)

@@ -40,8 +40,28 @@ def check_report(wh: Warehouse, settings: CostSettings) -> dict:
         "overrides": len(book.overrides),
         "unpriced": unpriced,
         "gpu_models_without_rate": no_rate,
+        "reconciliation": reconcile_client_cost(wh),
         "ok": not unpriced and not no_rate,
     }
+
+
+def reconcile_client_cost(wh: Warehouse) -> list[dict]:
+    """Our cost next to the cost instrumentations reported themselves (OpenLIT, OpenInference), per model.
+
+    The client's figure is never used as the price; a large gap points at a wrong price
+    or token accounting on one side.
+    """
+    rows = wh.con.execute(
+        """
+        SELECT coalesce(s.provider, ''), coalesce(l.model, ''), count(*), sum(s.client_cost_usd),
+               CAST(sum(l.cost) AS DOUBLE), max(abs(s.client_cost_usd - CAST(l.cost AS DOUBLE)))
+        FROM spans s JOIN cost_lines l ON l.tenant = s.tenant AND l.trace_id = s.trace_id AND l.span_id = s.span_id
+        WHERE s.client_cost_usd IS NOT NULL AND l.status = 'priced'
+        GROUP BY ALL ORDER BY 4 DESC
+        """
+    ).fetchall()
+    return [{"provider": p, "model": m, "spans": n, "client_cost": round(c, 6), "our_cost": round(o, 6),
+             "max_abs_diff_per_span": round(d, 9)} for p, m, n, c, o, d in rows]
 
 
 def reprice_report(wh: Warehouse, settings: CostSettings, *, dry_run: bool, since: datetime | None = None,

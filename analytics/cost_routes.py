@@ -62,7 +62,7 @@ async def post_showback(request: Request) -> JSONResponse:
     except ValueError as exc:
         return _error(400, str(exc))
     s = request.app.state.settings.analytics.cost
-    out = Path(body.get("out") or Path(s.showback_dir) / month)
+    out = Path(body["out"]) if body.get("out") else s.report_dir(request.app.state.settings.warehouse.path, month)
     result = await run_in_threadpool(lambda: showback_report(request.app.state.warehouse, s, month, out))
     return JSONResponse(result)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 SELF_HOSTED_DEFAULT = ["vllm", "triton", "tgi", "sglang", "ollama", "llama.cpp", "self_hosted", "nvidia.nim"]
 
@@ -141,8 +142,13 @@ class CostSettings:
     # Days of history the month-end forecast learns weekday and weekend spend from.
     forecast_lookback_days: int = 28
     budget_thresholds: list[float] = field(default_factory=lambda: [0.5, 0.8, 1.0])
-    # Where the monthly showback job writes `YYYY-MM/` report folders.
-    showback_dir: str = "reports/showback"
+    # Where showback reports go (`YYYY-MM/` folders); '' = a `showback` folder beside the warehouse file.
+    showback_dir: str = ""
+
+    def report_dir(self, warehouse_path: str, month: str) -> Path:
+        """Where the showback of `month` goes by default (never the process's working directory)."""
+        base = Path(self.showback_dir) if self.showback_dir else Path(warehouse_path).resolve().parent / "showback"
+        return base / month
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Z]{3}", self.currency):

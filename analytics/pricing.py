@@ -75,6 +75,14 @@ class Price:
     input_above_200k: Decimal | None
     output_above_200k: Decimal | None
     input_includes_cache: bool
+    # service tiers: tier -> (input, output, cache read) per token; absent parts fall back to standard
+    tiers: tuple[tuple[str, Decimal | None, Decimal | None, Decimal | None], ...] = ()
+
+    def tier(self, name: str) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+        for t, i, o, c in self.tiers:
+            if t == name:
+                return i, o, c
+        return None, None, None
 
     @property
     def price_id(self) -> str:
@@ -82,6 +90,7 @@ class Price:
             [self.source, self.catalog_version, self.catalog_key, self.currency, str(self.input),
              str(self.output), str(self.cache_read), str(self.cache_write), str(self.reasoning),
              str(self.input_above_200k), str(self.output_above_200k), self.input_includes_cache]
+            + ([[t, str(i), str(o), str(c)] for t, i, o, c in self.tiers] if self.tiers else [])
         )
         return hashlib.sha256(canon.encode()).hexdigest()[:16]
 
@@ -140,6 +149,12 @@ class Catalog:
             input_above_200k=to_decimal(e.get("input_cost_per_token_above_200k_tokens")),
             output_above_200k=to_decimal(e.get("output_cost_per_token_above_200k_tokens")),
             input_includes_cache=input_includes_cache,
+            tiers=tuple(
+                (t, to_decimal(e.get(f"input_cost_per_token_{sfx}")), to_decimal(e.get(f"output_cost_per_token_{sfx}")),
+                 to_decimal(e.get(f"cache_read_input_token_cost_{sfx}")))
+                for t, sfx in (("priority", "priority"), ("flex", "flex"), ("batch", "batches"))
+                if e.get(f"input_cost_per_token_{sfx}") is not None or e.get(f"output_cost_per_token_{sfx}") is not None
+            ),
         )
 
 

@@ -165,7 +165,7 @@ def main() -> None:
     ap.add_argument("--series", type=int, default=10_000)
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--chunk", type=int, default=1_000, help="series per kernel call")
-    ap.add_argument("--ref-series", type=int, default=200, help="series the NumPy reference runs on")
+    ap.add_argument("--ref-series", type=int, default=1_000, help="series the NumPy reference runs on")
     ap.add_argument("--nab-dir", default=None)
     ap.add_argument("--skip-nab", action="store_true")
     ap.add_argument("--skip-throughput", action="store_true")

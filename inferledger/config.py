@@ -76,6 +76,14 @@ def load_settings(
     return build(Settings, data, "")
 
 
+def with_overrides(settings: Settings, overrides: Mapping[str, Any]) -> Settings:
+    """A copy of `settings` with dotted overrides applied and validated again."""
+    data = dataclasses.asdict(settings)
+    for dotted, value in overrides.items():
+        _set_dotted(data, dotted, value)
+    return build(Settings, data, "")
+
+
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, raw in environ.items():

@@ -18,6 +18,7 @@ JOB_MODULES: list[str] = [
 
 ADMIN_ROUTE_MODULES: list[str] = [
     "alerts.admin_routes",
+    "analytics.anomaly.admin_routes",
     "analytics.cost_routes",
     "analytics.drift.admin_routes",
     "analytics.slo.routes",

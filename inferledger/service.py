@@ -71,6 +71,7 @@ class Service:
 
     async def run(self, started: "asyncio.Future | None" = None) -> None:
         s = self.settings
+        load_job_modules()  # the admin API lists and runs jobs even when nothing is scheduled
         wh = open_warehouse(s.warehouse.path, memory_limit=s.warehouse.memory_limit, threads=s.warehouse.threads)
         writer = IngestWriter(wh, max_batches=s.ingest.queue_max_batches, max_commit_rows=s.ingest.max_commit_rows)
         writer.start()
@@ -141,7 +142,6 @@ def _uvicorn(app, address: str) -> uvicorn.Server:
 
 def serve_forever(settings: Settings) -> None:
     """Run until SIGTERM or SIGINT; pending batches are committed before exit."""
-    load_job_modules()
     service = Service(settings)
 
     async def main() -> None:

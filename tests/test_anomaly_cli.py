@@ -109,3 +109,24 @@ def test_settings_validate_and_name_the_field():
         load_settings(None, environ={}, overrides={"analytics.anomaly.series": ["cpu"]})
     with pytest.raises(ConfigError, match="severity"):
         load_settings(None, environ={}, overrides={"analytics.anomaly.severity": "loud"})
+
+
+def test_admin_route_lists_anomalies(tmp_path):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from analytics.anomaly.admin_routes import ROUTES
+    from analytics.warehouse import open_warehouse, utcnow
+
+    wh = open_warehouse(tmp_path / "wh.duckdb")
+    wh.con.execute(
+        "INSERT INTO anomalies VALUES (?, 'spend_5m', 'usd', ?, ?, 300, 9.0, 1.0, 0.9, 'spike', 'model', 'gpt-4o',"
+        " 8.5, 0.5, 0.95, ?)",
+        ['spend_5m{team="ads"}', json.dumps({"team": "ads"}), utcnow() - timedelta(hours=1), utcnow()])
+    app = Starlette(routes=ROUTES)
+    app.state.warehouse = wh
+    client = TestClient(app)
+    rows = client.get("/admin/anomaly/list", params={"hours": 2}).json()
+    assert len(rows) == 1 and rows[0]["moved_value"] == "gpt-4o" and rows[0]["observed"] == 9.0
+    assert client.get("/admin/anomaly/list", params={"hours": "0"}).status_code == 400
+    wh.close()

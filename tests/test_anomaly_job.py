@@ -165,3 +165,34 @@ def test_registered_job_runs_and_gpu_series(warehouse, settings):
     assert series[0].labels == {"pool": "H100"} and len(series[0].values) == 288
     status = warehouse.con.execute("SELECT status FROM job_runs WHERE job = 'anomaly.detect'").fetchone()[0]
     assert status == "ok"
+
+
+def _insert_cost_lines(wh, rows: list[dict]) -> None:
+    """Rows into cost_lines, filling the NOT NULL columns this test does not care about by type
+    (the cost engine owns that schema and may grow it)."""
+    cols = wh.con.execute(
+        "SELECT column_name, is_nullable, data_type FROM information_schema.columns"
+        " WHERE table_name = 'cost_lines' ORDER BY ordinal_position").fetchall()
+    filler = {"BOOLEAN": False, "VARCHAR": "", "TIMESTAMP": datetime(2026, 1, 1)}
+    names = [c for c, _n, _t in cols]
+    values = []
+    for r in rows:
+        values.append([r[c] if c in r else (None if n == "YES" else filler.get(t, 0)) for c, n, t in cols])
+    wh.con.executemany(f"INSERT INTO cost_lines ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})", values)
+
+
+def test_spend_comes_from_cost_lines_when_the_cost_engine_has_run(warehouse):
+    rows = []
+    for k in range(24):
+        t = T0 + timedelta(minutes=5 * k, seconds=10)
+        for team, cost in (("search", 0.5), ("ads", 0.25)):
+            rows.append({"tenant": "default", "trace_id": f"t{k}{team}", "span_id": f"s{k}{team}", "start_time": t,
+                         "team": team, "feature": "answers", "provider": "openai", "model": "gpt-4o",
+                         "status": "priced", "cost": cost})
+    _insert_cost_lines(warehouse, rows)
+    series = {s.key: s for s in load_series(warehouse, ["spend_5m"], T0 + timedelta(hours=2), 24)}
+    total = series["spend_5m{}"]
+    assert total.unit == "usd"
+    assert np.allclose(total.values, 0.75)  # 24 complete buckets of 0.75 USD
+    assert len(total.values) == 24
+    assert np.allclose(series['spend_5m{team="ads"}'].values, 0.25)

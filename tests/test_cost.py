@@ -18,7 +18,10 @@ from tests.factories import insert_spans, span_row
 
 CATALOG = {
     "toy-oa": {"input_cost_per_token": 2e-6, "output_cost_per_token": 8e-6, "cache_read_input_token_cost": 1e-6,
-               "litellm_provider": "openai"},
+               "input_cost_per_token_priority": 4e-6, "output_cost_per_token_priority": 1.6e-5,
+               "cache_read_input_token_cost_priority": 2e-6, "input_cost_per_token_flex": 1e-6,
+               "output_cost_per_token_flex": 4e-6, "input_cost_per_token_batches": 1e-6,
+               "output_cost_per_token_batches": 4e-6, "litellm_provider": "openai"},
     "toy-oa-2026-01-01": {"input_cost_per_token": 2.2e-6, "output_cost_per_token": 8.8e-6, "litellm_provider": "openai"},
     "claude-toy": {"input_cost_per_token": 3e-6, "output_cost_per_token": 1.5e-5, "cache_read_input_token_cost": 3e-7,
                    "cache_creation_input_token_cost": 3.75e-6, "litellm_provider": "anthropic"},
@@ -203,3 +206,32 @@ def test_registered_jobs_run_through_the_registry(warehouse, settings, catalog_p
     run_job(REGISTRY["cost.budgets"], ctx)
     status = warehouse.con.execute("SELECT status FROM job_runs WHERE job LIKE 'cost.%'").fetchall()
     assert status == [("ok",), ("ok",)]
+
+
+def test_client_reported_cost_is_reconciled_never_trusted(warehouse, catalog_path):
+    from analytics.cost_reports import reconcile_client_cost
+
+    rows = [span_row(DAY, provider="openai", request_model="toy-oa", response_model=None, input_tokens=1000,
+                     output_tokens=100, client_cost_usd=c) for c in (0.0028, 0.01)]
+    insert_spans(warehouse, rows)
+    price_new_spans(warehouse, book_for(catalog_path))
+    assert [cost_of(warehouse, r["span_id"])[1] for r in rows] == [Decimal("0.0028")] * 2
+    [r] = reconcile_client_cost(warehouse)
+    assert (r["spans"], r["client_cost"], r["our_cost"]) == (2, 0.0128, 0.0056)
+    assert r["max_abs_diff_per_span"] == pytest.approx(0.0072)
+
+
+@pytest.mark.parametrize("attrs, tier, cost", [
+    ({}, None, "0.0032"),  # 600*2e-6 + 400*1e-6 + 200*8e-6
+    ({"openai.response.service_tier": "priority"}, "priority", "0.0064"),  # 600*4e-6 + 400*2e-6 + 200*1.6e-5
+    ({"gen_ai.openai.request.service_tier": "flex"}, "flex", "0.0018"),  # 600*1e-6 + 400*1e-6 (no flex cache price) + 200*4e-6
+    ({"inferledger.service_tier": "batch"}, "batch", "0.0018"),
+    ({"openai.response.service_tier": "default"}, None, "0.0032"),
+])
+def test_service_tiers_use_their_catalog_prices(warehouse, catalog_path, attrs, tier, cost):
+    row = span_row(DAY, provider="openai", request_model="toy-oa", response_model=None, input_tokens=1000,
+                   cache_read_tokens=400, output_tokens=200, attributes=attrs)
+    insert_spans(warehouse, [row])
+    price_new_spans(warehouse, book_for(catalog_path))
+    got = warehouse.con.execute("SELECT service_tier, cost FROM cost_lines WHERE span_id = ?", [row["span_id"]]).fetchone()
+    assert got == (tier, Decimal(cost))

@@ -108,3 +108,16 @@ def test_compare_skips_columns_drift_cannot_use(tmp_path):
     res = _run(["drift", "compare", str(tmp_path / "r.parquet"), str(tmp_path / "c.parquet"), "--columns", "ts"],
                tmp_path)
     assert res.exit_code != 0 and "drift needs a numeric or a categorical column" in res.output
+
+
+def test_status_shows_a_score_trend_per_column(tmp_path):
+    wh = open_warehouse(tmp_path / "wh.duckdb")
+    _seed(wh)
+    wh.close()
+    for hours in (2, 1, 0):
+        at = (NOW - timedelta(hours=hours)).isoformat()
+        assert _run(["drift", "run", "--at", at], tmp_path).exit_code == 0
+    rows = json.loads(_run(["drift", "status", "--json", "--trend", "5"], tmp_path).output)
+    assert rows and all(len(r["trend"]) == 3 and r["trend"][-1] == r["score"] for r in rows)
+    res = _run(["drift", "status"], tmp_path)
+    assert "DRIFT" in res.output and any(ch in res.output for ch in "▁▂▃▄▅▆▇█")

@@ -264,3 +264,13 @@ def test_demo_fleet_prompt_length_drift_is_found_in_its_segment(warehouse):
     _score, service, model = input_drifts[0]
     assert (service, model) == (drift.service, drift.model)
     assert all(svc == drift.service and mdl == drift.model for _s, svc, mdl in input_drifts)
+
+
+def test_alert_columns_limit_which_drifts_raise_alerts(warehouse):
+    _seed(warehouse)
+    quiet = run_drift(warehouse, DriftSettings(alert_columns=["output_tokens"]), NOW)
+    assert quiet["drifted"] and quiet["alerts"] == 0  # drift is recorded, only not alerted on
+    loud = run_drift(warehouse, DriftSettings(alert_columns=["input_tokens"], severity="page"), NOW)
+    assert loud["alerts"] == 1
+    sev = warehouse.con.execute("SELECT DISTINCT severity FROM alert_records WHERE source = 'drift'").fetchall()
+    assert sev == [("page",)]

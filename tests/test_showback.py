@@ -7,6 +7,7 @@ import json
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
@@ -36,7 +37,9 @@ def seed(wh) -> None:
         t = start + timedelta(hours=i * 1.7)
         k = i % 5
         if k == 0:
-            rows.append(span_row(t, team="search", feature="answers", input_tokens=1000 + i, output_tokens=100))
+            tier = {"openai.response.service_tier": "priority"} if i % 3 == 0 else {}
+            rows.append(span_row(t, team="search", feature="answers", input_tokens=1000 + i, output_tokens=100,
+                                 cache_read_tokens=200, attributes=tier))
         elif k == 1:
             rows.append(span_row(t, team="support", feature="chat", provider="anthropic", request_model="claude-sonnet-4-5",
                                  response_model="claude-sonnet-4-5-20250929", input_tokens=9000, cache_read_tokens=6000,
@@ -128,6 +131,7 @@ def test_focus_columns_types_and_invariants(built):
             assert r[c], c
         json.loads(r["Tags"])
     assert {r["x_ChargeClass"] for r in focus} >= {"input", "cache_read", "cache_write", "output", "gpu_workload", "gpu_idle"}
+    assert {r["x_ServiceTier"] for r in focus} == {"", "priority"}
     assert not any(r["ResourceId"] == "no-such-model" for r in focus)  # unpriced is never a $0 cost row
     table = pq.read_table(out / "focus.parquet")
     assert table.num_rows == len(focus)
@@ -220,3 +224,43 @@ def test_admin_routes_answer_like_the_cli(warehouse, tmp_path, settings):
     assert client.post("/admin/cost/showback", json={"month": "Oct"}).status_code == 400
     dry = client.post("/admin/cost/reprice", json={"dry_run": True}).json()
     assert dry["dry_run"] is True and dry["old_total"] == dry["new_total"]
+
+
+def test_monthly_job_writes_last_months_report(built, settings, tmp_path):
+    from analytics.jobs import REGISTRY, JobContext, run_job
+
+    wh, sb, _ = built
+    settings.analytics.cost.showback_dir = str(tmp_path / "reports")  # else beside the warehouse
+    out = run_job(REGISTRY["cost.showback"], JobContext(wh, settings, now=datetime(2026, 11, 1, 2, 30)))
+    assert out == str(tmp_path / "reports" / "2026-10") and (tmp_path / "reports" / "2026-10" / "focus.csv").exists()
+    nothing = run_job(REGISTRY["cost.showback"], JobContext(wh, settings, now=datetime(2026, 8, 1, 2, 30)))
+    assert nothing.startswith("no cost data for 2026-07")
+
+
+@pytest.mark.server
+def test_cli_asks_the_running_service(tmp_path):
+    from inferledger.cli import cli
+    from tests.harness import running_service
+
+    db = tmp_path / "svc.duckdb"
+    wh = open_warehouse(db)
+    seed(wh)
+    wh.close()
+    with running_service(db) as (service, eps):
+        env = {"INFERLEDGER_SERVER__ADMIN": eps.admin.removeprefix("http://")}
+        runner = CliRunner()
+        res = runner.invoke(cli, ["--db", str(db), "report", "showback", "--month", "2026-10", "--out",
+                                  str(tmp_path / "r"), "--json"], env=env)
+        assert res.exit_code == 0, res.output
+        assert (tmp_path / "r" / "focus.parquet").exists() and json.loads(res.output)["focus_rows"] > 0
+        res = runner.invoke(cli, ["--db", str(db), "prices", "check", "--json"], env=env)
+        assert res.exit_code == 0, res.output
+        assert json.loads(res.output)["unpriced"][0]["model"] == "no-such-model"
+        res = runner.invoke(cli, ["--db", str(db), "prices", "reprice", "--dry-run", "--json"], env=env)
+        assert res.exit_code == 0 and json.loads(res.output)["dry_run"] is True
+
+
+def test_default_report_folder_is_beside_the_warehouse(tmp_path):
+    s = CostSettings()
+    assert s.report_dir(str(tmp_path / "wh.duckdb"), "2026-10") == tmp_path / "showback" / "2026-10"
+    assert CostSettings(showback_dir="/srv/r").report_dir("x.duckdb", "2026-10") == Path("/srv/r/2026-10")

@@ -75,7 +75,7 @@ def alert_labels(s: Series) -> dict[str, str]:
 
 def run_detection(wh: Warehouse, cfg: AnomalySettings, now: datetime) -> RunSummary:
     summary = RunSummary()
-    series = _select(load_series(wh, cfg.series, now, cfg.lookback_hours), cfg)
+    series = _select(load_series(wh, cfg.series, now, cfg.lookback_hours, cfg.min_requests), cfg)
     summary.series = len(series)
     found: list[Found] = []
     latest: dict[str, Found] = {}
@@ -124,9 +124,10 @@ def run_detection(wh: Warehouse, cfg: AnomalySettings, now: datetime) -> RunSumm
 def _movement_for(wh: Warehouse, f: Found) -> Movement | None:
     if f.movement is not None:
         return f.movement
-    row = wh.con.execute(
+    rows = wh.con.execute(
         "SELECT moved_dimension, moved_value, moved_observed, moved_expected, moved_share FROM anomalies"
-        " WHERE series_key = ? AND bucket_start = ?", [f.series.key, f.bucket_start]).fetchone()
+        " WHERE series_key = ? AND bucket_start = ?", [f.series.key, f.bucket_start]).fetchall()
+    row = rows[0] if rows else None
     if row is None or row[0] is None:
         return None
     return Movement(row[0], row[1], row[2], row[3], row[4])

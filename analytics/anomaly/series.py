@@ -62,14 +62,14 @@ def query_pl(wh: Warehouse, sql: str, params: list) -> pl.DataFrame:
 
 def _table_exists(wh: Warehouse, name: str) -> bool:
     return bool(wh.con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0])
 
 
 def _has_rows(wh: Warehouse, table: str, time_col: str, start: datetime, end: datetime, extra: str = "") -> bool:
     if not _table_exists(wh, table):
         return False
     sql = f"SELECT 1 FROM {table} WHERE {time_col} >= ? AND {time_col} < ? {extra} LIMIT 1"
-    return wh.con.execute(sql, [start, end]).fetchone() is not None
+    return len(wh.con.execute(sql, [start, end]).fetchall()) > 0
 
 
 def spend_source(wh: Warehouse, start: datetime, end: datetime) -> tuple[str, str, dict[str, str], str]:
@@ -90,15 +90,18 @@ def _grouped(wh: Warehouse, table: str, time_col: str, value_expr: str, dim_col:
     dim = dim_col if dim_col is not None else "''"
     sql = (
         f"SELECT {dim} AS dim, time_bucket(to_seconds(?), {time_col}, TIMESTAMP '1970-01-01') AS bucket,"
-        f" {value_expr} AS value FROM {table}"
+        f" {value_expr} AS value, count(*) AS n FROM {table}"
         f" WHERE {time_col} >= ? AND {time_col} < ? {where} GROUP BY ALL ORDER BY dim, bucket"
     )
     return query_pl(wh, sql, [step, start, end])
 
 
 def _to_series(df: pl.DataFrame, metric: str, unit: str, dim_name: str | None, step: int,
-               start: datetime, end: datetime, dense: bool) -> list[Series]:
+               start: datetime, end: datetime, dense: bool, min_rows: int = 1) -> list[Series]:
     out = []
+    if not dense and min_rows > 1:
+        # a p95 or an error rate of three requests is noise: such buckets become gaps
+        df = df.filter(pl.col("n") >= min_rows)
     if df.is_empty():
         return out
     df = df.with_columns(pl.col("bucket").cast(pl.Datetime("us")))
@@ -156,8 +159,13 @@ SERIES_DIMS = {"spend_5m": ADDITIVE_DIMS, "spend_1h": ADDITIVE_DIMS, "tokens_1m"
 SOURCE_FILTERS = {"gpu_samples": "AND utilization IS NOT NULL", "gpu_allocations": "AND line_kind = 'idle'"}
 
 
-def load_series(wh: Warehouse, kinds: list[str], now: datetime, lookback_hours: int) -> list[Series]:
-    """Every watched series over [now - lookback, last complete bucket)."""
+def load_series(wh: Warehouse, kinds: list[str], now: datetime, lookback_hours: int,
+                min_requests: int = 1) -> list[Series]:
+    """Every watched series over [now - lookback, last complete bucket).
+
+    Ratio series computed from spans (p95 latency, error rate) keep only buckets with
+    at least `min_requests` requests.
+    """
     out: list[Series] = []
     for kind in kinds:
         step = BUCKETS[kind]
@@ -171,5 +179,6 @@ def load_series(wh: Warehouse, kinds: list[str], now: datetime, lookback_hours: 
         for d in SERIES_DIMS[kind]:
             df = _grouped(wh, src.table, src.time_col, src.value_expr, None if d is None else src.dims[d],
                           step, start, end, SOURCE_FILTERS.get(src.table, ""))
-            out += _to_series(df, kind, src.unit, d, step, start, end, dense=src.additive)
+            min_rows = min_requests if src.table == "spans" else 1
+            out += _to_series(df, kind, src.unit, d, step, start, end, dense=src.additive, min_rows=min_rows)
     return out

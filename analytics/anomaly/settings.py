@@ -22,6 +22,8 @@ class AnomalySettings:
     series: list[str] = field(default_factory=lambda: list(SERIES_KINDS))
     # series with fewer points than this are not scored (the detector is still warming up)
     min_points: int = 24
+    # p95 latency and error-rate buckets with fewer requests than this are left out (gaps)
+    min_requests: int = 10
     # an alert stays firing while its series had an alarm within this many minutes of its last point
     resolve_after_minutes: int = 60
     # per-series alarms older than this (relative to now) do not raise alerts, only rows in `anomalies`
@@ -39,7 +41,7 @@ class AnomalySettings:
             raise ValueError(f"series: unknown series kind {unknown[0]!r} (known: {', '.join(SERIES_KINDS)})")
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, got {self.severity!r}")
-        for name in ("lookback_hours", "min_points", "resolve_after_minutes", "alert_max_age_minutes",
+        for name in ("lookback_hours", "min_points", "min_requests", "resolve_after_minutes", "alert_max_age_minutes",
                      "max_series", "explain_baseline_buckets"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")

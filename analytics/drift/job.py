@@ -133,7 +133,7 @@ def alert_records(
     firing: list[AlertRecord] = []
     for seg in segments:
         for r in seg.results:
-            if not r.drifted:
+            if not r.drifted or (cfg.alert_columns and r.column not in cfg.alert_columns):
                 continue
             labels = {"tenant": seg.tenant, **seg.segment, "column": r.column}
             firing.append(AlertRecord(

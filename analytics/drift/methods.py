@@ -128,13 +128,15 @@ def compare_column(
     """One column's drift. Empty sides give a result with a reason, never an exception."""
     if ref.kind != cur.kind:
         raise ValueError(f"column {column!r}: reference is {ref.kind} but current is {cur.kind}")
+    if method:
+        validate_method(method, ref.kind, column=column)
     if ref.n == 0 or cur.n == 0:
         side = "reference" if ref.n == 0 else "current"
         thr = threshold if threshold is not None else (METHODS[method].default_threshold if method else math.nan)
         return ColumnResult(column, ref.kind, method or "", math.nan, thr, False, ref.n, cur.n,
                             detail=f"{side} has no values (all null, NaN or infinite): nothing to compare")
     name = method or default_method(ref.kind, ref.n, pooled_nunique(ref, cur))
-    spec = validate_method(name, ref.kind if method else None, column=column)
+    spec = METHODS[name]
     thr = spec.default_threshold if threshold is None else float(threshold)
     score = float(SCORERS[name](ref, cur))
     drifted = bool(spec.drifted(score, thr)) if not math.isnan(score) else False

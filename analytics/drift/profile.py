@@ -32,8 +32,8 @@ class NumericSample:
 
     values: np.ndarray  # finite float64, ascending
     integer: bool  # the source dtype was integer (NumPy's Sturges rule then rounds widths up to 1)
-    std: float  # population std of the cleaned values (Evidently's Wasserstein norm)
-    nunique: int
+    std: float  # population std of the cleaned values (Evidently's Wasserstein norm); NaN on a current window
+    nunique: int  # distinct values; -1 on a current window (only the reference's count is ever used)
 
     kind: ColumnKind = "numeric"
 
@@ -70,8 +70,8 @@ def _as_series(values: Any) -> pl.Series:
     return pl.Series(list(values) if not isinstance(values, list) else values, strict=False)
 
 
-def numeric_sample(values: Any) -> NumericSample:
-    """Clean (drop NaN, null, +/-inf) and sort a numeric column."""
+def numeric_sample(values: Any, reference: bool = True) -> NumericSample:
+    """Clean (drop NaN, null, +/-inf) and sort a numeric column (std and distinct count for a reference)."""
     if isinstance(values, pl.Series):
         if not values.dtype.is_numeric() and values.dtype != pl.Null:
             raise ValueError(f"column {values.name!r} is {values.dtype}, not numeric")
@@ -86,9 +86,10 @@ def numeric_sample(values: Any) -> NumericSample:
         integer = raw.dtype.kind in "iu"
         arr = raw.astype(np.float64, copy=False)
     arr = arr[np.isfinite(arr)]  # np.isfinite drops NaN and +/-inf; boolean indexing copies
-    std = float(np.std(arr)) if arr.size else float("nan")
+    std = float(np.std(arr)) if arr.size and reference else float("nan")
     arr.sort()
-    return NumericSample(values=arr, integer=integer, std=std, nunique=int(count_unique_sorted(arr)))
+    nunique = int(count_unique_sorted(arr)) if reference else -1
+    return NumericSample(values=arr, integer=integer, std=std, nunique=nunique)
 
 
 def categorical_sample(values: Any) -> CategoricalSample:
@@ -105,9 +106,9 @@ def categorical_sample(values: Any) -> CategoricalSample:
     return CategoricalSample(counts=dict(zip(keys, (int(c) for c in counts))))
 
 
-def sample_column(values: Any, kind: ColumnKind) -> ColumnSample:
+def sample_column(values: Any, kind: ColumnKind, reference: bool = True) -> ColumnSample:
     if kind == "numeric":
-        return numeric_sample(values)
+        return numeric_sample(values, reference)
     if kind == "categorical":
         return categorical_sample(values)
     raise ValueError(f"column kind must be 'numeric' or 'categorical', got {kind!r}")
@@ -155,16 +156,17 @@ def sample_current(frame: pl.DataFrame, profile: ReferenceProfile) -> dict[str, 
     missing = [c for c in profile.columns if c not in frame.columns]
     if missing:
         raise ValueError(f"column(s) not in the current data: {', '.join(missing)}")
-    return _map_columns({name: (frame.get_column(name), col.kind) for name, col in profile.columns.items()})
+    return _map_columns({name: (frame.get_column(name), col.kind) for name, col in profile.columns.items()},
+                        reference=False)
 
 
-def _map_columns(jobs: dict[str, tuple[pl.Series, ColumnKind]]) -> dict[str, ColumnSample]:
+def _map_columns(jobs: dict[str, tuple[pl.Series, ColumnKind]], reference: bool = True) -> dict[str, ColumnSample]:
     """Summarise columns on threads: sorting, the kernels and polars all release the GIL.
 
     Columns are independent partitions of the work (DESIGN.md: partition-parallel).
     """
     workers = min(len(jobs), os.cpu_count() or 1)
-    run: Callable[[tuple[pl.Series, ColumnKind]], ColumnSample] = lambda job: sample_column(*job)
+    run: Callable[[tuple[pl.Series, ColumnKind]], ColumnSample] = lambda job: sample_column(*job, reference)
     if workers <= 1:
         return {name: run(job) for name, job in jobs.items()}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drift") as pool:

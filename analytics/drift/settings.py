@@ -79,6 +79,7 @@ class DriftSettings:
     min_rows: int = 100  # both windows of a segment need this many spans to be tested
     max_rows: int = 1_000_000  # per window and segment; above it a seeded sample is taken
     severity: Literal["page", "ticket", "info"] = "ticket"
+    alert_columns: list[str] = field(default_factory=list)  # columns that raise alerts; empty: every column
     report_sample_rows: int = 20_000  # rows per side in `inferledger drift report`
 
     def __post_init__(self) -> None:

@@ -12,13 +12,22 @@ rule are the same). Three models run side by side:
   seasonal mean where that is closer, so daily steps are not "shifts"), which catches
   sustained shifts (cost per request creeping up) and re-baselines after an alarm.
 
-A point is a spike only if it is far from *every* expectation (EWMA and seasonal): the seasonal model covers the EWMA's lag on daily ramps, the EWMA
-covers seasonal buckets that have not seen enough history yet.
+A point is a spike only if it is far from *every* expectation (EWMA and seasonal):
+the seasonal model covers the EWMA's lag on daily ramps, the EWMA covers seasonal
+buckets that have not seen enough history yet. (`season_select = 1` instead uses the
+model with the lowest running error; on NAB the "every model" rule scores higher.)
+Two further checks: a value beyond the all-time range by `range_margin` of it, once
+`range_min_obs` points were seen, is an alarm (HTM's "spatial anomaly"); and spike z
+is divided by the series' own tracked tail quantile of z (streaming log-quantile,
+`tail_p`/`tail_eta`), so heavy-tailed series need a bigger jump to alarm.
 
 Robustness: every update clips the residual at `huber_k` scales (one spike cannot
-drag the baseline), and the scale has a floor (absolute, relative to the level, and
-half the series' resolution = the smallest non-zero step seen), so flat and integer
-series never divide by zero.
+drag the baseline; no clipping during warm-up), the EWMAs start as running means
+(weight max(alpha, 1/n)) so an empty state does not under-estimate the scale, and
+the scale has a floor (absolute, relative to the level, and half the series'
+resolution = the smallest non-zero step seen), so flat and integer series never
+divide by zero. Gaps in time let the EWMAs catch up by the number of missed steps
+(capped at `max_gap_steps`); NaN values score 0 and leave the state untouched.
 
 Scores: `z / (z + z_alarm)` for spikes and `S / (S + cusum_h)` for shifts, so 0.5 is
 exactly the alarm boundary and every score is in [0, 1). After an alarm, scores are

@@ -137,11 +137,11 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
         rw = xi - smw
         rd = xi - smd
         if season_select == 0.0:
-            for rs_, s_scale, warm in ((rw, sw_scale, warm_w), (rd, sd_scale, warm_d)):
+            for rs_, sm, s_scale, warm in ((rw, smw, sw_scale, warm_w), (rd, smd, sd_scale, warm_d)):
                 zs = np.abs(rs_) / s_scale
                 better = warm & (zs < z)
                 z = np.where(better, zs, z)
-                expected = np.where(better, xi - rs_, expected)
+                expected = np.where(better, sm, expected)
                 rcus = np.where(warm & (np.abs(rs_) < np.abs(rcus)), rs_, rcus)
         else:
             best = e_f.copy()

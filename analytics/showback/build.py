@@ -23,6 +23,7 @@ from analytics.warehouse import Warehouse
 _USAGE = """
 CREATE OR REPLACE TEMP TABLE sb_usage AS
 SELECT date_trunc('day', start_time) AS day, tenant, team, feature, provider, model, price_id, status, above_200k,
+       service_tier,
        count(*) AS requests, count(*) FILTER (WHERE NOT is_error) AS ok_requests,
        sum(input_tokens) AS in_t, sum(cache_read_tokens) AS cr_t, sum(cache_write_tokens) AS cw_t,
        sum(output_tokens) AS out_t, sum(reasoning_tokens) AS rs_t, sum(total_tokens) AS tot_t,

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from analytics.cost import unit_price_sql
+
 MANDATORY = [
     "BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "BillingAccountId", "BillingAccountName",
     "BillingCurrency", "BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd",
@@ -37,11 +39,11 @@ CLASSES = [
     ("reasoning", "rs_t", "c_rs", "Reasoning Tokens"),
 ]
 _UNIT_PRICE = {
-    "input": "CASE WHEN u.above_200k AND p.input_price_above_200k IS NOT NULL THEN p.input_price_above_200k ELSE p.input_price END",
-    "cache_read": "p.cache_read_price",
-    "cache_write": "p.cache_write_price",
-    "output": "CASE WHEN u.above_200k AND p.output_price_above_200k IS NOT NULL THEN p.output_price_above_200k ELSE p.output_price END",
-    "reasoning": "coalesce(p.reasoning_price, 0)",
+    "input": unit_price_sql("input", "x."),
+    "cache_read": unit_price_sql("cache_read", "x."),
+    "cache_write": "x.cache_write_price",
+    "output": unit_price_sql("output", "x."),
+    "reasoning": "coalesce(x.reasoning_price, 0)",
 }
 
 
@@ -56,15 +58,16 @@ def focus_sql(currency: str) -> str:
     for cls, tok, cost, meter in CLASSES:
         keep = "TRUE" if cls == "input" else f"u.{tok} > 0"
         token_parts.append(f"""
-        SELECT u.day, u.tenant, u.team, u.feature, u.provider, u.model, '{cls}' AS cls, '{meter}' AS meter,
-               u.price_id, p.catalog_key, CAST(u.{tok} AS DECIMAL(38, 6)) AS qty,
+        SELECT x.day, x.tenant, x.team, x.feature, x.provider, x.model, '{cls}' AS cls,
+               '{meter}' || CASE WHEN x.service_tier IS NULL THEN '' ELSE ' (' || x.service_tier || ')' END AS meter,
+               x.price_id, x.catalog_key, CAST(x.{tok} AS DECIMAL(38, 6)) AS qty,
                CAST({_UNIT_PRICE[cls]} AS DECIMAL(38, 18)) AS unit_price,
-               CAST(u.{cost} AS DECIMAL(38, 18)) AS cost,
-               CASE WHEN '{cls}' = 'input' THEN u.requests ELSE 0 END AS requests,
-               u.in_t + u.cr_t + u.cw_t AS x_in, u.out_t + u.rs_t AS x_out, 0.0 AS gpu_s,
-               'Tokens' AS unit, 'Model' AS rtype
-        FROM sb_usage u JOIN price_versions p ON p.price_id = u.price_id
-        WHERE u.status = 'priced' AND {keep}""")
+               CAST(x.{cost} AS DECIMAL(38, 18)) AS cost,
+               CASE WHEN '{cls}' = 'input' THEN x.requests ELSE 0 END AS requests,
+               x.in_t + x.cr_t + x.cw_t AS x_in, x.out_t + x.rs_t AS x_out, 0.0 AS gpu_s,
+               'Tokens' AS unit, 'Model' AS rtype, x.service_tier
+        FROM (SELECT * FROM sb_usage u JOIN price_versions p USING (price_id) WHERE u.status = 'priced') x
+        WHERE {keep.replace('u.', 'x.')}""")
     tokens = " UNION ALL ".join(token_parts)
     gpu = """
         SELECT g.day, g.tenant, g.team, g.feature, coalesce(g.provider, 'self_hosted') AS provider,
@@ -78,7 +81,8 @@ def focus_sql(currency: str) -> str:
                     THEN CAST(CAST(g.cost / CAST(round(g.gpu_s / 3600, 6) AS DECIMAL(38, 6)) AS DECIMAL(38, 12)) AS DECIMAL(38, 18))
                     ELSE CAST(0 AS DECIMAL(38, 18)) END AS unit_price,
                CAST(g.cost AS DECIMAL(38, 18)) AS cost, 0 AS requests, 0 AS x_in, 0 AS x_out, g.gpu_s,
-               'GPU-Hours' AS unit, CASE g.line_kind WHEN 'idle' THEN 'GPU idle capacity' ELSE 'GPU workload' END AS rtype
+               'GPU-Hours' AS unit, CASE g.line_kind WHEN 'idle' THEN 'GPU idle capacity' ELSE 'GPU workload' END AS rtype,
+               NULL AS service_tier
         FROM sb_gpu g"""
     return f"""
     WITH r AS ({tokens} UNION ALL {gpu})
@@ -99,10 +103,10 @@ def focus_sql(currency: str) -> str:
         {_service_case().replace('u.provider', 'r.provider')} AS ServiceName,
         r.model AS ResourceId, r.model AS ResourceName, r.rtype AS ResourceType,
         coalesce(r.catalog_key, r.model) || ':' || r.cls AS SkuId,
-        coalesce(r.price_id, 'gpu') || ':' || r.cls AS SkuPriceId, r.meter AS SkuMeter,
+        coalesce(r.price_id, 'gpu') || ':' || r.cls || coalesce(':' || r.service_tier, '') AS SkuPriceId, r.meter AS SkuMeter,
         r.team AS SubAccountId, r.team AS SubAccountName,
         to_json({{'feature': r.feature, 'model': r.model, 'token_class': r.cls}}) AS Tags,
-        r.feature AS x_Feature, r.cls AS x_ChargeClass, r.price_id AS x_PriceVersion,
+        r.feature AS x_Feature, r.cls AS x_ChargeClass, r.price_id AS x_PriceVersion, r.service_tier AS x_ServiceTier,
         r.x_in AS x_InputTokens, r.x_out AS x_OutputTokens, r.requests AS x_RequestCount, r.gpu_s AS x_GpuSeconds
     FROM r
     """

@@ -1,8 +1,15 @@
-"""`inferledger demo`: a simulated inference fleet through the real OTel SDK into the warehouse."""
+"""`inferledger demo`: a simulated inference fleet through the real OTel SDK into the warehouse.
+
+It starts the service on the embedded warehouse unless one already runs, backfills
+N days through the OTLP exporters, runs every analytics job once, lets the alert
+pipeline deliver to a local webhook receiver it starts, and prints what was sent,
+what landed, what the jobs found and where to look.
+"""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import click
 import httpx
@@ -10,54 +17,100 @@ from rich.console import Console
 from rich.table import Table
 
 from inferledger.cli import AppContext, local_address, pass_app, running_service_url
+from inferledger.config import with_overrides
+
+# Alert delivery runs last, after every job that raises alert records.
+ALERT_JOBS = ("alerts.pipeline",)
+SKIPPED_JOBS = ("alerts.prune", "warehouse.retention")
 
 
 @click.command("demo")
 @click.option("--days", default=7.0, show_default=True, help="Days of history to backfill.")
 @click.option("--live", is_flag=True, help="After the backfill, keep streaming live traffic until Ctrl-C.")
 @click.option("--seed", default=7, show_default=True, help="Seed of the simulated fleet.")
+@click.option("--scale", default=1.0, show_default=True, help="Traffic multiplier (1.0 is about 23k spans a day).")
+@click.option("--out", "out_dir", default="demo-out", show_default=True, type=click.Path(file_okay=False),
+              help="Where the Grafana provisioning files are written.")
 @pass_app
-def command(app: AppContext, days: float, live: bool, seed: int) -> None:
+def command(app: AppContext, days: float, live: bool, seed: int, scale: float, out_dir: str) -> None:
     """Send a realistic fleet through the OpenTelemetry SDK, run the jobs, print where to look."""
+    from alerts.demo_receiver import demo_alert_config, describe, start_demo_receiver
+    from dashboards.provisioning import export as export_provisioning
     from inferledger.demo.emit import backfill, stream_live
     from inferledger.service import BackgroundService
 
-    console = Console()
+    console = Console(width=max(Console().width, 120))
     s = app.settings
     admin_url = f"http://{local_address(s.server.admin)}"
     otlp_url = f"http://{local_address(s.server.otlp_http)}"
     service = None
+    received: list = []
+    stop_receiver = None
     if running_service_url(s):
-        console.print(f"using the InferLedger service already running at {admin_url}")
+        console.print(f"using the InferLedger service already running at {admin_url} (its own alert routes apply)")
     else:
-        console.print(f"starting InferLedger on the embedded warehouse [bold]{s.warehouse.path}[/]")
-        service = BackgroundService(s).start()
+        receiver_url, received, stop_receiver = start_demo_receiver()
+        s = with_overrides(s, {**demo_alert_config(receiver_url), "analytics.slo.include_demo_specs": True})
+        console.print(f"starting InferLedger on the embedded warehouse [bold]{s.warehouse.path}[/]; "
+                      f"alerts go to a local webhook receiver at {receiver_url}")
+        service = BackgroundService(s, run_scheduler=live).start()
     try:
         started = time.perf_counter()
-        report = backfill(otlp_url, days, seed=seed)
+        report = backfill(otlp_url, days, seed=seed, scale=scale)
         console.print(f"backfilled {days:g} days in {time.perf_counter() - started:.1f} s")
-        jobs = httpx.post(f"{admin_url}/admin/jobs/run", timeout=600).json()
+        jobs = _run_jobs(admin_url, console)
         stats = httpx.get(f"{admin_url}/admin/stats", timeout=60).json()
-        alerts = httpx.get(f"{admin_url}/admin/alert-records", params={"limit": 20}, timeout=60).json()
-        _print_summary(console, report, stats, jobs, alerts, admin_url)
+        records = httpx.get(f"{admin_url}/admin/alert-records", params={"limit": 500}, timeout=60).json()
+        provisioning = export_provisioning(Path(out_dir) / "grafana", s.dashboards.grafana)
+        _print_summary(console, report, stats, jobs, records)
+        if received:
+            console.print("[bold]notifications received by the demo webhook:[/]")
+            for req in received:
+                console.print(describe(req))
+        console.print(
+            f"\nmetrics: {admin_url}/metrics   admin API: {admin_url}/admin/stats\n"
+            f"Grafana provisioning: {Path(out_dir) / 'grafana'} ({len(provisioning.get('dashboards', []))} dashboards)\n"
+            f"next: inferledger --db {s.warehouse.path} report showback --month {report.incidents[0].start:%Y-%m} --out {out_dir}/showback\n"
+            f"      inferledger --db {s.warehouse.path} slo replay --hours 48"
+        )
         if live:
             console.print("streaming live traffic; Ctrl-C to stop")
             try:
-                stream_live(otlp_url, seed=seed)
+                stream_live(otlp_url, seed=seed, scale=scale, after=report)
             except KeyboardInterrupt:
                 pass
     finally:
         if service is not None:
             service.stop()
+        if stop_receiver is not None:
+            stop_receiver()
 
 
-def _print_summary(console: Console, report, stats: dict, jobs: list, alerts: list, admin_url: str) -> None:
+def _run_jobs(admin_url: str, console: Console) -> list[dict]:
+    names = [j["name"] for j in httpx.get(f"{admin_url}/admin/jobs", timeout=30).json()]
+    analysis = [n for n in names if n not in ALERT_JOBS + SKIPPED_JOBS]
+    results = []
+    with console.status("running the analytics jobs…"):
+        for name in analysis:
+            results += httpx.post(f"{admin_url}/admin/jobs/run", params={"name": name}, timeout=900).json()
+        # Twice: the first pass opens alert groups (group_wait 0), the second delivers.
+        for _ in range(2):
+            for name in ALERT_JOBS:
+                if name in names:
+                    results += httpx.post(f"{admin_url}/admin/jobs/run", params={"name": name}, timeout=300).json()
+            time.sleep(1)
+    return results
+
+
+def _print_summary(console: Console, report, stats: dict, jobs: list, records: list) -> None:
     sent = Table(title="what was sent and what landed")
     sent.add_column("signal")
     sent.add_column("sent", justify="right")
     sent.add_column("landed in the warehouse", justify="right")
     sent.add_row("spans", f"{report.spans_sent:,}", f"{stats['tables']['spans']:,}")
-    sent.add_row("GPU metric points", f"{report.gpu_points_sent:,}", f"{stats['tables']['gpu_samples']:,} samples")
+    sent.add_row("GPU metric points", f"{report.gpu_points_sent:,}",
+                 f"{stats['tables']['gpu_samples']:,} GPU samples (one row per GPU and time)")
+    sent.add_row("GenAI metric points", "", f"{stats['tables']['metric_points']:,}")
     console.print(sent)
     vocab = Table(title="spans by vocabulary")
     vocab.add_column("vocabulary")
@@ -68,18 +121,21 @@ def _print_summary(console: Console, report, stats: dict, jobs: list, alerts: li
         vocab.add_row(name, f"{report.by_vocabulary.get(name, 0):,}", f"{landed.get(name, 0):,}")
     console.print(vocab)
     inc = Table(title="injected incidents (ground truth)")
-    for col in ("kind", "start (UTC)", "end (UTC)", "team", "model", "what"):
-        inc.add_column(col)
+    for col in ("kind", "start (UTC)", "end (UTC)", "team", "model"):
+        inc.add_column(col, no_wrap=True)
     for i in report.incidents:
-        inc.add_row(i.kind, f"{i.start:%Y-%m-%d %H:%M}", f"{i.end:%Y-%m-%d %H:%M}", i.team or "", i.model or "", i.description)
+        inc.add_row(i.kind, f"{i.start:%m-%d %H:%M}", f"{i.end:%m-%d %H:%M}", i.team or "-", i.model or "-")
     console.print(inc)
     failed = [j for j in jobs if j["status"] != "ok"]
-    console.print(f"jobs run: {len(jobs)} ({len(failed)} failed)" + "".join(f"\n  [red]{j['job']}: {j['error']}[/]" for j in failed))
-    if alerts:
-        at = Table(title="alert records raised")
+    console.print(f"job runs: {len(jobs)} ({len(failed)} failed)"
+                  + "".join(f"\n  [red]{j['job']}: {j['error']}[/]" for j in failed))
+    if records:
+        at = Table(title="alert records raised by the jobs: the newest of each source")
         for col in ("source", "severity", "status", "summary"):
             at.add_column(col)
-        for a in alerts:
-            at.add_row(a["source"], a["severity"], a["status"], a["summary"])
+        shown: dict[str, int] = {}
+        for a in records:
+            shown[a["source"]] = shown.get(a["source"], 0) + 1
+            if shown[a["source"]] <= 4:
+                at.add_row(a["source"], a["severity"], a["status"], a["summary"])
         console.print(at)
-    console.print(f"metrics: {admin_url}/metrics   admin API: {admin_url}/admin/stats")

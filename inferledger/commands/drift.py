@@ -27,6 +27,20 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     return out
 
 
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def _spark(values: list[float | None]) -> str:
+    """A one-line chart of a column's recent scores (gaps where a run had none)."""
+    nums = [v for v in values if v is not None and not math.isnan(v)]
+    if not nums:
+        return ""
+    lo, hi = min(nums), max(nums)
+    span = (hi - lo) or 1.0
+    return "".join(" " if v is None or math.isnan(v) else SPARK[int((v - lo) / span * (len(SPARK) - 1))]
+                   for v in values)
+
+
 def _score(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
@@ -38,14 +52,19 @@ def _print_results(rows: list[dict[str, Any]], title: str, segment: bool = False
     from rich.table import Table
 
     table = Table(title=title)
+    trend = any("trend" in r for r in rows)
     if segment:
         table.add_column("segment")
     for name in ("column", "method", "score", "threshold", "drifted", "ref rows", "cur rows"):
         table.add_column(name, justify="right" if name in ("score", "threshold", "ref rows", "cur rows") else "left")
+    if trend:
+        table.add_column("score trend")
     for r in rows:
         drifted = "[bold red]DRIFT[/]" if r["drifted"] else ("[dim]n/a[/]" if r.get("detail") else "no")
         cells = [r["column"], r["method"] or "-", _score(r["score"]), _score(r["threshold"]), drifted,
                  str(r["reference_rows"]), str(r["current_rows"])]
+        if trend:
+            cells.append(_spark(r.get("trend") or []))
         table.add_row(*([r.get("segment_label", "")] if segment else []), *cells)
     Console().print(table)
     for r in rows:
@@ -145,9 +164,10 @@ def run_cmd(app: AppContext, at: str | None, show_all: bool, as_json: bool) -> N
 
 @command.command("status")
 @click.option("--all", "show_all", is_flag=True, help="Every column, not only the drifted ones.")
+@click.option("--trend", type=int, default=24, show_default=True, help="Runs of score history per column.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
-def status_cmd(app: AppContext, show_all: bool, as_json: bool) -> None:
+def status_cmd(app: AppContext, show_all: bool, trend: int, as_json: bool) -> None:
     """Results of the latest drift run."""
     from analytics.drift.store import latest_results
 
@@ -156,7 +176,7 @@ def status_cmd(app: AppContext, show_all: bool, as_json: bool) -> None:
         rows = _admin(app, "GET", "/admin/drift/results" + ("?all=1" if show_all else ""))
     else:
         try:
-            rows = latest_results(wh, drifted_only=not show_all)
+            rows = latest_results(wh, drifted_only=not show_all, trend=trend)
         finally:
             wh.close()
     _emit(rows, as_json, "latest drift run" + ("" if show_all else ": drifted columns"))

@@ -71,6 +71,14 @@ def check(app: AppContext, as_json: bool) -> None:
         console.print(t)
     else:
         console.print("every span is priced")
+    if report.get("reconciliation"):
+        t = Table(title="our cost vs the cost instrumentations reported (reconciliation)")
+        for col in ("provider", "model", "spans", "client cost", "our cost", "max diff / span"):
+            t.add_column(col, justify="left" if col in ("provider", "model") else "right")
+        for r in report["reconciliation"]:
+            t.add_row(r["provider"], r["model"], f"{r['spans']:,}", f"{r['client_cost']:.6f}", f"{r['our_cost']:.6f}",
+                      f"{r['max_abs_diff_per_span']:.2g}")
+        console.print(t)
     if report["gpu_models_without_rate"]:
         console.print(f"[yellow]GPU models with no rate (cost 0): {', '.join(report['gpu_models_without_rate'])}[/]"
                       " — add analytics.cost.gpu_rates")

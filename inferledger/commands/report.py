@@ -19,7 +19,7 @@ def command() -> None:
 @command.command("showback")
 @click.option("--month", required=True, help="Month to report, YYYY-MM (UTC).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Output folder (default: <analytics.cost.showback_dir>/YYYY-MM).")
+              help="Output folder (default: analytics.cost.showback_dir/YYYY-MM, else showback/YYYY-MM beside the warehouse).")
 @click.option("--no-update", is_flag=True, help="Do not price newly ingested spans first.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @pass_app
@@ -33,7 +33,7 @@ def showback(app: AppContext, month: str, out_dir: str | None, no_update: bool, 
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--month") from exc
     cost = app.settings.analytics.cost
-    out = (Path(out_dir) if out_dir else Path(cost.showback_dir) / month).resolve()
+    out = (Path(out_dir) if out_dir else cost.report_dir(app.settings.warehouse.path, month)).resolve()
     url = running_service_url(app.settings)
     if url:
         import httpx

@@ -198,22 +198,60 @@ def simulate_requests(spec: FleetSpec, start: datetime, end: datetime, seed: int
 
 def _request(spec: FleetSpec, plan: _Plan, rng: random.Random, start_ns: int, load: float,
              active: tuple[Incident, ...]) -> Request:
+    """One call. The order of the random draws is part of the seed's contract: keep it."""
     f, m, svc = plan.feature, plan.model, plan.service
-    tg = spec.incidents
     kinds = tuple(inc.kind for inc in active)
     factor = {inc.kind: inc.factor for inc in active}
     replica = rng.randrange(len(plan.pods))
     env = "staging" if rng.random() < svc.staging_share else "prod"
+    user_id, conversation_id = _who(f, m, rng, start_ns)
+    t = _tokens(spec, f, m, rng, factor)
+    slow = factor.get(LATENCY_REGRESSION, 1.0) * ((1.0 + 0.35 * load) if m.self_hosted else 1.0)
+    streaming, ttft, duration = _latency(f, m, rng, t, slow)
+    error, duration = _outcome(spec, m, rng, load, duration)
+    ok = error is None
+    parent = rng.getrandbits(64) | 1 if svc.vocabulary in ("otel_genai", "openllmetry_0.5") else None
+    return Request(
+        start_ns=start_ns, end_ns=start_ns + max(1, int(duration * _NS)),
+        trace_id=rng.getrandbits(128) | 1, span_id=rng.getrandbits(64) | 1, parent_span_id=parent,
+        service=svc.name, service_version=svc.version, environment=env, vocabulary=svc.vocabulary,
+        attribution=svc.attribution, host_name=plan.hosts[replica], k8s_namespace=svc.namespace,
+        k8s_pod=plan.pods[replica], team=f.team, feature=f.name, user_id=user_id,
+        conversation_id=conversation_id, operation=m.operation, provider=m.provider, request_model=m.name,
+        response_model=m.response_name if ok else None, server_address=m.server_address,
+        server_port=m.server_port, input_tokens=t.input if ok else None,
+        output_tokens=t.output if ok and m.operation == "chat" else None,
+        cache_read_tokens=t.cache_read if ok else 0, cache_write_tokens=t.cache_write if ok else 0,
+        reasoning_tokens=t.reasoning if ok else 0, streaming=streaming,
+        ttft_s=ttft if ok and streaming else None, finish_reason=t.finish if ok else None, error_type=error,
+        client_cost_usd=_client_cost(m, t) if ok and not m.self_hosted else None, incidents=kinds,
+    )
 
-    user_id = conversation_id = None
-    if f.users > 1:
-        u = int(f.users ** rng.random()) - 1          # log-uniform: a few heavy users, a long tail
-        user_id = f"user-{_stable(f'{f.team}:{u}') % 10**6:06d}"
-        if m.operation == "chat":
-            turn_window = start_ns // (20 * _MINUTE_NS)  # a conversation lasts ~20 minutes
-            conversation_id = f"conv-{_stable(f'{user_id}:{f.name}:{turn_window}'):08x}"
 
-    # Tokens: log-normal prompts; the drift scales the prompt of its segment.
+def _who(f: Feature, m: ModelProfile, rng: random.Random, start_ns: int) -> tuple[str | None, str | None]:
+    """End user (log-uniform: a few heavy users, a long tail) and a ~20-minute conversation."""
+    if f.users <= 1:
+        return None, None
+    u = int(f.users ** rng.random()) - 1
+    user_id = f"user-{_stable(f'{f.team}:{u}') % 10**6:06d}"
+    if m.operation != "chat":
+        return user_id, None
+    turn_window = start_ns // (20 * _MINUTE_NS)
+    return user_id, f"conv-{_stable(f'{user_id}:{f.name}:{turn_window}'):08x}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Tokens:
+    input: int
+    cache_read: int
+    cache_write: int
+    output: int            # includes reasoning; 0 for embeddings
+    reasoning: int
+    finish: str | None
+
+
+def _tokens(spec: FleetSpec, f: Feature, m: ModelProfile, rng: random.Random, factor: dict[str, float]) -> _Tokens:
+    """Log-normal prompts and outputs; the drift scales the prompt, the spike the output."""
     input_tokens = max(1, round(_lognormal(rng, f.input_median, f.input_sigma)))
     if PROMPT_LENGTH_DRIFT in factor:
         input_tokens = round(input_tokens * factor[PROMPT_LENGTH_DRIFT])
@@ -224,74 +262,51 @@ def _request(spec: FleetSpec, plan: _Plan, rng: random.Random, start_ns: int, lo
             cache_read = min(f.cached_prefix, input_tokens)
         elif m.caches_prompt:
             cache_write = min(f.cached_prefix, input_tokens)
+    if m.operation != "chat":
+        return _Tokens(input_tokens, cache_read, cache_write, 0, 0, None)
+    median, cap, finish = f.output_median, f.max_tokens, m.finish_stop
+    if COST_SPIKE in factor:
+        median *= spec.incidents.spike_output_factor
+        cap *= 4
+    output_tokens = max(1, round(_lognormal(rng, median, f.output_sigma)))
+    if output_tokens >= cap:
+        output_tokens, finish = cap, m.finish_length
+    elif rng.random() < f.tool_share:
+        finish = m.finish_tool
+    reasoning = 0
+    if m.reasoning:
+        reasoning = round(output_tokens * rng.uniform(1.0, 4.0))
+        output_tokens += reasoning
+    return _Tokens(input_tokens, cache_read, cache_write, output_tokens, reasoning, finish)
 
-    output_tokens = reasoning = 0
-    finish = m.finish_stop
-    cap = f.max_tokens
-    if m.operation == "chat":
-        median = f.output_median
-        if COST_SPIKE in kinds:
-            median *= tg.spike_output_factor
-            cap *= 4
-        output_tokens = max(1, round(_lognormal(rng, median, f.output_sigma)))
-        if output_tokens >= cap:
-            output_tokens, finish = cap, m.finish_length
-        elif rng.random() < f.tool_share:
-            finish = m.finish_tool
-        if m.reasoning:
-            reasoning = round(output_tokens * rng.uniform(1.0, 4.0))
-            output_tokens += reasoning
-    else:
-        finish = None
 
-    # Latency: floor + time to first token + decode; self-hosted slow down under load.
-    slow = factor.get(LATENCY_REGRESSION, 1.0)
-    if m.self_hosted:
-        slow *= 1.0 + 0.35 * load
+def _latency(f: Feature, m: ModelProfile, rng: random.Random, t: _Tokens, slow: float) -> tuple[bool, float, float]:
+    """(streaming, time to first token, duration): floor + first token (longer prompts, reasoning) + decode."""
     streaming = m.operation == "chat" and rng.random() < f.streaming_share
-    if m.operation == "chat":
-        ttft = m.ttft_s * (1.0 + input_tokens / 8000.0) * math.exp(0.35 * rng.gauss(0.0, 1.0)) * slow
-        ttft += reasoning / m.tokens_per_s if reasoning else 0.0
-        decode = (output_tokens - reasoning) / (m.tokens_per_s * math.exp(0.2 * rng.gauss(0.0, 1.0))) * slow
-        duration = m.overhead_s + ttft + decode
-    else:
-        ttft = 0.0
-        duration = (m.overhead_s + input_tokens * 2e-5) * math.exp(0.3 * rng.gauss(0.0, 1.0)) * slow
+    if m.operation != "chat":
+        return False, 0.0, (m.overhead_s + t.input * 2e-5) * math.exp(0.3 * rng.gauss(0.0, 1.0)) * slow
+    ttft = m.ttft_s * (1.0 + t.input / 8000.0) * math.exp(0.35 * rng.gauss(0.0, 1.0)) * slow
+    ttft += t.reasoning / m.tokens_per_s if t.reasoning else 0.0
+    decode = (t.output - t.reasoning) / (m.tokens_per_s * math.exp(0.2 * rng.gauss(0.0, 1.0))) * slow
+    return streaming, ttft, m.overhead_s + ttft + decode
 
-    # Errors: 429s follow load on hosted APIs; timeouts are the client giving up.
-    error = None
+
+def _outcome(spec: FleetSpec, m: ModelProfile, rng: random.Random, load: float,
+             duration: float) -> tuple[str | None, float]:
+    """429s follow load on hosted APIs, self-hosted 500s are rare, timeouts are the client giving up."""
     u = rng.random()
     if not m.self_hosted and u < spec.rate_limit_rate * (0.3 + load):
-        error, duration = "429", m.overhead_s * (1.0 + rng.random())
-    elif m.self_hosted and u < spec.server_error_rate:
-        error, duration = "500", m.overhead_s + rng.random() * 0.5
-    elif u > 1.0 - spec.timeout_rate or duration > spec.timeout_s:
-        error, duration = "timeout", spec.timeout_s
-    if error is not None:
-        streaming_ttft = None
-        input_tokens_r = output_tokens_r = None
-        cache_read = cache_write = reasoning = 0
-        finish = None
-        cost = None
-    else:
-        streaming_ttft = ttft if streaming else None
-        input_tokens_r, output_tokens_r = input_tokens, (output_tokens if m.operation == "chat" else None)
-        uncached = input_tokens - cache_read - cache_write
-        cost = (uncached * m.price_in + cache_read * (m.price_cache_read or m.price_in)
-                + cache_write * (m.price_cache_write or m.price_in) + output_tokens * m.price_out) / 1e6
-        cost = round(cost, 8) if not m.self_hosted else None
+        return "429", m.overhead_s * (1.0 + rng.random())
+    if m.self_hosted and u < spec.server_error_rate:
+        return "500", m.overhead_s + rng.random() * 0.5
+    if u > 1.0 - spec.timeout_rate or duration > spec.timeout_s:
+        return "timeout", spec.timeout_s
+    return None, duration
 
-    parent = rng.getrandbits(64) | 1 if svc.vocabulary in ("otel_genai", "openllmetry_0.5") else None
-    return Request(
-        start_ns=start_ns, end_ns=start_ns + max(1, int(duration * _NS)),
-        trace_id=rng.getrandbits(128) | 1, span_id=rng.getrandbits(64) | 1, parent_span_id=parent,
-        service=svc.name, service_version=svc.version, environment=env, vocabulary=svc.vocabulary,
-        attribution=svc.attribution, host_name=plan.hosts[replica], k8s_namespace=svc.namespace,
-        k8s_pod=plan.pods[replica], team=f.team, feature=f.name, user_id=user_id,
-        conversation_id=conversation_id, operation=m.operation, provider=m.provider, request_model=m.name,
-        response_model=None if error else m.response_name, server_address=m.server_address,
-        server_port=m.server_port, input_tokens=input_tokens_r, output_tokens=output_tokens_r,
-        cache_read_tokens=cache_read, cache_write_tokens=cache_write, reasoning_tokens=reasoning,
-        streaming=streaming, ttft_s=streaming_ttft, finish_reason=finish, error_type=error,
-        client_cost_usd=cost, incidents=kinds,
-    )
+
+def _client_cost(m: ModelProfile, t: _Tokens) -> float:
+    """What a client-side cost estimate (OpenLIT, OpenInference) would attach, from list prices."""
+    uncached = t.input - t.cache_read - t.cache_write
+    cost = (uncached * m.price_in + t.cache_read * (m.price_cache_read or m.price_in)
+            + t.cache_write * (m.price_cache_write or m.price_in) + t.output * m.price_out) / 1e6
+    return round(cost, 8)
