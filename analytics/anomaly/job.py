@@ -142,6 +142,8 @@ def _alerts(wh: Warehouse, cfg: AnomalySettings, now: datetime, series: list[Ser
         f = latest.get(s.key)
         if f is None:
             continue
+        if int(s.ts[f.index] - s.ts[0]) < cfg.alert_min_history_hours * 3600:
+            continue
         last_point = datetime(1970, 1, 1) + timedelta(seconds=int(s.ts[-1]))
         quiet_for = last_point - f.bucket_start
         age = now - f.bucket_start

@@ -28,6 +28,8 @@ class AnomalySettings:
     resolve_after_minutes: int = 60
     # per-series alarms older than this (relative to now) do not raise alerts, only rows in `anomalies`
     alert_max_age_minutes: int = 120
+    # alarms in a series' first hours (the detector still learning its day) are stored, not alerted
+    alert_min_history_hours: int = 24
     severity: str = "ticket"
     # series per run at most (cardinality guard: the busiest series are kept)
     max_series: int = 5000
@@ -41,6 +43,8 @@ class AnomalySettings:
             raise ValueError(f"series: unknown series kind {unknown[0]!r} (known: {', '.join(SERIES_KINDS)})")
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, got {self.severity!r}")
+        if self.alert_min_history_hours < 0:
+            raise ValueError(f"alert_min_history_hours must be >= 0, got {self.alert_min_history_hours}")
         for name in ("lookback_hours", "min_points", "min_requests", "resolve_after_minutes", "alert_max_age_minutes",
                      "max_series", "explain_baseline_buckets"):
             if getattr(self, name) < 1:
