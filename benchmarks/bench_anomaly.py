@@ -67,8 +67,15 @@ def _kernel_phase(n_series: int, n_points: int, chunk: int, q) -> None:
         elapsed += time.perf_counter() - t
         alarms += int((kind != 0).sum())
         del s, _e, kind, x
+    threads = numba.get_num_threads()
+    # one chunk again on a single thread: the per-core figure, for machines with more cores
+    ts, x = make_chunk(min(chunk, n_series), n_points, seed=1)
+    numba.set_num_threads(1)
+    t = time.perf_counter()
+    score_matrix(ts, x, params)
+    one_thread_ns = (time.perf_counter() - t) / x.size * 1e9
     q.put({"seconds": elapsed, "compile_s": compile_s, "peak_rss_mb": _peak_rss_mb(), "base_rss_mb": base_rss,
-           "alarms": alarms, "threads": numba.get_num_threads()})
+           "alarms": alarms, "threads": threads, "one_thread_ns": one_thread_ns})
 
 
 def _reference_phase(ref_series: int, n_points: int, q) -> None:
@@ -108,7 +115,7 @@ def throughput(n_series: int, days: int, chunk: int, ref_series: int) -> None:
     print(f"numba kernel     : {k['seconds']:.2f} s  ({total / k['seconds'] / 1e6:.1f} M points/s, "
           f"{k['threads']} threads, chunks of {chunk:,} series; compile/cache load {k['compile_s']:.2f} s not counted)")
     print(f"                   peak RSS {k['peak_rss_mb']:.0f} MB (process before scoring {k['base_rss_mb']:.0f} MB); "
-          f"{k['alarms']:,} alarms")
+          f"{k['alarms']:,} alarms; one thread: {k['one_thread_ns']:.0f} ns/point")
     print(f"NumPy reference  : {r['seconds']:.2f} s on {ref_series:,} series -> {ref_scaled:.1f} s scaled to "
           f"{n_series:,} ({ref_series * n_points / r['seconds'] / 1e6:.2f} M points/s); peak RSS {r['peak_rss_mb']:.0f} MB "
           f"for {ref_series:,} series")
