@@ -1,6 +1,10 @@
 """Anomaly detection on cost, token, latency and GPU series (issue 6).
 
-`detectors` holds the configuration and the one-call scoring API, `series` pulls
-the series out of the warehouse, `explain` finds the dimension that moved most,
-and `job` is the scheduled job that writes anomalies and alert records.
+- `config` / `settings`: the detector's parameters and the `[analytics.anomaly]` section;
+- `detectors`: the scoring API over the numba kernel (`analytics/kernels/anomaly_detectors.py`);
+- `series`: the watched series, pulled out of the warehouse;
+- `explain`: which team, model or feature moved most;
+- `job`: the scheduled job writing `anomalies` rows and alert records;
+- `csv_score` / `chart`: `inferledger anomaly score` (NAB results format, SVG picture);
+- `store` / `admin_routes`: reading stored anomalies, locally or over the admin API.
 """

@@ -62,7 +62,11 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
         stats = httpx.get(f"{admin_url}/admin/stats", timeout=60).json()
         records = httpx.get(f"{admin_url}/admin/alert-records", params={"limit": 500}, timeout=60).json()
         provisioning = export_provisioning(Path(out_dir) / "grafana", s.dashboards.grafana)
+        month = f"{report.incidents[0].start:%Y-%m}" if report.incidents else f"{time.gmtime().tm_year}-{time.gmtime().tm_mon:02d}"
+        showback = httpx.post(f"{admin_url}/admin/cost/showback", timeout=900,
+                              json={"month": month, "out": str(Path(out_dir).resolve() / "showback" / month)}).json()
         _print_summary(console, report, stats, jobs, records)
+        _print_costs(console, showback)
         if received:
             console.print("[bold]notifications received by the demo webhook:[/]")
             for req in received:
@@ -70,8 +74,9 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
         console.print(
             f"\nmetrics: {admin_url}/metrics   admin API: {admin_url}/admin/stats\n"
             f"Grafana provisioning: {Path(out_dir) / 'grafana'} ({len(provisioning.get('dashboards', []))} dashboards)\n"
-            f"next: inferledger --db {s.warehouse.path} report showback --month {report.incidents[0].start:%Y-%m} --out {out_dir}/showback\n"
-            f"      inferledger --db {s.warehouse.path} slo replay --hours 48"
+            f"showback for {month}: {_html_file(showback)}\n"
+            f"next (after the demo exits): inferledger --db {s.warehouse.path} slo replay --hours 48\n"
+            f"                             inferledger --db {s.warehouse.path} prices check"
         )
         if live:
             console.print("streaming live traffic; Ctrl-C to stop")
@@ -100,6 +105,26 @@ def _run_jobs(admin_url: str, console: Console) -> list[dict]:
                     results += httpx.post(f"{admin_url}/admin/jobs/run", params={"name": name}, timeout=300).json()
             time.sleep(1)
     return results
+
+
+def _html_file(showback: dict) -> str:
+    files = showback.get("files") or {}
+    paths = files.values() if isinstance(files, dict) else files
+    return next((str(p) for p in paths if str(p).endswith(".html")), "(not written)")
+
+
+def _print_costs(console: Console, showback: dict) -> None:
+    if "teams" not in showback:
+        console.print(f"[red]showback failed: {showback.get('error', showback)}[/]")
+        return
+    table = Table(title=f"spend by team, {showback['month']} ({showback['currency']}), from the showback")
+    for col in ("team", "total", "GPU allocated", "GPU idle", "unpriced spans"):
+        table.add_column(col, justify="right" if col != "team" else "left")
+    for t in sorted(showback["teams"], key=lambda t: -float(t["total"])):
+        table.add_row(t["team"], f"{float(t['total']):,.2f}", f"{float(t['gpu_allocated']):,.2f}",
+                      f"{float(t['gpu_idle']):,.2f}", str(t["unpriced_spans"]))
+    table.add_row("[bold]all[/]", f"[bold]{float(showback['total']):,.2f}[/]", "", "", "")
+    console.print(table)
 
 
 def _print_summary(console: Console, report, stats: dict, jobs: list, records: list) -> None:
