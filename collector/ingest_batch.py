@@ -41,11 +41,15 @@ class NormalizedBatch:
 
     @property
     def error_message(self) -> str:
-        """One line for OTLP partial_success.error_message."""
-        if not self.errors:
-            return ""
-        more = self.rejected - len(self.errors)
-        return "; ".join(self.errors) + (f"; and {more} more" if more > 0 else "")
+        return partial_success_message(self.errors, self.rejected)
+
+
+def partial_success_message(errors: list[str], rejected: int) -> str:
+    """One line for OTLP partial_success.error_message: the first messages, then a count."""
+    if not errors:
+        return ""
+    more = rejected - len(errors)
+    return "; ".join(errors) + (f"; and {more} more" if more > 0 else "")
 
 
 def ns_to_datetime(ns: int) -> datetime:

@@ -22,6 +22,7 @@ from collector.columns import TABLES, rows_to_arrow
 from collector.decode import Encoding, decompress, parse_request
 from collector.logs_normalize import normalize_logs
 from collector.metrics_normalize import normalize_metrics
+from collector.ingest_batch import partial_success_message
 from collector.normalize import IngestContext, NormalizedBatch, normalize_traces
 from collector.settings import AttributionSettings, IngestSettings
 
@@ -43,10 +44,7 @@ class PreparedPayload:
 
     @property
     def error_message(self) -> str:
-        if not self.errors:
-            return ""
-        more = self.rejected - len(self.errors)
-        return "; ".join(self.errors) + (f"; and {more} more" if more > 0 else "")
+        return partial_success_message(self.errors, self.rejected)
 
 
 def prepare_payload(

@@ -79,19 +79,19 @@ KIND_SPIKE = 1
 KIND_SHIFT = 2
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, inline="always", error_model="numpy")
 def hour_of_week(ts: int) -> int:
     """Monday 00:00 UTC = 0 (1970-01-01 was a Thursday, hence the +3 days)."""
     days = ts // 86400
     return int(((days + 3) % 7) * 24 + (ts // 3600) % 24)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, inline="always", error_model="numpy")
 def hour_of_day(ts: int) -> int:
     return int((ts // 3600) % 24)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, inline="always", error_model="numpy")
 def _season_update(s_mean, s_dev, s_n, b, xi, slim, alpha, min_obs):
     """Huber-clipped EWMA of a bucket's mean and abs deviation; the first visit seeds the mean,
     and the clip applies once the bucket has `min_obs` observations."""
@@ -100,9 +100,9 @@ def _season_update(s_mean, s_dev, s_n, b, xi, slim, alpha, min_obs):
     if s_n[b] == 0.0:
         s_mean[b] = xi
     else:
-        a = 1.0 / s_n[b]
-        if a < alpha:
-            a = alpha
+        a = alpha
+        if alpha * s_n[b] < 1.0:
+            a = 1.0 / s_n[b]
         rb = xi - s_mean[b]
         arb = abs(rb)
         if rb > slim:
@@ -123,7 +123,7 @@ def season_buckets(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return bw.astype(np.int64), (N_BUCKETS + hours % 24).astype(np.int64)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
     """Score one series in place. ts: int64 epoch seconds in arrival order, x: float64;
     bws / bds: the season buckets of ts (`season_buckets`), computed once per time axis.
@@ -211,7 +211,7 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
         if dt > 0 and dt < step:
             step = float(dt)
         gap = 1.0
-        if dt > 0 and step < math.inf:
+        if dt > 0 and step < math.inf and dt != step:  # (dt == step, the usual case: gap 1, no division)
             gap = dt / step
             if gap > max_gap:
                 gap = max_gap
@@ -225,13 +225,13 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
             a_slow = 1.0 - (1.0 - alpha_slow) ** gap
         # early on, a plain running mean (weight 1/n): an EWMA started at 0 would
         # underestimate the scale and alarm on the first ordinary wiggles
-        w = 1.0 / seen
-        if a_fast < w:
-            a_fast = w
-        if a_scale < w:
-            a_scale = w
-        if a_slow < w:
-            a_slow = w
+        # (alpha < 1/n written as alpha * n < 1: no division once warmed up)
+        if a_fast * seen < 1.0:
+            a_fast = 1.0 / seen
+        if a_scale * seen < 1.0:
+            a_scale = 1.0 / seen
+        if a_slow * seen < 1.0:
+            a_slow = 1.0 / seen
 
         floor = abs_floor
         f = rel_floor * abs(slow)
@@ -245,8 +245,9 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
         if scale < floor:
             scale = floor
 
+        inv_scale = 1.0 / scale
         r = xi - level
-        z = abs(r) / scale
+        z = abs(r) * inv_scale
         expected = level
         # CUSUM residual: against the slow level, or a seasonal mean where that fits better
         rcus = xi - slow
@@ -289,7 +290,7 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
                 expected = s_mean[bd]
                 rcus = rd
 
-        u = rcus / scale
+        u = rcus * inv_scale
         if u > cusum_clip:
             u = cusum_clip
         elif u < -cusum_clip:
@@ -402,7 +403,7 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
         seen += 1
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, error_model="numpy")
 def score_batch(ts, bws, bds, x, p, out_score, out_expected, out_kind):
     """Score many series at once (rows), sharing one time axis; rows run in parallel."""
     for s in nb.prange(x.shape[0]):

@@ -114,18 +114,18 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
         a_fast = np.where(one, alpha_fast, 1.0 - (1.0 - alpha_fast) ** gap)
         a_scale = np.where(one, alpha_scale, 1.0 - (1.0 - alpha_scale) ** gap)
         a_slow = np.where(one, alpha_slow, 1.0 - (1.0 - alpha_slow) ** gap)
-        with np.errstate(divide="ignore"):
-            w = 1.0 / seen
-        a_fast = np.maximum(a_fast, w)
-        a_scale = np.maximum(a_scale, w)
-        a_slow = np.maximum(a_slow, w)
+        inv_seen = 1.0 / seen
+        a_fast = np.where(a_fast * seen < 1.0, inv_seen, a_fast)
+        a_scale = np.where(a_scale * seen < 1.0, inv_seen, a_scale)
+        a_slow = np.where(a_slow * seen < 1.0, inv_seen, a_slow)
 
         floor = np.maximum(abs_floor, rel_floor * np.abs(slow))
         floor = np.where(resolution < np.inf, np.maximum(floor, res_floor * resolution), floor)
         scale = np.maximum(dev * SIGMA_PER_MAD, floor)
 
+        inv_scale = 1.0 / scale
         r = xi - level
-        z = np.abs(r) / scale
+        z = np.abs(r) * inv_scale
         expected = level.copy()
         rcus = xi - slow
         smw = s_mean[:, bw]
@@ -155,7 +155,7 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
             expected = np.where(use_d, smd, expected)
             rcus = np.where(use_d, rd, rcus)
 
-        u = np.clip(rcus / scale, -cusum_clip, cusum_clip)
+        u = np.clip(rcus * inv_scale, -cusum_clip, cusum_clip)
         sp_new = np.maximum(sp + u - cusum_k, 0.0)
         sn_new = np.maximum(sn - u - cusum_k, 0.0)
         cs = np.where(sp_new > sn_new, sp_new, sn_new)
@@ -211,8 +211,7 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
             fresh = s_n[:, bk] == 0.0
             slim = np.where(s_n[:, bk] < season_min_obs, np.inf, huber_k * s_scale)
             rb = xi - sm
-            with np.errstate(divide="ignore"):
-                a_b = np.maximum(1.0 / s_n[:, bk], alpha_season)
+            a_b = np.where(alpha_season * s_n[:, bk] < 1.0, 1.0 / s_n[:, bk], alpha_season)
             sm_new = np.where(fresh, xi, sm + a_b * np.clip(rb, -slim, slim))
             sd_new = np.where(fresh, s_dev[:, bk],
                               s_dev[:, bk] + a_b * (np.minimum(np.abs(rb), slim) - s_dev[:, bk]))
