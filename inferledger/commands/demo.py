@@ -65,7 +65,11 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
         month = f"{report.incidents[0].start:%Y-%m}" if report.incidents else f"{time.gmtime().tm_year}-{time.gmtime().tm_mon:02d}"
         showback = httpx.post(f"{admin_url}/admin/cost/showback", timeout=900,
                               json={"month": month, "out": str(Path(out_dir).resolve() / "showback" / month)}).json()
+        anomalies = httpx.get(f"{admin_url}/admin/anomaly/list", params={"hours": int(days * 24) + 1}, timeout=60).json()
+        slos = httpx.get(f"{admin_url}/admin/slo/status", timeout=60).json().get("slos", [])
         _print_summary(console, report, stats, jobs, records)
+        _print_findings(console, report.incidents, anomalies, records)
+        _print_slos(console, slos)
         _print_costs(console, showback)
         if received:
             console.print("[bold]notifications received by the demo webhook:[/]")
@@ -124,6 +128,49 @@ def _print_costs(console: Console, showback: dict) -> None:
         table.add_row(t["team"], f"{float(t['total']):,.2f}", f"{float(t['gpu_allocated']):,.2f}",
                       f"{float(t['gpu_idle']):,.2f}", str(t["unpriced_spans"]))
     table.add_row("[bold]all[/]", f"[bold]{float(showback['total']):,.2f}[/]", "", "", "")
+    console.print(table)
+
+
+def _print_findings(console: Console, incidents: list, anomalies: list, records: list) -> None:
+    """For each injected incident, what the detectors found about it inside its window."""
+    from datetime import datetime, timedelta
+
+    table = Table(title="what the jobs found for each injected incident")
+    for col in ("incident", "detector", "finding", "when (UTC)", "observed / expected", "moved most"):
+        table.add_column(col, overflow="fold")
+    for inc in incidents:
+        if inc.kind == "prompt_length_drift":
+            found = [r for r in records if r["source"] == "drift" and r["labels"].get("column") == "input_tokens"]
+            for r in found:
+                table.add_row(inc.kind, "drift", r["summary"], "", "", "")
+        else:
+            lo, hi = inc.start - timedelta(minutes=10), inc.end + timedelta(minutes=10)
+            about = [x for x in (inc.model, inc.team) if x]
+            found = [
+                a for a in anomalies
+                if lo <= datetime.fromisoformat(str(a["bucket_start"])) <= hi
+                and any(x in a["series_key"] or x == a.get("moved_value") for x in about)
+            ]
+            for a in sorted(found, key=lambda a: -a["score"])[:4]:
+                moved = f"{a['moved_dimension']}={a['moved_value']}" if a.get("moved_dimension") else ""
+                table.add_row(inc.kind, "anomaly", a["series_key"],
+                              f"{datetime.fromisoformat(str(a['bucket_start'])):%m-%d %H:%M}",
+                              f"{a['observed']:,.4g} / {a['expected']:,.4g}", moved)
+        if not found:
+            table.add_row(inc.kind, "-", "[yellow]nothing found[/]", "", "", "")
+    console.print(table)
+
+
+def _print_slos(console: Console, slos: list) -> None:
+    if not slos:
+        return
+    table = Table(title="SLOs: error budget remaining over the period (the latency regression spends one)")
+    for col in ("SLO", "service", "objective", "budget remaining", "page", "ticket"):
+        table.add_column(col)
+    for st in slos:
+        remaining = st.get("budget_remaining")
+        table.add_row(st["name"], st["service"], f"{float(st['objective']):.4g}",
+                      "-" if remaining is None else f"{float(remaining):.1%}", str(st["page"]), str(st["ticket"]))
     console.print(table)
 
 
