@@ -89,6 +89,7 @@ def open_warehouse(
     read_only: bool = False,
     memory_limit: str = "",
     threads: int = 0,
+    checkpoint_threshold: str = "",
     migrate: bool = True,
 ) -> Warehouse:
     """Open (creating if needed) and migrate the warehouse file; ':memory:' works for tests."""
@@ -98,6 +99,8 @@ def open_warehouse(
         config["memory_limit"] = memory_limit
     if threads:
         config["threads"] = str(threads)
+    if checkpoint_threshold:
+        config["checkpoint_threshold"] = checkpoint_threshold
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     try:

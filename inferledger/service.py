@@ -72,7 +72,12 @@ class Service:
     async def run(self, started: "asyncio.Future | None" = None) -> None:
         s = self.settings
         load_job_modules()  # the admin API lists and runs jobs even when nothing is scheduled
-        wh = open_warehouse(s.warehouse.path, memory_limit=s.warehouse.memory_limit, threads=s.warehouse.threads)
+        wh = open_warehouse(
+            s.warehouse.path,
+            memory_limit=s.warehouse.memory_limit,
+            threads=s.warehouse.threads,
+            checkpoint_threshold=s.warehouse.checkpoint_threshold,
+        )
         writer = IngestWriter(wh, max_batches=s.ingest.queue_max_batches, max_commit_rows=s.ingest.max_commit_rows)
         writer.start()
         self.state = ServiceState(warehouse=wh, settings=s, writer=writer)
