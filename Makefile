@@ -14,7 +14,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# A fresh warehouse each time: a second run would add a second fleet over the same days.
 demo: $(STAMP)
+	rm -f demo.duckdb demo.duckdb.wal
 	$(BIN)/inferledger --db demo.duckdb demo --days 7
 
 # The whole suite, slow and server-starting tests included (what CI runs).
@@ -29,4 +31,4 @@ bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) demo.duckdb demo.duckdb.wal
+	rm -rf $(VENV) demo.duckdb demo.duckdb.wal demo-out showback
