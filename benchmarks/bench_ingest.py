@@ -96,8 +96,11 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=400)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--workers", type=int, default=1, help="ingest.workers of the server (0 = inline)")
+    ap.add_argument("--phoenix", default=os.environ.get("PHOENIX_BIN"),
+                    help="path of a `phoenix` executable: send the same payloads to Arize Phoenix as the peer")
+    ap.add_argument("--phoenix-wait", type=float, default=120, help="seconds to wait for Phoenix to persist")
     args = ap.parse_args()
-    console = Console()
+    console = Console(width=max(Console().width, 120))
     batches = make_batches(args.batches * 2)
     full, half = batches[: args.batches], batches[args.batches :]
 
@@ -135,7 +138,34 @@ def main() -> None:
     console.print(table)
     console.print(f"persisted spans in the warehouse: {persisted:,} (acknowledged {acked_full + acked_half + 4 * SPANS_PER_BATCH:,})")
     console.print(f"server peak RSS: {rss_peak / 2**20:,.0f} MiB")
-    console.print("goal: >= 100,000 spans/s, p99 < 100 ms at half rate; peer: Phoenix (see README: not installed in this run)")
+    console.print("goal: >= 100,000 spans/s, p99 < 100 ms at half rate")
+    if args.phoenix:
+        _compare_with_phoenix(console, args, full, rate_full)
+    else:
+        console.print("peer: Arize Phoenix not measured (pass --phoenix PATH; see benchmarks/phoenix_peer.py)")
+
+
+def _compare_with_phoenix(console: Console, args, batches: list[bytes], our_rate: float) -> None:
+    from benchmarks.phoenix_peer import phoenix_server
+
+    with phoenix_server(args.phoenix, free_port(), free_port()) as phx:
+        url = f"{phx.url}/v1/traces"
+        lat, acked, secs = asyncio.run(send_all(url, batches, args.concurrency, None))
+        stored_at_ack = phx.persisted_spans()
+        stored, waited = phx.wait_persisted(acked, args.phoenix_wait)
+        rss = _peak_rss(psutil.Process(phx.proc.pid))
+    acked_rate = acked / secs
+    table = Table(title="peer: Arize Phoenix, same payloads, same client")
+    for col in ("", "acked spans/s", "p50 ms", "p99 ms", "persisted when the last 200 came", "persisted later", "peak RSS MiB"):
+        table.add_column(col, justify="right")
+    table.add_row("Phoenix", f"{acked_rate:,.0f}", f"{pct(lat, 50):.1f}", f"{pct(lat, 99):.1f}",
+                  f"{stored_at_ack:,} of {acked:,}", f"{stored:,} after {waited:.0f} s", f"{rss / 2**20:,.0f}")
+    console.print(table)
+    # Ours are durable when acknowledged; Phoenix's only when counted in its database.
+    phoenix_durable_rate = stored / (secs + waited)
+    console.print(f"InferLedger / Phoenix: {our_rate / acked_rate:.1f}x acknowledged spans/s; "
+                  f"{our_rate / max(phoenix_durable_rate, 1e-9):.0f}x persisted spans/s "
+                  f"(Phoenix: {stored:,} persisted in {secs + waited:.0f} s = {phoenix_durable_rate:,.0f} spans/s)")
 
 
 def _peak_rss(proc: psutil.Process) -> int:
