@@ -79,8 +79,10 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
             f"\nmetrics: {admin_url}/metrics   admin API: {admin_url}/admin/stats\n"
             f"Grafana provisioning: {Path(out_dir) / 'grafana'} ({len(provisioning.get('dashboards', []))} dashboards)\n"
             f"showback for {month}: {_html_file(showback)}\n"
-            f"next (after the demo exits): inferledger --db {s.warehouse.path} slo replay --hours 48\n"
-            f"                             inferledger --db {s.warehouse.path} prices check"
+            f"next (after the demo exits):\n"
+            f"  INFERLEDGER_ANALYTICS__SLO__INCLUDE_DEMO_SPECS=true inferledger --db {s.warehouse.path} slo replay --hours {int(days * 24)}\n"
+            f"  inferledger --db {s.warehouse.path} prices check\n"
+            f"  inferledger --db {s.warehouse.path} anomaly list --hours {int(days * 24)}"
         )
         if live:
             console.print("streaming live traffic; Ctrl-C to stop")
