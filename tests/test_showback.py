@@ -67,13 +67,17 @@ def seed(wh) -> None:
     wh.con.unregister("__g")
 
 
-@pytest.fixture
-def built(warehouse, tmp_path):
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Seeded, priced and reported once for the module: the report tests only read it."""
+    tmp_path = tmp_path_factory.mktemp("showback")
+    warehouse = open_warehouse(tmp_path / "test.duckdb")
     seed(warehouse)
     s = CostSettings(gpu_rates=[GpuRate("H100", 2.5)], gpu_sample_max_gap_s=600)
     update_costs(warehouse, s, datetime(2026, 11, 1))
     sb = build_showback(warehouse, s, "2026-10", tmp_path / "out")
-    return warehouse, sb, tmp_path / "out"
+    yield warehouse, sb, tmp_path / "out"
+    warehouse.close()
 
 
 def read_focus_csv(path):
