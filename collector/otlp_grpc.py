@@ -16,7 +16,15 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from collector import telemetry
 from collector.decode import REJECTED_FIELD, RESPONSE_TYPES
-from collector.pipeline import AuthError, CommitFailed, DecodeError, IngestPipeline, QueueFull, WriterStopped
+from collector.pipeline import (
+    AuthError,
+    CommitFailed,
+    DecodeError,
+    IngestPipeline,
+    QueueFull,
+    WorkersUnavailable,
+    WriterStopped,
+)
 
 SERVICES = {
     "traces": "opentelemetry.proto.collector.trace.v1.TraceService",
@@ -53,7 +61,7 @@ async def _export(pipeline: IngestPipeline, signal: str, body: bytes, context: g
         raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, exc.message) from None
     except QueueFull as exc:
         raise _Abort.retryable(grpc.StatusCode.RESOURCE_EXHAUSTED, f"{exc}; retry later", pipeline) from None
-    except (WriterStopped, CommitFailed) as exc:
+    except (WriterStopped, CommitFailed, WorkersUnavailable) as exc:
         raise _Abort.retryable(grpc.StatusCode.UNAVAILABLE, str(exc), pipeline) from None
     response = RESPONSE_TYPES[signal]()
     if prepared.rejected:

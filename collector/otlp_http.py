@@ -20,7 +20,14 @@ from starlette.routing import Route
 
 from collector import telemetry
 from collector.decode import DecodeError, Encoding, encode_response, media_type
-from collector.pipeline import AuthError, CommitFailed, IngestPipeline, QueueFull, WriterStopped
+from collector.pipeline import (
+    AuthError,
+    CommitFailed,
+    IngestPipeline,
+    QueueFull,
+    WorkersUnavailable,
+    WriterStopped,
+)
 
 SIGNALS = ("traces", "metrics", "logs")
 # HTTP status -> google.rpc.Code carried in the error body.
@@ -63,7 +70,7 @@ async def _export(pipeline: IngestPipeline, signal: str, request: Request) -> Re
         return fail(exc.status, exc.message)
     except QueueFull as exc:
         return fail(429, f"{exc}; retry later", retry)
-    except (WriterStopped, CommitFailed) as exc:
+    except (WriterStopped, CommitFailed, WorkersUnavailable) as exc:
         return fail(503, str(exc), retry)
     body = encode_response(signal, encoding, prepared.rejected, prepared.error_message)
     return Response(body, 200, media_type=CONTENT_TYPES[encoding])

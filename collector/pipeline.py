@@ -11,11 +11,13 @@ import hmac
 
 from collector import telemetry
 from collector.decode import DecodeError, Encoding
-from collector.prepare import PreparedPayload, PreparePool
+from collector.prepare import PreparedPayload, PreparePool, WorkersUnavailable
 from collector.settings import AttributionSettings, AuthSettings, IngestSettings
 from collector.writer import IngestWriter, QueueFull, WriteBatch, WriterStopped
 
-__all__ = ["AuthError", "CommitFailed", "DecodeError", "IngestPipeline", "QueueFull", "WriterStopped"]
+__all__ = [
+    "AuthError", "CommitFailed", "DecodeError", "IngestPipeline", "QueueFull", "WorkersUnavailable", "WriterStopped",
+]
 
 
 class AuthError(Exception):
@@ -57,7 +59,8 @@ class IngestPipeline:
     ) -> PreparedPayload:
         """Decode, normalize, commit; returns only once the rows are committed.
 
-        Raises DecodeError (4xx), QueueFull (429), WriterStopped or CommitFailed (503).
+        Raises DecodeError (4xx), QueueFull (429), WriterStopped, CommitFailed or
+        WorkersUnavailable (503).
         """
         try:
             prepared = await self._pool.prepare(signal, body, encoding, content_encoding, tenant)

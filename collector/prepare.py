@@ -13,6 +13,7 @@ import asyncio
 import multiprocessing
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -102,23 +103,30 @@ def _prepare_in_worker(signal: str, body: bytes, encoding: Encoding, content_enc
     return prepare_payload(signal, body, encoding, content_encoding, tenant, *_worker_settings)
 
 
+class WorkersUnavailable(Exception):
+    """A worker process died (e.g. killed for memory); the pool is being replaced. Retryable."""
+
+
 class PreparePool:
     """Runs `prepare_payload` in `workers` processes (0: inline on the caller's thread)."""
 
     def __init__(self, workers: int, ingest: IngestSettings, attribution: AttributionSettings) -> None:
         self.ingest = ingest
         self.attribution = attribution
-        self._executor: ProcessPoolExecutor | None = None
-        if workers > 0:
-            self._executor = ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker,
-                initargs=(ingest, attribution),
-            )
-            # Start the workers now, not on the first request.
-            for f in [self._executor.submit(_init_worker, ingest, attribution) for _ in range(workers)]:
-                f.result()
+        self._workers = workers
+        self._executor: ProcessPoolExecutor | None = self._start() if workers > 0 else None
+
+    def _start(self) -> ProcessPoolExecutor:
+        executor = ProcessPoolExecutor(
+            max_workers=self._workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(self.ingest, self.attribution),
+        )
+        # Start the workers now, not on the first request.
+        for f in [executor.submit(_init_worker, self.ingest, self.attribution) for _ in range(self._workers)]:
+            f.result()
+        return executor
 
     async def prepare(
         self, signal: str, body: bytes, encoding: Encoding, content_encoding: str | None, tenant: str
@@ -126,9 +134,14 @@ class PreparePool:
         if self._executor is None:
             return prepare_payload(signal, body, encoding, content_encoding, tenant, self.ingest, self.attribution)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, _prepare_in_worker, signal, body, encoding, content_encoding, tenant
-        )
+        executor = self._executor
+        try:
+            return await loop.run_in_executor(executor, _prepare_in_worker, signal, body, encoding, content_encoding, tenant)
+        except BrokenProcessPool:
+            if self._executor is executor:  # the first request to notice replaces the pool
+                executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = await loop.run_in_executor(None, self._start)
+            raise WorkersUnavailable("an ingest worker process died; retry the request") from None
 
     def close(self) -> None:
         if self._executor is not None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gzip
-import json
+import os
+import signal
 import threading
 
 import grpc
 import httpx
+import psutil
 import pytest
 from google.rpc.status_pb2 import Status
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
@@ -205,3 +207,20 @@ def test_shutdown_flushes_and_file_reopens(tmp_path):
     wh = open_warehouse(db)
     assert wh.con.execute("SELECT count(*) FROM spans").fetchone()[0] == 30
     wh.close()
+
+
+def test_dead_ingest_worker_gives_503_then_the_pool_is_replaced(tmp_path):
+    with running_service(tmp_path / "w.duckdb", **{"ingest.workers": 1}) as (service, eps):
+        body = traces_request_bytes(genai_spans(3))
+        assert httpx.post(f"{eps.http}/v1/traces", content=body, headers=PB).status_code == 200
+        workers = [p for p in psutil.Process().children(recursive=True) if "spawn_main" in " ".join(p.cmdline())]
+        assert workers, "no ingest worker process found"
+        for p in workers:
+            os.kill(p.pid, signal.SIGKILL)
+        psutil.wait_procs(workers, timeout=10)
+        r = httpx.post(f"{eps.http}/v1/traces", content=traces_request_bytes(genai_spans(2)), headers=PB, timeout=60)
+        assert r.status_code == 503 and r.headers["retry-after"] == "1"
+        assert "worker" in Status.FromString(r.content).message
+        again = httpx.post(f"{eps.http}/v1/traces", content=traces_request_bytes(genai_spans(4)), headers=PB, timeout=60)
+        assert again.status_code == 200
+        assert span_count(service) == 7
