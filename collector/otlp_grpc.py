@@ -84,8 +84,8 @@ class _Abort(Exception):
         return cls(code, message, trailers)
 
 
-def create_otlp_grpc_server(pipeline: IngestPipeline, address: str) -> tuple[grpc.aio.Server, int]:
-    """A grpc.aio server bound to `address` (not started); returns it and the bound port."""
+def create_otlp_grpc_server(pipeline: IngestPipeline, address: str) -> grpc.aio.Server:
+    """A grpc.aio server bound to `address` (not started); OSError naming the address if it cannot bind."""
     server = grpc.aio.server(
         options=[
             ("grpc.max_receive_message_length", pipeline.ingest.max_body_bytes),
@@ -96,7 +96,10 @@ def create_otlp_grpc_server(pipeline: IngestPipeline, address: str) -> tuple[grp
         grpc.method_handlers_generic_handler(service, {"Export": _export_handler(pipeline, signal)})
         for signal, service in SERVICES.items()
     ))
-    port = server.add_insecure_port(address)
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as exc:  # grpc raises RuntimeError("Failed to bind ...")
+        raise OSError(f"cannot listen for OTLP/gRPC on {address}: {exc}") from exc
     if port == 0:
-        raise OSError(f"cannot bind OTLP/gRPC to {address}")
-    return server, port
+        raise OSError(f"cannot listen for OTLP/gRPC on {address}: address in use?")
+    return server

@@ -9,9 +9,11 @@ is checkpointed and closed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import signal
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -72,51 +74,61 @@ class Service:
     async def run(self, started: "asyncio.Future | None" = None) -> None:
         s = self.settings
         load_job_modules()  # the admin API lists and runs jobs even when nothing is scheduled
-        wh = open_warehouse(
-            s.warehouse.path,
-            memory_limit=s.warehouse.memory_limit,
-            threads=s.warehouse.threads,
-            checkpoint_threshold=s.warehouse.checkpoint_threshold,
-        )
-        writer = IngestWriter(wh, max_batches=s.ingest.queue_max_batches, max_commit_rows=s.ingest.max_commit_rows)
-        writer.start()
-        self.state = ServiceState(warehouse=wh, settings=s, writer=writer)
-        register_warehouse_collector(wh, s)  # warehouse-derived families on /metrics
-        pipeline = IngestPipeline(writer, s.ingest, s.attribution, s.auth)
+        with contextlib.ExitStack() as cleanup:  # runs in reverse order, also when start-up fails
+            # Bind first: an address in use fails here, before the warehouse is touched.
+            http_sock = bind_socket(s.server.otlp_http, "OTLP/HTTP")
+            cleanup.callback(http_sock.close)
+            admin_sock = bind_socket(s.server.admin, "admin")
+            cleanup.callback(admin_sock.close)
+            bind_socket(s.server.otlp_grpc, "OTLP/gRPC").close()  # gRPC binds its own; check it is free now
+            wh = open_warehouse(
+                s.warehouse.path,
+                memory_limit=s.warehouse.memory_limit,
+                threads=s.warehouse.threads,
+                checkpoint_threshold=s.warehouse.checkpoint_threshold,
+            )
+            cleanup.callback(wh.close)
+            cleanup.callback(wh.checkpoint)
+            writer = IngestWriter(wh, max_batches=s.ingest.queue_max_batches, max_commit_rows=s.ingest.max_commit_rows)
+            writer.start()
+            cleanup.callback(writer.stop)  # commits everything still queued
+            self.state = ServiceState(warehouse=wh, settings=s, writer=writer)
+            register_warehouse_collector(wh, s)  # warehouse-derived families on /metrics
+            pipeline = IngestPipeline(writer, s.ingest, s.attribution, s.auth)
+            cleanup.callback(pipeline.close)
+            grpc_server = create_otlp_grpc_server(pipeline, s.server.otlp_grpc)
+            if self.run_scheduler:
+                scheduler = self._start_scheduler(wh)
+                cleanup.callback(scheduler.shutdown, wait=True)
+            http = (_uvicorn(create_otlp_http_app(pipeline)), http_sock)
+            admin = (_uvicorn(create_admin_app(self.state, lambda: self._ready)), admin_sock)
+            await self._serve(grpc_server, http, admin, started)
 
-        grpc_server, _ = create_otlp_grpc_server(pipeline, s.server.otlp_grpc)
-        http_server = _uvicorn(create_otlp_http_app(pipeline), s.server.otlp_http)
-        admin_server = _uvicorn(create_admin_app(self.state, lambda: self._ready), s.server.admin)
-        scheduler = self._start_scheduler(wh) if self.run_scheduler else None
-
+    async def _serve(self, grpc_server, http: tuple, admin: tuple, started) -> None:
+        """Serve until asked to stop; receivers stop taking requests before the writer drains."""
+        s = self.settings
+        (http_server, http_sock), (admin_server, admin_sock) = http, admin
         await grpc_server.start()
-        tasks = [asyncio.create_task(http_server.serve()), asyncio.create_task(admin_server.serve())]
-        while not (http_server.started and admin_server.started):
-            if any(t.done() for t in tasks):  # a bind failure ends serve() early
-                for t in tasks:
-                    if t.done() and t.exception():
-                        raise t.exception()
-                raise OSError("a receiver could not start (address in use?)")
-            await asyncio.sleep(0.02)
-        self._ready = True
-        log.info("serving OTLP/gRPC %s, OTLP/HTTP %s, admin %s", s.server.otlp_grpc, s.server.otlp_http, s.server.admin)
-        if started is not None and not started.done():
-            started.set_result(True)
+        http_task = asyncio.create_task(http_server.serve(sockets=[http_sock]))
+        admin_task = asyncio.create_task(admin_server.serve(sockets=[admin_sock]))
         try:
+            while not (http_server.started and admin_server.started):
+                for task in (http_task, admin_task):
+                    if task.done():
+                        raise OSError(f"a receiver stopped during start-up: {task.exception()!r}")
+                await asyncio.sleep(0.02)
+            self._ready = True
+            log.info("serving OTLP/gRPC %s, OTLP/HTTP %s, admin %s", s.server.otlp_grpc, s.server.otlp_http, s.server.admin)
+            if started is not None and not started.done():
+                started.set_result(True)
             await self._stop.wait()
         finally:
             self._ready = False
             http_server.should_exit = True
             await grpc_server.stop(grace=5)
-            await asyncio.gather(tasks[0], return_exceptions=True)
-            writer.stop()  # commits everything still queued
-            pipeline.close()
-            if scheduler is not None:
-                scheduler.shutdown(wait=True)
+            await asyncio.gather(http_task, return_exceptions=True)
             admin_server.should_exit = True
-            await asyncio.gather(tasks[1], return_exceptions=True)
-            wh.checkpoint()
-            wh.close()
+            await asyncio.gather(admin_task, return_exceptions=True)
 
     def _start_scheduler(self, wh: Warehouse) -> BackgroundScheduler:
         scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
@@ -134,11 +146,24 @@ class Service:
             log.exception("job %s failed", job.name)
 
 
-def _uvicorn(app, address: str) -> uvicorn.Server:
+def bind_socket(address: str, what: str) -> socket.socket:
+    """A bound TCP socket for `address`, or an OSError that names the address and its use."""
     host, port = split_address(address)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot listen for {what} on {address}: {exc.strerror or exc}") from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+def _uvicorn(app) -> uvicorn.Server:
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", access_log=False, lifespan="off",
-        loop="none", http="auto", timeout_keep_alive=30,
+        app, log_level="warning", access_log=False, lifespan="off", loop="none", http="auto", timeout_keep_alive=30,
     )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # the service owns signals

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from collections import Counter
 
 import httpx
@@ -15,7 +18,7 @@ from analytics.warehouse import open_warehouse, utcnow
 from collector.unmapped import upsert_unmapped
 from inferledger.cli import cli
 from inferledger.service import load_job_modules
-from tests.harness import running_service
+from tests.harness import free_port, running_service
 from tests.otlp_payloads import genai_spans
 
 
@@ -68,3 +71,20 @@ def test_ingest_unmapped_cli_reads_the_file_when_no_service_runs(tmp_path):
                                 env={"INFERLEDGER_SERVER__ADMIN": "127.0.0.1:1"})
     assert result.exit_code == 0, result.output
     assert '"key": "ai.model.id"' in result.output and '"spans": 3' in result.output
+
+
+def test_address_in_use_is_a_clear_error_before_the_warehouse_is_touched(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        db = tmp_path / "w.duckdb"
+        proc = subprocess.run(
+            [sys.executable, "-m", "inferledger", "--db", str(db), "serve", "--no-jobs",
+             "--otlp-http", f"127.0.0.1:{port}", "--otlp-grpc", f"127.0.0.1:{free_port()}",
+             "--admin", f"127.0.0.1:{free_port()}"],
+            capture_output=True, text=True, timeout=60,
+        )
+    assert proc.returncode == 1
+    assert f"cannot listen for OTLP/HTTP on 127.0.0.1:{port}" in proc.stderr
+    assert "Traceback" not in proc.stderr and not db.exists()

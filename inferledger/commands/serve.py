@@ -34,5 +34,5 @@ def command(app: AppContext, otlp_grpc: str | None, otlp_http: str | None, admin
     )
     try:
         serve_forever(s)
-    except WarehouseLockedError as exc:
+    except (WarehouseLockedError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
