@@ -53,7 +53,11 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
         s = with_overrides(s, {**demo_alert_config(receiver_url), "analytics.slo.include_demo_specs": True})
         console.print(f"starting InferLedger on the embedded warehouse [bold]{s.warehouse.path}[/]; "
                       f"alerts go to a local webhook receiver at {receiver_url}")
-        service = BackgroundService(s, run_scheduler=live).start()
+        try:
+            service = BackgroundService(s, run_scheduler=live).start()
+        except OSError as exc:  # an address in use: say which, and how to move
+            stop_receiver()
+            raise click.ClickException(f"{exc} (set INFERLEDGER_SERVER__OTLP_HTTP / __OTLP_GRPC / __ADMIN to free ports)") from exc
     try:
         started = time.perf_counter()
         report = backfill(otlp_url, days, seed=seed, scale=scale)
