@@ -75,7 +75,7 @@ class IngestPipeline:
             telemetry.UNMAPPED_SPANS.labels(tenant).inc(prepared.unmapped_spans)
         if not (prepared.accepted or prepared.unmapped_keys):
             return prepared
-        batch = WriteBatch(tenant=tenant, tables=prepared.arrow_tables(), unmapped_keys=prepared.unmapped_keys)
+        batch = WriteBatch(tenant=tenant, tables=prepared.tables, unmapped_keys=prepared.unmapped_keys)
         try:
             future = self.writer.submit(batch)
         except QueueFull:

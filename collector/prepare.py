@@ -3,8 +3,9 @@
 Decoding and normalizing are pure Python and hold the GIL; the DuckDB insert does
 not need it. Running the first in `ingest.workers` processes lets a two-core
 machine decode on one core while the service process commits on the other. The
-worker returns Arrow IPC bytes per target table, which the writer inserts as is.
-With `ingest.workers = 0` the same function runs inline (simpler to debug).
+worker's Arrow tables cross back as IPC streams (see PreparedPayload's pickling),
+which the writer inserts as they are. With `ingest.workers = 0` the same function
+runs inline and nothing is serialized.
 """
 
 from __future__ import annotations
@@ -23,16 +24,16 @@ from collector.columns import TABLES, rows_to_arrow
 from collector.decode import Encoding, decompress, parse_request
 from collector.logs_normalize import normalize_logs
 from collector.metrics_normalize import normalize_metrics
-from collector.ingest_batch import partial_success_message
+from collector.ingest_batch import MAX_ERRORS, partial_success_message
 from collector.normalize import IngestContext, NormalizedBatch, normalize_traces
 from collector.settings import AttributionSettings, IngestSettings
 
 
 @dataclass
 class PreparedPayload:
-    """One export request, ready for the writer. Picklable: it crosses process boundaries."""
+    """One export request, ready for the writer."""
 
-    tables: dict[str, bytes] = field(default_factory=dict)  # target table -> Arrow IPC stream
+    tables: dict[str, pa.Table] = field(default_factory=dict)  # target table -> rows
     accepted: int = 0
     rejected: int = 0
     skipped: int = 0
@@ -40,8 +41,13 @@ class PreparedPayload:
     unmapped_keys: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
 
-    def arrow_tables(self) -> dict[str, pa.Table]:
-        return {name: pa.ipc.open_stream(data).read_all() for name, data in self.tables.items()}
+    def __getstate__(self) -> dict:
+        # Crossing from a worker process: Arrow IPC is ~5x cheaper than pickling a Table.
+        return {**self.__dict__, "tables": {name: _ipc(t) for name, t in self.tables.items()}}
+
+    def __setstate__(self, state: dict) -> None:
+        tables = {name: pa.ipc.open_stream(data).read_all() for name, data in state["tables"].items()}
+        self.__dict__.update({**state, "tables": tables})
 
     @property
     def error_message(self) -> str:
@@ -72,14 +78,14 @@ def prepare_payload(
     out = PreparedPayload()
     for table, batch in parts.items():
         if batch.rows:
-            out.tables[table] = _ipc(rows_to_arrow(batch.rows, TABLES[table][1]))
+            out.tables[table] = rows_to_arrow(batch.rows, TABLES[table][1])
         out.accepted += len(batch.rows)
         out.rejected += batch.rejected
         out.skipped += batch.skipped
         out.unmapped_spans += batch.unmapped_spans
         out.unmapped_keys.update(batch.unmapped_keys)
         out.errors.extend(batch.errors)
-    out.errors = out.errors[:10]
+    out.errors = out.errors[:MAX_ERRORS]
     return out
 
 

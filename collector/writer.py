@@ -67,7 +67,6 @@ class IngestWriter:
         self._max_commit_rows = max_commit_rows
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
-        self.commits = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -125,7 +124,6 @@ class IngestWriter:
             for batch in group:
                 self._commit_group(con, [batch])
             return
-        self.commits += 1
         telemetry.COMMIT_SECONDS.observe(time.perf_counter() - started)
         telemetry.COMMIT_ROWS.observe(sum(b.row_count for b in group))
         for batch in group:

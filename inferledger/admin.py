@@ -19,10 +19,9 @@ from starlette.routing import Route
 from analytics.alert_records import recent_alert_records
 from analytics.jobs import REGISTRY as JOBS
 from analytics.jobs import JobContext, run_job
+from analytics.retention import FACT_TABLES
 from collector.unmapped import top_unmapped_keys
 from inferledger.plugins import ADMIN_ROUTE_MODULES
-
-FACT_TABLES = ("spans", "gpu_samples", "metric_points", "log_records")
 
 
 def create_admin_app(state: object, is_ready: Callable[[], bool]) -> Starlette:
@@ -41,7 +40,7 @@ def create_admin_app(state: object, is_ready: Callable[[], bool]) -> Starlette:
     async def stats(request: Request) -> Response:
         def count() -> dict:
             con = request.app.state.warehouse.con
-            # Table names come from the constant above, never from the request.
+            # Table names come from analytics.retention.FACT_TABLES, never from the request.
             tables = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in FACT_TABLES}
             by_vocab = dict(con.execute("SELECT vocabulary, count(*) FROM spans GROUP BY 1 ORDER BY 2 DESC").fetchall())
             return {"tables": tables, "spans_by_vocabulary": by_vocab, "queue_depth": request.app.state.writer.depth}

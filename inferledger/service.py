@@ -73,7 +73,7 @@ class Service:
 
     async def run(self, started: "asyncio.Future | None" = None) -> None:
         s = self.settings
-        load_job_modules()  # the admin API lists and runs jobs even when nothing is scheduled
+        jobs = load_job_modules()  # the admin API lists and runs jobs even when nothing is scheduled
         with contextlib.ExitStack() as cleanup:  # runs in reverse order, also when start-up fails
             # Bind first: an address in use fails here, before the warehouse is touched.
             http_sock = bind_socket(s.server.otlp_http, "OTLP/HTTP")
@@ -98,7 +98,7 @@ class Service:
             cleanup.callback(pipeline.close)
             grpc_server = create_otlp_grpc_server(pipeline, s.server.otlp_grpc)
             if self.run_scheduler:
-                scheduler = self._start_scheduler(wh)
+                scheduler = self._start_scheduler(wh, jobs)
                 cleanup.callback(scheduler.shutdown, wait=True)
             http = (_uvicorn(create_otlp_http_app(pipeline)), http_sock)
             admin = (_uvicorn(create_admin_app(self.state, lambda: self._ready)), admin_sock)
@@ -130,9 +130,9 @@ class Service:
             admin_server.should_exit = True
             await asyncio.gather(admin_task, return_exceptions=True)
 
-    def _start_scheduler(self, wh: Warehouse) -> BackgroundScheduler:
+    def _start_scheduler(self, wh: Warehouse, jobs: dict[str, Job]) -> BackgroundScheduler:
         scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
-        for job in load_job_modules().values():
+        for job in jobs.values():
             scheduler.add_job(
                 self._run_logged, job.trigger, args=[job, wh], id=job.name, name=job.name, **job.trigger_args
             )

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from analytics.warehouse import Warehouse, utcnow
+from collector.columns import GPU_COLUMNS, SPAN_COLUMNS
 
 SPAN_DEFAULTS: dict[str, Any] = {
     "tenant": "default",
@@ -54,16 +55,6 @@ SPAN_DEFAULTS: dict[str, Any] = {
     "content": None,
 }
 
-SPAN_COLUMNS = [
-    "tenant", "trace_id", "span_id", "parent_span_id", "start_time", "end_time", "duration_s",
-    "service_name", "service_version", "deployment_environment", "span_name", "span_kind",
-    "status_code", "status_message", "is_error", "error_type", "operation", "provider",
-    "request_model", "response_model", "input_tokens", "output_tokens", "cache_read_tokens",
-    "cache_write_tokens", "reasoning_tokens", "total_tokens", "time_to_first_token_s",
-    "is_streaming", "finish_reason", "finish_reasons", "server_address", "server_port", "team",
-    "feature", "user_id", "conversation_id", "host_name", "k8s_namespace", "k8s_pod",
-    "client_cost_usd", "vocabulary", "attributes", "resource_attributes", "content", "ingested_at",
-]
 
 
 def span_row(start: datetime, duration_s: float = 1.0, **overrides: Any) -> dict[str, Any]:
@@ -77,7 +68,6 @@ def span_row(start: datetime, duration_s: float = 1.0, **overrides: Any) -> dict
         ingested_at=utcnow(),
     )
     row.update(overrides)
-    row.setdefault("span_name", f"{row['operation']} {row['request_model']}")
     if row.get("span_name") is None:
         row["span_name"] = f"{row['operation']} {row['request_model']}"
     for key in ("attributes", "resource_attributes", "content"):
@@ -95,11 +85,6 @@ def insert_spans(wh: Warehouse, rows: list[dict[str, Any]]) -> int:
     return len(rows)
 
 
-GPU_COLUMNS = [
-    "time", "tenant", "host", "gpu_uuid", "gpu_index", "gpu_model", "mig_profile", "mig_instance",
-    "k8s_namespace", "k8s_pod", "k8s_container", "utilization", "memory_used_bytes",
-    "memory_total_bytes", "power_w", "energy_j", "temperature_c", "vocabulary", "attributes", "ingested_at",
-]
 
 
 def insert_gpu_samples(wh: Warehouse, rows: list[dict[str, Any]]) -> int:

@@ -12,7 +12,8 @@ import pytest
 from analytics.anomaly.job import ALERTNAME, run_detection
 from analytics.anomaly.series import load_series
 from analytics.jobs import REGISTRY, JobContext, run_job
-from tests.factories import SPAN_COLUMNS, insert_gpu_samples, span_row
+from collector.columns import SPAN_COLUMNS
+from tests.factories import insert_gpu_samples, span_row
 
 T0 = datetime(2026, 3, 2)          # a Monday
 SPIKE = (T0 + timedelta(days=2, hours=10), T0 + timedelta(days=2, hours=11))       # team "search" 8x

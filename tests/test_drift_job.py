@@ -13,9 +13,10 @@ from analytics.alert_records import firing_fingerprints
 from analytics.drift.job import detect_drift, drift_job, run_drift, windows_for
 from analytics.drift.settings import DriftSettings
 from analytics.jobs import REGISTRY, JobContext
+from collector.columns import SPAN_COLUMNS
 from inferledger.config import ConfigError, load_settings
 from inferledger.demo.incidents import IncidentTargets
-from tests.factories import SPAN_COLUMNS, span_row
+from tests.factories import span_row
 
 # the demo fleet's injected prompt-length drift: which segment, how hard
 DEMO = IncidentTargets()
