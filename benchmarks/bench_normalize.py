@@ -26,7 +26,8 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource  # noqa: E402
 from opentelemetry.proto.trace.v1 import trace_pb2  # noqa: E402
 
 from collector.attributes import any_value  # noqa: E402
-from collector.normalize import IngestContext, normalize_traces  # noqa: E402
+from collector.ingest_batch import IngestContext  # noqa: E402
+from collector.normalize import normalize_traces  # noqa: E402
 from collector.settings import AttributionSettings, IngestSettings  # noqa: E402
 
 T0 = 1_763_000_000_000_000_000

@@ -100,9 +100,7 @@ def to_int(v: Any) -> int | None:
                 return None
             return int(round(f))
         return n if n >= 0 else None
-    if t is bool:  # bool is not a count
-        return None
-    return None
+    return None  # bool (not a count), lists, maps
 
 
 def to_float(v: Any) -> float | None:
@@ -144,6 +142,15 @@ def to_str(v: Any) -> str | None:
     if isinstance(v, (list, dict)):
         return dumps_json(v)
     return str(v)
+
+
+def first_str(mapping: Mapping[str, Any], keys: Iterable[str]) -> str | None:
+    """The first non-empty value among `keys`, as a string (configured keys are tried in order)."""
+    for k in keys:
+        v = mapping.get(k)
+        if v is not None and v != "":
+            return to_str(v)
+    return None
 
 
 def to_str_list(v: Any) -> list[str] | None:

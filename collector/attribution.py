@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from collector.attributes import to_str
+from collector.attributes import first_str
 from collector.settings import AttributionSettings
 
 FIELDS = ("team", "feature", "user", "conversation")
@@ -27,7 +27,6 @@ _FALLBACK_KEYS = {"user": ("user.id",), "conversation": ("session.id",)}
 class AttributionPlan:
     keys: tuple[tuple[str, ...], ...]  # per field: configured keys in order
     span_candidates: tuple[tuple[str, ...], ...]  # per field: span-attribute keys in lookup order
-    all_span_keys: frozenset[str]
     defaults: tuple[str | None, ...]
 
 
@@ -60,7 +59,6 @@ def plan_for(settings: AttributionSettings) -> AttributionPlan:
     plan = AttributionPlan(
         keys=tuple(keys),
         span_candidates=tuple(cands),
-        all_span_keys=frozenset(k for c in cands for k in c) | {"metadata"},
         defaults=(settings.default_team, settings.default_feature, None, None),
     )
     if len(_PLANS) < 64:
@@ -89,62 +87,14 @@ def metadata_attribution(plan: AttributionPlan, raw: Any) -> list[str | None] | 
         meta = raw
     if not isinstance(meta, dict):
         return None
-    out: list[str | None] = []
-    for ks in plan.keys:
-        val = None
-        for k in ks:
-            v = meta.get(k)
-            if v is not None and v != "":
-                val = to_str(v)
-                break
-        out.append(val)
-    return out
+    return [first_str(meta, ks) for ks in plan.keys]
 
 
 def resource_attribution(plan: AttributionPlan, resource: dict[str, Any]) -> tuple[str | None, ...]:
     """Per field, the resource's value or the default (computed once per resource)."""
     out = []
     for ks, default in zip(plan.keys, plan.defaults):
-        val = None
-        for k in ks:
-            v = resource.get(k)
-            if v is not None and v != "":
-                val = to_str(v)
-                break
+        val = first_str(resource, ks)
         out.append(val if val is not None else default)
     return tuple(out)
 
-
-def span_attribution(
-    plan: AttributionPlan, attrs: dict[str, Any], fallback: tuple[str | None, ...]
-) -> tuple[str | None, ...]:
-    """Per field, the span's (or its baggage's / metadata's) value, else `fallback`."""
-    if plan.all_span_keys.isdisjoint(attrs):
-        return fallback
-    meta = None
-    raw_meta = attrs.get("metadata")
-    if type(raw_meta) is str and raw_meta[:1] == "{":
-        try:
-            meta = json.loads(raw_meta)
-        except ValueError:
-            meta = None
-        if not isinstance(meta, dict):
-            meta = None
-    elif isinstance(raw_meta, dict):
-        meta = raw_meta
-    out = []
-    for cands, ks, fb in zip(plan.span_candidates, plan.keys, fallback):
-        val = None
-        for k in cands:
-            v = attrs.get(k)
-            if v is not None and v != "":
-                val = to_str(v)
-                break
-        if val is None and meta is not None:
-            for k in ks:
-                v = meta.get(k)
-                if v is not None and v != "":
-                    val = to_str(v)
-                    break
-        out.append(val if val is not None else fb)
-    return tuple(out)

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from collector.attributes import json_or_none, to_int, to_str
+from collector.attributes import first_str, json_or_none, to_int
+from collector.ingest_batch import ns_to_datetime
 
 MIB = 1024 * 1024
 
@@ -91,15 +92,8 @@ _CONSUMED = frozenset(
 
 
 def _first(attrs: dict[str, Any], resource: dict[str, Any], keys: tuple[str, ...]) -> str | None:
-    for k in keys:
-        v = attrs.get(k)
-        if v is not None and v != "":
-            return to_str(v)
-    for k in keys:
-        v = resource.get(k)
-        if v is not None and v != "":
-            return to_str(v)
-    return None
+    """The point's own value, else the resource's."""
+    return first_str(attrs, keys) or first_str(resource, keys)
 
 
 def applies(metric: GpuMetric, attrs: dict[str, Any], resource: dict[str, Any]) -> bool:
@@ -137,7 +131,7 @@ class GpuMerger:
     def __init__(self) -> None:
         self.samples: dict[tuple, GpuSample] = {}
 
-    def add(self, name: str, metric: GpuMetric, value: float, time_ns: int, attrs: dict[str, Any],
+    def add(self, metric: GpuMetric, value: float, time_ns: int, attrs: dict[str, Any],
             resource: dict[str, Any], openlit_resource: bool) -> None:
         uuid = _first(attrs, resource, _UUID_KEYS)
         index = to_int(_first(attrs, resource, _INDEX_KEYS))
@@ -162,7 +156,7 @@ class GpuMerger:
                 container=container,
                 vocabulary=vocabulary,
             )
-        if s.model is None:
+        elif s.model is None:
             s.model = _first(attrs, resource, _MODEL_KEYS)
         v = value * metric.scale
         if metric.field == UTIL:
@@ -175,7 +169,7 @@ class GpuMerger:
             if k not in _CONSUMED:
                 s.attributes[k] = av
 
-    def rows(self, tenant: str, received: datetime, to_datetime) -> list[tuple]:
+    def rows(self, tenant: str, received: datetime) -> list[tuple]:
         """`gpu_samples` rows in GPU_COLUMNS order."""
         out = []
         for s in self.samples.values():
@@ -188,7 +182,7 @@ class GpuMerger:
                 total = used + free + vals.get(MEM_RESERVED, 0.0)
             out.append(
                 (
-                    to_datetime(s.time_ns),
+                    ns_to_datetime(s.time_ns),
                     tenant,
                     s.host,
                     s.uuid,

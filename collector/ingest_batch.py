@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from collector.settings import AttributionSettings, IngestSettings
 
 MAX_ERRORS = 10
-_EPOCH = datetime(1970, 1, 1)
+EPOCH = datetime(1970, 1, 1)
 MAX_UNIX_NS = 253402300799 * 10**9  # 9999-12-31T23:59:59: later does not fit a TIMESTAMP
 
 
@@ -54,4 +54,4 @@ def partial_success_message(errors: list[str], rejected: int) -> str:
 
 def ns_to_datetime(ns: int) -> datetime:
     """Unix nanoseconds -> naive UTC datetime, truncated to microseconds."""
-    return _EPOCH + timedelta(microseconds=ns // 1000)
+    return EPOCH + timedelta(microseconds=ns // 1000)

@@ -71,7 +71,7 @@ def normalize_metrics(req: Any, ctx: IngestContext) -> tuple[NormalizedBatch, No
                         if not applies(gm, attrs, resource):
                             gpu.skipped += 1
                             continue
-                        merger.add(name, gm, _number(dp), dp.time_unix_nano, attrs, resource, openlit_resource)
+                        merger.add(gm, _number(dp), dp.time_unix_nano, attrs, resource, openlit_resource)
                     continue
 
                 if not name.startswith(keep) or kind is None:
@@ -82,7 +82,7 @@ def normalize_metrics(req: Any, ctx: IngestContext) -> tuple[NormalizedBatch, No
                     res_json_done = True
                 _metric_rows(m, kind, points, tenant, service, res_json, received)
 
-    gpu.rows = merger.rows(tenant, received, ns_to_datetime)
+    gpu.rows = merger.rows(tenant, received)
     return gpu, points
 
 

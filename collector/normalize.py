@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from collector.attribution import AttributionPlan, metadata_attribution, plan_for, resource_attribution
-from collector.attributes import any_value, dumps_json, json_or_none, to_bool, to_float, to_int, to_str, to_str_list
-from collector.ingest_batch import MAX_ERRORS, MAX_UNIX_NS, IngestContext, NormalizedBatch, ns_to_datetime
+from collector.attributes import any_value, dumps_json, kv_dict, json_or_none, to_bool, to_float, to_int, to_str, to_str_list
+from collector.ingest_batch import EPOCH, MAX_UNIX_NS, IngestContext, NormalizedBatch
 from collector.keymap import (
     N_SLOTS,
     NO_RANK,
@@ -54,9 +54,7 @@ from collector.vocabularies import (
     vocabulary_of,
 )
 
-__all__ = ["IngestContext", "NormalizedBatch", "MAX_ERRORS", "MAX_UNIX_NS", "ns_to_datetime", "normalize_traces"]
 
-_EPOCH = datetime(1970, 1, 1)
 _KIND_NAMES = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
 _STATUS_NAMES = ("UNSET", "OK", "ERROR")
 _ZERO_TRACE = bytes(16)  # all-zero ids are invalid in OTLP
@@ -124,7 +122,7 @@ def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
     received = ctx.received_at
 
     for rs in req.resource_spans:
-        res = _resource({kv.key: any_value(kv.value) for kv in rs.resource.attributes}, ctx, plan)
+        res = _resource(kv_dict(rs.resource.attributes), ctx, plan)
         for ss in rs.scope_spans:
             scope_name = ss.scope.name
             scope_flags = 0
@@ -394,8 +392,8 @@ def _span_row(
         span.trace_id.hex(),
         span.span_id.hex(),
         parent.hex() if parent else None,
-        _EPOCH + timedelta(microseconds=start_ns // 1000),
-        _EPOCH + timedelta(microseconds=end_ns // 1000),
+        EPOCH + timedelta(microseconds=start_ns // 1000),
+        EPOCH + timedelta(microseconds=end_ns // 1000),
         (end_ns - start_ns) / 1e9,
         res.service_name,
         res.service_version,

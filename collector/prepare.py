@@ -24,8 +24,8 @@ from collector.columns import TABLES, rows_to_arrow
 from collector.decode import Encoding, decompress, parse_request
 from collector.logs_normalize import normalize_logs
 from collector.metrics_normalize import normalize_metrics
-from collector.ingest_batch import MAX_ERRORS, partial_success_message
-from collector.normalize import IngestContext, NormalizedBatch, normalize_traces
+from collector.ingest_batch import MAX_ERRORS, IngestContext, NormalizedBatch, partial_success_message
+from collector.normalize import normalize_traces
 from collector.settings import AttributionSettings, IngestSettings
 
 

@@ -54,8 +54,6 @@ ERROR_TYPE = "error_type"
 CONTENT = "_content"  # prompt / completion text: opt-in only, never in `attributes`
 KNOWN = "_known"  # a key we recognise that stays in `attributes` (not counted as unmapped)
 
-TOKEN_SLOTS = (INPUT, OUTPUT, CACHE_READ, CACHE_WRITE, REASONING, TOTAL)
-
 # --- vocabulary marker bits -------------------------------------------------------------
 F_GENAI = 1  # any OTel GenAI key
 F_GENAI_CURRENT = 2  # a name of the current conventions

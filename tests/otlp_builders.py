@@ -7,7 +7,6 @@ OpenTelemetry SDK's own spans run through the OTLP exporter's encoder.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +18,7 @@ from opentelemetry.proto.logs.v1 import logs_pb2
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
-from collector.normalize import IngestContext
+from collector.ingest_batch import IngestContext
 from collector.settings import AttributionSettings, IngestSettings
 
 T0 = 1_763_000_000_000_000_000  # 2025-11-13T02:13:20Z in unix nanoseconds
@@ -179,6 +178,3 @@ def logs(records: list[logs_pb2.LogRecord], resource: dict[str, Any] | None = No
         ]
     )
 
-
-def random_ids() -> tuple[bytes, bytes]:
-    return os.urandom(16), os.urandom(8)

@@ -6,7 +6,8 @@ import itertools
 import json
 import random
 
-from collector.attribution import plan_for, resource_attribution, span_attribution
+from collector.attributes import to_str
+from collector.attribution import AttributionPlan, plan_for, resource_attribution
 from collector.columns import SPAN_COLUMNS
 from collector.normalize import normalize_traces
 from collector.settings import AttributionSettings
@@ -15,6 +16,42 @@ from tests.otlp_builders import ctx, span, traces
 KEYS = ["team", "app.team", "baggage.team", "baggage.app.team", "traceloop.association.properties.team",
         "feature", "baggage.feature", "traceloop.workflow.name", "user.id", "enduser.id", "baggage.user.id",
         "gen_ai.user.id", "session.id", "gen_ai.conversation.id", "traceloop.association.properties.session.id"]
+
+
+def span_attribution(
+    plan: AttributionPlan, attrs: dict, fallback: tuple[str | None, ...]
+) -> tuple[str | None, ...]:
+    """The plain reference lookup: per field, the span's (or its baggage's / metadata's) value, else `fallback`."""
+    all_span_keys = {k for cands in plan.span_candidates for k in cands} | {"metadata"}
+    if all_span_keys.isdisjoint(attrs):
+        return fallback
+    meta = None
+    raw_meta = attrs.get("metadata")
+    if type(raw_meta) is str and raw_meta[:1] == "{":
+        try:
+            meta = json.loads(raw_meta)
+        except ValueError:
+            meta = None
+        if not isinstance(meta, dict):
+            meta = None
+    elif isinstance(raw_meta, dict):
+        meta = raw_meta
+    out = []
+    for cands, ks, fb in zip(plan.span_candidates, plan.keys, fallback):
+        val = None
+        for k in cands:
+            v = attrs.get(k)
+            if v is not None and v != "":
+                val = to_str(v)
+                break
+        if val is None and meta is not None:
+            for k in ks:
+                v = meta.get(k)
+                if v is not None and v != "":
+                    val = to_str(v)
+                    break
+        out.append(val if val is not None else fb)
+    return tuple(out)
 
 
 def test_fast_path_equals_reference_on_random_combinations():
