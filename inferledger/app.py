@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 import click
 
@@ -48,3 +49,42 @@ def running_service_url(settings: Settings) -> str | None:
         return url if httpx.get(f"{url}/readyz", timeout=1).status_code == 200 else None
     except httpx.HTTPError:
         return None
+
+
+def local_or_admin(
+    settings: Settings, local: Callable, method: str, path: str, body: Any = None, *, timeout: float = 10.0
+) -> Any:
+    """Run `local(wh)` on the warehouse file, or the same call on the admin API of the service holding it.
+
+    DuckDB lets one process open the file: when a service is up (or the file turns out
+    to be locked), the command asks the service (`method path` with JSON `body`) instead,
+    and gets the same answer.
+    """
+    import httpx
+
+    from analytics.warehouse import WarehouseLockedError, open_warehouse
+
+    admin = local_address(settings.server.admin)
+    if running_service_url(settings) is None:
+        try:
+            wh = open_warehouse(settings.warehouse.path, memory_limit=settings.warehouse.memory_limit)
+        except WarehouseLockedError as locked:
+            unreachable = f"{locked} (and the admin API at {admin} did not answer)"
+        else:
+            try:
+                return local(wh)
+            finally:
+                wh.close()
+    else:
+        unreachable = f"the admin API at {admin} did not answer"
+    try:
+        resp = httpx.request(method, f"http://{admin}{path}", json=body, timeout=timeout)
+    except httpx.HTTPError:
+        raise click.ClickException(unreachable) from None
+    if resp.status_code >= 400:
+        try:
+            message = resp.json().get("error") or resp.text
+        except ValueError:
+            message = resp.text
+        raise click.ClickException(f"{path}: {resp.status_code} {message[:500]}")
+    return resp.json()

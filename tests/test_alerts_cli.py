@@ -130,7 +130,6 @@ def test_admin_api_silences(warehouse):
 
 def test_list_goes_through_admin_api_when_service_holds_the_file(tmp_path, monkeypatch):
     """DuckDB allows one process per file: when it is locked, the CLI asks the service."""
-    import inferledger.commands.alerts as cmd
     from analytics.warehouse import WarehouseLockedError
 
     wh = open_warehouse(tmp_path / "served.duckdb")
@@ -142,7 +141,7 @@ def test_list_goes_through_admin_api_when_service_holds_the_file(tmp_path, monke
         raise WarehouseLockedError("warehouse is locked by process 1")
 
     monkeypatch.setattr("analytics.warehouse.open_warehouse", locked)
-    monkeypatch.setattr(cmd.httpx, "request", lambda method, url, json=None, timeout=None:
+    monkeypatch.setattr("httpx.request", lambda method, url, json=None, timeout=None:
                         client.request(method, url.replace("http://127.0.0.1:9464", ""), json=json))
     res = _run(tmp_path, "http://127.0.0.1:9", "alerts", "silence", "create", "-m", "team=ml", "--comment", "via api",
                "--author", "carol", "--json")

@@ -10,8 +10,8 @@ import json
 from typing import Any
 
 import click
-import httpx
 
+from inferledger.app import local_or_admin
 from inferledger.cli import AppContext, pass_app
 
 
@@ -20,27 +20,6 @@ def _emit(data: Any, as_json: bool, render) -> None:
         click.echo(json.dumps(data, indent=2, default=str))
     else:
         render(data)
-
-
-def _local_or_admin(app: AppContext, local, method: str, path: str, body: Any = None) -> Any:
-    """Run `local(wh)` on the warehouse, or the same call on the service's admin API when it holds the file."""
-    from analytics.warehouse import WarehouseLockedError, open_warehouse
-
-    try:
-        wh = open_warehouse(app.settings.warehouse.path, memory_limit=app.settings.warehouse.memory_limit)
-    except WarehouseLockedError as locked:
-        url = f"http://{app.settings.server.admin}{path}"
-        try:
-            resp = httpx.request(method, url, json=body, timeout=10)
-        except httpx.HTTPError:
-            raise click.ClickException(f"{locked} (and the admin API at {app.settings.server.admin} did not answer)")
-        if resp.status_code >= 400:
-            raise click.ClickException(resp.json().get("error", resp.text))
-        return resp.json()
-    try:
-        return local(wh)
-    finally:
-        wh.close()
 
 
 @click.group("alerts")
@@ -57,8 +36,8 @@ def list_cmd(app: AppContext, include_resolved: bool, outbox_limit: int, as_json
     """Firing and pending alerts, active silences, and the delivery state of each receiver."""
     from alerts.overview import overview
 
-    data = _local_or_admin(
-        app, lambda wh: overview(wh, include_resolved=include_resolved, outbox_limit=outbox_limit),
+    data = local_or_admin(
+        app.settings, lambda wh: overview(wh, include_resolved=include_resolved, outbox_limit=outbox_limit),
         "GET", f"/admin/alerts?all={int(include_resolved)}",
     )
     _emit(data, as_json, _render_overview)
@@ -136,7 +115,7 @@ def silence_create(app: AppContext, matchers: tuple[str, ...], duration: str, au
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
 
-    data = _local_or_admin(app, local, "POST", "/admin/alerts/silences",
+    data = local_or_admin(app.settings, local, "POST", "/admin/alerts/silences",
                            {"matchers": list(matchers), "duration": duration, "created_by": author,
                             "comment": comment})
     _emit(data, as_json, lambda d: click.echo(f"silence {d['id']} until {d['ends_at']}: {', '.join(d['matchers'])}"))
@@ -150,8 +129,8 @@ def silence_list(app: AppContext, include_expired: bool, as_json: bool) -> None:
     from alerts.silences import list_silences
     from analytics.warehouse import utcnow
 
-    data = _local_or_admin(
-        app, lambda wh: [s.to_json(utcnow()) for s in list_silences(wh, include_expired=include_expired)],
+    data = local_or_admin(
+        app.settings, lambda wh: [s.to_json(utcnow()) for s in list_silences(wh, include_expired=include_expired)],
         "GET", f"/admin/alerts/silences?all={int(include_expired)}",
     )
 
@@ -179,7 +158,7 @@ def silence_expire(app: AppContext, silence_id: str, as_json: bool) -> None:
         except (KeyError, ValueError) as exc:
             raise click.ClickException(str(exc.args[0])) from exc
 
-    data = _local_or_admin(app, local, "DELETE", f"/admin/alerts/silences/{silence_id}")
+    data = local_or_admin(app.settings, local, "DELETE", f"/admin/alerts/silences/{silence_id}")
     _emit(data, as_json, lambda d: click.echo(f"silence {d['id']} expired at {d['ends_at']}"))
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import click
 
+from inferledger.app import local_or_admin
 from inferledger.cli import AppContext, pass_app
 
 
@@ -62,7 +63,11 @@ def score_cmd(app: AppContext, in_csv: str, out_csv: str | None, as_json: bool, 
 @pass_app
 def list_cmd(app: AppContext, hours: int, as_json: bool) -> None:
     """Anomalies the scheduled job stored, newest first, with the dimension that moved most."""
-    rows = _recent(app, hours)
+    from analytics.anomaly.store import recent_anomalies
+    from analytics.warehouse import utcnow
+
+    since = utcnow() - timedelta(hours=hours)
+    rows = local_or_admin(app.settings, lambda wh: recent_anomalies(wh, since), "GET", f"/admin/anomaly/list?hours={hours}")
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
@@ -78,26 +83,3 @@ def list_cmd(app: AppContext, hours: int, as_json: bool) -> None:
         table.add_row(str(r["bucket_start"]), r["series_key"], r["kind"], f"{r['observed']:.4g}",
                       f"{r['expected']:.4g}", f"{r['score']:.2f}", moved)
     Console().print(table)
-
-
-def _recent(app: AppContext, hours: int) -> list[dict]:
-    """From the file, or from the running service's admin API when it holds the file."""
-    import httpx
-
-    from analytics.anomaly.store import recent_anomalies
-    from analytics.warehouse import WarehouseLockedError, open_warehouse, utcnow
-
-    try:
-        wh = open_warehouse(app.settings.warehouse.path, memory_limit=app.settings.warehouse.memory_limit)
-    except WarehouseLockedError as locked:
-        url = f"http://{app.settings.server.admin}/admin/anomaly/list"
-        try:
-            resp = httpx.get(url, params={"hours": hours}, timeout=10)
-            resp.raise_for_status()
-        except httpx.HTTPError:
-            raise click.ClickException(f"{locked} (and the admin API at {app.settings.server.admin} did not answer)")
-        return resp.json()
-    try:
-        return recent_anomalies(wh, utcnow() - timedelta(hours=hours))
-    finally:
-        wh.close()

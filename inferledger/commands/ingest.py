@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import click
-import httpx
 from rich.console import Console
 from rich.table import Table
 
-from inferledger.cli import AppContext, open_warehouse_for_cli, pass_app, running_service_url
+from inferledger.app import local_or_admin
+from inferledger.cli import AppContext, pass_app
 
 
 @click.group("ingest")
@@ -26,14 +27,9 @@ def unmapped(app: AppContext, limit: int, tenant: str | None, as_json: bool) -> 
     """Top attribute keys on inference-looking spans that InferLedger could not map."""
     from collector.unmapped import top_unmapped_keys
 
-    url = running_service_url(app.settings)
-    if url:
-        params = {"limit": limit, **({"tenant": tenant} if tenant else {})}
-        rows = httpx.get(f"{url}/admin/unmapped", params=params, timeout=30).json()
-    else:
-        wh = open_warehouse_for_cli(app.settings)
-        rows = top_unmapped_keys(wh.con, limit, tenant)
-        wh.close()
+    query = urlencode({"limit": limit, **({"tenant": tenant} if tenant else {})})
+    rows = local_or_admin(app.settings, lambda wh: top_unmapped_keys(wh.con, limit, tenant), "GET",
+                          f"/admin/unmapped?{query}", timeout=30)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

@@ -13,27 +13,21 @@ from pathlib import Path
 
 import click
 
-from inferledger.cli import AppContext, open_warehouse_for_cli, pass_app, running_service_url
+from inferledger.app import local_or_admin
+from inferledger.cli import AppContext, pass_app
 
 
 def _local_or_remote(app: AppContext, local, method: str, path: str, body: dict | None = None) -> dict:
-    url = running_service_url(app.settings)
-    if url:
-        import httpx
-
-        resp = httpx.request(method, f"{url}{path}", json=body, timeout=3600)
-        if resp.status_code != 200:
-            raise click.ClickException(f"{path}: {resp.status_code} {resp.text[:500]}")
-        return resp.json()
+    """local_or_admin, with a bad overrides or catalog file reported as a clean CLI error."""
     from analytics.price_overrides import OverrideFileError
 
-    wh = open_warehouse_for_cli(app.settings)
-    try:
-        return local(wh)
-    except (OverrideFileError, FileNotFoundError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        wh.close()
+    def run(wh):
+        try:
+            return local(wh)
+        except (OverrideFileError, FileNotFoundError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return local_or_admin(app.settings, run, method, path, body, timeout=3600)
 
 
 @click.group("prices")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from inferledger.cli import AppContext, open_warehouse_for_cli, pass_app, running_service_url
+from inferledger.app import local_or_admin
+from inferledger.cli import AppContext, pass_app
 
 
 @click.group("report")
@@ -34,20 +35,11 @@ def showback(app: AppContext, month: str, out_dir: str | None, no_update: bool, 
         raise click.BadParameter(str(exc), param_hint="--month") from exc
     cost = app.settings.analytics.cost
     out = (Path(out_dir) if out_dir else cost.report_dir(app.settings.warehouse.path, month)).resolve()
-    url = running_service_url(app.settings)
-    if url:
-        import httpx
-
-        resp = httpx.post(f"{url}/admin/cost/showback", json={"month": month, "out": str(out)}, timeout=3600)
-        if resp.status_code != 200:
-            raise click.ClickException(f"showback: {resp.status_code} {resp.text[:500]}")
-        summary = resp.json()
-    else:
-        wh = open_warehouse_for_cli(app.settings)
-        try:
-            summary = showback_report(wh, cost, month, out, update=not no_update, progress=not as_json)
-        finally:
-            wh.close()
+    summary = local_or_admin(
+        app.settings,
+        lambda wh: showback_report(wh, cost, month, out, update=not no_update, progress=not as_json),
+        "POST", "/admin/cost/showback", {"month": month, "out": str(out)}, timeout=3600,
+    )
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from inferledger.app import local_or_admin
 from inferledger.cli import AppContext, pass_app
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -38,28 +39,17 @@ def rules_cmd(spec_file: str, as_json: bool) -> None:
 
 
 def _states(app: AppContext) -> tuple[list[dict[str, Any]], dict[str, list]]:
-    """States and 24h budget history, from the file or from the service's admin API when it holds it."""
-    import httpx
-
+    """States and 24h budget history (history only when read from the file itself)."""
     from analytics.slo.store import read_history, read_states
-    from analytics.warehouse import WarehouseLockedError, open_warehouse, utcnow
+    from analytics.warehouse import utcnow
 
-    try:
-        wh = open_warehouse(app.settings.warehouse.path, memory_limit=app.settings.warehouse.memory_limit)
-    except WarehouseLockedError as locked:
-        url = f"http://{app.settings.server.admin}/admin/slo/status"
-        try:
-            resp = httpx.get(url, timeout=10)
-            resp.raise_for_status()
-        except httpx.HTTPError:
-            raise click.ClickException(f"{locked} (and the admin API at {app.settings.server.admin} did not answer)")
-        return resp.json()["slos"], {}
-    try:
+    def local(wh) -> dict[str, Any]:
         rows = read_states(wh)
         since = utcnow() - timedelta(hours=24)
-        return rows, {r["slo_id"]: read_history(wh, r["slo_id"], since) for r in rows}
-    finally:
-        wh.close()
+        return {"slos": rows, "history": {r["slo_id"]: read_history(wh, r["slo_id"], since) for r in rows}}
+
+    data = local_or_admin(app.settings, local, "GET", "/admin/slo/status")
+    return data["slos"], data.get("history", {})
 
 
 def sparkline(values: list[float], width: int = 24) -> str:
