@@ -45,7 +45,6 @@ def new_group(key: str, receiver: str, route_path: str, labels: dict[str, str], 
 class FlushResult:
     group: GroupState | None  # None: the group is over and can be forgotten
     send: list[Alert] | None  # alerts of the notification to enqueue, None: nothing to send
-    changed: bool
 
 
 def flush(
@@ -65,7 +64,7 @@ def flush(
     alerts the group had announced; silenced: still-firing alerts muted by a silence.
     """
     if now < group.next_flush_at:
-        return FlushResult(group, None, False)
+        return FlushResult(group, None)
     firing_set = frozenset(firing)
     resolved_set = frozenset(fp for fp in resolved if fp in group.notified)
     changed = firing_set != (group.notified - silenced - resolved_set) or bool(resolved_set)
@@ -75,9 +74,9 @@ def flush(
     notified = firing_set | (group.notified & silenced)
     if not (changed or repeat_due):
         if not notified and not firing_set:
-            return FlushResult(None, None, False)
+            return FlushResult(None, None)
         # Alertmanager's cadence: the group ticks every group_interval; changes wait for the tick.
-        return FlushResult(replace(group, next_flush_at=now + timedelta(seconds=group_interval)), None, False)
+        return FlushResult(replace(group, next_flush_at=now + timedelta(seconds=group_interval)), None)
     alerts = [firing[fp] for fp in sorted(firing_set)]
     if send_resolved:
         alerts += [resolved[fp] for fp in sorted(resolved_set)]
@@ -85,8 +84,8 @@ def flush(
     if alerts:
         nxt = replace(nxt, last_sent_at=now, seq=group.seq + 1)
     if not notified and not firing_set:
-        return FlushResult(None, alerts or None, changed)
-    return FlushResult(nxt, alerts or None, changed)
+        return FlushResult(None, alerts or None)
+    return FlushResult(nxt, alerts or None)
 
 
 def idempotency_key(group: GroupState, seq: int) -> str:

@@ -121,7 +121,6 @@ def outbox_depth(wh: Warehouse, now: datetime | None = None) -> dict[str, dict[s
 
 
 def prune_delivered(wh: Warehouse, before: datetime) -> int:
-    n = wh.con.execute("SELECT count(*) FROM alert_outbox WHERE state = 'delivered' AND delivered_at < ?",
-                       [before]).fetchone()[0]
-    wh.con.execute("DELETE FROM alert_outbox WHERE state = 'delivered' AND delivered_at < ?", [before])
-    return n
+    # DuckDB's DELETE answers with the number of rows it deleted.
+    return wh.con.execute("DELETE FROM alert_outbox WHERE state = 'delivered' AND delivered_at < ?",
+                          [before]).fetchone()[0]

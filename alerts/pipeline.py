@@ -16,7 +16,7 @@ from alerts.grouping import GroupState, flush, group_key, idempotency_key, new_g
 from alerts.lifecycle import AlertState, LifecycleTiming, apply_record, tick
 from alerts.model import Alert, Notification
 from alerts.outbox import enqueue
-from alerts.routing import GroupTiming, Route, build_routes, group_labels, match_routes
+from alerts.routing import GroupTiming, Route, build_routes, group_labels, match_routes, root_timing
 from alerts.settings import AlertSettings
 from alerts.silences import Silence, list_silences, silenced_by
 from analytics.warehouse import Warehouse
@@ -150,7 +150,7 @@ def _group_and_flush(
             if receiver is None or not group.notified:
                 deleted.append(key)
                 continue
-            route_timing = _fallback_timing(cfg)
+            route_timing = root_timing(cfg)
         repeat = route_timing.repeat_interval
         if receiver.type == "alertmanager":
             repeat = min(repeat, receiver.resend_seconds)
@@ -165,10 +165,6 @@ def _group_and_flush(
             notes.append(Notification(group.receiver, key, group.group_labels, res.send,
                                       idempotency_key(group, seq), now))
     return notes, unrouted, changed, deleted
-
-
-def _fallback_timing(cfg: AlertSettings) -> GroupTiming:
-    return GroupTiming(tuple(cfg.group_by), cfg.group_wait, cfg.group_interval, cfg.repeat_interval)
 
 
 def prune(wh: Warehouse, cfg: AlertSettings, now: datetime) -> None:

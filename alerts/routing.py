@@ -38,8 +38,13 @@ class Route:
         )
 
 
+def root_timing(cfg: AlertSettings) -> GroupTiming:
+    """The [alerts] timing: what routes inherit, and what unrouted alerts use."""
+    return GroupTiming(tuple(cfg.group_by), cfg.group_wait, cfg.group_interval, cfg.repeat_interval)
+
+
 def build_routes(cfg: AlertSettings) -> tuple[Route, ...]:
-    root = GroupTiming(tuple(cfg.group_by), cfg.group_wait, cfg.group_interval, cfg.repeat_interval)
+    root = root_timing(cfg)
     return tuple(_build(r, f"{i}", root) for i, r in enumerate(cfg.routes))
 
 

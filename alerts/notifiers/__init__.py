@@ -13,14 +13,14 @@ import httpx
 
 from alerts.model import Notification
 from alerts.notifiers.base import DeliveryError
-from alerts.settings import ReceiverSettings
+from alerts.settings import RECEIVER_TYPES, ReceiverSettings
 
 Sender = Callable[[ReceiverSettings, Notification, httpx.Client], int]
 
 
 def sender_for(kind: str) -> Sender:
     """The notifier of a receiver type, imported on first use (grafana-client is slow to import)."""
-    if kind not in ("slack", "pagerduty", "alertmanager", "webhook", "grafana"):
+    if kind not in RECEIVER_TYPES:
         raise ValueError(f"no notifier for receiver type {kind!r}")
     return importlib.import_module(f"alerts.notifiers.{kind}").send
 

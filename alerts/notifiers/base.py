@@ -97,8 +97,6 @@ def post(client: httpx.Client, receiver: ReceiverSettings, url: str, body: bytes
         return code
     detail = redact(resp.text[:300].replace("\n", " "), receiver)
     msg = redact(f"{where}: HTTP {code}: {detail}", receiver)
-    if code == 429:
-        raise DeliveryError(msg, status_code=code, retry_after=parse_retry_after(resp.headers.get("Retry-After")))
-    if code == 408 or code >= 500:
+    if code in (408, 429) or code >= 500:
         raise DeliveryError(msg, status_code=code, retry_after=parse_retry_after(resp.headers.get("Retry-After")))
     raise DeliveryError(msg, status_code=code, permanent=True)

@@ -39,47 +39,43 @@ class ModelProfile:
     caches_prompt: bool = False     # Anthropic-style explicit cache read / write tokens
 
 
-def _m(**kw) -> ModelProfile:
-    return ModelProfile(**kw)
-
-
 MODELS: dict[str, ModelProfile] = {m.name: m for m in [
-    _m(name="gpt-4o", response_name="gpt-4o-2024-08-06", provider="openai", operation="chat",
+    ModelProfile(name="gpt-4o", response_name="gpt-4o-2024-08-06", provider="openai", operation="chat",
        server_address="api.openai.com", server_port=443, ttft_s=0.45, tokens_per_s=85, overhead_s=0.12,
        price_in=2.5, price_out=10.0, price_cache_read=1.25),
-    _m(name="gpt-4o-mini", response_name="gpt-4o-mini-2024-07-18", provider="openai", operation="chat",
+    ModelProfile(name="gpt-4o-mini", response_name="gpt-4o-mini-2024-07-18", provider="openai", operation="chat",
        server_address="api.openai.com", server_port=443, ttft_s=0.30, tokens_per_s=120, overhead_s=0.10,
        price_in=0.15, price_out=0.6, price_cache_read=0.075),
-    _m(name="o3-mini", response_name="o3-mini-2025-01-31", provider="openai", operation="chat",
+    ModelProfile(name="o3-mini", response_name="o3-mini-2025-01-31", provider="openai", operation="chat",
        server_address="api.openai.com", server_port=443, ttft_s=1.8, tokens_per_s=150, overhead_s=0.15,
        price_in=1.1, price_out=4.4, price_cache_read=0.55, reasoning=True),
-    _m(name="text-embedding-3-small", response_name="text-embedding-3-small", provider="openai",
+    ModelProfile(name="text-embedding-3-small", response_name="text-embedding-3-small", provider="openai",
        operation="embeddings", server_address="api.openai.com", server_port=443, ttft_s=0.0,
        tokens_per_s=0.0, overhead_s=0.08, price_in=0.02),
-    _m(name="claude-sonnet-4-5", response_name="claude-sonnet-4-5-20250929", provider="anthropic",
+    ModelProfile(name="claude-sonnet-4-5", response_name="claude-sonnet-4-5-20250929", provider="anthropic",
        operation="chat", server_address="api.anthropic.com", server_port=443, ttft_s=0.7, tokens_per_s=65,
        overhead_s=0.15, price_in=3.0, price_out=15.0, price_cache_read=0.3, price_cache_write=3.75,
        finish_stop="end_turn", finish_length="max_tokens", finish_tool="tool_use", caches_prompt=True),
-    _m(name="claude-haiku-4-5", response_name="claude-haiku-4-5-20251001", provider="anthropic",
+    ModelProfile(name="claude-haiku-4-5", response_name="claude-haiku-4-5-20251001", provider="anthropic",
        operation="chat", server_address="api.anthropic.com", server_port=443, ttft_s=0.45, tokens_per_s=110,
        overhead_s=0.12, price_in=1.0, price_out=5.0, price_cache_read=0.1, price_cache_write=1.25,
        finish_stop="end_turn", finish_length="max_tokens", finish_tool="tool_use", caches_prompt=True),
-    _m(name="anthropic.claude-3-5-sonnet-20240620-v1:0", response_name="anthropic.claude-3-5-sonnet-20240620-v1:0",
+    ModelProfile(name="anthropic.claude-3-5-sonnet-20240620-v1:0", response_name="anthropic.claude-3-5-sonnet-20240620-v1:0",
        provider="aws.bedrock", operation="chat", server_address="bedrock-runtime.us-east-1.amazonaws.com",
        server_port=443, ttft_s=0.9, tokens_per_s=55, overhead_s=0.18, price_in=3.0, price_out=15.0,
        finish_stop="end_turn", finish_length="max_tokens", finish_tool="tool_use"),
-    _m(name="meta.llama3-1-70b-instruct-v1:0", response_name="meta.llama3-1-70b-instruct-v1:0",
+    ModelProfile(name="meta.llama3-1-70b-instruct-v1:0", response_name="meta.llama3-1-70b-instruct-v1:0",
        provider="aws.bedrock", operation="chat", server_address="bedrock-runtime.us-east-1.amazonaws.com",
        server_port=443, ttft_s=0.6, tokens_per_s=45, overhead_s=0.18, price_in=0.72, price_out=0.72),
-    _m(name="meta-llama/Llama-3.1-70B-Instruct", response_name="meta-llama/Llama-3.1-70B-Instruct",
+    ModelProfile(name="meta-llama/Llama-3.1-70B-Instruct", response_name="meta-llama/Llama-3.1-70B-Instruct",
        provider="vllm", operation="chat", server_address="vllm-llama-3-1-70b.inference.svc.cluster.local",
        server_port=8000, ttft_s=0.35, tokens_per_s=38, overhead_s=0.02, self_hosted=True,
        deployment="vllm-llama-3-1-70b"),
-    _m(name="meta-llama/Llama-3.1-8B-Instruct", response_name="meta-llama/Llama-3.1-8B-Instruct",
+    ModelProfile(name="meta-llama/Llama-3.1-8B-Instruct", response_name="meta-llama/Llama-3.1-8B-Instruct",
        provider="vllm", operation="chat", server_address="vllm-llama-3-1-8b.inference.svc.cluster.local",
        server_port=8000, ttft_s=0.08, tokens_per_s=140, overhead_s=0.02, self_hosted=True,
        deployment="vllm-llama-3-1-8b"),
-    _m(name="BAAI/bge-large-en-v1.5", response_name="BAAI/bge-large-en-v1.5", provider="vllm",
+    ModelProfile(name="BAAI/bge-large-en-v1.5", response_name="BAAI/bge-large-en-v1.5", provider="vllm",
        operation="embeddings", server_address="tei-bge-large.inference.svc.cluster.local", server_port=8080,
        ttft_s=0.0, tokens_per_s=0.0, overhead_s=0.01, self_hosted=True, deployment="tei-bge-large"),
 ]}
@@ -195,4 +191,3 @@ GPU_NODES: tuple[GpuNode, ...] = (
 # gpu-node-a2 GPUs 5-7 hold no pod: idle capacity the cost engine should report as such.
 
 
-TEAMS: tuple[str, ...] = tuple(dict.fromkeys(f.team for f in FEATURES))

@@ -19,10 +19,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from opentelemetry.sdk.metrics.export import MetricsData
-from opentelemetry.sdk.trace import ReadableSpan
 
 from inferledger.demo.exporters import PROTOCOLS, EmitError, Exporters, SpanBuilder
 from inferledger.demo.fleet import FleetSpec, GpuSample, Incident, Request, incidents_for, simulate_gpu_samples, \
@@ -337,11 +336,4 @@ def stream_live(http_endpoint: str, *, seed: int = 7, duration_s: float | None =
     return report
 
 
-def requests_to_spans(requests: Iterable[Request]) -> list[ReadableSpan]:
-    """SDK spans for a list of requests (handy for tests and for a collector's own tests)."""
-    builder = SpanBuilder()
-    return [builder.build(r) for r in requests]
-
-
-__all__: Sequence[str] = ["EmitReport", "EmitError", "backfill", "stream_live", "SpanBuilder", "requests_to_spans",
-                          "PROTOCOLS"]
+__all__: Sequence[str] = ["EmitReport", "EmitError", "backfill", "stream_live", "SpanBuilder", "PROTOCOLS"]

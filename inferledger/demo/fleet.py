@@ -134,7 +134,7 @@ def _stable(text: str) -> int:
 class _Plan:
     """Per-feature constants worked out once per simulation."""
 
-    __slots__ = ("feature", "service", "model", "pods", "hosts", "per_minute", "base_incidents")
+    __slots__ = ("feature", "service", "model", "pods", "hosts", "per_minute")
 
     def __init__(self, spec: FleetSpec, feature: Feature) -> None:
         self.feature = feature

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 LATENCY_REGRESSION = "latency_regression"
 COST_SPIKE = "cost_spike"
 PROMPT_LENGTH_DRIFT = "prompt_length_drift"
-KINDS = (LATENCY_REGRESSION, COST_SPIKE, PROMPT_LENGTH_DRIFT)
 
 
 @dataclass(frozen=True)

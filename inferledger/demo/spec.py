@@ -49,9 +49,6 @@ class FleetSpec:
     def scaled(self, scale: float) -> "FleetSpec":
         return replace(self, scale=scale)
 
-    def model(self, name: str) -> ModelProfile:
-        return self.models[name]
-
 
 def diurnal(hour_of_day: float, floor: float, peak_hour: float) -> float:
     """Load relative to the daily peak: `floor` at the trough, 1 at `peak_hour`."""

@@ -18,10 +18,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from collector.vocabularies import VOCABULARIES as COLLECTOR_VOCABULARIES
 from inferledger.demo.fleet import Request
 
-VOCABULARIES = ("otel_genai", "otel_genai_deprecated", "openinference", "openllmetry_0.4", "openllmetry_0.5",
-                "openlit")
+# The dialects the fleet speaks: every vocabulary the collector reads, except the
+# catch-all for configured inference services.
+VOCABULARIES = tuple(v for v in COLLECTOR_VOCABULARIES if v != "inference_service")
 
 # (scope name, scope version) per dialect and provider family
 _SCOPES = {
