@@ -13,10 +13,9 @@ import sys
 import tempfile
 import zipfile
 from datetime import datetime, timezone
-from importlib import resources
 from pathlib import Path
 
-from analytics.pricing import BUNDLED_CATALOG, Catalog
+from analytics.pricing import Catalog, catalog_path_or_bundled
 
 WHEEL_MEMBERS = ("litellm/model_prices_and_context_window_backup.json", "model_prices_and_context_window.json")
 
@@ -56,8 +55,7 @@ def diff_catalogs(old: Catalog, new: Catalog) -> dict[str, list[str]]:
 
 def update_catalog(out: Path | None = None, *, version: str = "", wheel: Path | None = None) -> dict:
     """Replace the snapshot (or write to `out`); returns the source and the diff."""
-    bundled = Path(str(resources.files("analytics.data").joinpath(BUNDLED_CATALOG)))
-    target = out or bundled
+    target = out or catalog_path_or_bundled()
     with tempfile.TemporaryDirectory() as tmp:
         whl = wheel or download_wheel(Path(tmp), version)
         raw, member = extract_from_wheel(whl)
@@ -77,7 +75,7 @@ def update_catalog(out: Path | None = None, *, version: str = "", wheel: Path | 
 
 
 def catalog_meta(catalog_path: str = "") -> dict:
-    p = Path(catalog_path) if catalog_path else Path(str(resources.files("analytics.data").joinpath(BUNDLED_CATALOG)))
+    p = catalog_path_or_bundled(catalog_path)
     meta_file = p.with_name("catalog_meta.json")
     meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
     if "fetched_at" not in meta:

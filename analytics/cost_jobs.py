@@ -87,7 +87,7 @@ def budgets_job(ctx: JobContext) -> dict:
 
 @register_job("cost.showback", cron={"day": 1, "hour": 2, "minute": 30})
 def showback_job(ctx: JobContext) -> str:
-    from analytics.showback.build import write_showback
+    from analytics.showback.build import build_showback
 
     prev_start, prev_end = month_bounds((ctx.now.replace(day=1) - timedelta(days=1)).date())
     month = prev_start.strftime("%Y-%m")
@@ -97,5 +97,5 @@ def showback_job(ctx: JobContext) -> str:
     if not has_data:
         return f"no cost data for {month}: no report written"
     out = ctx.settings.analytics.cost.report_dir(ctx.settings.warehouse.path, month)
-    write_showback(ctx.warehouse, ctx.settings.analytics.cost, month, out, progress=False)
+    build_showback(ctx.warehouse, ctx.settings.analytics.cost, month, out, progress=False)
     return str(out)

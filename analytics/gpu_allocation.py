@@ -289,8 +289,3 @@ def attribute_to_teams(wh: Warehouse, lines: pl.DataFrame, start: datetime, end:
     finally:
         wh.con.unregister("__team")
 
-
-def allocate_recent(wh: Warehouse, settings: CostSettings, now: datetime, hours: int = 3) -> int:
-    """The scheduled step: re-allocate the last few hours (late samples are picked up)."""
-    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    return allocate_window(wh, settings, end - timedelta(hours=hours), end)

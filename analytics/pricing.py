@@ -197,11 +197,30 @@ def catalog_path_or_bundled(path: str = "") -> Path:
     return Path(str(resources.files("analytics.data").joinpath(BUNDLED_CATALOG)))
 
 
+_LOADED: dict[tuple[str, int, int], Catalog] = {}
+
+
 def load_catalog(path: str = "") -> Catalog:
-    """The bundled LiteLLM snapshot, or the file at `path` (same schema)."""
+    """The bundled LiteLLM snapshot, or the file at `path` (same schema).
+
+    Parsed once per file version (path, mtime, size): the cost job asks every minute,
+    and the 3 MB snapshot only changes on `prices update`.
+    """
     p = catalog_path_or_bundled(path)
     if not p.exists():
         raise FileNotFoundError(f"price catalog {p} does not exist")
+    st = p.stat()
+    version = (str(p), st.st_mtime_ns, st.st_size)
+    cached = _LOADED.get(version)
+    if cached is None:
+        cached = _parse_catalog(p)
+        if len(_LOADED) >= 4:
+            _LOADED.clear()
+        _LOADED[version] = cached
+    return cached
+
+
+def _parse_catalog(p: Path) -> Catalog:
     raw = p.read_bytes()
     try:
         data = json.loads(raw)

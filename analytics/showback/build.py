@@ -225,7 +225,3 @@ def build_showback(wh: Warehouse, settings: CostSettings, month: str, out_dir: P
         return sb
     finally:
         con.close()
-
-
-def write_showback(wh: Warehouse, settings: CostSettings, month: str, out_dir: Path, *, progress: bool = False) -> Showback:
-    return build_showback(wh, settings, month, Path(out_dir), progress=progress)
