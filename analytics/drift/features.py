@@ -57,9 +57,7 @@ def has_cost_lines(wh: Warehouse) -> bool:
 
 def _segment_sql(key: str) -> str:
     """SQL of a whitelisted segment key, qualified with the spans alias."""
-    if key == "model":
-        return "coalesce(s.request_model, s.response_model)"
-    return f"s.{SEGMENT_KEYS[key]}"
+    return SEGMENT_KEYS[key]
 
 
 def _json_path(key: str) -> str:

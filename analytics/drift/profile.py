@@ -134,9 +134,6 @@ class ReferenceProfile:
     columns: dict[str, ColumnSample]
     rows: int
 
-    def kinds(self) -> dict[str, ColumnKind]:
-        return {name: col.kind for name, col in self.columns.items()}
-
 
 def fit_profile(
     frame: pl.DataFrame, kinds: dict[str, ColumnKind] | None = None, columns: Sequence[str] | None = None

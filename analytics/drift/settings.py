@@ -25,17 +25,17 @@ _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 # Segment keys a user may choose: name -> column of `spans` (a fixed whitelist: never SQL from config).
-SEGMENT_KEYS: dict[str, str] = {
-    "service_name": "service_name",
-    "model": "coalesce(request_model, response_model)",  # the model asked for: one segment per alias
-    "request_model": "request_model",
-    "response_model": "response_model",
-    "provider": "provider",
-    "operation": "operation",
-    "deployment_environment": "deployment_environment",
-    "team": "team",
-    "feature": "feature",
-    "server_address": "server_address",
+SEGMENT_KEYS: dict[str, str] = {  # key -> its SQL over `spans AS s`
+    "service_name": "s.service_name",
+    "model": "coalesce(s.request_model, s.response_model)",  # the model asked for: one segment per alias
+    "request_model": "s.request_model",
+    "response_model": "s.response_model",
+    "provider": "s.provider",
+    "operation": "s.operation",
+    "deployment_environment": "s.deployment_environment",
+    "team": "s.team",
+    "feature": "s.feature",
+    "server_address": "s.server_address",
 }
 
 KNOWN_METHODS = ("ks", "wasserstein", "psi", "jensenshannon", "chisquare", "z")

@@ -86,6 +86,21 @@ def dense_tail(wh: Warehouse, slo_ids: list[str], end_minute: datetime, minutes:
     return bad, total
 
 
+def _period_sums(wh: Warehouse, starts: dict[str, datetime], end_minute: datetime) -> dict[str, tuple[int, int]]:
+    """(bad, total) events of each SLO over its period, in one query for all SLOs."""
+    if not starts:
+        return {}
+    rows = wh.con.execute(
+        """SELECT r.slo_id, coalesce(sum(r.total - r.good), 0), coalesce(sum(r.total), 0)
+           FROM slo_minute_rollups r
+           JOIN (SELECT unnest(?::VARCHAR[]) AS slo_id, unnest(?::TIMESTAMP[]) AS period_start) p USING (slo_id)
+           WHERE r.minute >= p.period_start AND r.minute <= ?
+           GROUP BY r.slo_id""",
+        [list(starts), list(starts.values()), end_minute],
+    ).fetchall()  # fetchall: never leave a half-read result on the shared cursor
+    return {slo_id: (bad, total) for slo_id, bad, total in rows}
+
+
 def evaluate(wh: Warehouse, specs: list[SLOSpec], now: datetime) -> list[SLOState]:
     """The state of every span SLO at `now`."""
     specs = [s for s in specs if s.sli is not None]
@@ -98,14 +113,11 @@ def evaluate(wh: Warehouse, specs: list[SLOSpec], now: datetime) -> list[SLOStat
     thresholds = np.array([tier_factors(s.period_days(now) * 24) for s in specs]).reshape(len(specs), len(TIERS))
     thresholds = thresholds * budgets[:, None]
     flags = tier_flags(ratios, thresholds) if specs else np.zeros(0, dtype=np.uint8)
+    period = _period_sums(wh, {s.id: s.period_start(now) for s in specs}, end_minute)
     states = []
     for i, spec in enumerate(specs):
         start = spec.period_start(now)
-        pb, pt = wh.con.execute(
-            """SELECT coalesce(sum(total - good), 0), coalesce(sum(total), 0) FROM slo_minute_rollups
-               WHERE slo_id = ? AND minute >= ? AND minute <= ?""",
-            [spec.id, start, end_minute],
-        ).fetchall()[0]  # fetchall: never leave a half-read result on the shared cursor
+        pb, pt = period.get(spec.id, (0, 0))
         remaining = budget_remaining(int(pb), int(pt), spec.error_budget)
         burns = (ratios[i] / spec.error_budget).tolist()
         f = int(flags[i])

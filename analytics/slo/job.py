@@ -12,6 +12,7 @@ from typing import Any
 
 from analytics.alert_records import AlertRecord, firing_fingerprints, fingerprint, write_alert_records
 from analytics.jobs import JobContext, register_job
+from analytics.kernels.burn_rate import WINDOW_NAMES
 from analytics.slo.engine import SLOState, evaluate
 from analytics.slo.rollup import update_rollups
 from analytics.slo.spec import SLOSpec, load_configured_specs
@@ -44,7 +45,7 @@ def _record(state: SLOState, severity: str, status: str, now: datetime, starts_a
         summary=summary,
         description=spec.description or f"{spec.sli.kind} SLO {spec.objective}% over {spec.period}",
         values={
-            "burn_rates": dict(zip(("5m", "30m", "1h", "2h", "6h", "1d", "3d"), state.burn_rates)),
+            "burn_rates": dict(zip(WINDOW_NAMES, state.burn_rates)),
             "budget_remaining": state.budget_remaining, "exhaustion_hours": state.exhaustion_hours,
             "tiers": state.tiers, "objective": spec.objective,
         },
