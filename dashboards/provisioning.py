@@ -45,23 +45,22 @@ def write_dashboards(directory: str | Path, dashboards: Mapping[str, Mapping[str
     return written
 
 
+def datasource_model(cfg: GrafanaSettings) -> dict[str, Any]:
+    """The Prometheus datasource, as both the provisioning file and the push API take it."""
+    return {
+        "name": cfg.datasource_name,
+        "uid": cfg.datasource_uid,
+        "type": "prometheus",
+        "access": "proxy",
+        "url": cfg.prometheus_url,
+        "isDefault": False,
+        "jsonData": {"httpMethod": "POST", "timeInterval": "15s"},
+    }
+
+
 def datasource_provisioning(cfg: GrafanaSettings) -> dict[str, Any]:
     """Grafana's `apiVersion: 1` datasource file for the Prometheus that scrapes InferLedger."""
-    return {
-        "apiVersion": 1,
-        "datasources": [
-            {
-                "name": cfg.datasource_name,
-                "uid": cfg.datasource_uid,
-                "type": "prometheus",
-                "access": "proxy",
-                "url": cfg.prometheus_url,
-                "isDefault": False,
-                "editable": True,
-                "jsonData": {"httpMethod": "POST", "timeInterval": "15s"},
-            }
-        ],
-    }
+    return {"apiVersion": 1, "datasources": [{**datasource_model(cfg), "editable": True}]}
 
 
 def dashboard_provider(cfg: GrafanaSettings, dashboards_path: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException, GrafanaUnauthorizedError
 
 from dashboards.annotations import Annotation
+from dashboards.provisioning import datasource_model
 from dashboards.settings import GrafanaSettings
 
 VOLATILE_KEYS = ("id", "version")
@@ -141,18 +142,6 @@ def ensure_folder(api: GrafanaApi, cfg: GrafanaSettings) -> str:
         api.folder.update_folder(cfg.folder_uid, title=cfg.folder_title, overwrite=True)
         return "updated"
     return "unchanged"
-
-
-def datasource_model(cfg: GrafanaSettings) -> dict[str, Any]:
-    return {
-        "name": cfg.datasource_name,
-        "uid": cfg.datasource_uid,
-        "type": "prometheus",
-        "access": "proxy",
-        "url": cfg.prometheus_url,
-        "isDefault": False,
-        "jsonData": {"httpMethod": "POST", "timeInterval": "15s"},
-    }
 
 
 def ensure_datasource(api: GrafanaApi, cfg: GrafanaSettings) -> str:

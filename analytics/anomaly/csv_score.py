@@ -49,12 +49,16 @@ def parse_values(df: pd.DataFrame, where: str = "input") -> np.ndarray:
     return values.to_numpy(dtype=np.float64)  # empty cells are NaN: scored 0, state untouched
 
 
-def score_frame(df: pd.DataFrame, config: DetectorConfig | None = None, where: str = "input") -> tuple[pd.DataFrame, Scored]:
-    """The same rows (and columns) plus `anomaly_score`, each row scored from the rows before it."""
-    result = score(parse_timestamps(df, where), parse_values(df, where), config)
+def score_frame(
+    df: pd.DataFrame, config: DetectorConfig | None = None, where: str = "input"
+) -> tuple[pd.DataFrame, Scored, np.ndarray]:
+    """The same rows (and columns) plus `anomaly_score`, each row scored from the rows before it;
+    also the parsed values (NaN for empty cells), for whoever draws them."""
+    values = parse_values(df, where)
+    result = score(parse_timestamps(df, where), values, config)
     out = df.copy()
     out["anomaly_score"] = result.score
-    return out, result
+    return out, result, values
 
 
 def alarms(df: pd.DataFrame, result: Scored) -> list[dict]:

@@ -87,11 +87,6 @@ def hour_of_week(ts: int) -> int:
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
-def hour_of_day(ts: int) -> int:
-    return int((ts // 3600) % 24)
-
-
-@nb.njit(cache=True, inline="always", error_model="numpy")
 def _season_update(s_mean, s_dev, s_n, b, xi, slim, alpha, min_obs):
     """Huber-clipped EWMA of a bucket's mean and abs deviation; the first visit seeds the mean,
     and the clip applies once the bucket has `min_obs` observations."""

@@ -51,7 +51,6 @@ class Board:
     annotation_sources: Sequence[str] = ()
     _builder: db.Dashboard = field(init=False)
     _next_id: int = field(init=False, default=1)
-    targets: list[Target] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         b = (
@@ -204,7 +203,6 @@ class Board:
             if t.table:
                 q = q.format(PromQueryFormat.TABLE)
             panel = panel.with_target(q)
-            self.targets.append(t)
         if links:
             panel = panel.data_links([db.DashboardLink(title).url(url) for title, url in links])
         self._builder = self._builder.with_panel(panel)

@@ -35,7 +35,7 @@ def score_cmd(app: AppContext, in_csv: str, out_csv: str | None, as_json: bool, 
 
     try:
         df = read_series_csv(in_csv)
-        scored, result = score_frame(df, app.settings.analytics.anomaly.detector, where=in_csv)
+        scored, result, values = score_frame(df, app.settings.analytics.anomaly.detector, where=in_csv)
     except InputError as exc:
         raise click.ClickException(str(exc)) from exc
     if plot_svg:
@@ -43,7 +43,7 @@ def score_cmd(app: AppContext, in_csv: str, out_csv: str | None, as_json: bool, 
 
         from analytics.anomaly.chart import series_svg
 
-        Path(plot_svg).write_text(series_svg(scored["value"].to_numpy(dtype=float), result.expected, result.alarm,
+        Path(plot_svg).write_text(series_svg(values, result.expected, result.alarm,
                                              title=f"{in_csv}: anomaly score >= 0.5 marked"))
     if out_csv:
         scored.to_csv(out_csv, index=False)
