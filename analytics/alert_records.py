@@ -13,7 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Callable, Container, Literal
 
 
 from analytics.warehouse import Warehouse, utcnow
@@ -108,6 +108,32 @@ def firing_fingerprints(wh: Warehouse, source: str) -> dict[str, dict]:
         [source],
     ).fetchall()
     return {fp: json.loads(labels) for fp, labels in rows}
+
+
+def resolved_records(
+    source: str,
+    firing: dict[str, dict],
+    still_true: Container[str],
+    now: datetime,
+    *,
+    severity: Severity,
+    summary: Callable[[dict[str, str]], str],
+    values: Callable[[dict[str, str]], dict[str, Any]] | None = None,
+) -> list[AlertRecord]:
+    """One `resolved` record for each firing condition (see `firing_fingerprints`) no longer true.
+
+    `summary` and `values` get the condition's labels without `alertname`.
+    """
+    out = []
+    for fp, labels in firing.items():
+        if fp in still_true:
+            continue
+        rest = {k: v for k, v in labels.items() if k != "alertname"}
+        out.append(AlertRecord(
+            source=source, alertname=labels["alertname"], labels=rest, severity=severity, status="resolved",
+            summary=summary(rest), starts_at=now, ends_at=now, values=values(rest) if values else {},
+        ))
+    return out
 
 
 def recent_alert_records(wh: Warehouse, limit: int = 50, source: str | None = None) -> list[dict]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from analytics.alert_records import AlertRecord, firing_fingerprints, write_alert_records
+from analytics.alert_records import AlertRecord, firing_fingerprints, resolved_records, write_alert_records
 from analytics.cost_settings import Budget, CostSettings
 from analytics.warehouse import Warehouse
 
@@ -125,15 +125,10 @@ def budget_alerts(states: list[BudgetState], settings: CostSettings, now: dateti
                 now, values=money,
             )
             wanted[r.fingerprint] = r
-    out = [r for fp, r in wanted.items() if fp not in firing]
-    for fp, labels in firing.items():
-        if fp not in wanted:
-            name = labels.get("alertname", "InferenceBudget")
-            rest = {k: v for k, v in labels.items() if k != "alertname"}
-            out.append(AlertRecord(SOURCE, name, rest, "info", "resolved",
-                                   f"budget condition cleared for {labels.get('team')} ({labels.get('month')})",
-                                   now, ends_at=now))
-    return out
+    return [r for fp, r in wanted.items() if fp not in firing] + resolved_records(
+        SOURCE, firing, wanted, now, severity="info",
+        summary=lambda labels: f"budget condition cleared for {labels.get('team')} ({labels.get('month')})",
+    )
 
 
 def check_budgets(wh: Warehouse, settings: CostSettings, now: datetime) -> dict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from analytics.alert_records import AlertRecord, firing_fingerprints, write_alert_records
+from analytics.alert_records import AlertRecord, firing_fingerprints, resolved_records, write_alert_records
 from analytics.warehouse import Warehouse
 
 SOURCE = "unpriced"
@@ -48,14 +48,10 @@ def unpriced_alerts(usage: list[dict], firing: dict[str, dict], now: datetime) -
             values={"spans": u["spans"], "tokens": u["tokens"]},
         )
         wanted[r.fingerprint] = r
-    out = [r for fp, r in wanted.items() if fp not in firing]
-    for fp, labels in firing.items():
-        if fp not in wanted:
-            rest = {k: v for k, v in labels.items() if k != "alertname"}
-            out.append(AlertRecord(SOURCE, labels.get("alertname", "InferenceUsageUnpriced"), rest, "ticket",
-                                   "resolved", f"{labels.get('provider')}/{labels.get('model')} is priced now",
-                                   now, ends_at=now))
-    return out
+    return [r for fp, r in wanted.items() if fp not in firing] + resolved_records(
+        SOURCE, firing, wanted, now, severity="ticket",
+        summary=lambda labels: f"{labels.get('provider')}/{labels.get('model')} is priced now",
+    )
 
 
 def raise_unpriced_alerts(wh: Warehouse, now: datetime) -> int:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from analytics.alert_records import AlertRecord, firing_fingerprints, fingerprint, write_alert_records
+from analytics.alert_records import AlertRecord, firing_fingerprints, fingerprint, resolved_records, write_alert_records
 from analytics.anomaly.detectors import KIND_NAMES, score
 from analytics.anomaly.explain import Movement, explain
 from analytics.anomaly.series import Series, floor_time, load_series, source_for
@@ -169,15 +169,13 @@ def _alerts(wh: Warehouse, cfg: AnomalySettings, now: datetime, series: list[Ser
             description=f"Anomaly score {f.score:.2f} at {f.bucket_start.isoformat()}Z{moved_txt}.",
             values=values, starts_at=f.bucket_start))
         summary.firing.append(s.key)
-    for fp, labels in firing.items():
-        if fp in active:
-            continue
-        labels = {k: v for k, v in labels.items() if k != "alertname"}
-        records.append(AlertRecord(
-            source=SOURCE, alertname=ALERTNAME, labels=labels, severity=cfg.severity, status="resolved",
-            summary=f"{labels.get('metric', 'series')} back to normal", starts_at=now, ends_at=now,
-            values={"labels": json.dumps(labels, sort_keys=True)}))
-        summary.resolved.append(fp)
+    resolved = resolved_records(
+        SOURCE, firing, active, now, severity=cfg.severity,
+        summary=lambda labels: f"{labels.get('metric', 'series')} back to normal",
+        values=lambda labels: {"labels": json.dumps(labels, sort_keys=True)},
+    )
+    records.extend(resolved)
+    summary.resolved.extend(r.fingerprint for r in resolved)
     write_alert_records(wh, records)
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 
 import polars as pl
 
-from analytics.alert_records import AlertRecord, firing_fingerprints, write_alert_records
+from analytics.alert_records import AlertRecord, firing_fingerprints, resolved_records, write_alert_records
 from analytics.drift.compare import compare_profile
 from analytics.drift.features import read_features
 from analytics.drift.methods import ColumnResult
@@ -148,16 +148,10 @@ def alert_records(
                         "reference_rows": r.reference_rows, "current_rows": r.current_rows},
                 starts_at=now,
             ))
-    now_firing = {rec.fingerprint for rec in firing}
-    resolved = [
-        AlertRecord(
-            source="drift", alertname=ALERT_NAME,
-            labels={k: v for k, v in labels.items() if k != "alertname"}, severity=cfg.severity,
-            status="resolved", summary=f"{labels.get('column', '?')} no longer drifts", starts_at=now, ends_at=now,
-        )
-        for fp, labels in firing_fingerprints(wh, "drift").items()
-        if fp not in now_firing
-    ]
+    resolved = resolved_records(
+        "drift", firing_fingerprints(wh, "drift"), {rec.fingerprint for rec in firing}, now,
+        severity=cfg.severity, summary=lambda labels: f"{labels.get('column', '?')} no longer drifts",
+    )
     return firing + resolved
 
 
