@@ -76,6 +76,11 @@ class Warehouse:
     def schema_versions(self) -> list[int]:
         return [r[0] for r in self.con.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()]
 
+    def table_exists(self, name: str) -> bool:
+        """Whether a table exists: jobs read each other's tables and must tolerate one not there yet."""
+        rows = self.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()
+        return bool(rows[0][0])
+
     def checkpoint(self) -> None:
         self.con.execute("CHECKPOINT")
 

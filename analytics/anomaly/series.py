@@ -60,13 +60,8 @@ def query_pl(wh: Warehouse, sql: str, params: list) -> pl.DataFrame:
     return pl.from_arrow(wh.con.sql(sql, params=params).to_arrow_table())
 
 
-def _table_exists(wh: Warehouse, name: str) -> bool:
-    return bool(wh.con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()[0][0])
-
-
 def _has_rows(wh: Warehouse, table: str, time_col: str, start: datetime, end: datetime, extra: str = "") -> bool:
-    if not _table_exists(wh, table):
+    if not wh.table_exists(table):
         return False
     sql = f"SELECT 1 FROM {table} WHERE {time_col} >= ? AND {time_col} < ? {extra} LIMIT 1"
     return len(wh.con.execute(sql, [start, end]).fetchall()) > 0

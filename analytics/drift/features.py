@@ -48,13 +48,6 @@ class FeatureSet:
     segment_keys: list[str]
 
 
-def has_cost_lines(wh: Warehouse) -> bool:
-    rows = wh.con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'cost_lines'"
-    ).fetchall()
-    return bool(rows and rows[0][0])
-
-
 def _segment_sql(key: str) -> str:
     """SQL of a whitelisted segment key, qualified with the spans alias."""
     return SEGMENT_KEYS[key]
@@ -93,7 +86,7 @@ def read_features(
     for name, expr in NUMERIC_FEATURES.items():
         select.append(f"{expr} AS {name}")
         kinds[name] = "numeric"
-    with_cost = has_cost_lines(wh)
+    with_cost = wh.table_exists("cost_lines")
     if with_cost:
         select.append(f"{COST_FEATURE[1]} AS {COST_FEATURE[0]}")
         kinds[COST_FEATURE[0]] = "numeric"
