@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from alerts import outbox
-from alerts.notifiers import DeliveryError, sender_for
-from alerts.redact import redact_all
-from alerts.settings import AlertSettings, ReceiverSettings
-from analytics.warehouse import Warehouse, utcnow
+from inferledger.alerts import outbox
+from inferledger.alerts.notifiers import DeliveryError, sender_for
+from inferledger.alerts.redact import redact_all
+from inferledger.alerts.settings import AlertSettings, ReceiverSettings
+from inferledger.analytics.warehouse import Warehouse, utcnow
 
 log = logging.getLogger("inferledger.alerts")
 

@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from alerts.model import Alert
+from inferledger.alerts.model import Alert
 
 
 @dataclass

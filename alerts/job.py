@@ -6,9 +6,9 @@ and a notification enqueued by a tick goes out in the same tick.
 
 from __future__ import annotations
 
-from alerts.delivery import deliver_due
-from alerts.pipeline import evaluate, prune
-from analytics.jobs import JobContext, register_job
+from inferledger.alerts.delivery import deliver_due
+from inferledger.alerts.pipeline import evaluate, prune
+from inferledger.analytics.jobs import JobContext, register_job
 
 EVERY_SECONDS = 5
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from alerts.model import Alert
+from inferledger.alerts.model import Alert
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from alerts.model import Notification
-from analytics.warehouse import Warehouse, utcnow
+from inferledger.alerts.model import Notification
+from inferledger.analytics.warehouse import Warehouse, utcnow
 
 
 @dataclass(frozen=True)

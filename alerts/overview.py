@@ -10,11 +10,11 @@ import json
 from datetime import datetime
 from typing import Any
 
-from alerts import store
-from alerts.model import iso
-from alerts.outbox import list_outbox, outbox_depth
-from alerts.silences import list_silences, silenced_by
-from analytics.warehouse import Warehouse, utcnow
+from inferledger.alerts import store
+from inferledger.alerts.model import iso
+from inferledger.alerts.outbox import list_outbox, outbox_depth
+from inferledger.alerts.silences import list_silences, silenced_by
+from inferledger.analytics.warehouse import Warehouse, utcnow
 
 
 def overview(wh: Warehouse, *, include_resolved: bool = False, outbox_limit: int = 20,

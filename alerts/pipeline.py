@@ -11,15 +11,15 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from alerts import store
-from alerts.grouping import GroupState, flush, group_key, idempotency_key, new_group
-from alerts.lifecycle import AlertState, LifecycleTiming, apply_record, tick
-from alerts.model import Alert, Notification
-from alerts.outbox import enqueue
-from alerts.routing import GroupTiming, Route, build_routes, group_labels, match_routes, root_timing
-from alerts.settings import AlertSettings
-from alerts.silences import Silence, list_silences, silenced_by
-from analytics.warehouse import Warehouse
+from inferledger.alerts import store
+from inferledger.alerts.grouping import GroupState, flush, group_key, idempotency_key, new_group
+from inferledger.alerts.lifecycle import AlertState, LifecycleTiming, apply_record, tick
+from inferledger.alerts.model import Alert, Notification
+from inferledger.alerts.outbox import enqueue
+from inferledger.alerts.routing import GroupTiming, Route, build_routes, group_labels, match_routes, root_timing
+from inferledger.alerts.settings import AlertSettings
+from inferledger.alerts.silences import Silence, list_silences, silenced_by
+from inferledger.analytics.warehouse import Warehouse
 
 RECORD_BATCH = 100_000
 # A writer may commit record id N after N+1: the watermark waits this long at a gap.
@@ -169,7 +169,7 @@ def _group_and_flush(
 
 def prune(wh: Warehouse, cfg: AlertSettings, now: datetime) -> None:
     """Housekeeping: forget long-resolved alerts and old delivered notifications."""
-    from alerts.outbox import prune_delivered
+    from inferledger.alerts.outbox import prune_delivered
 
     before = now - timedelta(days=cfg.retention_days)
     store.prune_resolved(wh, before)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from alerts.settings import ReceiverSettings
+from inferledger.alerts.settings import ReceiverSettings
 
 MASK = "***"
 

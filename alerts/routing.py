@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from alerts.settings import AlertSettings, RouteSettings
+from inferledger.alerts.settings import AlertSettings, RouteSettings
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from analytics.warehouse import Warehouse, utcnow
+from inferledger.analytics.warehouse import Warehouse, utcnow
 
 _MATCHER = re.compile(r"^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -89,7 +89,7 @@ class Silence:
         return all(m.matches(labels) for m in self.matchers)
 
     def to_json(self, now: datetime) -> dict[str, Any]:
-        from alerts.model import iso
+        from inferledger.alerts.model import iso
 
         return {
             "id": self.id, "matchers": [str(m) for m in self.matchers], "starts_at": iso(self.starts_at),

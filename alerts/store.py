@@ -11,9 +11,9 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from alerts.grouping import GroupState
-from alerts.lifecycle import AlertState, Record
-from analytics.warehouse import Warehouse
+from inferledger.alerts.grouping import GroupState
+from inferledger.alerts.lifecycle import AlertState, Record
+from inferledger.analytics.warehouse import Warehouse
 
 CURSOR = "pipeline"
 

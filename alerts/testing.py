@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from alerts.grouping import group_key
-from alerts.model import Alert, Notification
-from analytics.alert_records import fingerprint
-from analytics.warehouse import utcnow
+from inferledger.alerts.grouping import group_key
+from inferledger.alerts.model import Alert, Notification
+from inferledger.analytics.alert_records import fingerprint
+from inferledger.analytics.warehouse import utcnow
 
 
 def make_test_notification(receiver: str, status: str = "firing") -> Notification:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Container, Literal
+from typing import Any, Literal
 
-
-from analytics.warehouse import Warehouse, utcnow
+from inferledger.analytics.warehouse import Warehouse, utcnow
 
 Severity = Literal["page", "ticket", "info"]
 Status = Literal["firing", "resolved"]

@@ -8,11 +8,12 @@ warehouse; they do not call each other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
-from analytics.warehouse import Warehouse, utcnow
+from inferledger.analytics.warehouse import Warehouse, utcnow
 
 
 @dataclass

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from analytics.jobs import JobContext, register_job
-from analytics.warehouse import Warehouse
+from inferledger.analytics.jobs import JobContext, register_job
+from inferledger.analytics.warehouse import Warehouse
 
 # table -> its time column; derived tables own their own retention.
 FACT_TABLES = {

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from analytics.anomaly.settings import AnomalySettings
-from analytics.cost_settings import CostSettings
-from analytics.drift.settings import DriftSettings
-from analytics.slo.settings import SLOSettings
+from inferledger.analytics.anomaly.settings import AnomalySettings
+from inferledger.analytics.cost.settings import CostSettings
+from inferledger.analytics.drift.settings import DriftSettings
+from inferledger.analytics.slo.settings import SLOSettings
 
 
 @dataclass

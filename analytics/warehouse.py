@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -32,7 +32,7 @@ class Migration:
 
 def utcnow() -> datetime:
     """Naive UTC now: every TIMESTAMP column of the warehouse is UTC."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def bundled_migrations() -> list[Migration]:
@@ -43,7 +43,7 @@ def bundled_migrations() -> list[Migration]:
     migration not yet applied is applied, so areas never fight over the next number.
     """
     found = []
-    for entry in resources.files("analytics.migrations").iterdir():
+    for entry in resources.files("inferledger.analytics.migrations").iterdir():
         match = MIGRATION_NAME.match(entry.name)
         if match:
             found.append(Migration(int(match.group(1)), match.group(2), entry.read_text()))

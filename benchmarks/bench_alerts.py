@@ -37,14 +37,14 @@ from rich.progress import track
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from alerts.delivery import deliver_due  # noqa: E402
-from alerts.demo_receiver import RecordingReceiver  # noqa: E402
-from alerts.notifiers.alertmanager import render as am_render  # noqa: E402
-from alerts.pipeline import evaluate  # noqa: E402
-from alerts.testing import make_test_notification  # noqa: E402
-from analytics.alert_records import AlertRecord, write_alert_records  # noqa: E402
-from analytics.warehouse import open_warehouse, utcnow  # noqa: E402
-from inferledger.config import load_settings  # noqa: E402
+from inferledger.alerts.delivery import deliver_due
+from inferledger.alerts.notifiers.alertmanager import render as am_render
+from inferledger.alerts.pipeline import evaluate
+from inferledger.alerts.testing import make_test_notification
+from inferledger.analytics.alert_records import AlertRecord, write_alert_records
+from inferledger.analytics.warehouse import open_warehouse, utcnow
+from inferledger.config import load_settings
+from inferledger.demo.receiver import RecordingReceiver
 
 console = Console()
 

@@ -51,10 +51,10 @@ def _peak_rss_mb() -> float:
 
 
 def _kernel_phase(n_series: int, n_points: int, chunk: int, q) -> None:
-    from analytics.anomaly.config import DetectorConfig
-    from analytics.kernels.anomaly_detectors import score_matrix
-
     import numba
+
+    from inferledger.analytics.anomaly.settings import DetectorConfig
+    from inferledger.analytics.kernels.anomaly_detectors import score_matrix
 
     params = DetectorConfig().params()
     t = time.perf_counter()
@@ -83,9 +83,9 @@ def _kernel_phase(n_series: int, n_points: int, chunk: int, q) -> None:
 
 
 def _reference_phase(ref_series: int, n_points: int, q) -> None:
-    from analytics.anomaly.config import DetectorConfig
-    from analytics.kernels.anomaly_detectors import score_matrix
-    from analytics.kernels.anomaly_reference import score_matrix_reference
+    from inferledger.analytics.anomaly.settings import DetectorConfig
+    from inferledger.analytics.kernels.anomaly_detectors import score_matrix
+    from tests.reference.anomaly import score_matrix_reference
 
     params = DetectorConfig().params()
     ts, x = make_chunk(ref_series, n_points, seed=1)
@@ -135,9 +135,9 @@ def nab(nab_dir: str | None) -> None:
     from rich.progress import track
     from rich.table import Table
 
-    from analytics.anomaly.config import DetectorConfig
-    from analytics.anomaly.detectors import score
     from benchmarks.nab_score import PUBLISHED, evaluate, load_corpus
+    from inferledger.analytics.anomaly.detectors import score
+    from inferledger.analytics.anomaly.settings import DetectorConfig
 
     console = Console()
     files = load_corpus(nab_dir)

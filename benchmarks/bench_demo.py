@@ -49,7 +49,7 @@ def _sink(port_q: "mp.Queue") -> None:
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - /count returns and resets the tallies
+        def do_GET(self):
             with lock:
                 body = json.dumps(counts).encode()
                 counts.update(spans=0, points=0)
@@ -58,7 +58,7 @@ def _sink(port_q: "mp.Queue") -> None:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
             if self.path == "/v1/traces":
                 msg = ExportTraceServiceRequest.FromString(body)
@@ -101,8 +101,7 @@ def run_reference(url: str, days: float, scale: float) -> dict:
     from opentelemetry.trace import SpanKind, Status, StatusCode
 
     from inferledger.demo.fleet import FleetSpec, simulate_requests
-    from inferledger.demo.vocabularies import resource_attributes, scope_of, span_attributes, span_kind_name, \
-        span_name
+    from inferledger.demo.vocabularies import resource_attributes, scope_of, span_attributes, span_kind_name, span_name
 
     spec = FleetSpec(scale=scale)
     providers: dict[tuple, TracerProvider] = {}

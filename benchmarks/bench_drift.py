@@ -84,8 +84,8 @@ class PeakRss:
 
 
 def ours(rows: int, queue, repeats: int = 3) -> None:
-    from analytics.drift.compare import compare_profile
-    from analytics.drift.profile import fit_profile
+    from inferledger.analytics.drift.compare import compare_profile
+    from inferledger.analytics.drift.profile import fit_profile
 
     ref, cur, cur2 = make_data(rows)
     kinds = {**{c: "numeric" for c in NUM}, **{c: "categorical" for c in CAT}}
@@ -122,7 +122,7 @@ def evidently(rows: int, queue) -> None:
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    from analytics.drift.methods import METHODS
+    from inferledger.analytics.drift.methods import METHODS
 
     ref, cur, _ = make_data(rows)
     ref_pd, cur_pd = ref.to_pandas(), cur.to_pandas()

@@ -29,8 +29,8 @@ from rich.progress import track
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.harness import free_port, wait_ready  # noqa: E402
-from tests.otlp_payloads import genai_spans, traces_request_bytes  # noqa: E402
+from tests.harness import free_port, wait_ready
+from tests.otlp_payloads import genai_spans, traces_request_bytes
 
 SPANS_PER_BATCH = 512
 HEADERS = {"Content-Type": "application/x-protobuf"}

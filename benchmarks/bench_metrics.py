@@ -35,9 +35,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from analytics.warehouse import open_warehouse, utcnow  # noqa: E402
-from dashboards.exporter import WarehouseCollector  # noqa: E402
-from dashboards.settings import DashboardSettings  # noqa: E402
+from inferledger.analytics.warehouse import open_warehouse, utcnow
+from inferledger.dashboards.exporter import WarehouseCollector
+from inferledger.dashboards.settings import DashboardSettings
 
 TEAMS, MODELS, ENVS = 50, 40, 3
 

@@ -20,15 +20,15 @@ from datetime import datetime
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue  # noqa: E402
-from opentelemetry.proto.resource.v1.resource_pb2 import Resource  # noqa: E402
-from opentelemetry.proto.trace.v1 import trace_pb2  # noqa: E402
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.trace.v1 import trace_pb2
 
-from collector.attributes import any_value  # noqa: E402
-from collector.ingest_batch import IngestContext  # noqa: E402
-from collector.normalize import normalize_traces  # noqa: E402
-from collector.settings import AttributionSettings, IngestSettings  # noqa: E402
+from inferledger.collector.attributes import any_value
+from inferledger.collector.ingest_batch import IngestContext
+from inferledger.collector.normalize import normalize_traces
+from inferledger.collector.settings import AttributionSettings, IngestSettings
 
 T0 = 1_763_000_000_000_000_000
 

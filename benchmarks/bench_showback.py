@@ -63,7 +63,7 @@ def peak_mb() -> float:
 
 
 def phase(name: str, db: str, n: int, threads: int, out: str) -> dict:
-    from analytics.warehouse import open_warehouse
+    from inferledger.analytics.warehouse import open_warehouse
 
     wh = open_warehouse(db, threads=threads)
     t = time.perf_counter()
@@ -72,9 +72,9 @@ def phase(name: str, db: str, n: int, threads: int, out: str) -> dict:
         wh.con.execute(GEN_SQL.format(n=n))
         wh.checkpoint()
     elif name == "lines":
-        from analytics.cost import price_new_spans
-        from analytics.cost_settings import CostSettings
-        from analytics.pricing import load_price_book
+        from inferledger.analytics.cost.lines import price_new_spans
+        from inferledger.analytics.cost.pricing import load_price_book
+        from inferledger.analytics.cost.settings import CostSettings
 
         seed = 6000
         wh.con.execute(GEN_SQL.format(n=seed))
@@ -87,16 +87,16 @@ def phase(name: str, db: str, n: int, threads: int, out: str) -> dict:
         wh.checkpoint()
         result["lines"] = wh.con.execute("SELECT count(*) FROM cost_lines").fetchone()[0]
     elif name == "price":
-        from analytics.cost import price_new_spans
-        from analytics.cost_settings import CostSettings
-        from analytics.pricing import load_price_book
+        from inferledger.analytics.cost.lines import price_new_spans
+        from inferledger.analytics.cost.pricing import load_price_book
+        from inferledger.analytics.cost.settings import CostSettings
 
         run = price_new_spans(wh, load_price_book(CostSettings()))
         wh.checkpoint()
         result["lines"] = run.spans
     elif name == "showback":
-        from analytics.cost_settings import CostSettings
-        from analytics.showback.build import build_showback
+        from inferledger.analytics.cost.settings import CostSettings
+        from inferledger.analytics.cost.showback.build import build_showback
 
         sb = build_showback(wh, CostSettings(), "2026-10", Path(out))
         result["total"] = str(sb.total)

@@ -27,8 +27,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analytics.kernels.burn_rate import (  # noqa: E402
-    TIER_LONG, TIER_SHORT, WINDOWS_MINUTES, evaluate_series, evaluate_series_reference, tier_factors,
+from inferledger.analytics.kernels.burn_rate import (
+    TIER_LONG,
+    TIER_SHORT,
+    WINDOWS_MINUTES,
+    evaluate_series,
+    evaluate_series_reference,
+    tier_factors,
 )
 
 

@@ -15,8 +15,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from collector.attributes import first_str
-from collector.settings import AttributionSettings
+from inferledger.collector.attributes import first_str
+from inferledger.collector.settings import AttributionSettings
 
 FIELDS = ("team", "feature", "user", "conversation")
 # OpenInference's own attribution keys, read even when the configuration lists others.

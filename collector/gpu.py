@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from collector.attributes import first_str, json_or_none, to_int
-from collector.ingest_batch import ns_to_datetime
+from inferledger.collector.attributes import first_str, json_or_none, to_int
+from inferledger.collector.ingest_batch import ns_to_datetime
 
 MIB = 1024 * 1024
 

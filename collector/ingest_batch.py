@@ -10,7 +10,7 @@ import collections
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from collector.settings import AttributionSettings, IngestSettings
+from inferledger.collector.settings import AttributionSettings, IngestSettings
 
 MAX_ERRORS = 10
 EPOCH = datetime(1970, 1, 1)

@@ -6,8 +6,8 @@ map; it is built once per attribution plan (settings), not per span.
 
 from __future__ import annotations
 
-from collector.attribution import AttributionPlan, span_key_ranks
-from collector.vocabularies import (
+from inferledger.collector.attribution import AttributionPlan, span_key_ranks
+from inferledger.collector.vocabularies import (
     CACHE_READ,
     CACHE_WRITE,
     CONTENT,

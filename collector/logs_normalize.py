@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from collector.attributes import any_value, dumps_json, json_or_none, kv_dict, to_str
-from collector.ingest_batch import MAX_UNIX_NS, IngestContext, NormalizedBatch, ns_to_datetime
-from collector.vocabularies import CONTENT, CONTENT_PREFIXES, SPAN_KEYS
+from inferledger.collector.attributes import any_value, dumps_json, json_or_none, kv_dict, to_str
+from inferledger.collector.ingest_batch import MAX_UNIX_NS, IngestContext, NormalizedBatch, ns_to_datetime
+from inferledger.collector.vocabularies import CONTENT, CONTENT_PREFIXES, SPAN_KEYS
 
 # Log-only content keys (older GenAI events put the message under these).
 _LOG_CONTENT_KEYS = frozenset({"gen_ai.event.content", "content", "message.content"})

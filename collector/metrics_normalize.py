@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from collector.attributes import json_or_none, kv_dict, to_str
-from collector.gpu import GPU_METRICS, GPU_PREFIXES, GpuMerger, applies
-from collector.ingest_batch import MAX_UNIX_NS, IngestContext, NormalizedBatch, ns_to_datetime
+from inferledger.collector.attributes import json_or_none, kv_dict, to_str
+from inferledger.collector.gpu import GPU_METRICS, GPU_PREFIXES, GpuMerger, applies
+from inferledger.collector.ingest_batch import MAX_UNIX_NS, IngestContext, NormalizedBatch, ns_to_datetime
 
 _NO_RECORDED_VALUE = 1  # DataPointFlags.FLAG_NO_RECORDED_VALUE
 

@@ -12,10 +12,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from collector.attribution import AttributionPlan, metadata_attribution, plan_for, resource_attribution
-from collector.attributes import any_value, dumps_json, kv_dict, json_or_none, to_bool, to_float, to_int, to_str, to_str_list
-from collector.ingest_batch import EPOCH, MAX_UNIX_NS, IngestContext, NormalizedBatch
-from collector.keymap import (
+from inferledger.collector.attributes import (
+    any_value,
+    dumps_json,
+    json_or_none,
+    kv_dict,
+    to_bool,
+    to_float,
+    to_int,
+    to_str,
+    to_str_list,
+)
+from inferledger.collector.attribution import AttributionPlan, metadata_attribution, plan_for, resource_attribution
+from inferledger.collector.ingest_batch import EPOCH, MAX_UNIX_NS, IngestContext, NormalizedBatch
+from inferledger.collector.keymap import (
     N_SLOTS,
     NO_RANK,
     S_CACHE_READ,
@@ -43,7 +53,7 @@ from collector.keymap import (
     head_flags,
     key_pattern,
 )
-from collector.vocabularies import (
+from inferledger.collector.vocabularies import (
     CONTENT_PREFIXES,
     F_OPENINFERENCE,
     F_OPENLIT,
@@ -53,7 +63,6 @@ from collector.vocabularies import (
     normalize_provider,
     vocabulary_of,
 )
-
 
 _KIND_NAMES = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
 _STATUS_NAMES = ("UNSET", "OK", "ERROR")

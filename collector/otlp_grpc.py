@@ -14,9 +14,9 @@ import grpc
 from google.protobuf.duration_pb2 import Duration
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from collector import telemetry
-from collector.decode import REJECTED_FIELD, RESPONSE_TYPES
-from collector.pipeline import (
+from inferledger.collector import telemetry
+from inferledger.collector.decode import REJECTED_FIELD, RESPONSE_TYPES
+from inferledger.collector.pipeline import (
     AuthError,
     CommitFailed,
     DecodeError,

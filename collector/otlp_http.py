@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from collector import telemetry
-from collector.decode import DecodeError, Encoding, encode_response, media_type
-from collector.pipeline import (
+from inferledger.collector import telemetry
+from inferledger.collector.decode import DecodeError, Encoding, encode_response, media_type
+from inferledger.collector.pipeline import (
     AuthError,
     CommitFailed,
     IngestPipeline,

@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import hmac
 
-from collector import telemetry
-from collector.decode import DecodeError, Encoding
-from collector.prepare import PreparedPayload, PreparePool, WorkersUnavailable
-from collector.settings import AttributionSettings, AuthSettings, IngestSettings
-from collector.writer import IngestWriter, QueueFull, WriteBatch, WriterStopped
+from inferledger.collector import telemetry
+from inferledger.collector.decode import DecodeError, Encoding
+from inferledger.collector.prepare import PreparedPayload, PreparePool, WorkersUnavailable
+from inferledger.collector.settings import AttributionSettings, AuthSettings, IngestSettings
+from inferledger.collector.writer import IngestWriter, QueueFull, WriteBatch, WriterStopped
 
 __all__ = [
     "AuthError", "CommitFailed", "DecodeError", "IngestPipeline", "QueueFull", "WorkersUnavailable", "WriterStopped",

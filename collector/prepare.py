@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from analytics.warehouse import utcnow
-from collector.columns import TABLES, rows_to_arrow
-from collector.decode import Encoding, decompress, parse_request
-from collector.logs_normalize import normalize_logs
-from collector.metrics_normalize import normalize_metrics
-from collector.ingest_batch import MAX_ERRORS, IngestContext, NormalizedBatch, partial_success_message
-from collector.normalize import normalize_traces
-from collector.settings import AttributionSettings, IngestSettings
+from inferledger.analytics.warehouse import utcnow
+from inferledger.collector.columns import TABLES, rows_to_arrow
+from inferledger.collector.decode import Encoding, decompress, parse_request
+from inferledger.collector.ingest_batch import MAX_ERRORS, IngestContext, NormalizedBatch, partial_success_message
+from inferledger.collector.logs_normalize import normalize_logs
+from inferledger.collector.metrics_normalize import normalize_metrics
+from inferledger.collector.normalize import normalize_traces
+from inferledger.collector.settings import AttributionSettings, IngestSettings
 
 
 @dataclass

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from analytics.warehouse import Warehouse, utcnow
-from collector import telemetry
-from collector.unmapped import upsert_unmapped
+from inferledger.analytics.warehouse import Warehouse, utcnow
+from inferledger.collector import telemetry
+from inferledger.collector.unmapped import upsert_unmapped
 
 log = logging.getLogger("inferledger.collector.writer")
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from analytics.warehouse import Warehouse, utcnow
-from dashboards.definitions.board import TAG
-from dashboards.links import dashboard_url
+from inferledger.analytics.warehouse import Warehouse, utcnow
+from inferledger.dashboards.definitions.board import TAG
+from inferledger.dashboards.links import dashboard_url
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Annotation:
 
 
 def _ms(ts: datetime) -> int:
-    return int(ts.replace(tzinfo=timezone.utc).timestamp() * 1000)
+    return int(ts.replace(tzinfo=UTC).timestamp() * 1000)
 
 
 def alert_annotations(wh: Warehouse, *, since_hours: float = 24 * 7, public_url: str = "",

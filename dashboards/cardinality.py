@@ -12,7 +12,8 @@ Only additive columns (counts, sums) and maxima survive merging correctly, so ra
 
 from __future__ import annotations
 
-from typing import Literal, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import polars as pl
 

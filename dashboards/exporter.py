@@ -20,15 +20,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import duckdb
 from prometheus_client.core import REGISTRY, CollectorRegistry, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from analytics.warehouse import Warehouse, utcnow
-from dashboards.families import Family, all_families
-from dashboards.settings import DashboardSettings
+from inferledger.analytics.warehouse import Warehouse, utcnow
+from inferledger.dashboards.families import Family, all_families
+from inferledger.dashboards.settings import DashboardSettings
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class WarehouseCollector(Collector):
             except MISSING_SCHEMA as exc:
                 log.debug("metrics family %s skipped: %s", fam.name, exc)
                 metrics, ok = [], 0.0
-            except Exception:  # noqa: BLE001 - a scrape must never fail on one family
+            except Exception:
                 log.exception("metrics family %s failed", fam.name)
                 metrics, ok = [], 0.0
             if ok and not metrics:

@@ -9,11 +9,11 @@ environment, slo), over the hour around the alert.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
-from dashboards.definitions.board import TEMPLATE_VARS, dashboard_path
-from dashboards.definitions.uids import BY_ALERT_SOURCE, PIPELINE
+from inferledger.dashboards.definitions.board import TEMPLATE_VARS, dashboard_path
+from inferledger.dashboards.definitions.uids import BY_ALERT_SOURCE, PIPELINE
 
 # Label names an alert may carry -> the template variable they set.
 LABEL_TO_VAR = {**{v: v for v in TEMPLATE_VARS}, "slo": "slo", "slo_id": "slo", "sloth_id": "slo"}

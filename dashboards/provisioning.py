@@ -14,12 +14,13 @@ The JSON is byte-for-byte what is checked in under dashboards/json/ (sorted keys
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
-from dashboards.settings import GrafanaSettings
+from inferledger.dashboards.settings import GrafanaSettings
 
 CHECKED_IN_DIR = Path(__file__).resolve().parent / "json"
 
@@ -32,7 +33,7 @@ def dashboard_text(model: Mapping[str, Any]) -> str:
 def write_dashboards(directory: str | Path, dashboards: Mapping[str, Mapping[str, Any]] | None = None) -> list[Path]:
     """Write every dashboard as `<uid>.json`; returns the paths written."""
     if dashboards is None:
-        from dashboards.definitions import build_all
+        from inferledger.dashboards.definitions import build_all
 
         dashboards = build_all()
     out = Path(directory)

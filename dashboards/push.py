@@ -9,16 +9,17 @@ place rather than duplicated. Errors say what Grafana refused and what to do abo
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import niquests
 from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException, GrafanaUnauthorizedError
 
-from dashboards.annotations import Annotation
-from dashboards.provisioning import datasource_model
-from dashboards.settings import GrafanaSettings
+from inferledger.dashboards.annotations import Annotation
+from inferledger.dashboards.provisioning import datasource_model
+from inferledger.dashboards.settings import GrafanaSettings
 
 VOLATILE_KEYS = ("id", "version")
 
@@ -67,7 +68,7 @@ def push(
     `on_step(description)` is called after each request-level step (progress bars).
     """
     if dashboards is None:
-        from dashboards.definitions import build_all
+        from inferledger.dashboards.definitions import build_all
 
         dashboards = build_all()
     api = connect(url, token, cfg.timeout_seconds)

@@ -7,7 +7,7 @@ Areas add endpoints through `inferledger.plugins.ADMIN_ROUTE_MODULES`.
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from collections.abc import Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.applications import Starlette
@@ -16,11 +16,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from analytics.alert_records import recent_alert_records
-from analytics.jobs import REGISTRY as JOBS
-from analytics.jobs import JobContext, run_job
-from analytics.retention import FACT_TABLES
-from collector.unmapped import top_unmapped_keys
+from inferledger.analytics.alert_records import recent_alert_records
+from inferledger.analytics.jobs import REGISTRY as JOBS
+from inferledger.analytics.jobs import JobContext, run_job
+from inferledger.analytics.retention import FACT_TABLES
+from inferledger.collector.unmapped import top_unmapped_keys
 from inferledger.plugins import ADMIN_ROUTE_MODULES
 
 

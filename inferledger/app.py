@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -24,7 +25,7 @@ pass_app = click.make_pass_decorator(AppContext)
 
 def open_warehouse_for_cli(settings: Settings, *, read_only: bool = False):
     """Open the warehouse for a CLI command, turning a lock into a clean CLI error."""
-    from analytics.warehouse import WarehouseLockedError, open_warehouse
+    from inferledger.analytics.warehouse import WarehouseLockedError, open_warehouse
 
     try:
         return open_warehouse(
@@ -62,7 +63,7 @@ def local_or_admin(
     """
     import httpx
 
-    from analytics.warehouse import WarehouseLockedError, open_warehouse
+    from inferledger.analytics.warehouse import WarehouseLockedError, open_warehouse
 
     admin = local_address(settings.server.admin)
     if running_service_url(settings) is None:

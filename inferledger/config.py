@@ -18,14 +18,15 @@ import os
 import tomllib
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from alerts.settings import AlertSettings
-from analytics.settings import AnalyticsSettings, WarehouseSettings
-from collector.settings import AttributionSettings, AuthSettings, IngestSettings
-from dashboards.settings import DashboardSettings
+from inferledger.alerts.settings import AlertSettings
+from inferledger.analytics.settings import AnalyticsSettings, WarehouseSettings
+from inferledger.collector.settings import AttributionSettings, AuthSettings, IngestSettings
+from inferledger.dashboards.settings import DashboardSettings
 
 ENV_PREFIX = "INFERLEDGER_"
 

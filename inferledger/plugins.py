@@ -8,18 +8,18 @@
 """
 
 JOB_MODULES: list[str] = [
-    "analytics.retention",
-    "analytics.cost_jobs",
-    "alerts.job",
-    "analytics.anomaly.job",
-    "analytics.drift.job",
-    "analytics.slo.job",
+    "inferledger.analytics.retention",
+    "inferledger.analytics.cost.job",
+    "inferledger.alerts.job",
+    "inferledger.analytics.anomaly.job",
+    "inferledger.analytics.drift.job",
+    "inferledger.analytics.slo.job",
 ]
 
 ADMIN_ROUTE_MODULES: list[str] = [
-    "alerts.admin_routes",
-    "analytics.anomaly.admin_routes",
-    "analytics.cost_routes",
-    "analytics.drift.admin_routes",
-    "analytics.slo.routes",
+    "inferledger.alerts.routes",
+    "inferledger.analytics.anomaly.routes",
+    "inferledger.analytics.cost.routes",
+    "inferledger.analytics.drift.routes",
+    "inferledger.analytics.slo.routes",
 ]

@@ -21,16 +21,16 @@ from dataclasses import dataclass
 import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from analytics.jobs import REGISTRY as JOBS
-from analytics.jobs import Job, JobContext, run_job
-from analytics.warehouse import Warehouse, open_warehouse
-from collector.otlp_grpc import create_otlp_grpc_server
-from collector.otlp_http import create_otlp_http_app
-from collector.pipeline import IngestPipeline
-from collector.writer import IngestWriter
-from dashboards.exporter import register_warehouse_collector
 from inferledger.admin import create_admin_app
+from inferledger.analytics.jobs import REGISTRY as JOBS
+from inferledger.analytics.jobs import Job, JobContext, run_job
+from inferledger.analytics.warehouse import Warehouse, open_warehouse
+from inferledger.collector.otlp_grpc import create_otlp_grpc_server
+from inferledger.collector.otlp_http import create_otlp_http_app
+from inferledger.collector.pipeline import IngestPipeline
+from inferledger.collector.writer import IngestWriter
 from inferledger.config import Settings
+from inferledger.dashboards.exporter import register_warehouse_collector
 from inferledger.plugins import JOB_MODULES
 
 log = logging.getLogger("inferledger.service")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from analytics.warehouse import open_warehouse
+from inferledger.analytics.warehouse import open_warehouse
 from inferledger.config import Settings, load_settings
 
 

@@ -11,8 +11,8 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from analytics.warehouse import Warehouse, utcnow
-from collector.columns import GPU_COLUMNS, SPAN_COLUMNS
+from inferledger.analytics.warehouse import Warehouse, utcnow
+from inferledger.collector.columns import GPU_COLUMNS, SPAN_COLUMNS
 
 SPAN_DEFAULTS: dict[str, Any] = {
     "tenant": "default",

@@ -18,8 +18,8 @@ from opentelemetry.proto.logs.v1 import logs_pb2
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
-from collector.ingest_batch import IngestContext
-from collector.settings import AttributionSettings, IngestSettings
+from inferledger.collector.ingest_batch import IngestContext
+from inferledger.collector.settings import AttributionSettings, IngestSettings
 
 T0 = 1_763_000_000_000_000_000  # 2025-11-13T02:13:20Z in unix nanoseconds
 

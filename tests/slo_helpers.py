@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from analytics.warehouse import Warehouse, utcnow
+from inferledger.analytics.warehouse import Warehouse, utcnow
 
 
 def insert_traffic(wh: Warehouse, start: datetime, minutes: int, per_minute: int, *, error_every: int = 0,

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from analytics.jobs import REGISTRY, Job, JobContext, run_job
-from analytics.warehouse import open_warehouse, utcnow
-from collector.unmapped import upsert_unmapped
+from inferledger.analytics.jobs import REGISTRY, Job, JobContext, run_job
+from inferledger.analytics.warehouse import open_warehouse, utcnow
 from inferledger.cli import cli
+from inferledger.collector.unmapped import upsert_unmapped
 from inferledger.service import load_job_modules
 from tests.harness import free_port, running_service
 from tests.otlp_payloads import genai_spans

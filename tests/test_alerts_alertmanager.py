@@ -11,11 +11,11 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from alerts.delivery import deliver_due
-from alerts.demo_receiver import RecordingReceiver
-from alerts.notifiers.alertmanager import render
-from alerts.pipeline import evaluate
-from analytics.warehouse import utcnow
+from inferledger.alerts.delivery import deliver_due
+from inferledger.alerts.notifiers.alertmanager import render
+from inferledger.alerts.pipeline import evaluate
+from inferledger.analytics.warehouse import utcnow
+from inferledger.demo.receiver import RecordingReceiver
 from tests.test_alerts_delivery import fire, settings_for
 
 AM = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
@@ -122,7 +122,7 @@ def test_alertmanager_rejects_nothing_we_render(alertmanager, warehouse):
     cfg = settings_for([{"name": "am", "type": "alertmanager", "url": base}])
     fire(warehouse, labels={"slo": "x", "model": "gpt-4o", "team": "search"})
     evaluate(warehouse, cfg, utcnow())
-    from alerts.outbox import due
+    from inferledger.alerts.outbox import due
 
     note = due(warehouse, utcnow(), 10)[0].notification
     resp = httpx.post(f"{base}/api/v2/alerts", json=render(note))

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 from click.testing import CliRunner
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from alerts.admin_routes import ROUTES
-from alerts.delivery import deliver_due
-from alerts.demo_receiver import RecordingReceiver, Reply
-from alerts.pipeline import evaluate
-from analytics.alert_records import AlertRecord, write_alert_records
-from analytics.warehouse import open_warehouse, utcnow
+from inferledger.alerts.delivery import deliver_due
+from inferledger.alerts.pipeline import evaluate
+from inferledger.alerts.routes import ROUTES
+from inferledger.analytics.alert_records import AlertRecord, write_alert_records
+from inferledger.analytics.warehouse import open_warehouse, utcnow
 from inferledger.cli import cli
 from inferledger.config import load_settings
+from inferledger.demo.receiver import RecordingReceiver, Reply
 
 
 def _config(tmp_path, url: str) -> str:
@@ -130,7 +129,7 @@ def test_admin_api_silences(warehouse):
 
 def test_list_goes_through_admin_api_when_service_holds_the_file(tmp_path, monkeypatch):
     """DuckDB allows one process per file: when it is locked, the CLI asks the service."""
-    from analytics.warehouse import WarehouseLockedError
+    from inferledger.analytics.warehouse import WarehouseLockedError
 
     wh = open_warehouse(tmp_path / "served.duckdb")
     app = Starlette(routes=ROUTES)
@@ -140,14 +139,14 @@ def test_list_goes_through_admin_api_when_service_holds_the_file(tmp_path, monke
     def locked(*a, **k):
         raise WarehouseLockedError("warehouse is locked by process 1")
 
-    monkeypatch.setattr("analytics.warehouse.open_warehouse", locked)
+    monkeypatch.setattr("inferledger.analytics.warehouse.open_warehouse", locked)
     monkeypatch.setattr("httpx.request", lambda method, url, json=None, timeout=None:
                         client.request(method, url.replace("http://127.0.0.1:9464", ""), json=json))
     res = _run(tmp_path, "http://127.0.0.1:9", "alerts", "silence", "create", "-m", "team=ml", "--comment", "via api",
                "--author", "carol", "--json")
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["created_by"] == "carol"
-    from alerts.silences import list_silences
+    from inferledger.alerts.silences import list_silences
 
     assert [s.comment for s in list_silences(wh)] == ["via api"]
     wh.close()

@@ -10,16 +10,16 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from alerts.delivery import backoff_seconds, deliver_due
-from alerts.demo_receiver import RecordingReceiver, Reply
-from alerts.notifiers.base import parse_retry_after
-from alerts.notifiers.webhook import SIGNATURE_HEADER, verify
-from alerts.outbox import enqueue, list_outbox, outbox_depth
-from alerts.pipeline import evaluate
-from alerts.silences import create_silence, parse_matcher
-from analytics.alert_records import AlertRecord, fingerprint, write_alert_records
-from analytics.warehouse import open_warehouse, utcnow
+from inferledger.alerts.delivery import backoff_seconds, deliver_due
+from inferledger.alerts.notifiers.base import parse_retry_after
+from inferledger.alerts.notifiers.webhook import SIGNATURE_HEADER, verify
+from inferledger.alerts.outbox import enqueue, list_outbox, outbox_depth
+from inferledger.alerts.pipeline import evaluate
+from inferledger.alerts.silences import create_silence, parse_matcher
+from inferledger.analytics.alert_records import AlertRecord, fingerprint, write_alert_records
+from inferledger.analytics.warehouse import open_warehouse, utcnow
 from inferledger.config import load_settings
+from inferledger.demo.receiver import RecordingReceiver, Reply
 
 SECRET = "whsec-test-0123456789"
 
@@ -334,7 +334,7 @@ def test_tick_is_atomic_and_enqueue_idempotent(warehouse, receiver, monkeypatch)
     cfg = settings_for([webhook(receiver)])
     now = utcnow()
     fire(warehouse)
-    import alerts.pipeline as pipeline
+    import inferledger.alerts.pipeline as pipeline
 
     def boom(*a, **k):
         raise RuntimeError("crash mid-tick")
@@ -346,7 +346,7 @@ def test_tick_is_atomic_and_enqueue_idempotent(warehouse, receiver, monkeypatch)
     assert warehouse.con.execute("SELECT count(*) FROM alert_state").fetchone()[0] == 0  # rolled back
     assert evaluate(warehouse, cfg, now).notifications == 1  # the same records, processed once
     row = warehouse.con.execute("SELECT payload FROM alert_outbox").fetchone()
-    from alerts.model import Notification
+    from inferledger.alerts.model import Notification
 
     note = Notification.from_json(json.loads(row[0]))
     assert enqueue(warehouse, [note, note], now) == 0  # same idempotency key: stored once
@@ -393,7 +393,7 @@ def test_max_attempts_gives_up_visibly(warehouse, receiver):
 
 
 def test_prune_forgets_old_delivered_and_resolved(warehouse, receiver):
-    from alerts.pipeline import prune
+    from inferledger.alerts.pipeline import prune
 
     cfg = settings_for([webhook(receiver)], retention_days=1)
     now = utcnow()
@@ -416,7 +416,7 @@ def test_prune_forgets_old_delivered_and_resolved(warehouse, receiver):
 
 def test_record_committed_out_of_id_order_is_not_skipped(warehouse, receiver):
     """Ids come from a sequence: id 2 may become visible after id 3 (concurrent writers)."""
-    from alerts import store
+    from inferledger.alerts import store
 
     cfg = settings_for([webhook(receiver)], group_by=["..."])
     now = utcnow()
@@ -438,8 +438,8 @@ def test_record_committed_out_of_id_order_is_not_skipped(warehouse, receiver):
 
 
 def test_abandoned_record_id_closes_after_grace(warehouse, receiver):
-    from alerts import store
-    from alerts.pipeline import GAP_GRACE_SECONDS
+    from inferledger.alerts import store
+    from inferledger.alerts.pipeline import GAP_GRACE_SECONDS
 
     cfg = settings_for([webhook(receiver)])
     now = utcnow()

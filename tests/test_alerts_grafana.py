@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
-from alerts.delivery import deliver_due
-from alerts.outbox import list_outbox
-from alerts.pipeline import evaluate
-from analytics.warehouse import utcnow
+from inferledger.alerts.delivery import deliver_due
+from inferledger.alerts.outbox import list_outbox
+from inferledger.alerts.pipeline import evaluate
+from inferledger.analytics.warehouse import utcnow
 from tests.fake_grafana import FakeGrafana
 from tests.test_alerts_delivery import fire, settings_for
 
@@ -28,7 +28,7 @@ def test_firing_point_then_resolved_region_idempotent(warehouse):
         point, region = anns
         assert point["dashboardUID"] == "inferledger-slo"
         assert {"inferledger", "SloErrorBudgetBurn", "severity:page", "status:firing"} <= set(point["tags"])
-        assert point["time"] == int(r.starts_at.replace(tzinfo=timezone.utc).timestamp() * 1000)
+        assert point["time"] == int(r.starts_at.replace(tzinfo=UTC).timestamp() * 1000)
         assert not point["timeEnd"]
         assert "status:resolved" in region["tags"] and region["timeEnd"] >= region["time"]
         assert r.summary in point["text"] and "burn_rate_1h=15.2" in point["text"]

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from alerts.delivery import deliver_due
-from alerts.demo_receiver import demo_alert_config, describe, start_demo_receiver
-from alerts.pipeline import evaluate
-from analytics.alert_records import AlertRecord, write_alert_records
-from analytics.jobs import REGISTRY, JobContext, run_job
-from analytics.warehouse import utcnow
+from inferledger.alerts.delivery import deliver_due
+from inferledger.alerts.pipeline import evaluate
+from inferledger.analytics.alert_records import AlertRecord, write_alert_records
+from inferledger.analytics.jobs import REGISTRY, JobContext, run_job
+from inferledger.analytics.warehouse import utcnow
 from inferledger.config import load_settings
+from inferledger.demo.receiver import demo_alert_config, describe, start_demo_receiver
 from tests.test_alerts_delivery import fire, settings_for
 
 
 def test_job_registered_and_delivers_to_demo_receiver(warehouse):
-    import alerts.job  # noqa: F401  (what the service does through JOB_MODULES)
+    import inferledger.alerts.job  # noqa: F401  (what the service does through JOB_MODULES)
     from inferledger.plugins import ADMIN_ROUTE_MODULES, JOB_MODULES
 
-    assert "alerts.job" in JOB_MODULES and "alerts.admin_routes" in ADMIN_ROUTE_MODULES
+    assert "inferledger.alerts.job" in JOB_MODULES and "inferledger.alerts.routes" in ADMIN_ROUTE_MODULES
     job = REGISTRY["alerts.pipeline"]
     assert job.trigger == "interval" and job.trigger_args == {"seconds": 5}
     url, received, stop = start_demo_receiver()
@@ -47,7 +47,7 @@ def test_job_registered_and_delivers_to_demo_receiver(warehouse):
 
 
 def test_pending_then_firing_through_pipeline(warehouse):
-    from alerts.demo_receiver import RecordingReceiver
+    from inferledger.demo.receiver import RecordingReceiver
 
     rec = RecordingReceiver().start()
     try:
@@ -67,7 +67,7 @@ def test_pending_then_firing_through_pipeline(warehouse):
 
 
 def test_flapping_alert_pages_once(warehouse):
-    from alerts.demo_receiver import RecordingReceiver
+    from inferledger.demo.receiver import RecordingReceiver
 
     rec = RecordingReceiver().start()
     try:

@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from alerts.grouping import flush, new_group
-from alerts.lifecycle import AlertState, LifecycleTiming, Record, apply_record, tick
-from alerts.routing import build_routes, group_labels, match_routes
-from alerts.silences import Matcher, create_silence, expire_silence, list_silences, parse_duration, parse_matcher
-from analytics.alert_records import fingerprint
+from inferledger.alerts.grouping import flush, new_group
+from inferledger.alerts.lifecycle import AlertState, LifecycleTiming, Record, apply_record, tick
+from inferledger.alerts.routing import build_routes, group_labels, match_routes
+from inferledger.alerts.silences import Matcher, create_silence, expire_silence, list_silences, parse_duration, parse_matcher
+from inferledger.analytics.alert_records import fingerprint
 from inferledger.config import ConfigError, load_settings
 
 T0 = datetime(2026, 1, 1, 12, 0, 0)
@@ -233,8 +233,8 @@ def test_silence_create_list_expire(warehouse):
 
 
 def test_redact_masks_paths_keys_tokens_and_passwords():
-    from alerts.redact import endpoint, redact
-    from alerts.settings import ReceiverSettings
+    from inferledger.alerts.redact import endpoint, redact
+    from inferledger.alerts.settings import ReceiverSettings
 
     slack = ReceiverSettings("chat", "slack", url="https://hooks.slack.com/services/T0ABC123/B0DEF456/abcdEFGH1234ijkl")
     text = f"POST {slack.url} failed; token abcdEFGH1234ijkl; team T0ABC123"

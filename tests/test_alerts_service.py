@@ -10,9 +10,9 @@ import sys
 import httpx
 import pytest
 
-from alerts.demo_receiver import RecordingReceiver
-from analytics.alert_records import AlertRecord, write_alert_records
-from analytics.warehouse import utcnow
+from inferledger.analytics.alert_records import AlertRecord, write_alert_records
+from inferledger.analytics.warehouse import utcnow
+from inferledger.demo.receiver import RecordingReceiver
 from tests.harness import running_service, service_process
 
 pytestmark = pytest.mark.server

@@ -82,8 +82,8 @@ def test_detector_config_comes_from_settings(tmp_path):
 
 
 def test_list_reads_stored_anomalies(tmp_path):
-    from analytics.anomaly.job import run_detection
-    from analytics.warehouse import open_warehouse
+    from inferledger.analytics.anomaly.job import run_detection
+    from inferledger.analytics.warehouse import open_warehouse
     from tests.test_anomaly_job import NOW, fleet, insert_spans
 
     wh = open_warehouse(tmp_path / "wh.duckdb")
@@ -115,8 +115,8 @@ def test_admin_route_lists_anomalies(tmp_path):
     from starlette.applications import Starlette
     from starlette.testclient import TestClient
 
-    from analytics.anomaly.admin_routes import ROUTES
-    from analytics.warehouse import open_warehouse, utcnow
+    from inferledger.analytics.anomaly.routes import ROUTES
+    from inferledger.analytics.warehouse import open_warehouse, utcnow
 
     wh = open_warehouse(tmp_path / "wh.duckdb")
     wh.con.execute(

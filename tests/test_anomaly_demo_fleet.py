@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from analytics.anomaly.job import run_detection
+from inferledger.analytics.anomaly.job import run_detection
 from inferledger.config import load_settings
 from inferledger.demo.fleet import FleetSpec, incidents_for, simulate_requests
 from inferledger.demo.incidents import COST_SPIKE, LATENCY_REGRESSION
@@ -32,7 +32,7 @@ def _spans(requests) -> list[dict]:
 
 @pytest.mark.slow
 def test_demo_fleet_incidents_are_found(tmp_path):
-    from analytics.warehouse import open_warehouse
+    from inferledger.analytics.warehouse import open_warehouse
 
     spec = FleetSpec()
     incidents = {i.kind: i for i in incidents_for(START, END, 7, spec.incidents)}

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
-from analytics.anomaly.job import ALERTNAME, run_detection
-from analytics.anomaly.series import load_series
-from analytics.jobs import REGISTRY, JobContext, run_job
-from collector.columns import SPAN_COLUMNS
+from inferledger.analytics.anomaly.job import ALERTNAME, run_detection
+from inferledger.analytics.anomaly.series import load_series
+from inferledger.analytics.jobs import REGISTRY, JobContext, run_job
+from inferledger.collector.columns import SPAN_COLUMNS
 from tests.factories import insert_gpu_samples, span_row
 
 T0 = datetime(2026, 3, 2)          # a Monday
@@ -67,7 +67,7 @@ def fleet(now: datetime = NOW) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
-    from analytics.warehouse import open_warehouse
+    from inferledger.analytics.warehouse import open_warehouse
 
     wh = open_warehouse(tmp_path_factory.mktemp("anomaly") / "wh.duckdb")
     insert_spans(wh, fleet())
@@ -115,7 +115,7 @@ def test_demo_incidents_found_with_team_and_model(seeded, settings):
 
 
 def test_alerts_fire_then_resolve_once(tmp_path, settings):
-    from analytics.warehouse import open_warehouse
+    from inferledger.analytics.warehouse import open_warehouse
 
     wh = open_warehouse(tmp_path / "a.duckdb")
     insert_spans(wh, fleet(ALERT_NOW))
@@ -157,7 +157,7 @@ def test_registered_job_runs_and_gpu_series(warehouse, settings):
                          "gpu_model": "H100", "utilization": float(np.clip(rng.normal(0.6, 0.03), 0, 1))})
         t += timedelta(minutes=1)
     insert_gpu_samples(warehouse, rows)
-    import analytics.anomaly.job  # noqa: F401  (registers the job)
+    import inferledger.analytics.anomaly.job  # noqa: F401  (registers the job)
 
     job = REGISTRY["anomaly.detect"]
     result = run_job(job, JobContext(warehouse, settings, now=T0 + timedelta(days=1)))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics.anomaly.config import DetectorConfig
-from analytics.anomaly.detectors import score, score_many
-from analytics.kernels.anomaly_detectors import KIND_NONE, KIND_SHIFT, KIND_SPIKE, hour_of_week
-from analytics.kernels.anomaly_reference import hour_of_week_np, score_matrix_reference
+from inferledger.analytics.anomaly.detectors import score, score_many
+from inferledger.analytics.anomaly.settings import DetectorConfig
+from inferledger.analytics.kernels.anomaly_detectors import KIND_NONE, KIND_SHIFT, KIND_SPIKE, hour_of_week
+from tests.reference.anomaly import hour_of_week_np, score_matrix_reference
 
 T0 = 1_709_251_200  # 2024-03-01 00:00 UTC, a Friday
 STEP = 300

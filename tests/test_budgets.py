@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from analytics.alert_records import firing_fingerprints
-from analytics.budgets import check_budgets, forecast_month_end
-from analytics.cost_jobs import update_costs
-from analytics.cost_settings import Budget, CostSettings, PriceOverride
+from inferledger.analytics.alert_records import firing_fingerprints
+from inferledger.analytics.cost.budgets import check_budgets, forecast_month_end
+from inferledger.analytics.cost.job import update_costs
+from inferledger.analytics.cost.settings import Budget, CostSettings, PriceOverride
 from tests.factories import insert_spans, span_row
 
 

@@ -8,12 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from analytics.alert_records import firing_fingerprints
-from analytics.cost import price_new_spans
-from analytics.cost_settings import CostSettings, PriceOverride
-from analytics.pricing import PriceBook, load_catalog
-from analytics.reprice import reprice
-from analytics.unpriced import raise_unpriced_alerts, unpriced_usage
+from inferledger.analytics.alert_records import firing_fingerprints
+from inferledger.analytics.cost.lines import price_new_spans
+from inferledger.analytics.cost.pricing import PriceBook, load_catalog
+from inferledger.analytics.cost.reprice import reprice
+from inferledger.analytics.cost.settings import CostSettings, PriceOverride
+from inferledger.analytics.cost.unpriced import raise_unpriced_alerts, unpriced_usage
 from tests.factories import insert_spans, span_row
 
 CATALOG = {
@@ -191,8 +191,8 @@ def test_incremental_pricing_only_reads_new_spans_and_is_idempotent(warehouse, c
 
 
 def test_registered_jobs_run_through_the_registry(warehouse, settings, catalog_path):
-    from analytics.cost_jobs import budgets_job  # noqa: F401  (registers the jobs)
-    from analytics.jobs import REGISTRY, JobContext, run_job
+    from inferledger.analytics.cost.job import budgets_job  # noqa: F401  (registers the jobs)
+    from inferledger.analytics.jobs import REGISTRY, JobContext, run_job
 
     assert {"cost.update", "cost.budgets", "cost.showback"} <= set(REGISTRY)
     old = span_row(datetime(2020, 1, 1), provider="openai", request_model="toy-oa", response_model=None)
@@ -209,7 +209,7 @@ def test_registered_jobs_run_through_the_registry(warehouse, settings, catalog_p
 
 
 def test_client_reported_cost_is_reconciled_never_trusted(warehouse, catalog_path):
-    from analytics.cost_reports import reconcile_client_cost
+    from inferledger.analytics.cost.reports import reconcile_client_cost
 
     rows = [span_row(DAY, provider="openai", request_model="toy-oa", response_model=None, input_tokens=1000,
                      output_tokens=100, client_cost_usd=c) for c in (0.0028, 0.01)]

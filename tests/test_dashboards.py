@@ -7,11 +7,11 @@ import yaml
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from dashboards.definitions import build_all
-from dashboards.definitions.uids import BY_ALERT_SOURCE
-from dashboards.exporter import register_warehouse_collector
-from dashboards.provisioning import CHECKED_IN_DIR, dashboard_text, export
-from dashboards.settings import DashboardSettings, GrafanaSettings
+from inferledger.dashboards.definitions import build_all
+from inferledger.dashboards.definitions.uids import BY_ALERT_SOURCE
+from inferledger.dashboards.exporter import register_warehouse_collector
+from inferledger.dashboards.provisioning import CHECKED_IN_DIR, dashboard_text, export
+from inferledger.dashboards.settings import DashboardSettings, GrafanaSettings
 from tests.test_dashboards_prometheus import SERVICE_METRICS, panel_expressions, seed_all
 
 METRIC_NAME = re.compile(r"\b(inferledger_[a-z0-9_]+)\b")
@@ -59,7 +59,7 @@ def test_every_metric_a_panel_uses_is_exported(warehouse):
     served = set()
     for fam in text_string_to_metric_families(generate_latest(reg).decode()):
         served.update(s.name for s in fam.samples)
-    from collector import telemetry  # the ingest families registered by the collector package
+    from inferledger.collector import telemetry  # the ingest families registered by the collector package
 
     served.update(m._name + sfx for m in vars(telemetry).values() if hasattr(m, "_name")
                   for sfx in ("", "_total", "_bucket", "_sum", "_count"))
@@ -99,7 +99,7 @@ def test_cli_export(tmp_path):
 
 
 def test_alert_links_open_the_right_dashboard_with_variables_set():
-    from dashboards.links import dashboard_url
+    from inferledger.dashboards.links import dashboard_url
 
     url = dashboard_url("budget", {"team": "search", "feature": "answers", "alertname": "BudgetOver"},
                         "https://grafana.example.com/")

@@ -17,11 +17,11 @@ import httpx
 import pytest
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from analytics.alert_records import SOURCES, AlertRecord, write_alert_records
-from analytics.warehouse import utcnow
-from dashboards.definitions import build_all
-from dashboards.exporter import register_warehouse_collector
-from dashboards.settings import DashboardSettings
+from inferledger.analytics.alert_records import SOURCES, AlertRecord, write_alert_records
+from inferledger.analytics.warehouse import utcnow
+from inferledger.dashboards.definitions import build_all
+from inferledger.dashboards.exporter import register_warehouse_collector
+from inferledger.dashboards.settings import DashboardSettings
 from tests.factories import insert_gpu_samples, insert_spans, span_row
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -268,7 +268,7 @@ def test_a_running_inferledger_fed_with_demo_traffic_fills_every_panel(tmp_path)
     configuration such as SLO specs) get one seeded row. Then every panel must return data."""
     from prometheus_client import REGISTRY
 
-    from analytics.jobs import JobContext, run_job
+    from inferledger.analytics.jobs import JobContext, run_job
     from inferledger.demo.emit import backfill
     from inferledger.service import load_job_modules
     from tests.harness import running_service
@@ -284,7 +284,7 @@ def test_a_running_inferledger_fed_with_demo_traffic_fills_every_panel(tmp_path)
         for job in load_job_modules().values():
             try:
                 run_job(job, JobContext(warehouse=wh, settings=service.settings))
-            except Exception:  # noqa: BLE001 - a failed run is recorded in job_runs, which a panel shows
+            except Exception:
                 pass
         seeded = seed_all(wh, only_empty=True)
         assert "spans" not in seeded and "gpu_samples" not in seeded

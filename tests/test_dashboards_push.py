@@ -6,12 +6,12 @@ import httpx
 import pytest
 from grafana_client.client import GrafanaClientError
 
-from analytics.alert_records import AlertRecord, write_alert_records
-from analytics.warehouse import utcnow
-from dashboards.annotations import alert_annotations
-from dashboards.definitions import build_all
-from dashboards.push import PushError, explain, push
-from dashboards.settings import GrafanaSettings
+from inferledger.analytics.alert_records import AlertRecord, write_alert_records
+from inferledger.analytics.warehouse import utcnow
+from inferledger.dashboards.annotations import alert_annotations
+from inferledger.dashboards.definitions import build_all
+from inferledger.dashboards.push import PushError, explain, push
+from inferledger.dashboards.settings import GrafanaSettings
 from tests.fake_grafana import FakeGrafana
 
 TOKENS = {"admin": "Admin", "editor": "Editor", "viewer": "Viewer"}
@@ -117,7 +117,7 @@ def test_fake_grafana_checks_request_shapes(grafana):
 def test_cli_push_with_annotations_from_the_warehouse(grafana, tmp_path):
     from click.testing import CliRunner
 
-    from analytics.warehouse import open_warehouse
+    from inferledger.analytics.warehouse import open_warehouse
     from inferledger.cli import cli
 
     db = tmp_path / "w.duckdb"

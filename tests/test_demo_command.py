@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from analytics.warehouse import open_warehouse
+from inferledger.analytics.warehouse import open_warehouse
 from tests.harness import free_port
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]

@@ -142,11 +142,11 @@ def test_prompt_length_drift_visible_and_lasting(two_days):
     def median_input(pred):
         return statistics.median(r.input_tokens for r in reqs if pred(r) and r.input_tokens)
 
-    seg = lambda r: r.service == drift.service and r.request_model == drift.model  # noqa: E731
+    seg = lambda r: r.service == drift.service and r.request_model == drift.model
     after = median_input(lambda r: seg(r) and r.start >= drift.start)
     before = median_input(lambda r: seg(r) and r.start < drift.start)
     assert after > 1.8 * before
-    other = lambda r: r.feature == "agent-assist"  # noqa: E731
+    other = lambda r: r.feature == "agent-assist"
     assert 0.85 < median_input(lambda r: other(r) and r.start >= drift.start) / \
         median_input(lambda r: other(r) and r.start < drift.start) < 1.15
     # lasting: live traffic after the reported window still carries it
@@ -374,7 +374,7 @@ class _Sink:
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 if token is not None and self.headers.get("authorization") != f"Bearer {token}":
                     self.send_response(401)
@@ -459,12 +459,12 @@ def test_backfill_through_the_real_grpc_exporter():
     got = {"spans": 0, "points": 0}
 
     class Traces(trace_service_pb2_grpc.TraceServiceServicer):
-        def Export(self, request, context):  # noqa: N802
+        def Export(self, request, context):
             got["spans"] += sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
             return trace_service_pb2.ExportTraceServiceResponse()
 
     class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
-        def Export(self, request, context):  # noqa: N802
+        def Export(self, request, context):
             got["points"] += sum(len(m.gauge.data_points) + len(m.sum.data_points) for rm in request.resource_metrics
                                  for sm in rm.scope_metrics for m in sm.metrics)
             return metrics_service_pb2.ExportMetricsServiceResponse()

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from analytics.warehouse import open_warehouse
+from inferledger.analytics.warehouse import open_warehouse
 from inferledger.cli import cli
 from tests.test_drift_job import DRIFTED, NOW, _seed
 

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.alert_records import firing_fingerprints
-from analytics.drift.job import detect_drift, drift_job, run_drift, windows_for
-from analytics.drift.settings import DriftSettings
-from analytics.jobs import REGISTRY, JobContext
-from collector.columns import SPAN_COLUMNS
+from inferledger.analytics.alert_records import firing_fingerprints
+from inferledger.analytics.drift.job import detect_drift, drift_job, run_drift, windows_for
+from inferledger.analytics.drift.settings import DriftSettings
+from inferledger.analytics.jobs import REGISTRY, JobContext
+from inferledger.collector.columns import SPAN_COLUMNS
 from inferledger.config import ConfigError, load_settings
 from inferledger.demo.incidents import IncidentTargets
 from tests.factories import span_row
@@ -174,9 +174,9 @@ def test_drift_config_from_toml_and_errors_name_the_field(tmp_path):
 
 
 def test_reference_profile_is_fitted_once_and_reused(warehouse, monkeypatch):
-    import analytics.drift.job as job_mod
-    from analytics.drift.compare import compare_frames, compare_profile
-    from analytics.drift.profile import fit_profile
+    import inferledger.analytics.drift.job as job_mod
+    from inferledger.analytics.drift.compare import compare_frames, compare_profile
+    from inferledger.analytics.drift.profile import fit_profile
 
     _seed(warehouse)
     fits = []
@@ -206,7 +206,7 @@ def test_reference_profile_is_fitted_once_and_reused(warehouse, monkeypatch):
 
 
 def test_max_rows_takes_a_seeded_sample_per_segment(warehouse):
-    from analytics.drift.features import read_features
+    from inferledger.analytics.drift.features import read_features
 
     _seed(warehouse)
     args = (warehouse, NOW - timedelta(days=1), NOW, ["service_name", "model"])
@@ -222,7 +222,7 @@ def test_admin_route_serves_the_latest_results(warehouse, settings):
     from starlette.applications import Starlette
     from starlette.testclient import TestClient
 
-    from analytics.drift.admin_routes import ROUTES
+    from inferledger.analytics.drift.routes import ROUTES
 
     _seed(warehouse)
     run_drift(warehouse, settings.analytics.drift, NOW)

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 from scipy.spatial import distance
 
-from analytics.kernels import drift_binned, drift_numeric
+from inferledger.analytics.kernels import drift_binned, drift_numeric
 
 
 def _samples(seed: int):
@@ -68,8 +68,8 @@ def test_binned_scores_equal_reference_formulas():
 
 
 def test_sturges_edges_equal_numpy_for_float_integer_and_constant_data():
-    from analytics.drift.methods import sturges_edges
-    from analytics.drift.profile import numeric_sample
+    from inferledger.analytics.drift.methods import sturges_edges
+    from inferledger.analytics.drift.profile import numeric_sample
 
     rng = np.random.default_rng(2)
     cases = [

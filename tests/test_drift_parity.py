@@ -10,9 +10,9 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from analytics.drift.compare import compare_frames
-from analytics.drift.methods import METHODS, compare_column
-from analytics.drift.profile import categorical_sample, numeric_sample
+from inferledger.analytics.drift.compare import compare_frames
+from inferledger.analytics.drift.methods import METHODS, compare_column
+from inferledger.analytics.drift.profile import categorical_sample, numeric_sample
 
 evidently = pytest.importorskip("evidently")
 from evidently import DataDefinition, Dataset, Report  # noqa: E402

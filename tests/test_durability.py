@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from analytics.warehouse import open_warehouse
+from inferledger.analytics.warehouse import open_warehouse
 from tests.harness import service_process
 from tests.otlp_payloads import genai_spans, traces_request_bytes
 

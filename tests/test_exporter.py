@@ -10,14 +10,15 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from analytics.alert_records import AlertRecord, write_alert_records
-from analytics.jobs import REGISTRY as JOBS, JobContext, run_job, register_job
-from analytics.warehouse import utcnow
-from dashboards.cardinality import OTHER, bound_cardinality
-from dashboards.exporter import WarehouseCollector, register_warehouse_collector
-from dashboards.families import CORE_FAMILIES, Family
-from dashboards.settings import DashboardSettings
+from inferledger.analytics.alert_records import AlertRecord, write_alert_records
+from inferledger.analytics.jobs import REGISTRY as JOBS
+from inferledger.analytics.jobs import JobContext, register_job, run_job
+from inferledger.analytics.warehouse import utcnow
 from inferledger.config import ConfigError, load_settings
+from inferledger.dashboards.cardinality import OTHER, bound_cardinality
+from inferledger.dashboards.exporter import WarehouseCollector, register_warehouse_collector
+from inferledger.dashboards.families.base import CORE_FAMILIES, Family
+from inferledger.dashboards.settings import DashboardSettings
 from tests.factories import insert_gpu_samples, insert_spans, span_row
 
 
@@ -193,7 +194,7 @@ def test_results_are_cached_for_metrics_cache_seconds(warehouse):
     clock = [1000.0]
     reg = CollectorRegistry()
     reg.register(WarehouseCollector(warehouse, DashboardSettings(metrics_cache_seconds=10), clock=lambda: clock[0]))
-    total = lambda: sum(by_name(samples(reg), "inferledger_requests_total").values())  # noqa: E731
+    total = lambda: sum(by_name(samples(reg), "inferledger_requests_total").values())
     assert total() == 2
     insert_spans(warehouse, [span_row(utcnow(), 1.0)])
     clock[0] += 5

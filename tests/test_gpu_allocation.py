@@ -9,11 +9,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from analytics.cost_jobs import update_costs
-from analytics.cost_settings import CostSettings, GpuRate
-from analytics.gpu_allocation import allocate_window, mig_share, rate_for
-from analytics.largest_remainder import largest_remainder, largest_remainder_frame
-from analytics.unit_economics import unit_costs
+from inferledger.analytics.cost.gpu import allocate_window, mig_share, rate_for
+from inferledger.analytics.cost.job import update_costs
+from inferledger.analytics.cost.largest_remainder import largest_remainder, largest_remainder_frame
+from inferledger.analytics.cost.settings import CostSettings, GpuRate
+from inferledger.analytics.cost.unit_economics import unit_costs
 from tests.factories import insert_gpu_samples, insert_spans, span_row
 
 T0 = datetime(2026, 10, 1, 12)

@@ -6,11 +6,11 @@ import itertools
 import json
 import random
 
-from collector.attributes import to_str
-from collector.attribution import AttributionPlan, plan_for, resource_attribution
-from collector.columns import SPAN_COLUMNS
-from collector.normalize import normalize_traces
-from collector.settings import AttributionSettings
+from inferledger.collector.attributes import to_str
+from inferledger.collector.attribution import AttributionPlan, plan_for, resource_attribution
+from inferledger.collector.columns import SPAN_COLUMNS
+from inferledger.collector.normalize import normalize_traces
+from inferledger.collector.settings import AttributionSettings
 from tests.otlp_builders import ctx, span, traces
 
 KEYS = ["team", "app.team", "baggage.team", "baggage.app.team", "traceloop.association.properties.team",

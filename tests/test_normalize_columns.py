@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
-from collector.columns import (
+from inferledger.collector.columns import (
     TABLES,
     rows_to_arrow,
 )
-from collector.logs_normalize import normalize_logs
-from collector.metrics_normalize import normalize_metrics
-from collector.normalize import normalize_traces
-from collector.vocabularies import CONTENT, KNOWN, SPAN_KEYS, VOCABULARIES
+from inferledger.collector.logs_normalize import normalize_logs
+from inferledger.collector.metrics_normalize import normalize_metrics
+from inferledger.collector.normalize import normalize_traces
+from inferledger.collector.vocabularies import CONTENT, KNOWN, SPAN_KEYS, VOCABULARIES
 from tests.otlp_builders import T0, ctx, gauge, kvs, logs, metrics, sdk_traces, span, traces
 from tests.test_normalize_traces import GENAI_CURRENT, OPENINFERENCE, OPENLIT, OPENLLMETRY_04
 

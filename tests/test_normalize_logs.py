@@ -7,8 +7,8 @@ from datetime import datetime
 
 from opentelemetry.proto.logs.v1 import logs_pb2
 
-from collector.columns import LOG_COLUMNS
-from collector.logs_normalize import normalize_logs
+from inferledger.collector.columns import LOG_COLUMNS
+from inferledger.collector.logs_normalize import normalize_logs
 from tests.otlp_builders import T0, any_value, ctx, kvs, logs
 
 

@@ -8,8 +8,8 @@ from datetime import datetime
 import pytest
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
-from collector.columns import GPU_COLUMNS, METRIC_COLUMNS
-from collector.metrics_normalize import normalize_metrics
+from inferledger.collector.columns import GPU_COLUMNS, METRIC_COLUMNS
+from inferledger.collector.metrics_normalize import normalize_metrics
 from tests.otlp_builders import T0, counter, ctx, gauge, kvs, metrics
 
 MIB = 1024 * 1024

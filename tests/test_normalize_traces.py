@@ -9,9 +9,9 @@ import pytest
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1 import trace_pb2
 
-from collector.columns import SPAN_COLUMNS
-from collector.normalize import normalize_traces
-from collector.settings import AttributionSettings
+from inferledger.collector.columns import SPAN_COLUMNS
+from inferledger.collector.normalize import normalize_traces
+from inferledger.collector.settings import AttributionSettings
 from tests.otlp_builders import T0, any_value, ctx, sdk_traces, span, traces
 
 

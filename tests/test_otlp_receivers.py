@@ -18,8 +18,8 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from analytics.warehouse import open_warehouse
-from collector import writer as writer_module
+from inferledger.analytics.warehouse import open_warehouse
+from inferledger.collector import writer as writer_module
 from tests.harness import running_service
 from tests.otlp_payloads import genai_spans, json_span, json_trace_payload, traces_request_bytes
 

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from analytics.cost_settings import CostSettings, PriceOverride
-from analytics.price_overrides import OverrideFileError, load_overrides_file
-from analytics.pricing import MAX_TIME, MIN_TIME, Catalog, PriceBook, load_catalog, to_decimal
+from inferledger.analytics.cost.overrides import OverrideFileError, load_overrides_file
+from inferledger.analytics.cost.pricing import MAX_TIME, MIN_TIME, Catalog, PriceBook, load_catalog, to_decimal
+from inferledger.analytics.cost.settings import CostSettings, PriceOverride
 from inferledger.config import ConfigError, load_settings
 
 
@@ -140,7 +140,7 @@ def test_config_section_validates_and_names_fields(tmp_path):
 def test_catalog_update_from_a_wheel_reports_the_diff(tmp_path):
     import zipfile
 
-    from analytics.catalog_update import update_catalog
+    from inferledger.analytics.cost.catalog import update_catalog
 
     old = {f"m{i}": {"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6} for i in range(150)}
     target = tmp_path / "catalog.json"

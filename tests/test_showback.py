@@ -15,11 +15,11 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from analytics.cost_jobs import update_costs
-from analytics.cost_settings import CostSettings, GpuRate
-from analytics.showback.build import build_showback, parse_month
-from analytics.showback.focus import MANDATORY, TIME_COLUMNS
-from analytics.warehouse import open_warehouse
+from inferledger.analytics.cost.job import update_costs
+from inferledger.analytics.cost.settings import CostSettings, GpuRate
+from inferledger.analytics.cost.showback.build import build_showback, parse_month
+from inferledger.analytics.cost.showback.focus import MANDATORY, TIME_COLUMNS
+from inferledger.analytics.warehouse import open_warehouse
 from tests.factories import insert_spans, span_row
 
 # never talk to a service another test may have up on the default admin port
@@ -215,7 +215,7 @@ def test_admin_routes_answer_like_the_cli(warehouse, tmp_path, settings):
     from starlette.applications import Starlette
     from starlette.testclient import TestClient
 
-    from analytics.cost_routes import ROUTES
+    from inferledger.analytics.cost.routes import ROUTES
 
     seed(warehouse)
     app = Starlette(routes=ROUTES)
@@ -231,7 +231,7 @@ def test_admin_routes_answer_like_the_cli(warehouse, tmp_path, settings):
 
 
 def test_monthly_job_writes_last_months_report(built, settings, tmp_path):
-    from analytics.jobs import REGISTRY, JobContext, run_job
+    from inferledger.analytics.jobs import REGISTRY, JobContext, run_job
 
     wh, sb, _ = built
     settings.analytics.cost.showback_dir = str(tmp_path / "reports")  # else beside the warehouse

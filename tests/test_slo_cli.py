@@ -11,11 +11,11 @@ from click.testing import CliRunner
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from analytics.slo.routes import ROUTES
-from analytics.slo.rules import render_rules
-from analytics.slo.job import run_evaluation
-from analytics.slo.spec import load_spec_file, parse_text
-from analytics.warehouse import open_warehouse, utcnow
+from inferledger.analytics.slo.job import run_evaluation
+from inferledger.analytics.slo.routes import ROUTES
+from inferledger.analytics.slo.rules import render_rules
+from inferledger.analytics.slo.spec import load_spec_file, parse_text
+from inferledger.analytics.warehouse import open_warehouse, utcnow
 from inferledger.cli import cli
 from tests.slo_helpers import insert_traffic
 

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 
 import pyarrow as pa
 
-from analytics.slo.engine import evaluate
-from analytics.slo.rollup import update_rollups
-from analytics.slo.spec import DEMO_SPEC_PATH, load_spec_file
-from analytics.warehouse import utcnow
+from inferledger.analytics.slo.engine import evaluate
+from inferledger.analytics.slo.rollup import update_rollups
+from inferledger.analytics.slo.spec import DEMO_SPEC_PATH, load_spec_file
+from inferledger.analytics.warehouse import utcnow
 from inferledger.demo.fleet import from_ns, simulate_requests
 from inferledger.demo.incidents import LATENCY_REGRESSION, incidents_for
 from inferledger.demo.spec import FleetSpec
@@ -65,7 +65,7 @@ def test_demo_latency_regression_burns_the_ttft_slo(warehouse):
 
 
     # and a replay of the two days shows when it paged: inside the regression, nowhere else
-    from analytics.slo.replay import replay
+    from inferledger.analytics.slo.replay import replay
 
     by_id = {r.spec.id: r for r in replay(warehouse, specs, start, end)}
     pages = [e for e in by_id["llama-3-1-70b-ttft"].episodes if e.severity == "page"]

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from analytics.slo.engine import budget_remaining, evaluate, exhaustion_hours
-from analytics.slo.job import run_evaluation
-from analytics.slo.rollup import update_rollups
-from analytics.slo.spec import parse_text
+from inferledger.analytics.slo.engine import budget_remaining, evaluate, exhaustion_hours
+from inferledger.analytics.slo.job import run_evaluation
+from inferledger.analytics.slo.rollup import update_rollups
+from inferledger.analytics.slo.spec import parse_text
 from tests.factories import insert_spans, span_row
 from tests.slo_helpers import insert_traffic
 
@@ -102,7 +102,7 @@ def test_five_minute_outage_pages_then_resolves_after_short_window(warehouse):
     """
     insert_traffic(warehouse, BASE, 240, 50, error_minutes=(120, 125))
     specs = _specs()
-    at = lambda minute: BASE + timedelta(minutes=minute, seconds=30)  # noqa: E731
+    at = lambda minute: BASE + timedelta(minutes=minute, seconds=30)
 
     assert run_evaluation(warehouse, specs, at(119))["page"] == 0
     assert run_evaluation(warehouse, specs, at(124))["page"] == 1
@@ -225,11 +225,11 @@ slos:
 
 
 def test_job_is_registered_and_runs_from_settings(warehouse, settings):
-    from analytics.jobs import REGISTRY, JobContext, run_job
-    import analytics.slo.job  # noqa: F401  (the service imports it through JOB_MODULES)
+    import inferledger.analytics.slo.job  # noqa: F401  (the service imports it through JOB_MODULES)
+    from inferledger.analytics.jobs import REGISTRY, JobContext, run_job
     from inferledger.plugins import ADMIN_ROUTE_MODULES, JOB_MODULES
 
-    assert "analytics.slo.job" in JOB_MODULES and "analytics.slo.routes" in ADMIN_ROUTE_MODULES
+    assert "inferledger.analytics.slo.job" in JOB_MODULES and "inferledger.analytics.slo.routes" in ADMIN_ROUTE_MODULES
     job = REGISTRY["slo.evaluate"]
     assert job.trigger_args == {"seconds": 60}
     settings.analytics.slo.include_demo_specs = True
@@ -239,7 +239,7 @@ def test_job_is_registered_and_runs_from_settings(warehouse, settings):
 
 
 def test_replay_matches_the_job_minute_by_minute(warehouse):
-    from analytics.slo.replay import replay
+    from inferledger.analytics.slo.replay import replay
 
     insert_traffic(warehouse, BASE, 240, 50, error_minutes=(120, 125))
     specs = _specs()

@@ -5,9 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics.kernels.burn_rate import (
-    TIER_LONG, TIER_SHORT, WINDOWS_MINUTES, burn_rate_factor, error_ratios, evaluate_series,
-    evaluate_series_reference, tier_factors, tier_flags, window_sums_at_end, window_sums_at_end_reference,
+from inferledger.analytics.kernels.burn_rate import (
+    TIER_LONG,
+    TIER_SHORT,
+    WINDOWS_MINUTES,
+    burn_rate_factor,
+    error_ratios,
+    evaluate_series,
+    evaluate_series_reference,
+    tier_factors,
+    tier_flags,
+    window_sums_at_end,
+    window_sums_at_end_reference,
 )
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analytics.slo.rules import go_float, prom_duration, render_rules, rule_groups
-from analytics.slo.spec import DEMO_SPEC_PATH, SpecError, load_spec_file, parse_text
+from inferledger.analytics.slo.rules import go_float, prom_duration, render_rules, rule_groups
+from inferledger.analytics.slo.spec import DEMO_SPEC_PATH, SpecError, load_spec_file, parse_text
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 HERE = Path(__file__).parent / "promtool"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from analytics.slo.spec import DEMO_SPEC_PATH, SpecError, load_configured_specs, load_spec_file, parse_text
-from analytics.slo.settings import SLOSettings
+from inferledger.analytics.slo.settings import SLOSettings
+from inferledger.analytics.slo.spec import DEMO_SPEC_PATH, SpecError, load_configured_specs, load_spec_file, parse_text
 from inferledger.config import ConfigError, load_settings
 
 OURS = """

@@ -4,8 +4,8 @@ import subprocess
 import sys
 from datetime import timedelta
 
-from analytics.retention import enforce_retention
-from analytics.warehouse import bundled_migrations, open_warehouse, utcnow
+from inferledger.analytics.retention import enforce_retention
+from inferledger.analytics.warehouse import bundled_migrations, open_warehouse, utcnow
 from tests.factories import insert_spans, span_row
 
 
@@ -23,7 +23,7 @@ def test_migrations_applied_once(tmp_path):
 def test_second_process_gets_clear_error_not_hang(tmp_path):
     path = tmp_path / "w.duckdb"
     wh = open_warehouse(path)
-    code = f"from analytics.warehouse import open_warehouse; open_warehouse({str(path)!r})"
+    code = f"from inferledger.analytics.warehouse import open_warehouse; open_warehouse({str(path)!r})"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert "WarehouseLockedError" in proc.stderr and "is locked by process" in proc.stderr

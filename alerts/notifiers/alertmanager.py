@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
-from alerts.model import Notification, iso
-from alerts.notifiers.base import encode, post
-from alerts.settings import ReceiverSettings
+from inferledger.alerts.model import Notification, iso
+from inferledger.alerts.notifiers.base import encode, post
+from inferledger.alerts.settings import ReceiverSettings
 
 
 def alerts_url(base: str) -> str:

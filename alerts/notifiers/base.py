@@ -11,14 +11,14 @@ import json
 import logging
 import threading
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
-from alerts.redact import endpoint, redact
-from alerts.settings import ReceiverSettings
+from inferledger.alerts.redact import endpoint, redact
+from inferledger.alerts.settings import ReceiverSettings
 
 USER_AGENT = "InferLedger-alerts/0.1"
 _sending = threading.local()
@@ -72,9 +72,9 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())
 
 

@@ -9,22 +9,22 @@ idempotency key; a resend first looks that tag up and skips what Grafana has.
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC
 from typing import Any
 
 import httpx
 from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaException
 
-from alerts.model import Alert, Notification
-from alerts.notifiers.base import DeliveryError, quiet_client_logs
-from alerts.redact import endpoint, redact
-from alerts.settings import ReceiverSettings
+from inferledger.alerts.model import Alert, Notification
+from inferledger.alerts.notifiers.base import DeliveryError, quiet_client_logs
+from inferledger.alerts.redact import endpoint, redact
+from inferledger.alerts.settings import ReceiverSettings
 
 
 def _ms(ts) -> int:
-    from datetime import timezone
 
-    return int(ts.replace(tzinfo=timezone.utc).timestamp() * 1000)
+    return int(ts.replace(tzinfo=UTC).timestamp() * 1000)
 
 
 def key_tag(note: Notification, a: Alert) -> str:

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
-from alerts.model import Alert, Notification, iso
-from alerts.notifiers.base import encode, post
-from alerts.settings import ReceiverSettings
+from inferledger.alerts.model import Alert, Notification, iso
+from inferledger.alerts.notifiers.base import encode, post
+from inferledger.alerts.settings import ReceiverSettings
 
 SEVERITY = {"page": "critical", "ticket": "warning", "info": "info"}
 

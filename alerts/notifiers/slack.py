@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
-from alerts.model import Alert, Notification
-from alerts.notifiers.base import encode, post
-from alerts.settings import ReceiverSettings
+from inferledger.alerts.model import Alert, Notification
+from inferledger.alerts.notifiers.base import encode, post
+from inferledger.alerts.settings import ReceiverSettings
 
 MAX_ALERT_SECTIONS = 10
 SEVERITY_EMOJI = {"page": ":rotating_light:", "ticket": ":warning:", "info": ":information_source:"}

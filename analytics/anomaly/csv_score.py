@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics.anomaly.config import DetectorConfig
-from analytics.anomaly.detectors import KIND_NAMES, Scored, score
+from inferledger.analytics.anomaly.detectors import KIND_NAMES, Scored, score
+from inferledger.analytics.anomaly.settings import DetectorConfig
 
 
 class InputError(ValueError):

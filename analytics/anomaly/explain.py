@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
-from analytics.anomaly.series import Source, query_pl
-from analytics.warehouse import Warehouse
+from inferledger.analytics.anomaly.series import Source, query_pl
+from inferledger.analytics.warehouse import Warehouse
 
 EXPLAIN_DIMS = ("team", "model", "feature")
 

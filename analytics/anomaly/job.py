@@ -15,13 +15,19 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from analytics.alert_records import AlertRecord, firing_fingerprints, fingerprint, resolved_records, write_alert_records
-from analytics.anomaly.detectors import KIND_NAMES, score
-from analytics.anomaly.explain import Movement, explain
-from analytics.anomaly.series import Series, floor_time, load_series, source_for
-from analytics.anomaly.settings import AnomalySettings
-from analytics.jobs import JobContext, register_job
-from analytics.warehouse import Warehouse, utcnow
+from inferledger.analytics.alert_records import (
+    AlertRecord,
+    fingerprint,
+    firing_fingerprints,
+    resolved_records,
+    write_alert_records,
+)
+from inferledger.analytics.anomaly.detectors import KIND_NAMES, score
+from inferledger.analytics.anomaly.explain import Movement, explain
+from inferledger.analytics.anomaly.series import Series, floor_time, load_series, source_for
+from inferledger.analytics.anomaly.settings import AnomalySettings
+from inferledger.analytics.jobs import JobContext, register_job
+from inferledger.analytics.warehouse import Warehouse, utcnow
 
 ALERTNAME = "InferenceAnomaly"
 SOURCE = "anomaly"

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
-from analytics.warehouse import Warehouse
+from inferledger.analytics.warehouse import Warehouse
 
 
 @dataclass(frozen=True)

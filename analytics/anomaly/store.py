@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from analytics.warehouse import Warehouse
+from inferledger.analytics.warehouse import Warehouse
 
 COLUMNS = ("series_key", "metric", "unit", "labels", "bucket_start", "bucket_seconds", "observed", "expected",
            "score", "kind", "moved_dimension", "moved_value", "moved_observed", "moved_expected", "moved_share",

@@ -5,13 +5,13 @@ Reading files is here (Parquet or CSV, by extension) so the CLI stays a thin she
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import polars as pl
 
-from analytics.drift.methods import ColumnResult, compare_column, validate_method
-from analytics.drift.profile import ColumnKind, ReferenceProfile, fit_profile, infer_kind, sample_current
+from inferledger.analytics.drift.methods import ColumnResult, compare_column, validate_method
+from inferledger.analytics.drift.profile import ColumnKind, ReferenceProfile, fit_profile, infer_kind, sample_current
 
 
 def read_table(path: str | Path) -> pl.DataFrame:

@@ -12,15 +12,15 @@ parameters (JSON paths), segment keys come from a fixed whitelist.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
 
 import polars as pl
 
-from analytics.drift.profile import ColumnKind
-from analytics.drift.settings import SEGMENT_KEYS
-from analytics.warehouse import Warehouse
+from inferledger.analytics.drift.profile import ColumnKind
+from inferledger.analytics.drift.settings import SEGMENT_KEYS
+from inferledger.analytics.warehouse import Warehouse
 
 NUMERIC_FEATURES = {
     "input_tokens": "CAST(s.input_tokens AS DOUBLE)",

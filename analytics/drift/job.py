@@ -11,20 +11,20 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from weakref import WeakKeyDictionary
 from datetime import datetime
+from weakref import WeakKeyDictionary
 
 import polars as pl
 
-from analytics.alert_records import AlertRecord, firing_fingerprints, resolved_records, write_alert_records
-from analytics.drift.compare import compare_profile
-from analytics.drift.features import read_features
-from analytics.drift.methods import ColumnResult
-from analytics.drift.profile import ReferenceProfile, fit_profile
-from analytics.drift.settings import DriftSettings, parse_duration
-from analytics.drift.store import write_results
-from analytics.jobs import JobContext, register_job
-from analytics.warehouse import Warehouse
+from inferledger.analytics.alert_records import AlertRecord, firing_fingerprints, resolved_records, write_alert_records
+from inferledger.analytics.drift.compare import compare_profile
+from inferledger.analytics.drift.features import read_features
+from inferledger.analytics.drift.methods import ColumnResult
+from inferledger.analytics.drift.profile import ReferenceProfile, fit_profile
+from inferledger.analytics.drift.settings import DriftSettings, parse_duration
+from inferledger.analytics.drift.store import write_results
+from inferledger.analytics.jobs import JobContext, register_job
+from inferledger.analytics.warehouse import Warehouse
 
 ALERT_NAME = "InferenceDrift"
 # Reference profiles per reference window (all segments of it), newest last. A rolling

@@ -24,14 +24,15 @@ same D; chi-square `scipy.special.chdtrc`; z `scipy.special.ndtr`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from scipy import special, stats
 
-from analytics.drift.profile import CategoricalSample, ColumnKind, ColumnSample, NumericSample
-from analytics.kernels import drift_binned, drift_numeric
+from inferledger.analytics.drift.profile import CategoricalSample, ColumnKind, ColumnSample, NumericSample
+from inferledger.analytics.kernels import drift_binned, drift_numeric
 
 
 @dataclass(frozen=True)

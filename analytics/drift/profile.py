@@ -14,14 +14,15 @@ are dropped before anything is computed.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
-from analytics.kernels.drift_numeric import count_unique_sorted
+from inferledger.analytics.kernels.drift_numeric import count_unique_sorted
 
 ColumnKind = Literal["numeric", "categorical"]
 

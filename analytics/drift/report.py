@@ -10,18 +10,18 @@ listed in the result.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Mapping
 
 import polars as pl
 
-from analytics.drift.features import read_features
-from analytics.drift.job import windows_for
-from analytics.drift.profile import ColumnKind
-from analytics.drift.settings import DriftSettings
-from analytics.warehouse import Warehouse
+from inferledger.analytics.drift.features import read_features
+from inferledger.analytics.drift.job import windows_for
+from inferledger.analytics.drift.profile import ColumnKind
+from inferledger.analytics.drift.settings import DriftSettings
+from inferledger.analytics.warehouse import Warehouse
 
 
 @dataclass

@@ -6,10 +6,10 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from analytics.warehouse import Warehouse
+from inferledger.analytics.warehouse import Warehouse
 
 if TYPE_CHECKING:
-    from analytics.drift.job import SegmentResult, Windows
+    from inferledger.analytics.drift.job import SegmentResult, Windows
 
 
 def write_results(wh: Warehouse, run_at: datetime, win: "Windows", segments: "list[SegmentResult]") -> int:

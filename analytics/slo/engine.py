@@ -13,12 +13,19 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from analytics.kernels.burn_rate import (
-    PAGE_BITS, TICKET_BITS, TIERS, WINDOW_NAMES, WINDOWS_MINUTES, error_ratios, tier_factors, tier_flags,
+from inferledger.analytics.kernels.burn_rate import (
+    PAGE_BITS,
+    TICKET_BITS,
+    TIERS,
+    WINDOW_NAMES,
+    WINDOWS_MINUTES,
+    error_ratios,
+    tier_factors,
+    tier_flags,
     window_sums_at_end,
 )
-from analytics.slo.spec import SLOSpec
-from analytics.warehouse import Warehouse
+from inferledger.analytics.slo.spec import SLOSpec
+from inferledger.analytics.warehouse import Warehouse
 
 TAIL_MINUTES = int(WINDOWS_MINUTES.max())
 

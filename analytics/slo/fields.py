@@ -5,10 +5,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from analytics.slo.model import (
-    CALENDAR_MONTH, FILTER_COLUMNS, LABEL_RE, PERIODS, WINDOW_PLACEHOLDER, ALERT_NAME_RE, AlertSpec, PromSLI,
-    SLOSpec, SpecError,
+from inferledger.analytics.slo.model import (
+    ALERT_NAME_RE,
+    CALENDAR_MONTH,
+    FILTER_COLUMNS,
+    LABEL_RE,
+    PERIODS,
+    WINDOW_PLACEHOLDER,
+    AlertSpec,
+    PromSLI,
+    SLOSpec,
+    SpecError,
 )
+
 
 def fail(where: str, problem: str) -> SpecError:
     return SpecError(f"{where}: {problem}")

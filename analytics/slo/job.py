@@ -10,14 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from analytics.alert_records import AlertRecord, firing_fingerprints, fingerprint, write_alert_records
-from analytics.jobs import JobContext, register_job
-from analytics.kernels.burn_rate import WINDOW_NAMES
-from analytics.slo.engine import SLOState, evaluate
-from analytics.slo.rollup import update_rollups
-from analytics.slo.spec import SLOSpec, load_configured_specs
-from analytics.slo.store import sync_definitions, write_states
-from analytics.warehouse import Warehouse
+from inferledger.analytics.alert_records import AlertRecord, fingerprint, firing_fingerprints, write_alert_records
+from inferledger.analytics.jobs import JobContext, register_job
+from inferledger.analytics.kernels.burn_rate import WINDOW_NAMES
+from inferledger.analytics.slo.engine import SLOState, evaluate
+from inferledger.analytics.slo.rollup import update_rollups
+from inferledger.analytics.slo.spec import SLOSpec, load_configured_specs
+from inferledger.analytics.slo.store import sync_definitions, write_states
+from inferledger.analytics.warehouse import Warehouse
 
 SOURCE = "slo"
 

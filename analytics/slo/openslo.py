@@ -10,12 +10,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from analytics.slo.fields import (
-    fail, filter_spec, join, known, label_map, mapping, number, objective_percent, period_of, string_field,
+from inferledger.analytics.slo.fields import (
+    fail,
+    filter_spec,
+    join,
+    known,
+    label_map,
+    mapping,
+    number,
+    objective_percent,
+    period_of,
+    string_field,
 )
-from analytics.slo.model import (
-    CALENDAR_MONTH, NAME_RE, OPS, WINDOW_PLACEHOLDER, PromSLI, SLOSpec, SpanSLI,
+from inferledger.analytics.slo.model import (
+    CALENDAR_MONTH,
+    NAME_RE,
+    OPS,
+    WINDOW_PLACEHOLDER,
+    PromSLI,
+    SLOSpec,
+    SpanSLI,
 )
+
 
 def _openslo_source(node: Any, where: str) -> tuple[str, dict]:
     data = mapping(node, where)

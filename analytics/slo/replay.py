@@ -13,12 +13,18 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from analytics.kernels.burn_rate import (
-    PAGE_BITS, TICKET_BITS, TIER_LONG, TIER_SHORT, WINDOWS_MINUTES, evaluate_series, tier_factors,
+from inferledger.analytics.kernels.burn_rate import (
+    PAGE_BITS,
+    TICKET_BITS,
+    TIER_LONG,
+    TIER_SHORT,
+    WINDOWS_MINUTES,
+    evaluate_series,
+    tier_factors,
 )
-from analytics.slo.engine import dense_tail
-from analytics.slo.spec import SLOSpec
-from analytics.warehouse import Warehouse
+from inferledger.analytics.slo.engine import dense_tail
+from inferledger.analytics.slo.spec import SLOSpec
+from inferledger.analytics.warehouse import Warehouse
 
 
 @dataclass

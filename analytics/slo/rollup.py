@@ -17,8 +17,8 @@ import json
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
-from analytics.slo.spec import FILTER_COLUMNS, SLOSpec, SpanSLI
-from analytics.warehouse import Warehouse
+from inferledger.analytics.slo.spec import FILTER_COLUMNS, SLOSpec, SpanSLI
+from inferledger.analytics.warehouse import Warehouse
 
 OPERATORS = {"lte": "<=", "lt": "<", "gte": ">=", "gt": ">"}
 VALUE_COLUMN = {"latency": "duration_s", "ttft": "time_to_first_token_s"}

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from analytics.slo.store import read_states
+from inferledger.analytics.slo.store import read_states
 
 
 async def slo_status(request: Request) -> Response:

@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
-from analytics.kernels.burn_rate import TIERS, WINDOW_NAMES, WINDOWS_MINUTES, burn_rate_factor
-from analytics.slo.spec import CALENDAR_MONTH, WINDOW_PLACEHOLDER, PromSLI, SLOSpec, SpecError
+from inferledger.analytics.kernels.burn_rate import TIERS, WINDOW_NAMES, WINDOWS_MINUTES, burn_rate_factor
+from inferledger.analytics.slo.spec import CALENDAR_MONTH, WINDOW_PLACEHOLDER, PromSLI, SLOSpec, SpecError
 
 SLOTH_VERSION = "v0.11.0"
 SLOTH_MODE = "cli-gen-prom"
@@ -172,7 +172,7 @@ def _tier_expr(spec: SLOSpec, tiers: list[tuple[str, int, int, float]]) -> str:
 def alert_rules(spec: SLOSpec) -> list[dict[str, Any]]:
     a = spec.alerting
     out = []
-    for sev, tiers, labels, annotations, disabled in (
+    for sev, tiers, labels, tier_annotations, disabled in (
         ("page", [t for t in TIERS if t[0].startswith("page")], a.page_labels, a.page_annotations, a.page_disabled),
         ("ticket", [t for t in TIERS if t[0].startswith("ticket")], a.ticket_labels, a.ticket_annotations,
          a.ticket_disabled),
@@ -186,7 +186,7 @@ def alert_rules(spec: SLOSpec) -> list[dict[str, Any]]:
             "annotations": {
                 "summary": "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget burn rate is over expected.",
                 "title": f"({sev}) {{{{$labels.sloth_service}}}} {{{{$labels.sloth_slo}}}} SLO error budget burn rate is too fast.",
-                **a.annotations, **annotations,
+                **a.annotations, **tier_annotations,
             },
         })
     return out

@@ -14,15 +14,36 @@ from typing import Any
 
 import yaml
 
-from analytics.slo.fields import (
-    alerting_spec, check_unique, events_spec, fail, filter_spec, join, known, label_map, mapping, number,
-    objective_percent, period_of, string_field,
+from inferledger.analytics.slo.fields import (
+    alerting_spec,
+    check_unique,
+    events_spec,
+    fail,
+    filter_spec,
+    join,
+    known,
+    label_map,
+    mapping,
+    number,
+    objective_percent,
+    period_of,
+    string_field,
 )
-from analytics.slo.model import (  # noqa: F401  (re-exported: the public names of the spec API)
-    CALENDAR_MONTH, FILTER_COLUMNS, NAME_RE, OPS, PERIODS, SLI_KINDS, WINDOW_PLACEHOLDER, AlertSpec, PromSLI,
-    SLOSpec, SpanSLI, SpecError,
+from inferledger.analytics.slo.model import (  # noqa: F401  (re-exported: the public names of the spec API)
+    CALENDAR_MONTH,
+    FILTER_COLUMNS,
+    NAME_RE,
+    OPS,
+    PERIODS,
+    SLI_KINDS,
+    WINDOW_PLACEHOLDER,
+    AlertSpec,
+    PromSLI,
+    SLOSpec,
+    SpanSLI,
+    SpecError,
 )
-from analytics.slo.openslo import parse_openslo
+from inferledger.analytics.slo.openslo import parse_openslo
 
 # --------------------------------------------------------------------------- our format
 

@@ -7,10 +7,10 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from analytics.slo.engine import SLOState
-from analytics.slo.rollup import spec_hash
-from analytics.slo.spec import SLOSpec
-from analytics.warehouse import Warehouse
+from inferledger.analytics.slo.engine import SLOState
+from inferledger.analytics.slo.rollup import spec_hash
+from inferledger.analytics.slo.spec import SLOSpec
+from inferledger.analytics.warehouse import Warehouse
 
 STATE_COLUMNS = (
     "slo_id", "service", "name", "sli_kind", "objective", "period", "evaluated_at", "error_ratios",

@@ -6,12 +6,13 @@ checked-in JSON under dashboards/json/ all come from it.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from dashboards.definitions.board import Board
-from dashboards.definitions.cost import cost_overview, team_showback, unit_economics
-from dashboards.definitions.fleet import gpu_fleet, pipeline_health
-from dashboards.definitions.quality import anomalies, drift, slo_budgets
+from inferledger.dashboards.definitions.board import Board
+from inferledger.dashboards.definitions.cost import cost_overview, team_showback, unit_economics
+from inferledger.dashboards.definitions.fleet import gpu_fleet, pipeline_health
+from inferledger.dashboards.definitions.quality import anomalies, drift, slo_budgets
 
 BOARDS: tuple[Callable[[], Board], ...] = (
     cost_overview, team_showback, unit_economics, slo_budgets, drift, anomalies, gpu_fleet, pipeline_health,

@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import json
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
-from grafana_foundation_sdk.builders import bargauge, common as common_b, dashboard as db, prometheus as prom
-from grafana_foundation_sdk.builders import stat, table, timeseries
+from grafana_foundation_sdk.builders import bargauge, stat, table, timeseries
+from grafana_foundation_sdk.builders import common as common_b
+from grafana_foundation_sdk.builders import dashboard as db
+from grafana_foundation_sdk.builders import prometheus as prom
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
-from grafana_foundation_sdk.models import common, dashboard as m
+from grafana_foundation_sdk.models import common
+from grafana_foundation_sdk.models import dashboard as m
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
-from dashboards.settings import GrafanaSettings
+from inferledger.dashboards.settings import GrafanaSettings
 
 _DEFAULTS = GrafanaSettings()
 TAG = "inferledger"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dashboards.definitions import filters as f, uids
-from dashboards.definitions.board import Board, Target as T
+from inferledger.dashboards.definitions import filters as f
+from inferledger.dashboards.definitions import uids
+from inferledger.dashboards.definitions.board import Board
+from inferledger.dashboards.definitions.board import Target as T
 
 
 def cost_overview() -> Board:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dashboards.definitions import filters as f, uids
-from dashboards.definitions.board import Board, Target as T
+from inferledger.dashboards.definitions import filters as f
+from inferledger.dashboards.definitions import uids
+from inferledger.dashboards.definitions.board import Board
+from inferledger.dashboards.definitions.board import Target as T
 
 
 def gpu_fleet() -> Board:
@@ -54,7 +56,7 @@ def pipeline_health() -> Board:
            unit="s", span=8, height=8)
     b.row("Jobs")
     b.timeseries("Job runs per hour by outcome",
-                 [T(f"sum by (job, status) (increase(inferledger_job_runs_total[1h]))", "{{job}} {{status}}")], span=12)
+                 [T("sum by (job, status) (increase(inferledger_job_runs_total[1h]))", "{{job}} {{status}}")], span=12)
     b.table("Seconds since each job last succeeded",
             [T("time() - inferledger_job_last_success_timestamp_seconds", "Since last success"),
              T("inferledger_job_last_duration_seconds", "Last run took")],

@@ -8,8 +8,9 @@ publishes the same quantities as `inferledger_slo_*` with the window as a label)
 
 from __future__ import annotations
 
-from dashboards.definitions import uids
-from dashboards.definitions.board import Board, Target as T
+from inferledger.dashboards.definitions import uids
+from inferledger.dashboards.definitions.board import Board
+from inferledger.dashboards.definitions.board import Target as T
 
 SLO_SEL = 'slo=~"$slo"'
 

@@ -34,7 +34,7 @@ def command() -> None:
 @pass_app
 def list_cmd(app: AppContext, include_resolved: bool, outbox_limit: int, as_json: bool) -> None:
     """Firing and pending alerts, active silences, and the delivery state of each receiver."""
-    from alerts.overview import overview
+    from inferledger.alerts.overview import overview
 
     data = local_or_admin(
         app.settings, lambda wh: overview(wh, include_resolved=include_resolved, outbox_limit=outbox_limit),
@@ -44,10 +44,10 @@ def list_cmd(app: AppContext, include_resolved: bool, outbox_limit: int, as_json
 
 
 def _render_overview(data: dict[str, Any]) -> None:
+    import sys
+
     from rich.console import Console
     from rich.table import Table
-
-    import sys
 
     console = Console(width=None if sys.stdout.isatty() else 160)  # pipes and files get whole rows
     t = Table(title=f"Alerts ({len(data['alerts'])})")
@@ -99,8 +99,8 @@ def silence_create(app: AppContext, matchers: tuple[str, ...], duration: str, au
                    as_json: bool) -> None:
     import getpass
 
-    from alerts.silences import create_silence, parse_duration, parse_matcher
-    from analytics.warehouse import utcnow
+    from inferledger.alerts.silences import create_silence, parse_duration, parse_matcher
+    from inferledger.analytics.warehouse import utcnow
 
     author = author or getpass.getuser()
     try:
@@ -126,8 +126,8 @@ def silence_create(app: AppContext, matchers: tuple[str, ...], duration: str, au
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def silence_list(app: AppContext, include_expired: bool, as_json: bool) -> None:
-    from alerts.silences import list_silences
-    from analytics.warehouse import utcnow
+    from inferledger.alerts.silences import list_silences
+    from inferledger.analytics.warehouse import utcnow
 
     data = local_or_admin(
         app.settings, lambda wh: [s.to_json(utcnow()) for s in list_silences(wh, include_expired=include_expired)],
@@ -149,8 +149,8 @@ def silence_list(app: AppContext, include_expired: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def silence_expire(app: AppContext, silence_id: str, as_json: bool) -> None:
-    from alerts.silences import expire_silence
-    from analytics.warehouse import utcnow
+    from inferledger.alerts.silences import expire_silence
+    from inferledger.analytics.warehouse import utcnow
 
     def local(wh):
         try:
@@ -169,9 +169,9 @@ def silence_expire(app: AppContext, silence_id: str, as_json: bool) -> None:
 @pass_app
 def test_cmd(app: AppContext, receiver: str, resolve: bool, as_json: bool) -> None:
     """Send a test notification to RECEIVER now (no outbox, no warehouse)."""
-    from alerts.delivery import send_now
-    from alerts.notifiers import DeliveryError
-    from alerts.testing import make_test_notification
+    from inferledger.alerts.delivery import send_now
+    from inferledger.alerts.notifiers import DeliveryError
+    from inferledger.alerts.testing import make_test_notification
 
     try:
         rcv = app.settings.alerts.receiver(receiver)

@@ -31,7 +31,7 @@ def score_cmd(app: AppContext, in_csv: str, out_csv: str | None, as_json: bool, 
     Each row is scored from the rows before it only (NAB results format). A score of
     0.5 or more is an alarm. Detector parameters come from [analytics.anomaly.detector].
     """
-    from analytics.anomaly.csv_score import InputError, alarms, read_series_csv, score_frame
+    from inferledger.analytics.anomaly.csv_score import InputError, alarms, read_series_csv, score_frame
 
     try:
         df = read_series_csv(in_csv)
@@ -41,7 +41,7 @@ def score_cmd(app: AppContext, in_csv: str, out_csv: str | None, as_json: bool, 
     if plot_svg:
         from pathlib import Path
 
-        from analytics.anomaly.chart import series_svg
+        from inferledger.analytics.anomaly.chart import series_svg
 
         Path(plot_svg).write_text(series_svg(values, result.expected, result.alarm,
                                              title=f"{in_csv}: anomaly score >= 0.5 marked"))
@@ -63,8 +63,8 @@ def score_cmd(app: AppContext, in_csv: str, out_csv: str | None, as_json: bool, 
 @pass_app
 def list_cmd(app: AppContext, hours: int, as_json: bool) -> None:
     """Anomalies the scheduled job stored, newest first, with the dimension that moved most."""
-    from analytics.anomaly.store import recent_anomalies
-    from analytics.warehouse import utcnow
+    from inferledger.analytics.anomaly.store import recent_anomalies
+    from inferledger.analytics.warehouse import utcnow
 
     since = utcnow() - timedelta(hours=hours)
     rows = local_or_admin(app.settings, lambda wh: recent_anomalies(wh, since), "GET", f"/admin/anomaly/list?hours={hours}")

@@ -34,9 +34,9 @@ SKIPPED_JOBS = ("alerts.prune", "warehouse.retention")
 @pass_app
 def command(app: AppContext, days: float, live: bool, seed: int, scale: float, out_dir: str) -> None:
     """Send a realistic fleet through the OpenTelemetry SDK, run the jobs, print where to look."""
-    from alerts.demo_receiver import demo_alert_config, describe, start_demo_receiver
-    from dashboards.provisioning import export as export_provisioning
+    from inferledger.dashboards.provisioning import export as export_provisioning
     from inferledger.demo.emit import backfill, stream_live
+    from inferledger.demo.receiver import demo_alert_config, describe, start_demo_receiver
     from inferledger.service import BackgroundService
 
     console = Console(width=max(Console().width, 120))

@@ -94,7 +94,7 @@ def compare_cmd(reference: str, current: str, columns: str | None, categorical: 
 
     Test and threshold per column follow Evidently 0.7's DataDriftPreset unless overridden.
     """
-    from analytics.drift.compare import compare_frames, read_table
+    from inferledger.analytics.drift.compare import compare_frames, read_table
 
     kinds: dict[str, Any] = {c: "categorical" for c in categorical}
     kinds.update({c: "numeric" for c in numeric})
@@ -116,7 +116,7 @@ def compare_cmd(reference: str, current: str, columns: str | None, categorical: 
     else:
         _print_results(rows, f"drift: {current} vs {reference}")
     if report:
-        from analytics.drift.report import render_report
+        from inferledger.analytics.drift.report import render_report
 
         try:
             # the same tests as above (Evidently refuses chisquare / z by name on numeric columns)
@@ -138,9 +138,9 @@ def compare_cmd(reference: str, current: str, columns: str | None, categorical: 
 @pass_app
 def run_cmd(app: AppContext, at: str | None, show_all: bool, as_json: bool) -> None:
     """Run the drift job once now, on the warehouse file."""
-    from analytics.drift.job import run_drift
-    from analytics.drift.store import latest_results
-    from analytics.warehouse import utcnow
+    from inferledger.analytics.drift.job import run_drift
+    from inferledger.analytics.drift.store import latest_results
+    from inferledger.analytics.warehouse import utcnow
 
     now = _parse_at(at) if at else utcnow()
     wh = _open_or_none(app)
@@ -169,7 +169,7 @@ def run_cmd(app: AppContext, at: str | None, show_all: bool, as_json: bool) -> N
 @pass_app
 def status_cmd(app: AppContext, show_all: bool, trend: int, as_json: bool) -> None:
     """Results of the latest drift run."""
-    from analytics.drift.store import latest_results
+    from inferledger.analytics.drift.store import latest_results
 
     wh = _open_or_none(app)
     if wh is None:
@@ -184,7 +184,7 @@ def status_cmd(app: AppContext, show_all: bool, trend: int, as_json: bool) -> No
 
 def _open_or_none(app: AppContext):
     """The warehouse, or None when the running service holds the file (then ask its admin API)."""
-    from analytics.warehouse import WarehouseLockedError, open_warehouse
+    from inferledger.analytics.warehouse import WarehouseLockedError, open_warehouse
 
     try:
         return open_warehouse(app.settings.warehouse.path, memory_limit=app.settings.warehouse.memory_limit)
@@ -233,8 +233,8 @@ def _parse_at(text: str) -> datetime:
 def report_cmd(app: AppContext, segment: tuple[str, ...], tenant: str | None, out: str, sample: int | None,
                at: str | None) -> None:
     """Evidently's own HTML drift report for one segment's reference and current windows."""
-    from analytics.drift.report import segment_report
-    from analytics.warehouse import utcnow
+    from inferledger.analytics.drift.report import segment_report
+    from inferledger.analytics.warehouse import utcnow
 
     seg = _pairs(segment, "segment")
     now = _parse_at(at) if at else utcnow()

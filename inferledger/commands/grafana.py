@@ -25,7 +25,7 @@ def command() -> None:
 @pass_app
 def export_cmd(app: AppContext, directory: str, grafana_path: str | None, as_json: bool) -> None:
     """Write the dashboards as JSON plus datasource and dashboard-provider YAML into DIRECTORY."""
-    from dashboards.provisioning import export
+    from inferledger.dashboards.provisioning import export
 
     try:
         written = export(directory, app.settings.dashboards.grafana, grafana_path=grafana_path)
@@ -58,8 +58,8 @@ def export_cmd(app: AppContext, directory: str, grafana_path: str | None, as_jso
 def push_cmd(app: AppContext, url: str | None, token: str | None, create_datasource: bool | None, message: str,
              annotations: bool, since_hours: float, as_json: bool) -> None:
     """Create the folder, optionally the datasource, the dashboards and alert annotations (idempotent)."""
-    from dashboards.annotations import alert_annotations
-    from dashboards.push import PushError, push
+    from inferledger.dashboards.annotations import alert_annotations
+    from inferledger.dashboards.push import PushError, push
 
     cfg = app.settings.dashboards.grafana
     anns = []
@@ -72,7 +72,7 @@ def push_cmd(app: AppContext, url: str | None, token: str | None, create_datasou
             anns = alert_annotations(wh, since_hours=since_hours, public_url=cfg.public_url)
         finally:
             wh.close()
-    from dashboards.definitions import build_all
+    from inferledger.dashboards.definitions import build_all
 
     boards = build_all()
     try:

@@ -25,7 +25,7 @@ def command() -> None:
 @pass_app
 def unmapped(app: AppContext, limit: int, tenant: str | None, as_json: bool) -> None:
     """Top attribute keys on inference-looking spans that InferLedger could not map."""
-    from collector.unmapped import top_unmapped_keys
+    from inferledger.collector.unmapped import top_unmapped_keys
 
     query = urlencode({"limit": limit, **({"tenant": tenant} if tenant else {})})
     rows = local_or_admin(app.settings, lambda wh: top_unmapped_keys(wh.con, limit, tenant), "GET",

@@ -19,7 +19,7 @@ from inferledger.cli import AppContext, pass_app
 
 def _local_or_remote(app: AppContext, local, method: str, path: str, body: dict | None = None) -> dict:
     """local_or_admin, with a bad overrides or catalog file reported as a clean CLI error."""
-    from analytics.price_overrides import OverrideFileError
+    from inferledger.analytics.cost.overrides import OverrideFileError
 
     def run(wh):
         try:
@@ -40,7 +40,7 @@ def command() -> None:
 @pass_app
 def check(app: AppContext, as_json: bool) -> None:
     """Catalog age and size, overrides, unpriced usage (provider, model, spans, tokens), GPUs with no rate."""
-    from analytics.cost_reports import check_report
+    from inferledger.analytics.cost.reports import check_report
 
     report = _local_or_remote(app, lambda wh: check_report(wh, app.settings.analytics.cost), "GET", "/admin/cost/check")
     if as_json:
@@ -85,7 +85,7 @@ def check(app: AppContext, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def update(version: str, wheel: str | None, out: str | None, as_json: bool) -> None:
     """Refresh the price snapshot from the litellm package (pip download --no-deps); then run `reprice`."""
-    from analytics.catalog_update import update_catalog
+    from inferledger.analytics.cost.catalog import update_catalog
 
     try:
         result = update_catalog(Path(out) if out else None, version=version, wheel=Path(wheel) if wheel else None)
@@ -107,7 +107,7 @@ def update(version: str, wheel: str | None, out: str | None, as_json: bool) -> N
 @pass_app
 def reprice_cmd(app: AppContext, dry_run: bool, since: datetime | None, until: datetime | None, as_json: bool) -> None:
     """Recompute cost lines with the current catalog and overrides (facts are never changed)."""
-    from analytics.cost_reports import reprice_report
+    from inferledger.analytics.cost.reports import reprice_report
 
     body = {"dry_run": dry_run, "since": since.isoformat() if since else None,
             "until": until.isoformat() if until else None}

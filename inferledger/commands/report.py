@@ -26,8 +26,8 @@ def command() -> None:
 @pass_app
 def showback(app: AppContext, month: str, out_dir: str | None, no_update: bool, as_json: bool) -> None:
     """Write showback.html (a page per team), showback.csv and FOCUS 1.2 focus.csv / focus.parquet."""
-    from analytics.cost_reports import showback_report
-    from analytics.showback.build import parse_month
+    from inferledger.analytics.cost.reports import showback_report
+    from inferledger.analytics.cost.showback.build import parse_month
 
     try:
         parse_month(month)

@@ -17,7 +17,7 @@ from inferledger.cli import AppContext, pass_app
 @pass_app
 def command(app: AppContext, otlp_grpc: str | None, otlp_http: str | None, admin: str | None, no_jobs: bool) -> None:
     """Run the OTLP receivers, the scheduler and the admin API until SIGTERM."""
-    from analytics.warehouse import WarehouseLockedError
+    from inferledger.analytics.warehouse import WarehouseLockedError
     from inferledger.service import serve_forever
 
     s = app.settings

@@ -27,8 +27,8 @@ def rules_cmd(spec_file: str, as_json: bool) -> None:
 
     SPEC_FILE is our format, OpenSLO v1, or Sloth's prometheus/v1.
     """
-    from analytics.slo.rules import render_rules, rule_groups
-    from analytics.slo.spec import SpecError, load_spec_file
+    from inferledger.analytics.slo.rules import render_rules, rule_groups
+    from inferledger.analytics.slo.spec import SpecError, load_spec_file
 
     try:
         specs = load_spec_file(spec_file)
@@ -40,8 +40,8 @@ def rules_cmd(spec_file: str, as_json: bool) -> None:
 
 def _states(app: AppContext) -> tuple[list[dict[str, Any]], dict[str, list]]:
     """States and 24h budget history (history only when read from the file itself)."""
-    from analytics.slo.store import read_history, read_states
-    from analytics.warehouse import utcnow
+    from inferledger.analytics.slo.store import read_history, read_states
+    from inferledger.analytics.warehouse import utcnow
 
     def local(wh) -> dict[str, Any]:
         rows = read_states(wh)
@@ -107,9 +107,9 @@ def _render(rows: list[dict[str, Any]], history: dict[str, list]) -> None:
 @pass_app
 def evaluate_cmd(app: AppContext, as_json: bool) -> None:
     """Run the `slo.evaluate` job once now (rollups, burn rates, state, alert records)."""
-    from analytics.slo.job import run_evaluation
-    from analytics.slo.spec import SpecError, load_configured_specs
-    from analytics.warehouse import utcnow
+    from inferledger.analytics.slo.job import run_evaluation
+    from inferledger.analytics.slo.spec import SpecError, load_configured_specs
+    from inferledger.analytics.warehouse import utcnow
     from inferledger.cli import open_warehouse_for_cli
 
     cfg = app.settings.analytics.slo
@@ -137,10 +137,10 @@ def replay_cmd(app: AppContext, hours: float, as_json: bool) -> None:
 
     Brings the minute rollups up to date first; writes no state and no alerts.
     """
-    from analytics.slo.replay import replay
-    from analytics.slo.rollup import update_rollups
-    from analytics.slo.spec import SpecError, load_configured_specs
-    from analytics.warehouse import utcnow
+    from inferledger.analytics.slo.replay import replay
+    from inferledger.analytics.slo.rollup import update_rollups
+    from inferledger.analytics.slo.spec import SpecError, load_configured_specs
+    from inferledger.analytics.warehouse import utcnow
     from inferledger.cli import open_warehouse_for_cli
 
     cfg = app.settings.analytics.slo

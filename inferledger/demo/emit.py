@@ -15,17 +15,25 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Sequence
+from datetime import UTC, datetime, timedelta
 
 from opentelemetry.sdk.metrics.export import MetricsData
 
 from inferledger.demo.exporters import PROTOCOLS, EmitError, Exporters, SpanBuilder
-from inferledger.demo.fleet import FleetSpec, GpuSample, Incident, Request, incidents_for, simulate_gpu_samples, \
-    simulate_requests, to_ns
+from inferledger.demo.fleet import (
+    FleetSpec,
+    GpuSample,
+    Incident,
+    Request,
+    incidents_for,
+    simulate_gpu_samples,
+    simulate_requests,
+    to_ns,
+)
 from inferledger.demo.genai_metrics import IntervalAggregator, genai_metrics_data
 from inferledger.demo.gpu_metrics import gpu_metrics_data, points_in
 
@@ -63,12 +71,12 @@ class EmitReport:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _naive_utc(t: datetime) -> datetime:
     """Naive datetimes are UTC already; aware ones are converted, not relabelled."""
-    return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo is not None else t
+    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo is not None else t
 
 
 class _Sender:

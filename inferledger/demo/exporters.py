@@ -122,6 +122,6 @@ class Exporters:
             for exp in self._all:
                 try:
                     exp.shutdown()
-                except Exception:  # noqa: BLE001 - best effort at exit
+                except Exception:
                     pass
             self._all.clear()

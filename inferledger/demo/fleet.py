@@ -20,14 +20,18 @@ import calendar
 import math
 import random
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterator
 
 from inferledger.demo.catalog import Feature, ModelProfile, Service
 from inferledger.demo.gpus import GpuSample, simulate_gpu_samples
 from inferledger.demo.incidents import (
-    COST_SPIKE, LATENCY_REGRESSION, PROMPT_LENGTH_DRIFT, Incident, incidents_for,
+    COST_SPIKE,
+    LATENCY_REGRESSION,
+    PROMPT_LENGTH_DRIFT,
+    Incident,
+    incidents_for,
 )
 from inferledger.demo.spec import FleetSpec, load_factor
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterator
 
 from inferledger.demo.incidents import LATENCY_REGRESSION, Incident, incidents_for
 from inferledger.demo.spec import FleetSpec, load_factor

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from collector.vocabularies import VOCABULARIES as COLLECTOR_VOCABULARIES
+from inferledger.collector.vocabularies import VOCABULARIES as COLLECTOR_VOCABULARIES
 from inferledger.demo.fleet import Request
 
 # The dialects the fleet speaks: every vocabulary the collector reads, except the

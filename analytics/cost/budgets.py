@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from analytics.alert_records import AlertRecord, firing_fingerprints, resolved_records, write_alert_records
-from analytics.cost_settings import Budget, CostSettings
-from analytics.warehouse import Warehouse
+from inferledger.analytics.alert_records import AlertRecord, firing_fingerprints, resolved_records, write_alert_records
+from inferledger.analytics.cost.settings import Budget, CostSettings
+from inferledger.analytics.warehouse import Warehouse
 
 SOURCE = "budget"
 

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from analytics.budgets import month_bounds
-from analytics.cost_settings import CostSettings
-from analytics.showback.focus import write_focus
-from analytics.warehouse import Warehouse
+from inferledger.analytics.cost.budgets import month_bounds
+from inferledger.analytics.cost.settings import CostSettings
+from inferledger.analytics.cost.showback.focus import write_focus
+from inferledger.analytics.warehouse import Warehouse
 
 _USAGE = """
 CREATE OR REPLACE TEMP TABLE sb_usage AS
@@ -197,7 +197,7 @@ def write_lines_csv(con, path: Path) -> int:
 def build_showback(wh: Warehouse, settings: CostSettings, month: str, out_dir: Path | None = None,
                    *, progress: bool = False) -> Showback:
     """Aggregate the month and, when `out_dir` is given, write showback.html, showback.csv, focus.csv/.parquet."""
-    from analytics.showback.progress import steps
+    from inferledger.analytics.cost.showback.progress import steps
 
     start, end = parse_month(month)
     con = wh.cursor()  # temp tables stay private to this cursor
@@ -215,7 +215,7 @@ def build_showback(wh: Warehouse, settings: CostSettings, month: str, out_dir: P
                 lines_path = out_dir / "showback.csv"
                 write_lines_csv(con, lines_path)
                 advance("CSV")
-                from analytics.showback.html import render_html
+                from inferledger.analytics.cost.showback.html import render_html
 
                 html_path = out_dir / "showback.html"
                 html_path.write_text(render_html(sb))

@@ -13,15 +13,15 @@ With `spread_idle` the idle time is shared out over the workloads instead.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 import polars as pl
 
-from analytics.cost_settings import CostSettings, parse_when
-from analytics.largest_remainder import largest_remainder_frame
-from analytics.pricing import MAX_TIME, MIN_TIME
-from analytics.warehouse import Warehouse, utcnow
+from inferledger.analytics.cost.largest_remainder import largest_remainder_frame
+from inferledger.analytics.cost.pricing import MAX_TIME, MIN_TIME
+from inferledger.analytics.cost.settings import CostSettings, parse_when
+from inferledger.analytics.warehouse import Warehouse, utcnow
 
 MIG_SLICES = 7  # A100 / H100 / H200 expose 7 compute slices
 _MIG = re.compile(r"(\d+)g\.", re.I)

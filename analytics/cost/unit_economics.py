@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from analytics.warehouse import Warehouse
+from inferledger.analytics.warehouse import Warehouse
 
 _ROLLUP = """
 INSERT INTO cost_rollup_hourly

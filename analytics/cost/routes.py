@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from analytics.cost_reports import check_report, reprice_report, showback_report
-from analytics.showback.build import parse_month
+from inferledger.analytics.cost.reports import check_report, reprice_report, showback_report
+from inferledger.analytics.cost.showback.build import parse_month
 
 
 def _error(status: int, message: str) -> JSONResponse:

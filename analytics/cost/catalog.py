@@ -12,10 +12,10 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from analytics.pricing import Catalog, catalog_path_or_bundled
+from inferledger.analytics.cost.pricing import Catalog, catalog_path_or_bundled
 
 WHEEL_MEMBERS = ("litellm/model_prices_and_context_window_backup.json", "model_prices_and_context_window.json")
 
@@ -68,7 +68,7 @@ def update_catalog(out: Path | None = None, *, version: str = "", wheel: Path | 
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(raw)
     meta = {"source": f"{whl.name} (PyPI wheel)", "file": member,
-            "fetched_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            "fetched_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     target.with_name("catalog_meta.json").write_text(json.dumps(meta))
     return {"path": str(target), **meta, "models": len(new), **{k: len(v) for k, v in diff.items()},
             "changed_models": diff["changed"][:50]}
@@ -79,5 +79,5 @@ def catalog_meta(catalog_path: str = "") -> dict:
     meta_file = p.with_name("catalog_meta.json")
     meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
     if "fetched_at" not in meta:
-        meta["fetched_at"] = datetime.fromtimestamp(p.stat().st_mtime, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        meta["fetched_at"] = datetime.fromtimestamp(p.stat().st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {"path": str(p), **meta}

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from analytics.cost import compute_cost_lines, sync_price_assignments
-from analytics.pricing import PriceBook
-from analytics.warehouse import Warehouse
+from inferledger.analytics.cost.lines import compute_cost_lines, sync_price_assignments
+from inferledger.analytics.cost.pricing import PriceBook
+from inferledger.analytics.warehouse import Warehouse
 
 _AGG = """
 SELECT team, coalesce(provider, '') AS provider, coalesce(model, '') AS model, count(*),

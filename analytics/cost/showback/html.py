@@ -7,7 +7,7 @@ from importlib import resources
 
 import jinja2
 
-from analytics.showback import charts
+from inferledger.analytics.cost.showback import charts
 
 
 def money(v: Decimal | float | None, currency: str = "USD") -> str:
@@ -28,7 +28,7 @@ def render_html(sb) -> str:
     env.filters["pct"] = pct
     env.filters["share"] = lambda v: f"{v:.1%}"
     env.filters["int"] = lambda v: f"{int(v or 0):,}"
-    template = env.from_string(resources.files("analytics.showback").joinpath("template.html.j2").read_text())
+    template = env.from_string(resources.files("inferledger.analytics.cost.showback").joinpath("template.html.j2").read_text())
     team_charts = {}
     for t in sb.teams:
         team_charts[t.team] = {

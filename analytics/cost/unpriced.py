@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from analytics.alert_records import AlertRecord, firing_fingerprints, resolved_records, write_alert_records
-from analytics.warehouse import Warehouse
+from inferledger.analytics.alert_records import AlertRecord, firing_fingerprints, resolved_records, write_alert_records
+from inferledger.analytics.warehouse import Warehouse
 
 SOURCE = "unpriced"
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
 
-from analytics.cost_settings import CostSettings, PriceOverride, parse_when
+from inferledger.analytics.cost.settings import CostSettings, PriceOverride, parse_when
 
 BUNDLED_CATALOG = "model_prices_and_context_window.json"
 RETIRED_MODELS = "retired_model_prices.json"
@@ -194,7 +194,7 @@ def _candidates(provider: str | None, model: str) -> Iterable[tuple[str, str]]:
 def catalog_path_or_bundled(path: str = "") -> Path:
     if path:
         return Path(path)
-    return Path(str(resources.files("analytics.data").joinpath(BUNDLED_CATALOG)))
+    return Path(str(resources.files("inferledger.analytics.cost.data").joinpath(BUNDLED_CATALOG)))
 
 
 _LOADED: dict[tuple[str, int, int], Catalog] = {}
@@ -229,7 +229,7 @@ def _parse_catalog(p: Path) -> Catalog:
     if not isinstance(data, dict):
         raise ValueError(f"price catalog {p}: expected an object of model -> prices")
     # Retired models LiteLLM dropped (still named by older spans); only where the catalog has no entry.
-    retired_raw = resources.files("analytics.data").joinpath(RETIRED_MODELS).read_bytes()
+    retired_raw = resources.files("inferledger.analytics.cost.data").joinpath(RETIRED_MODELS).read_bytes()
     retired = {k: v for k, v in json.loads(retired_raw).items() if isinstance(v, dict)}
     data = {**retired, **data}
     return Catalog(data, hashlib.sha256(raw + retired_raw).hexdigest()[:12])
@@ -342,6 +342,6 @@ class PriceBook:
 
 
 def load_price_book(settings: CostSettings) -> PriceBook:
-    from analytics.price_overrides import all_overrides
+    from inferledger.analytics.cost.overrides import all_overrides
 
     return PriceBook(load_catalog(settings.catalog_path), all_overrides(settings), settings)

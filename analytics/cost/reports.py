@@ -6,17 +6,17 @@ service otherwise; both paths call these functions, so they print the same thing
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from analytics.catalog_update import catalog_meta
-from analytics.cost import price_new_spans, set_state
-from analytics.cost_settings import CostSettings
-from analytics.gpu_allocation import allocate_window, rate_for
-from analytics.pricing import MAX_TIME, MIN_TIME, load_price_book
-from analytics.unpriced import raise_unpriced_alerts, unpriced_usage
-from analytics.warehouse import Warehouse, utcnow
+from inferledger.analytics.cost.catalog import catalog_meta
+from inferledger.analytics.cost.gpu import allocate_window, rate_for
+from inferledger.analytics.cost.lines import price_new_spans, set_state
+from inferledger.analytics.cost.pricing import MAX_TIME, MIN_TIME, load_price_book
+from inferledger.analytics.cost.settings import CostSettings
+from inferledger.analytics.cost.unpriced import raise_unpriced_alerts, unpriced_usage
+from inferledger.analytics.warehouse import Warehouse, utcnow
 
 
 def _money(v: Decimal) -> str:
@@ -34,7 +34,7 @@ def check_report(wh: Warehouse, settings: CostSettings) -> dict:
     rates = [(r.gpu_model, Decimal(repr(r.usd_per_hour)), MIN_TIME, MAX_TIME, "config") for r in settings.gpu_rates]
     no_rate = sorted(g for (g,) in gpus if rate_for(g, now, rates) is None)
     meta = catalog_meta(settings.catalog_path)
-    fetched = datetime.fromisoformat(meta["fetched_at"].replace("Z", "+00:00")).astimezone(timezone.utc).replace(tzinfo=None)
+    fetched = datetime.fromisoformat(meta["fetched_at"].replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
     return {
         "catalog": {**meta, "version": book.catalog.version, "models": len(book.catalog), "age_days": (now - fetched).days},
         "overrides": len(book.overrides),
@@ -67,9 +67,9 @@ def reconcile_client_cost(wh: Warehouse) -> list[dict]:
 def reprice_report(wh: Warehouse, settings: CostSettings, *, dry_run: bool, since: datetime | None = None,
                    until: datetime | None = None) -> dict:
     """Re-price (or show what a re-price would change); a real run also refreshes GPU, rollups and alerts."""
-    from analytics.cost_jobs import book_fingerprint
-    from analytics.reprice import reprice
-    from analytics.unit_economics import rebuild_rollup
+    from inferledger.analytics.cost.job import book_fingerprint
+    from inferledger.analytics.cost.reprice import reprice
+    from inferledger.analytics.cost.unit_economics import rebuild_rollup
 
     book = load_price_book(settings)
     result = reprice(wh, book, dry_run=dry_run, start=since, end=until)
@@ -94,8 +94,8 @@ def reprice_report(wh: Warehouse, settings: CostSettings, *, dry_run: bool, sinc
 def showback_report(wh: Warehouse, settings: CostSettings, month: str, out: Path, *, update: bool = True,
                     progress: bool = False) -> dict:
     """Price what is new, then write the month's showback to `out`; returns the summary."""
-    from analytics.cost_jobs import update_costs
-    from analytics.showback.build import build_showback
+    from inferledger.analytics.cost.job import update_costs
+    from inferledger.analytics.cost.showback.build import build_showback
 
     if update:
         update_costs(wh, settings, utcnow())

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from analytics.drift.store import latest_results
+from inferledger.analytics.drift.store import latest_results
 
 
 async def get_results(request: Request) -> JSONResponse:

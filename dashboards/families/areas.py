@@ -1,9 +1,8 @@
 """Metric families reading the tables of the other areas: cost, GPU allocation, SLO, drift,
 anomaly, alert outbox.
 
-Those tables are written by parallel issues; every family first checks the table and
-its columns exist (`table_columns`) and emits nothing otherwise, so /metrics works on
-any schema version.
+Every family first checks that its table and columns exist (`table_columns`) and emits
+nothing otherwise, so /metrics works on any schema version.
 """
 
 from __future__ import annotations
@@ -13,9 +12,9 @@ from datetime import datetime, timedelta
 import polars as pl
 from prometheus_client.core import Metric
 
-from dashboards.cardinality import bound_cardinality
-from dashboards.families import Family, emit, query, table_columns
-from dashboards.settings import DashboardSettings
+from inferledger.dashboards.cardinality import bound_cardinality
+from inferledger.dashboards.families.base import Family, emit, query, table_columns
+from inferledger.dashboards.settings import DashboardSettings
 
 # --- cost (analytics/migrations/0100_cost.sql) --------------------------------------------------
 

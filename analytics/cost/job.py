@@ -14,16 +14,16 @@ import hashlib
 import json
 from datetime import datetime, timedelta
 
-from analytics.budgets import check_budgets, month_bounds
-from analytics.cost import WATERMARK_OVERLAP, get_state, price_new_spans, set_state
-from analytics.cost_settings import CostSettings
-from analytics.gpu_allocation import allocate_window
-from analytics.jobs import JobContext, register_job
-from analytics.pricing import PriceBook, load_price_book
-from analytics.reprice import reprice
-from analytics.unit_economics import rebuild_rollup
-from analytics.unpriced import raise_unpriced_alerts
-from analytics.warehouse import Warehouse
+from inferledger.analytics.cost.budgets import check_budgets, month_bounds
+from inferledger.analytics.cost.gpu import allocate_window
+from inferledger.analytics.cost.lines import WATERMARK_OVERLAP, get_state, price_new_spans, set_state
+from inferledger.analytics.cost.pricing import PriceBook, load_price_book
+from inferledger.analytics.cost.reprice import reprice
+from inferledger.analytics.cost.settings import CostSettings
+from inferledger.analytics.cost.unit_economics import rebuild_rollup
+from inferledger.analytics.cost.unpriced import raise_unpriced_alerts
+from inferledger.analytics.jobs import JobContext, register_job
+from inferledger.analytics.warehouse import Warehouse
 
 
 def book_fingerprint(book: PriceBook) -> str:
@@ -87,7 +87,7 @@ def budgets_job(ctx: JobContext) -> dict:
 
 @register_job("cost.showback", cron={"day": 1, "hour": 2, "minute": 30})
 def showback_job(ctx: JobContext) -> str:
-    from analytics.showback.build import build_showback
+    from inferledger.analytics.cost.showback.build import build_showback
 
     prev_start, prev_end = month_bounds((ctx.now.replace(day=1) - timedelta(days=1)).date())
     month = prev_start.strftime("%Y-%m")

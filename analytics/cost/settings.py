@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 SELF_HOSTED_DEFAULT = ["vllm", "triton", "tgi", "sglang", "ollama", "llama.cpp", "self_hosted", "nvidia.nim"]
@@ -24,9 +24,8 @@ def parse_when(value: str, name: str) -> datetime | None:
     except ValueError as exc:
         raise ValueError(f"{name}: not an ISO 8601 date or datetime: {value!r}") from exc
     if dt.tzinfo is not None:
-        from datetime import timezone
 
-        dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
     return dt
 
 

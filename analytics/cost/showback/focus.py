@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.cost import unit_price_sql
+from inferledger.analytics.cost.lines import unit_price_sql
 
 MANDATORY = [
     "BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "BillingAccountId", "BillingAccountName",

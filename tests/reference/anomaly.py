@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analytics.kernels.anomaly_detectors import (
+from inferledger.analytics.kernels.anomaly_detectors import (
     KIND_NONE,
     KIND_SHIFT,
     KIND_SPIKE,

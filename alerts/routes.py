@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from alerts.overview import overview
-from alerts.silences import create_silence, expire_silence, list_silences, parse_duration, parse_matcher
-from analytics.warehouse import utcnow
+from inferledger.alerts.overview import overview
+from inferledger.alerts.silences import create_silence, expire_silence, list_silences, parse_duration, parse_matcher
+from inferledger.analytics.warehouse import utcnow
 
 
 def _flag(request: Request, name: str) -> bool:

@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from analytics.pricing import PriceBook, Segment
-from analytics.warehouse import Warehouse, utcnow
+from inferledger.analytics.cost.pricing import PriceBook, Segment
+from inferledger.analytics.warehouse import Warehouse, utcnow
 
 # What makes a span count as inference usage: a model name or any token count.
 USAGE_FILTER = (

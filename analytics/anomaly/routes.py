@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from analytics.anomaly.store import recent_anomalies
-from analytics.warehouse import utcnow
+from inferledger.analytics.anomaly.store import recent_anomalies
+from inferledger.analytics.warehouse import utcnow
 
 
 async def get_anomalies(request: Request) -> JSONResponse:

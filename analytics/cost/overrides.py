@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from analytics.cost_settings import CostSettings, PriceOverride
+from inferledger.analytics.cost.settings import CostSettings, PriceOverride
 
 _FIELDS = {f.name for f in dataclasses.fields(PriceOverride)}
 

@@ -12,15 +12,15 @@ latest state, or a trailing window where the docstring says so.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Iterable, Sequence
 
 import polars as pl
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
 
-from dashboards.cardinality import bound_cardinality
-from dashboards.settings import DashboardSettings
+from inferledger.dashboards.cardinality import bound_cardinality
+from inferledger.dashboards.settings import DashboardSettings
 
 TOKEN_TYPES = ("input", "output", "cache_read", "cache_write", "reasoning")
 
@@ -238,9 +238,3 @@ CORE_FAMILIES: list[Family] = [
     Family("warehouse", ("spans", "gpu_samples", "metric_points"), warehouse_family),
 ]
 
-
-def all_families() -> Iterable[Family]:
-    """Core families plus the ones reading other areas' tables (cost, SLO, drift, ...)."""
-    from dashboards.area_families import AREA_FAMILIES
-
-    return [*CORE_FAMILIES, *AREA_FAMILIES]

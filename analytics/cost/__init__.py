@@ -1,0 +1,1 @@
+"""Cost: pricing, cost lines, GPU allocation, budgets, showback."""

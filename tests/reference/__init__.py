@@ -1,0 +1,1 @@
+"""Plain NumPy oracles the numba kernels are checked against (not shipped)."""
