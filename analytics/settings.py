@@ -1,6 +1,6 @@
 """Settings of the warehouse and of the analytics jobs.
 
-Later issues add their own dataclass here (or in their module) and a field on
+Each area adds its own dataclass here (or in its module) and a field on
 `AnalyticsSettings`; `inferledger.config` loads and validates every one of them.
 """
 

@@ -1,4 +1,4 @@
-"""Where the service finds the parts that later issues add.
+"""Where the service finds the jobs and admin routes of each area.
 
 - JOB_MODULES: modules whose import registers jobs with `analytics.jobs.register_job`.
 - ADMIN_ROUTE_MODULES: modules exposing `ROUTES: list[starlette.routing.Route]`, mounted

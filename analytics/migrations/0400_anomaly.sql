@@ -1,4 +1,4 @@
--- Anomaly detection (issue 6). One row per alarmed point of a watched series.
+-- Anomaly detection. One row per alarmed point of a watched series.
 -- Re-computable: the job re-scores its lookback window from the facts on every run,
 -- and the primary key keeps a point that is found again from being stored twice.
 CREATE TABLE anomalies (

@@ -1,4 +1,4 @@
-"""The incidents the demo injects, at times later issues' demos can point at.
+"""The incidents the demo injects, at known times that the demo's findings can point at.
 
 They sit near the end of the window (the last day and a half of a backfill) so
 that the jobs that run right after the backfill see them as fresh: the drift
