@@ -20,7 +20,12 @@ MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
 class WarehouseLockedError(RuntimeError):
-    """Another process holds the warehouse file."""
+    """Another process holds the warehouse file; `pid` is that process where DuckDB says."""
+
+    def __init__(self, message: str, path: str = "", pid: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.pid = pid
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,14 @@ class Warehouse:
         rows = self.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()
         return bool(rows[0][0])
 
+    @property
+    def warehouse_id(self) -> str | None:
+        """The random id stored in the file at creation (None before migration 0002 ran)."""
+        if not self.table_exists("warehouse_meta"):
+            return None
+        row = self.con.execute("SELECT warehouse_id FROM warehouse_meta LIMIT 1").fetchone()
+        return row[0] if row else None
+
     def checkpoint(self) -> None:
         self.con.execute("CHECKPOINT")
 
@@ -112,7 +125,10 @@ def open_warehouse(
         con = duckdb.connect(path, read_only=read_only, config=config)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
-            raise WarehouseLockedError(_locked_message(path, str(exc))) from exc
+            pid = re.search(r"PID (\d+)", str(exc))
+            raise WarehouseLockedError(
+                _locked_message(path, str(exc)), path, int(pid.group(1)) if pid else None
+            ) from exc
         raise
     wh = Warehouse(con, path)
     if migrate and not read_only:

@@ -7,6 +7,7 @@ Areas add endpoints through `inferledger.plugins.ADMIN_ROUTE_MODULES`.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
@@ -36,6 +37,13 @@ def create_admin_app(state: object, is_ready: Callable[[], bool]) -> Starlette:
     async def readyz(request: Request) -> Response:
         ready = is_ready()
         return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+
+    async def warehouse(request: Request) -> Response:
+        """Which file this service holds: the CLI asks the service only about that file."""
+        wh = request.app.state.warehouse
+        path = wh.path if wh.path == ":memory:" else os.path.abspath(wh.path)
+        wid = await run_in_threadpool(lambda: wh.warehouse_id)
+        return JSONResponse({"path": path, "warehouse_id": wid, "pid": os.getpid(), "ready": is_ready()})
 
     async def stats(request: Request) -> Response:
         def count() -> dict:
@@ -86,6 +94,7 @@ def create_admin_app(state: object, is_ready: Callable[[], bool]) -> Starlette:
         Route("/metrics", metrics),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/admin/warehouse", warehouse),
         Route("/admin/stats", stats),
         Route("/admin/unmapped", unmapped),
         Route("/admin/alert-records", alert_records),

@@ -1,9 +1,9 @@
 """The `inferledger` command line.
 
-Every command takes `--config FILE` and `--db PATH` (DESIGN.md). Sub-commands live
-one module each in `inferledger/commands/`; each module exposes `command` (a click
-command or group) and is discovered here, so areas never edit the same file to add
-one.
+Every command takes `--config FILE`, `--db PATH` and `--json`, before or after the
+subcommand (DESIGN.md; the list is `inferledger.options.GLOBAL_OPTIONS`). Sub-commands
+live one module each in `inferledger/commands/`; each module exposes `command` (a click
+command or group) and is discovered here, so areas never edit the same file to add one.
 """
 
 from __future__ import annotations
@@ -15,26 +15,19 @@ import sys
 import click
 
 import inferledger.commands as commands_pkg
+from inferledger import __version__
 from inferledger.app import AppContext, local_address, open_warehouse_for_cli, pass_app, running_service_url
-from inferledger.config import ConfigError, load_settings
+from inferledger.options import given_options, install
 
 __all__ = ["AppContext", "cli", "local_address", "main", "open_warehouse_for_cli", "pass_app", "running_service_url"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="INFERLEDGER_CONFIG",
-              help="TOML configuration file (INFERLEDGER_* environment variables override it).")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
-              help="Warehouse file (default ./inferledger.duckdb).")
+@click.version_option(__version__, "--version", prog_name="inferledger", message="%(prog)s %(version)s")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, db_path: str | None) -> None:
+def cli(ctx: click.Context) -> None:
     """Observability and FinOps analytics for AI inference."""
-    overrides = {"warehouse.path": db_path} if db_path else {}
-    try:
-        settings = load_settings(config_path, overrides=overrides)
-    except ConfigError as exc:
-        raise click.UsageError(f"configuration: {exc}") from exc
-    ctx.obj = AppContext(settings=settings)
+    ctx.obj = AppContext(options=given_options(ctx))
 
 
 def _discover() -> None:
@@ -43,7 +36,7 @@ def _discover() -> None:
         command = getattr(module, "command", None)
         if isinstance(command, click.Command):
             cli.add_command(command)
-
+    install(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,7 +8,9 @@ wrong type is an error naming the field.
 Environment overrides use ``__`` between levels, e.g.
 ``INFERLEDGER_WAREHOUSE__RETENTION_DAYS=30`` or ``INFERLEDGER_INGEST__MAX_BODY_BYTES=1048576``.
 Values are parsed as TOML values when they can be (numbers, booleans, arrays) and
-taken as strings otherwise.
+taken as strings otherwise. Every setting lives in a section, so only names with a
+``__`` are settings; ``INFERLEDGER_CONFIG`` (the config file) and the other names in
+`NOT_SETTINGS` are read elsewhere and never taken for a key.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from inferledger.collector.settings import AttributionSettings, AuthSettings, In
 from inferledger.dashboards.settings import DashboardSettings
 
 ENV_PREFIX = "INFERLEDGER_"
+# Environment variables with our prefix that are not settings (each is read by its own user).
+NOT_SETTINGS = frozenset({"INFERLEDGER_CONFIG", "INFERLEDGER_ADMIN_TOKEN"})
 
 
 class ConfigError(ValueError):
@@ -88,7 +92,7 @@ def with_overrides(settings: Settings, overrides: Mapping[str, Any]) -> Settings
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, raw in environ.items():
-        if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX:
+        if not key.startswith(ENV_PREFIX) or key in NOT_SETTINGS or "__" not in key[len(ENV_PREFIX):]:
             continue
         dotted = ".".join(part.lower() for part in key[len(ENV_PREFIX):].split("__"))
         out[dotted] = _parse_env_value(raw)

@@ -8,6 +8,8 @@ what landed, what the jobs found and where to look.
 
 from __future__ import annotations
 
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -16,7 +18,8 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from inferledger.cli import AppContext, local_address, pass_app, running_service_url
+from inferledger.app import probe_service, warehouse_path
+from inferledger.cli import AppContext, local_address, pass_app
 from inferledger.config import with_overrides
 
 # Alert delivery runs last, after every job that raises alert records.
@@ -46,15 +49,29 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
     service = None
     received: list = []
     stop_receiver = None
-    if running_service_url(s):
-        console.print(f"using the InferLedger service already running at {admin_url} (its own alert routes apply)")
+    held = probe_service(s)
+    if held is not None and not held.holds(warehouse_path(s)):
+        raise click.ClickException(
+            f"{held.describe()}, not {warehouse_path(s)}: the demo does not send into another warehouse. "
+            f"Run the demo with --db {held.path or 'FILE'} to add to that one, stop that service, or give the demo "
+            "free ports (INFERLEDGER_SERVER__ADMIN, __OTLP_HTTP, __OTLP_GRPC)."
+        )
+    if held is not None:
+        console.print(f"using the InferLedger service already running at {admin_url} on {held.path} "
+                      "(its own alert routes apply)")
     else:
+        from inferledger.analytics.warehouse import WarehouseLockedError
+        from inferledger.app import locked_message
+
         receiver_url, received, stop_receiver = start_demo_receiver()
         s = with_overrides(s, {**demo_alert_config(receiver_url), "analytics.slo.include_demo_specs": True})
         console.print(f"starting InferLedger on the embedded warehouse [bold]{s.warehouse.path}[/]; "
                       f"alerts go to a local webhook receiver at {receiver_url}")
         try:
             service = BackgroundService(s, run_scheduler=live).start()
+        except WarehouseLockedError as exc:
+            stop_receiver()
+            raise click.ClickException(locked_message(s, exc)) from exc
         except OSError as exc:  # an address in use: say which, and how to move
             stop_receiver()
             raise click.ClickException(f"{exc} (set INFERLEDGER_SERVER__OTLP_HTTP / __OTLP_GRPC / __ADMIN to free ports)") from exc
@@ -83,10 +100,7 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
             f"\nmetrics: {admin_url}/metrics   admin API: {admin_url}/admin/stats\n"
             f"Grafana provisioning: {Path(out_dir) / 'grafana'} ({len(provisioning.get('dashboards', []))} dashboards)\n"
             f"showback for {month}: {_html_file(showback)}\n"
-            f"next (after the demo exits):\n"
-            f"  INFERLEDGER_ANALYTICS__SLO__INCLUDE_DEMO_SPECS=true inferledger --db {s.warehouse.path} slo replay --hours {int(days * 24)}\n"
-            f"  inferledger --db {s.warehouse.path} prices check\n"
-            f"  inferledger --db {s.warehouse.path} anomaly list --hours {int(days * 24)}"
+            f"next (after the demo exits):\n{_next_commands(s.warehouse.path, int(days * 24), month)}"
         )
         if live:
             console.print("streaming live traffic; Ctrl-C to stop")
@@ -99,6 +113,25 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
             service.stop()
         if stop_receiver is not None:
             stop_receiver()
+
+
+def cli_invocation() -> str:
+    """How to call this CLI so that a pasted command works: .venv/bin/inferledger after `make demo`."""
+    script = Path(sys.executable).parent / "inferledger"
+    if not script.exists():
+        return f"{shlex.quote(sys.executable)} -m inferledger"
+    try:
+        return shlex.quote(str(script.relative_to(Path.cwd())))
+    except ValueError:
+        return shlex.quote(str(script))
+
+
+def _next_commands(db: str, hours: int, month: str) -> str:
+    cli = f"{cli_invocation()} --db {shlex.quote(db)}"
+    return (f"  INFERLEDGER_ANALYTICS__SLO__INCLUDE_DEMO_SPECS=true {cli} slo replay --hours {hours}\n"
+            f"  {cli} prices check\n"
+            f"  {cli} anomaly list --hours {hours}\n"
+            f"  {cli} report showback --month {month}")
 
 
 def _run_jobs(admin_url: str, console: Console) -> list[dict]:

@@ -183,27 +183,22 @@ def status_cmd(app: AppContext, show_all: bool, trend: int, as_json: bool) -> No
 
 
 def _open_or_none(app: AppContext):
-    """The warehouse, or None when the running service holds the file (then ask its admin API)."""
-    from inferledger.analytics.warehouse import WarehouseLockedError, open_warehouse
+    """The warehouse, or None when the running service holds this file (then ask its admin API)."""
+    from inferledger.app import require_warehouse, running_service_url
 
-    try:
-        return open_warehouse(app.settings.warehouse.path, memory_limit=app.settings.warehouse.memory_limit)
-    except WarehouseLockedError:
+    require_warehouse(app.settings)
+    if running_service_url(app.settings) is not None:
         return None
+    return open_warehouse_for_cli(app.settings)
 
 
 def _admin(app: AppContext, method: str, path: str) -> Any:
-    import httpx
+    from inferledger.app import admin_request, running_service_url
 
-    url = f"http://{app.settings.server.admin}{path}"
-    try:
-        resp = httpx.request(method, url, timeout=120)
-        resp.raise_for_status()
-    except httpx.HTTPError as exc:
-        raise click.ClickException(
-            f"the warehouse is locked by the service and its admin API at {app.settings.server.admin} failed: {exc}"
-        ) from exc
-    return resp.json()
+    url = running_service_url(app.settings)
+    if url is None:
+        raise click.ClickException("the service holding the warehouse stopped answering")
+    return admin_request(url, method, path, timeout=120)
 
 
 def _emit(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
