@@ -32,6 +32,7 @@ from inferledger.collector.writer import IngestWriter
 from inferledger.config import Settings
 from inferledger.dashboards.exporter import register_warehouse_collector
 from inferledger.plugins import JOB_MODULES
+from inferledger.preflight import check_configuration
 
 log = logging.getLogger("inferledger.service")
 
@@ -73,6 +74,7 @@ class Service:
 
     async def run(self, started: "asyncio.Future | None" = None) -> None:
         s = self.settings
+        check_configuration(s)  # a bad spec, overrides or catalog file stops start-up here, before ready
         jobs = load_job_modules()  # the admin API lists and runs jobs even when nothing is scheduled
         with contextlib.ExitStack() as cleanup:  # runs in reverse order, also when start-up fails
             # Bind first: an address in use fails here, before the warehouse is touched.

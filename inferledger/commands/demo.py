@@ -20,7 +20,7 @@ from rich.table import Table
 
 from inferledger.app import probe_service, warehouse_path
 from inferledger.cli import AppContext, local_address, pass_app
-from inferledger.config import with_overrides
+from inferledger.config import ConfigError, with_overrides
 
 # Alert delivery runs last, after every job that raises alert records.
 ALERT_JOBS = ("alerts.pipeline",)
@@ -72,6 +72,9 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
         except WarehouseLockedError as exc:
             stop_receiver()
             raise click.ClickException(locked_message(s, exc)) from exc
+        except ConfigError as exc:
+            stop_receiver()
+            raise click.ClickException(f"configuration: {exc}") from exc
         except OSError as exc:  # an address in use: say which, and how to move
             stop_receiver()
             raise click.ClickException(f"{exc} (set INFERLEDGER_SERVER__OTLP_HTTP / __OTLP_GRPC / __ADMIN to free ports)") from exc

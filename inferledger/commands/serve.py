@@ -18,6 +18,8 @@ from inferledger.cli import AppContext, pass_app
 def command(app: AppContext, otlp_grpc: str | None, otlp_http: str | None, admin: str | None, no_jobs: bool) -> None:
     """Run the OTLP receivers, the scheduler and the admin API until SIGTERM."""
     from inferledger.analytics.warehouse import WarehouseLockedError
+    from inferledger.app import locked_message
+    from inferledger.config import ConfigError
     from inferledger.service import serve_forever
 
     s = app.settings
@@ -34,5 +36,9 @@ def command(app: AppContext, otlp_grpc: str | None, otlp_http: str | None, admin
     )
     try:
         serve_forever(s)
-    except (WarehouseLockedError, OSError) as exc:
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from exc
+    except WarehouseLockedError as exc:
+        raise click.ClickException(locked_message(s, exc)) from exc
+    except OSError as exc:
         raise click.ClickException(str(exc)) from exc
