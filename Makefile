@@ -1,29 +1,56 @@
-# Set-up for a fresh machine: `make demo` and `make test` (see README.md).
+# Set-up for a fresh machine: `make demo` and `make test` (see README.md) do everything.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench install clean
+# Debian packages the tests need: prometheus (promtool and a real Prometheus) and
+# prometheus-alertmanager, both started by the tests on loopback. An area that needs
+# another one adds it here, e.g. `DEB_PACKAGES += chromium`.
+DEB_PACKAGES := prometheus prometheus-alertmanager
+
+.PHONY: demo test test-fast lint deb-packages bench install clean
 
 $(STAMP): pyproject.toml
-	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV) || \
+	    { echo "'$(PYTHON) -m venv' failed: install Debian's python3-venv (apt-get install python3-venv)"; exit 1; }
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
+# Installs only what is missing, as root (apt-get update, then apt-get install); otherwise
+# says which packages to install, and the tests that need them fail naming the program.
+deb-packages:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	else \
+	    echo "*** the tests need these Debian packages, which are not installed:$$missing"; \
+	    echo "*** install them as root:  sudo apt-get install -y --no-install-recommends$$missing"; \
+	    echo "*** (or run make test as root); tests that need them fail until then"; \
+	fi
+
 # A fresh warehouse each time: a second run would add a second fleet over the same days.
 demo: $(STAMP)
 	rm -f demo.duckdb demo.duckdb.wal
 	$(BIN)/inferledger --db demo.duckdb demo --days 7
 
+lint: $(STAMP)
+	$(BIN)/python -m ruff check .
+
 # The whole suite, slow and server-starting tests included (what CI runs).
-test: $(STAMP)
+test: deb-packages $(STAMP) lint
 	$(BIN)/python -m pytest -m '' -q
 
-# The fast default suite.
+# The fast default suite (no slow or server-marked tests).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q
 

@@ -38,6 +38,8 @@ receiver = "hook"
 
 def _run(tmp_path, url, *args):
     db = str(tmp_path / "wh.duckdb")
+    if not (tmp_path / "wh.duckdb").exists():  # commands never create a warehouse; serve does
+        open_warehouse(db).close()
     res = CliRunner().invoke(cli, ["--config", _config(tmp_path, url), "--db", db, *args], catch_exceptions=False)
     return res
 
@@ -128,18 +130,28 @@ def test_admin_api_silences(warehouse):
 
 
 def test_list_goes_through_admin_api_when_service_holds_the_file(tmp_path, monkeypatch):
-    """DuckDB allows one process per file: when it is locked, the CLI asks the service."""
-    from inferledger.analytics.warehouse import WarehouseLockedError
+    """DuckDB allows one process per file: when the service holds it, the CLI asks the service."""
+    import os
 
-    wh = open_warehouse(tmp_path / "served.duckdb")
-    app = Starlette(routes=ROUTES)
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    db = tmp_path / "wh.duckdb"
+    wh = open_warehouse(db)
+
+    async def held(request):
+        return JSONResponse({"path": str(db.resolve()), "warehouse_id": wh.warehouse_id, "pid": os.getpid(),
+                             "ready": True})
+
+    app = Starlette(routes=[*ROUTES, Route("/admin/warehouse", held)])
     app.state.warehouse = wh
     client = TestClient(app, base_url="http://127.0.0.1:9464")
 
-    def locked(*a, **k):
-        raise WarehouseLockedError("warehouse is locked by process 1")
+    def no_local_open(*a, **k):
+        raise AssertionError("the CLI opened the file the service holds")
 
-    monkeypatch.setattr("inferledger.analytics.warehouse.open_warehouse", locked)
+    monkeypatch.setattr("inferledger.analytics.warehouse.open_warehouse", no_local_open)
+    monkeypatch.setattr("httpx.get", lambda url, timeout=None: client.get(url.replace("http://127.0.0.1:9464", "")))
     monkeypatch.setattr("httpx.request", lambda method, url, json=None, timeout=None:
                         client.request(method, url.replace("http://127.0.0.1:9464", ""), json=json))
     res = _run(tmp_path, "http://127.0.0.1:9", "alerts", "silence", "create", "-m", "team=ml", "--comment", "via api",
