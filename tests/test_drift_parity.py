@@ -14,9 +14,9 @@ from inferledger.analytics.drift.compare import compare_frames
 from inferledger.analytics.drift.methods import METHODS, compare_column
 from inferledger.analytics.drift.profile import categorical_sample, numeric_sample
 
-evidently = pytest.importorskip("evidently")
-from evidently import DataDefinition, Dataset, Report  # noqa: E402
-from evidently.presets import DataDriftPreset  # noqa: E402
+# Every test here runs Evidently beside our kernels; importing it takes ~10 s, so these
+# run in `make test` (slow) and the import waits until a test needs it.
+pytestmark = pytest.mark.slow
 
 RTOL = 1e-9
 DISPLAY_TO_NAME = {m.display_name: m.name for m in METHODS.values()}
@@ -25,6 +25,10 @@ DISPLAY_TO_NAME = {m.display_name: m.name for m in METHODS.values()}
 def evidently_drift(ref: pd.DataFrame, cur: pd.DataFrame, num: list[str], cat: list[str],
                     per_column_method: dict[str, str] | None = None) -> dict[str, dict]:
     """Evidently's DataDriftPreset on the same frames: column -> method, score, threshold, drifted."""
+    pytest.importorskip("evidently")
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
     dd = DataDefinition(numerical_columns=num, categorical_columns=cat)
     report = Report([DataDriftPreset(per_column_method=per_column_method)])
     with warnings.catch_warnings():
@@ -42,6 +46,7 @@ def evidently_drift(ref: pd.DataFrame, cur: pd.DataFrame, num: list[str], cat: l
 
 
 def evidently_drifted(method: str, ref: pd.Series, cur: pd.Series, kind: str, threshold: float) -> bool:
+    pytest.importorskip("evidently")
     from evidently.legacy.calculations.stattests.registry import get_registered_stattest
     from evidently.legacy.core import ColumnType
 
@@ -98,7 +103,7 @@ CAT = ["model", "finish"]
 
 
 @pytest.mark.parametrize("n_ref,n_cur", [(300, 400), (1000, 700), (1001, 900), (5000, 20000),
-                                         pytest.param(20000, 15000, marks=pytest.mark.slow)])
+                                         (20000, 15000)])
 def test_default_selection_and_values_match_evidently(n_ref, n_cur):
     ref, cur = _frames(n_ref, n_cur, seed=n_ref)
     small = n_ref <= 1000
@@ -115,7 +120,7 @@ def test_default_selection_and_values_match_evidently(n_ref, n_cur):
 
 
 @pytest.mark.parametrize("method", ["ks", "wasserstein", "psi", "jensenshannon"])
-@pytest.mark.parametrize("n", [200, 3000, pytest.param(12000, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("n", [200, 3000, 12000])
 def test_every_numeric_method_matches_evidently(method, n):
     ref, cur = _frames(n, n + 37, seed=n)
     cols = ["normal", "tokens", "heavy"] + (["few_int"] if method in ("psi", "jensenshannon") else [])
