@@ -217,3 +217,12 @@ def test_a_bad_file_named_by_the_config_stops_start_up(tmp_path, override, needl
     assert needle.replace("{tmp}", str(tmp_path)) in str(err.value)
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"{eps.admin}/readyz", timeout=1)
+
+
+def test_the_demo_prints_an_inferledger_that_runs_as_printed():
+    from inferledger.commands.demo import cli_invocation
+
+    printed = cli_invocation()
+    assert printed.endswith("inferledger") and "/" in printed  # not a bare name that PATH may lack
+    ran = subprocess.run(f"{printed} --version", shell=True, capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0 and ran.stdout.strip() == f"inferledger {version('inferledger')}", ran.stderr

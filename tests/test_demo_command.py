@@ -37,6 +37,14 @@ def test_demo_backfills_runs_jobs_and_delivers_alerts(tmp_path):
     assert "notifications received by the demo webhook" in out and "[FIRING" in out
     assert (tmp_path / "out" / "grafana" / "provisioning").is_dir()
 
+    # The "next" commands work as printed, from where the demo ran, once it has exited.
+    printed = out.split("next (after the demo exits):\n", 1)[1].splitlines()
+    nexts = [line.strip() for line in printed if line.startswith("  ")]
+    assert len(nexts) >= 3 and all(f"--db {db}" in c for c in nexts), nexts
+    for command in nexts:
+        ran = subprocess.run(command, shell=True, env=env, capture_output=True, text=True, timeout=600)
+        assert ran.returncode == 0, f"{command}\n{ran.stdout[-2000:]}{ran.stderr[-2000:]}"
+
     wh = open_warehouse(db)
     con = wh.con
     assert con.execute("SELECT count(*) FROM spans").fetchone()[0] == landed

@@ -103,7 +103,8 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
             f"\nmetrics: {admin_url}/metrics   admin API: {admin_url}/admin/stats\n"
             f"Grafana provisioning: {Path(out_dir) / 'grafana'} ({len(provisioning.get('dashboards', []))} dashboards)\n"
             f"showback for {month}: {_html_file(showback)}\n"
-            f"next (after the demo exits):\n{_next_commands(s.warehouse.path, int(days * 24), month)}"
+            f"next (after the demo exits):\n{_next_commands(s.warehouse.path, int(days * 24), month)}",
+            soft_wrap=True, markup=False, highlight=False,  # commands to paste: never wrapped or styled
         )
         if live:
             console.print("streaming live traffic; Ctrl-C to stop")
