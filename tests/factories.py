@@ -89,14 +89,15 @@ def _insert(wh: Warehouse, verb: str, table: str, columns: list[str], values: li
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         tbl = None
     if tbl is not None:
-        wh.con.register("_factory_rows", tbl)
+        cur = wh.cursor()  # its own cursor: the caller's may hold an unfinished result
         try:
-            wh.con.execute(f"{verb} INTO {table} ({sql_cols}) SELECT {sql_cols} FROM _factory_rows")
+            cur.register("_factory_rows", tbl)
+            cur.execute(f"{verb} INTO {table} ({sql_cols}) SELECT {sql_cols} FROM _factory_rows")
             return
         except Exception:  # e.g. duplicate keys inside one batch: row by row below ignores them one at a time
             pass
         finally:
-            wh.con.unregister("_factory_rows")
+            cur.close()
     placeholders = ", ".join("?" for _ in columns)
     wh.con.executemany(f"{verb} INTO {table} ({sql_cols}) VALUES ({placeholders})", values)
 

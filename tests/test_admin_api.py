@@ -73,6 +73,7 @@ def test_ingest_unmapped_cli_reads_the_file_when_no_service_runs(tmp_path):
     assert '"key": "ai.model.id"' in result.output and '"spans": 3' in result.output
 
 
+@pytest.mark.server
 def test_address_in_use_is_a_clear_error_before_the_warehouse_is_touched(tmp_path):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

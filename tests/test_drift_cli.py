@@ -60,6 +60,7 @@ def test_compare_options_and_errors(files, tmp_path):
     assert res.exit_code != 0 and "colour" in res.output
 
 
+@pytest.mark.slow
 def test_run_status_and_report_on_the_warehouse(tmp_path):
     wh = open_warehouse(tmp_path / "wh.duckdb")
     _seed(wh)
@@ -110,6 +111,7 @@ def test_compare_skips_columns_drift_cannot_use(tmp_path):
     assert res.exit_code != 0 and "drift needs a numeric or a categorical column" in res.output
 
 
+@pytest.mark.slow
 def test_status_shows_a_score_trend_per_column(tmp_path):
     wh = open_warehouse(tmp_path / "wh.duckdb")
     _seed(wh)

@@ -103,6 +103,7 @@ def test_prompt_length_drift_is_attributed_to_its_segment(warehouse):
         assert cost.drifted is False and "no values" in cost.detail
 
 
+@pytest.mark.slow
 def test_job_writes_results_and_fires_then_resolves(warehouse, settings):
     _seed(warehouse)
     assert "drift.detect" in REGISTRY
@@ -235,6 +236,7 @@ def test_admin_route_serves_the_latest_results(warehouse, settings):
     assert {r["segment"]["service_name"] for r in drifted} == {DRIFTED[0]}
 
 
+@pytest.mark.slow
 def test_demo_fleet_prompt_length_drift_is_found_in_its_segment(warehouse):
     """Two days of the demo fleet's own simulated traffic: the injected drift is attributed right."""
     from inferledger.demo.fleet import simulate_requests
