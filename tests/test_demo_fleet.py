@@ -157,6 +157,7 @@ def test_prompt_length_drift_visible_and_lasting(two_days):
 
 # --- load shape ----------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_diurnal_and_weekend_shape():
     spec = SPEC.scaled(0.25)
     start = datetime(2026, 11, 9)                      # Monday 00:00 UTC, one full week

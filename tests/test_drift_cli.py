@@ -88,6 +88,7 @@ def test_run_status_and_report_on_the_warehouse(tmp_path):
     assert res.exit_code == 0 and "0 segment(s)" in res.output
 
 
+@pytest.mark.slow
 def test_compare_writes_evidently_report(files, tmp_path):
     ref, cur = files
     out = tmp_path / "cmp.html"

@@ -206,6 +206,7 @@ def test_reference_profile_is_fitted_once_and_reused(warehouse, monkeypatch):
         assert [r.as_dict() for r in compare_profile(profile, cur)] == [r.as_dict() for r in compare_frames(ref, cur)]
 
 
+@pytest.mark.slow
 def test_max_rows_takes_a_seeded_sample_per_segment(warehouse):
     from inferledger.analytics.drift.features import read_features
 
@@ -219,6 +220,7 @@ def test_max_rows_takes_a_seeded_sample_per_segment(warehouse):
     assert capped.sort("input_tokens", "latency_s").equals(again.sort("input_tokens", "latency_s"))
 
 
+@pytest.mark.slow
 def test_admin_route_serves_the_latest_results(warehouse, settings):
     from starlette.applications import Starlette
     from starlette.testclient import TestClient

@@ -40,6 +40,7 @@ def test_sdk_http_protobuf_exporter_lands_spans(tmp_path):
         assert row == (50, sum(100 + i for i in range(50)), "search", "answers", "otel_genai", "openai")
 
 
+@pytest.mark.server
 def test_sdk_http_gzip_and_grpc_exporters_through_worker_process(tmp_path):
     with running_service(tmp_path / "w.duckdb", **{"ingest.workers": 1}) as (service, eps):
         gz = HttpSpanExporter(endpoint=f"{eps.http}/v1/traces", compression=Compression.Gzip)
@@ -209,6 +210,7 @@ def test_shutdown_flushes_and_file_reopens(tmp_path):
     wh.close()
 
 
+@pytest.mark.server
 def test_dead_ingest_worker_gives_503_then_the_pool_is_replaced(tmp_path):
     with running_service(tmp_path / "w.duckdb", **{"ingest.workers": 1}) as (service, eps):
         body = traces_request_bytes(genai_spans(3))

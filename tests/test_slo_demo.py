@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pyarrow as pa
+import pytest
 
 from inferledger.analytics.slo.engine import evaluate
 from inferledger.analytics.slo.rollup import update_rollups
@@ -44,6 +45,7 @@ def _store(wh, reqs) -> None:
     wh.con.unregister("demo_requests")
 
 
+@pytest.mark.slow
 def test_demo_latency_regression_burns_the_ttft_slo(warehouse):
     end = datetime(2026, 3, 10)
     start = end - timedelta(days=2)
