@@ -189,4 +189,8 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected a string, got {value!r}")
         return value
+    if tp is dict:  # a free-form table (inline SLO specs): its keys are checked where it is parsed
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: expected a table, got {type(value).__name__}")
+        return dict(value)
     return value

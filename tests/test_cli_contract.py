@@ -94,6 +94,11 @@ def test_environment_names_without_a_section_are_not_settings():
         load_settings(None, environ={"INFERLEDGER_WAREHOUSE__BOGUS": "1"})
 
 
+def test_free_form_tables_must_be_tables():
+    with pytest.raises(ConfigError, match=r"analytics.slo.specs\[0\]: expected a table"):
+        load_settings(None, environ={}, overrides={"analytics.slo.specs": ["not a table"]})
+
+
 def test_version():
     res = CliRunner().invoke(cli, ["--version"])
     assert res.exit_code == 0 and res.output.strip() == f"inferledger {version('inferledger')}"
