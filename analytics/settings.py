@@ -33,11 +33,10 @@ class WarehouseSettings:
 
 @dataclass
 class AnalyticsSettings:
-    """Per-job sections are added here by the issues that own them."""
+    """`[analytics]`: one typed section per job area; there is no free-form section."""
 
     jobs_enabled: bool = True
     cost: CostSettings = field(default_factory=CostSettings)
     drift: DriftSettings = field(default_factory=DriftSettings)
     slo: SLOSettings = field(default_factory=SLOSettings)
     anomaly: AnomalySettings = field(default_factory=AnomalySettings)
-    extra: dict = field(default_factory=dict)

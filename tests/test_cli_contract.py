@@ -99,6 +99,11 @@ def test_free_form_tables_must_be_tables():
         load_settings(None, environ={}, overrides={"analytics.slo.specs": ["not a table"]})
 
 
+def test_no_section_takes_arbitrary_keys():
+    with pytest.raises(ConfigError, match="analytics.extra: unknown key"):
+        load_settings(None, environ={}, overrides={"analytics.extra.anything": 1})
+
+
 def test_version():
     res = CliRunner().invoke(cli, ["--version"])
     assert res.exit_code == 0 and res.output.strip() == f"inferledger {version('inferledger')}"
