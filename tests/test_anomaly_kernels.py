@@ -41,12 +41,17 @@ def _mixed_batch(n: int = 4000) -> tuple[np.ndarray, np.ndarray]:
     return ts, x
 
 
+# The NumPy reference is slow Python: the default and one seasonal configuration stay in the
+# fast suite, the other branches run in `make test`.
 @pytest.mark.parametrize("cfg", [
     DetectorConfig(),
-    DetectorConfig(tail_eta=0.1, tail_p=0.999, suppress_points=50, z_alarm=6, cusum_h=20, warmup_points=0),
-    DetectorConfig(alpha_fast=0.3, alpha_scale=0.1, season_min_obs=1, huber_k=1.5, suppress_factor=0.0),
+    pytest.param(DetectorConfig(tail_eta=0.1, tail_p=0.999, suppress_points=50, z_alarm=6, cusum_h=20, warmup_points=0),
+                 marks=pytest.mark.slow),
+    pytest.param(DetectorConfig(alpha_fast=0.3, alpha_scale=0.1, season_min_obs=1, huber_k=1.5, suppress_factor=0.0),
+                 marks=pytest.mark.slow),
     DetectorConfig(season_select=1.0, range_margin=0.0, season_min_obs=3, tail_eta=0.0),
-    DetectorConfig(season_select=1.0, range_margin=0.3, range_min_obs=50, max_gap_steps=3),
+    pytest.param(DetectorConfig(season_select=1.0, range_margin=0.3, range_min_obs=50, max_gap_steps=3),
+                 marks=pytest.mark.slow),
 ])
 def test_numba_kernel_equals_numpy_reference(cfg):
     ts, x = _mixed_batch()
