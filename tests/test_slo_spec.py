@@ -109,9 +109,9 @@ def test_demo_specs_load():
 @pytest.mark.parametrize(
     ("text", "field"),
     [
-        ("slos: [{name: a, service: s, objective: 100, sli: availability}]", "spec.slos[0].objective"),
+        ("slos: [{name: a, service: s, objective: 100.01, sli: availability}]", "spec.slos[0].objective"),
         ("slos: [{name: a, service: s, objective: '99', sli: availability}]", "spec.slos[0].objective"),
-        ("slos: [{name: a, service: s, objective: 99, sli: availability, window: 7d}]", "spec.slos[0].window"),
+        ("slos: [{name: a, service: s, objective: 99, sli: availability, window: 7days}]", "spec.slos[0].window"),
         ("slos: [{name: a, service: s, objective: 99, sli: speed}]", "spec.slos[0].sli.type"),
         ("slos: [{name: a, service: s, objective: 99, sli: {type: latency}}]", "spec.slos[0].sli.threshold_s"),
         ("slos: [{name: a, service: s, objective: 99, sli: {type: latency, threshold_s: -1}}]",

@@ -41,11 +41,12 @@ TICKET_BITS = 0b1100
 def burn_rate_factor(period_hours: float, budget_percent: float, window_hours: float) -> float:
     """Sloth's speed: the burn rate that spends `budget_percent` of the budget in `window_hours`.
 
-    30 days gives 14.4, 6, 3, 1 for the workbook tiers; 28 days 13.44, 5.6, 2.8, 0.933.
-    Same operation order and unit (seconds) as Sloth, so the printed factors match its
-    rules to the last digit (5.6, not 5.6000000000000005).
+    Same operations, order and unit (hours) as Sloth's getBurnRateFactor, so the factor
+    is the same float64 it prints: 30 days gives 14.4, 6, 3, 1; 28 days 13.44,
+    5.6000000000000005, 2.8000000000000003, 0.9333333333333333.
     """
-    return (budget_percent * (period_hours * 3600) / 100) / (window_hours * 3600)
+    hours_required = budget_percent * period_hours / 100
+    return hours_required / window_hours
 
 
 def tier_factors(period_hours: float) -> np.ndarray:
