@@ -52,9 +52,18 @@ class SLOState:
 
 def budget_remaining(period_bad: int, period_total: int, budget: float) -> float:
     """1 - consumed share of the error budget; 1 when nothing happened in the period."""
-    if period_total <= 0:
+    if period_total <= 0 or period_bad <= 0:
         return 1.0
+    if budget <= 0:  # objective 100: any error exhausts the (empty) budget
+        return 0.0
     return 1.0 - period_bad / (period_total * budget)  # the kernels' operation order
+
+
+def burn_rates(ratios: np.ndarray, budget: float) -> np.ndarray:
+    """error ratio / budget; with no budget (objective 100) any error burns infinitely fast."""
+    if budget > 0:
+        return ratios / budget
+    return np.where(ratios > 0, np.inf, 0.0)
 
 
 def exhaustion_hours(remaining: float, burn_rate: float, period_hours: float) -> float | None:
@@ -126,7 +135,7 @@ def evaluate(wh: Warehouse, specs: list[SLOSpec], now: datetime) -> list[SLOStat
         start = spec.period_start(now)
         pb, pt = period.get(spec.id, (0, 0))
         remaining = budget_remaining(int(pb), int(pt), spec.error_budget)
-        burns = (ratios[i] / spec.error_budget).tolist()
+        burns = burn_rates(ratios[i], spec.error_budget).tolist()
         f = int(flags[i])
         states.append(SLOState(
             spec=spec, evaluated_at=now, error_ratios=ratios[i].tolist(), burn_rates=burns,
