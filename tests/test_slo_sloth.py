@@ -333,3 +333,17 @@ def test_the_sloth_example_in_the_repo_still_loads():
     (s,) = load_spec_file("tests/promtool/sloth_availability_slo.yaml")
     assert s.alerting.name == "MyServiceHighErrorRate"
     assert rule_groups([s], RuleOptions())["groups"]
+
+
+def test_openslo_v1_datasource_refs_are_resolved():
+    text = """
+apiVersion: openslo/v1
+kind: DataSource
+metadata: {name: prom}
+spec: {type: Prometheus, connectionDetails: {url: http://prometheus:9090}}
+---
+""" + OPENSLO_PROM.replace("COUNTER", "true").replace("{type: Prometheus, spec:", "{metricSourceRef: prom, spec:")
+    (spec,) = parse_text(text)
+    assert spec.prometheus.total_query == "sum(rate(total_gauge[{{.window}}]))"
+    with pytest.raises(SpecError, match="no DataSource named 'prom'"):
+        parse_text(text.split("---", 1)[1])

@@ -46,14 +46,18 @@ from inferledger.analytics.slo.model import (
 OPENSLO_OTHER_KINDS = ("SLI", "Service", "AlertPolicy", "AlertCondition", "AlertNotificationTarget", "DataSource")
 
 
-def _openslo_source(node: Any, where: str) -> tuple[str, dict]:
+def _openslo_source(node: Any, where: str, docs: dict | None = None) -> tuple[str, dict]:
     data = mapping(node, where)
     known(data, {"metricSource"}, where)
     ms = mapping(data.get("metricSource"), join(where, "metricSource"))
     known(ms, {"type", "spec", "metricSourceRef"}, join(where, "metricSource"))
     if "metricSourceRef" in ms and "type" not in ms:
-        raise fail(join(join(where, "metricSource"), "metricSourceRef"),
-                   "DataSource references are not resolved; give metricSource.type (InferLedger or Prometheus)")
+        ref = ms["metricSourceRef"]
+        source = (docs or {}).get(("DataSource", ref))
+        if source is None:
+            raise fail(join(join(where, "metricSource"), "metricSourceRef"),
+                       f"no DataSource named {ref!r} in this file")
+        ms = {**ms, "type": mapping(source.get("spec"), f"DataSource {ref}.spec").get("type")}
     kind = string_field(ms.get("type"), join(join(where, "metricSource"), "type"))
     spec = mapping(ms.get("spec"), join(join(where, "metricSource"), "spec"), required=False)
     return kind.lower(), spec
@@ -131,7 +135,7 @@ def parse_openslo(doc: dict, where: str, docs_by_name: dict) -> list[SLOSpec]:
         else:
             raise fail(join(ow, "target"), "is required (or targetPercent)")
         target = objective_percent(round(target, 10), join(ow, "target"))
-        sli, prom = _openslo_sli(ind, o, iw, ow)
+        sli, prom = _openslo_sli(ind, o, iw, ow, docs_by_name)
         slo_name = name if len(objectives) == 1 else f"{name}-{o.get('displayName') or i}"
         if not NAME_RE.match(slo_name):
             raise fail(join(ow, "displayName"), f"{slo_name!r} is not a valid SLO name")
@@ -143,9 +147,10 @@ def parse_openslo(doc: dict, where: str, docs_by_name: dict) -> list[SLOSpec]:
     return out
 
 
-def _openslo_sli(ind: dict, obj: dict, iw: str, ow: str) -> tuple[SpanSLI | None, PromSLI | None]:
+def _openslo_sli(ind: dict, obj: dict, iw: str, ow: str,
+                 docs: dict | None = None) -> tuple[SpanSLI | None, PromSLI | None]:
     if "thresholdMetric" in ind:
-        kind, src = _openslo_source(ind["thresholdMetric"], join(iw, "thresholdMetric"))
+        kind, src = _openslo_source(ind["thresholdMetric"], join(iw, "thresholdMetric"), docs)
         sw = join(join(join(iw, "thresholdMetric"), "metricSource"), "spec")
         if kind != "inferledger":
             raise fail(join(join(join(iw, "thresholdMetric"), "metricSource"), "type"),
@@ -170,8 +175,8 @@ def _openslo_sli(ind: dict, obj: dict, iw: str, ow: str) -> tuple[SpanSLI | None
         if "total" not in rm or ("good" in rm) == ("bad" in rm):
             raise fail(rw, "needs total and exactly one of good or bad")
         which = "good" if "good" in rm else "bad"
-        k_part, s_part = _openslo_source(rm[which], join(rw, which))
-        k_tot, s_tot = _openslo_source(rm["total"], join(rw, "total"))
+        k_part, s_part = _openslo_source(rm[which], join(rw, which), docs)
+        k_tot, s_tot = _openslo_source(rm["total"], join(rw, "total"), docs)
         if k_part != k_tot:
             raise fail(join(join(join(rw, which), "metricSource"), "type"),
                         f"must be the same type as total ({k_tot})")

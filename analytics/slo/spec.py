@@ -141,6 +141,10 @@ def parse_spec_documents(docs: list[Any], source: str = "spec", *, default_perio
         (d.get("metadata") or {}).get("name"): d
         for d in docs if isinstance(d, dict) and d.get("kind") == "SLI" and d.get("apiVersion") == "openslo/v1"
     }
+    openslo_slis.update({  # DataSources, for metricSource.metricSourceRef
+        ("DataSource", (d.get("metadata") or {}).get("name")): d
+        for d in docs if isinstance(d, dict) and d.get("kind") == "DataSource" and d.get("apiVersion") == "openslo/v1"
+    })
     out: list[SpecDocument] = []
     openslo = SpecDocument(source, [])
     for n, doc in enumerate(docs):
