@@ -127,7 +127,7 @@ def test_demo_specs_load():
         ("version: nope/v9\nslos: []", "spec.version"),
         ("slos: [{name: a, service: s, objective: 99, sli: availability}, "
          "{name: a, service: s, objective: 98, sli: availability}]", "spec: two SLOs"),
-        ("apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: a}\nspec: {service: s, budgetingMethod: Timeslices,"
+        ("apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: a}\nspec: {service: s, budgetingMethod: RatioTimeslices,"
          " indicator: {spec: {}}, objectives: [{target: 0.9}]}", "spec.spec.budgetingMethod"),
     ],
 )

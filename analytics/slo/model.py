@@ -90,6 +90,9 @@ class SLOSpec:
     source_format: str = "inferledger/v1"
     # Sloth SLO plugins, (id, config) in chain order; applied by the rule generator.
     plugins: tuple[tuple[str, Any], ...] = ()
+    # OpenSLO Timeslices budgeting: each minute with traffic is one event, bad when its
+    # good/total ratio is under this target. None: Occurrences (every request an event).
+    timeslice_target: float | None = None
 
     @property
     def id(self) -> str:

@@ -4,8 +4,8 @@ Span SLIs use metric source `type: InferLedger` (`thresholdMetric` with `field:
 duration_s | time_to_first_token_s`, or `ratioMetric` with `events: error | non_error`
 over a `total` with `filters`); `type: Prometheus` ratio metrics become Sloth events
 for rule generation (`counter: false` gauges are averaged over the window instead of
-rated). Only `budgetingMethod: Occurrences` is supported: Timeslices need per-slice
-good/bad decisions that neither the minute rollups nor Prometheus rules express.
+rated). `budgetingMethod: Timeslices` over spans uses one-minute slices (the rollup
+grain) and is evaluated by the engine only: Prometheus rules cannot express it.
 Every key is checked, so a typo (`timeWindows` in v1) is an error naming it, and
 `alertPolicies` are rejected rather than silently dropped.
 
@@ -79,6 +79,24 @@ def _openslo_indicator(spec: dict, docs_by_name: dict, where: str) -> tuple[dict
     raise fail(join(where, "indicator"), "is required (or indicatorRef)")
 
 
+def _timeslice(o: dict, method: str, ow: str) -> float | None:
+    """The slice target (ratio) of a Timeslices objective; slices are one minute (the rollup grain)."""
+    if method != "Timeslices":
+        for key in ("timeSliceTarget", "timeSliceWindow"):
+            if key in o:
+                raise fail(join(ow, key), "only for budgetingMethod: Timeslices")
+        return None
+    if "timeSliceTarget" not in o:
+        raise fail(join(ow, "timeSliceTarget"), "is required for Timeslices (the good ratio a minute needs)")
+    target = number(o["timeSliceTarget"], join(ow, "timeSliceTarget"))
+    if not 0 < target <= 1:
+        raise fail(join(ow, "timeSliceTarget"), f"must be > 0 and <= 1, got {target!r}")
+    if o.get("timeSliceWindow", "1m") not in ("1m", "60s"):
+        raise fail(join(ow, "timeSliceWindow"), f"only 1m slices are supported (the rollup minute), "
+                                                 f"got {o.get('timeSliceWindow')!r}")
+    return target
+
+
 def parse_openslo(doc: dict, where: str, docs_by_name: dict) -> list[SLOSpec]:
     known(doc, {"apiVersion", "kind", "metadata", "spec"}, where)
     meta = mapping(doc.get("metadata"), join(where, "metadata"))
@@ -96,9 +114,9 @@ def parse_openslo(doc: dict, where: str, docs_by_name: dict) -> list[SLOSpec]:
                                               "multiwindow multi-burn-rate page and ticket alerts instead")
     service = string_field(spec.get("service"), join(sw, "service"), pattern=NAME_RE)
     method = spec.get("budgetingMethod", "Occurrences")
-    if method != "Occurrences":
-        raise fail(join(sw, "budgetingMethod"), f"only Occurrences is supported, got {method!r} (Timeslices "
-                                                "need per-slice decisions that burn-rate rules cannot express)")
+    if method not in ("Occurrences", "Timeslices"):
+        raise fail(join(sw, "budgetingMethod"), f"must be Occurrences or Timeslices, got {method!r} "
+                                                "(RatioTimeslices is not supported)")
     period = "30d"
     tw = spec.get("timeWindow")
     if tw is not None:
@@ -125,9 +143,7 @@ def parse_openslo(doc: dict, where: str, docs_by_name: dict) -> list[SLOSpec]:
         o = mapping(obj, ow)
         known(o, {"displayName", "op", "value", "target", "targetPercent", "timeSliceTarget", "timeSliceWindow",
                   "compositeWeight"}, ow)
-        if "timeSliceTarget" in o or "timeSliceWindow" in o:
-            raise fail(join(ow, "timeSliceTarget" if "timeSliceTarget" in o else "timeSliceWindow"),
-                       "time slices are not supported (budgetingMethod must be Occurrences)")
+        slice_target = _timeslice(o, method, ow)
         if "target" in o:
             target = number(o["target"], join(ow, "target")) * 100
         elif "targetPercent" in o:
@@ -136,13 +152,16 @@ def parse_openslo(doc: dict, where: str, docs_by_name: dict) -> list[SLOSpec]:
             raise fail(join(ow, "target"), "is required (or targetPercent)")
         target = objective_percent(round(target, 10), join(ow, "target"))
         sli, prom = _openslo_sli(ind, o, iw, ow, docs_by_name)
+        if slice_target is not None and sli is None:
+            raise fail(join(sw, "budgetingMethod"), "Timeslices are evaluated over spans only "
+                                                    "(type: InferLedger); Prometheus rules cannot express them")
         slo_name = name if len(objectives) == 1 else f"{name}-{o.get('displayName') or i}"
         if not NAME_RE.match(slo_name):
             raise fail(join(ow, "displayName"), f"{slo_name!r} is not a valid SLO name")
         out.append(SLOSpec(
             service=service, name=slo_name, objective=target, period=period,
             description=string_field(spec.get("description"), join(sw, "description"), required=False),
-            labels=labels, sli=sli, prometheus=prom, source_format="openslo/v1",
+            labels=labels, sli=sli, prometheus=prom, source_format="openslo/v1", timeslice_target=slice_target,
         ))
     return out
 

@@ -94,6 +94,9 @@ def le_matcher(threshold: float) -> str:
 
 def prom_sli(spec: SLOSpec) -> PromSLI:
     """The Prometheus SLI of a spec: its own queries, or the GenAI-metric mapping of a span SLI."""
+    if spec.timeslice_target is not None:
+        raise SpecError(f"SLO {spec.id}.budgetingMethod: Timeslices cannot be expressed as Prometheus burn-rate "
+                        "rules (each minute's ratio would need its own series); `slo status` evaluates it")
     if spec.prometheus is not None:
         return spec.prometheus
     sli = spec.sli
