@@ -195,9 +195,10 @@ def test_cli_options(tmp_path):
 
 
 def test_validate_agrees_with_sloths_rules():
-    good = validate_inputs([str(FIX / "validate" / "good")])
+    # The good specs share SLO IDs across files, so, as in Sloth's own test, duplicates are allowed here.
+    good = validate_inputs([str(FIX / "validate" / "good")], ignore_duplicates=True)
     assert len(good) == 4 and all(not e for _, e in good), good
-    bad = dict(validate_inputs([str(FIX / "validate" / "bad")]))
+    bad = dict(validate_inputs([str(FIX / "validate" / "bad")], ignore_duplicates=True))
     assert len(bad) == 9 and all(bad.values()), bad
     expect = {
         "bad-objective.yaml": "slos[1].objective", "bad-k8s-service.yaml": "spec.service",
@@ -210,7 +211,7 @@ def test_validate_agrees_with_sloths_rules():
         assert expect[Path(f).name] in err, (f, err)
     res = CliRunner().invoke(cli, ["slo", "validate", str(FIX / "validate" / "bad")])
     assert res.exit_code == 1 and "9 of 9 spec files are invalid" in res.output
-    res = CliRunner().invoke(cli, ["slo", "validate", str(FIX / "validate" / "good")])
+    res = CliRunner().invoke(cli, ["slo", "validate", "--ignore-slo-duplicates", str(FIX / "validate" / "good")])
     assert res.exit_code == 0, res.output
 
 
@@ -347,3 +348,13 @@ spec: {type: Prometheus, connectionDetails: {url: http://prometheus:9090}}
     assert spec.prometheus.total_query == "sum(rate(total_gauge[{{.window}}]))"
     with pytest.raises(SpecError, match="no DataSource named 'prom'"):
         parse_text(text.split("---", 1)[1])
+
+
+def test_validate_finds_slo_ids_repeated_across_files():
+    """svc01-slo1 is in both files (a CRD and a prometheus/v1 spec), as in Sloth's duplicate cases."""
+    res = dict(validate_inputs([str(FIX / "duplicates")]))
+    assert res[str(FIX / "duplicates" / "a.yaml")] == ""
+    assert "'svc01-slo1' is already defined in" in res[str(FIX / "duplicates" / "b.yaml")]
+    assert all(not e for _, e in validate_inputs([str(FIX / "duplicates")], ignore_duplicates=True))
+    res = CliRunner().invoke(cli, ["slo", "validate", "--ignore-slo-duplicates", str(FIX / "duplicates")])
+    assert res.exit_code == 0, res.output

@@ -8,6 +8,7 @@ CRD; the sloth_mode label says which (`cli-gen-prom`, `cli-gen-k8s`, `cli-gen-op
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from inferledger.analytics.slo.model import SpecError
 from inferledger.analytics.slo.rules import (
@@ -65,12 +66,14 @@ def render_inputs(inputs: list[str], *, extra_labels: dict[str, str] | None = No
     return outputs, warnings
 
 
-def validate_inputs(inputs: list[str], *, default_period: str = "30d",
-                    windows_paths: list[str] | None = None) -> list[tuple[str, str]]:
+def validate_inputs(inputs: list[str], *, default_period: str = "30d", windows_paths: list[str] | None = None,
+                    ignore_duplicates: bool = False) -> list[tuple[str, str]]:
     """[(file, "" or the first problem)] for every spec file under `inputs`, by Sloth's rules.
 
     A spec is valid when it parses and its rules can be generated (its period has alert
     windows, its span SLI maps onto Prometheus metrics), so `validate` and `rules` agree.
+    An SLO ID already seen in an earlier file is a problem too, unless `ignore_duplicates`
+    (Sloth's `--ignore-slo-duplicates`).
     """
     try:
         catalog = load_catalog(list(windows_paths or []))
@@ -78,10 +81,16 @@ def validate_inputs(inputs: list[str], *, default_period: str = "30d",
     except SpecError as exc:
         return [(",".join(inputs), str(exc))]
     out = []
+    seen: dict[str, Path] = {}
     for f in files:
         try:
-            for doc in load_spec_documents(f, default_period=default_period, warnings=[]):
+            docs = load_spec_documents(f, default_period=default_period, warnings=[])
+            for doc in docs:
                 rule_groups(doc.specs, RuleOptions(catalog=catalog))
+            dup = next((s.id for d in docs for s in d.specs if s.id in seen), None)
+            if dup and not ignore_duplicates:
+                raise SpecError(f"{f}: SLO ID {dup!r} is already defined in {seen[dup]}")
+            seen.update({s.id: f for d in docs for s in d.specs})
         except SpecError as exc:
             out.append((str(f), str(exc)))
         else:

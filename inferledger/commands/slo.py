@@ -79,11 +79,14 @@ def rules_cmd(inputs: tuple[str, ...], out: str, extra_labels: tuple[str, ...], 
 @click.option("--default-slo-period", default="30d", show_default=True, help="SLO period of specs that have none.")
 @click.option("-w", "--slo-period-windows-path", "windows_paths", multiple=True, type=click.Path(exists=True),
               help="AlertWindows specs (files or folders) replacing the built-in 28d/30d windows.")
-def validate_cmd(inputs: tuple[str, ...], default_slo_period: str, windows_paths: tuple[str, ...]) -> None:
+@click.option("--ignore-slo-duplicates", is_flag=True, help="Allow one SLO ID in several files.")
+def validate_cmd(inputs: tuple[str, ...], default_slo_period: str, windows_paths: tuple[str, ...],
+                 ignore_slo_duplicates: bool) -> None:
     """Check SLO spec files or folders with Sloth's validation rules; exit 1 naming every bad file."""
     from inferledger.analytics.slo.rules_output import validate_inputs
 
-    results = validate_inputs(list(inputs), default_period=default_slo_period, windows_paths=list(windows_paths))
+    results = validate_inputs(list(inputs), default_period=default_slo_period, windows_paths=list(windows_paths),
+                              ignore_duplicates=ignore_slo_duplicates)
     bad = [(f, e) for f, e in results if e]
     for f, e in results:
         click.echo(f"{'FAIL' if e else 'ok'}  {f}" + (f": {e}" if e else ""))
