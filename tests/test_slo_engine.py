@@ -252,3 +252,48 @@ def test_replay_matches_the_job_minute_by_minute(warehouse):
     (st,) = evaluate(warehouse, specs, BASE + timedelta(minutes=120, seconds=1))
     assert st.page
     assert r.budget_remaining[119] == 1.0 and r.budget_remaining[-1] < 0  # 250 errors of 12,000 > 0.1 %
+
+
+TIMESLICES = """
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: minutes}
+spec:
+  service: chat-api
+  indicator:
+    metadata: {name: errs}
+    spec:
+      ratioMetric:
+        bad: {metricSource: {type: InferLedger, spec: {events: error}}}
+        total: {metricSource: {type: InferLedger, spec: {filters: {model: gpt-4o}}}}
+  timeWindow: [{duration: 30d, isRolling: true}]
+  budgetingMethod: Timeslices
+  objectives: [{target: 0.99, timeSliceTarget: 0.95, timeSliceWindow: 1m}]
+"""
+
+
+def test_timeslices_count_bad_minutes_not_requests(warehouse):
+    """90 minutes of 20 requests; minutes 60-64 all errors, minute 70 has 1 error (95 % good: a good slice)."""
+    insert_traffic(warehouse, BASE, 90, 20, error_minutes=(60, 65))
+    insert_spans(warehouse, [span_row(start=BASE + timedelta(minutes=70, seconds=30), is_error=True,
+                                      service_name="chat-api", request_model="gpt-4o",
+                                      response_model="gpt-4o")])
+    specs = parse_text(TIMESLICES)
+    assert specs[0].timeslice_target == 0.95
+    run_evaluation(warehouse, specs, BASE + timedelta(minutes=89, seconds=30))
+    (st,) = evaluate(warehouse, specs, BASE + timedelta(minutes=89, seconds=30))
+    assert (st.period_bad, st.period_total) == (5, 90)  # minutes with traffic, 5 bad slices
+    assert st.window_events[2] == 60 and st.error_ratios[2] == 5 / 60  # 1h window: 60 slices
+    assert st.budget_remaining == 1 - 5 / (90 * ((100 - 99.0) / 100))
+    # 2h & 1d: 5/90 bad minutes > 3 x 1 %: ticket; 1h 5/60 < 14.4 %, 6h 5/90 < 6 %: no page.
+    assert st.ticket and not st.page
+
+
+def test_timeslices_are_rejected_by_rules_and_over_prometheus():
+    from inferledger.analytics.slo.rules import rule_groups
+    from inferledger.analytics.slo.spec import SpecError
+
+    with pytest.raises(SpecError, match="Timeslices cannot be expressed as Prometheus"):
+        rule_groups(parse_text(TIMESLICES))
+    with pytest.raises(SpecError, match="timeSliceTarget: is required"):
+        parse_text(TIMESLICES.replace("timeSliceTarget: 0.95, ", ""))

@@ -82,7 +82,7 @@ def test_no_events_is_no_burn_not_nan():
 
 def test_sloth_factors_30d_and_28d():
     assert tier_factors(30 * 24).tolist() == [14.4, 6.0, 3.0, 1.0]
-    assert tier_factors(28 * 24).tolist() == [13.44, 5.6, 2.8, 0.9333333333333333]
+    assert tier_factors(28 * 24).tolist() == [13.44, 5.6000000000000005, 2.8000000000000003, 0.9333333333333333]
     # the workbook formula: budget% x period hours / 100 / long window hours
     assert burn_rate_factor(720, 2, 1) == 14.4
 
@@ -95,3 +95,16 @@ def test_threshold_is_strictly_greater_like_sloth():
     assert tier_flags(at, thr).tolist() == [0]
     above = np.full((1, 7), np.nextafter(0.25, 1))
     assert tier_flags(above, thr).tolist() == [0b1000]
+
+
+def test_objective_100_has_no_budget_to_divide_by():
+    """Budget 0: no ZeroDivisionError; remaining is 1 until the first error, then 0; any error fires."""
+    bad = np.array([[0, 0, 1, 0]], dtype=np.int64)
+    total = np.array([[10, 10, 10, 10]], dtype=np.int64)
+    thresholds = np.zeros((1, 4))
+    budget = np.zeros(1)
+    period = np.array([3], dtype=np.int64)
+    for fn in (evaluate_series, evaluate_series_reference):
+        flags, remaining = fn(bad, total, WINDOWS_MINUTES, TIER_SHORT, TIER_LONG, thresholds, budget, period)
+        assert remaining[0].tolist() == [1.0, 1.0, 0.0, 0.0]
+        assert flags[0].tolist()[:2] == [0, 0] and flags[0, 2] == 0b1111

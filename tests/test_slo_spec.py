@@ -109,9 +109,9 @@ def test_demo_specs_load():
 @pytest.mark.parametrize(
     ("text", "field"),
     [
-        ("slos: [{name: a, service: s, objective: 100, sli: availability}]", "spec.slos[0].objective"),
+        ("slos: [{name: a, service: s, objective: 100.01, sli: availability}]", "spec.slos[0].objective"),
         ("slos: [{name: a, service: s, objective: '99', sli: availability}]", "spec.slos[0].objective"),
-        ("slos: [{name: a, service: s, objective: 99, sli: availability, window: 7d}]", "spec.slos[0].window"),
+        ("slos: [{name: a, service: s, objective: 99, sli: availability, window: 7days}]", "spec.slos[0].window"),
         ("slos: [{name: a, service: s, objective: 99, sli: speed}]", "spec.slos[0].sli.type"),
         ("slos: [{name: a, service: s, objective: 99, sli: {type: latency}}]", "spec.slos[0].sli.threshold_s"),
         ("slos: [{name: a, service: s, objective: 99, sli: {type: latency, threshold_s: -1}}]",
@@ -127,7 +127,7 @@ def test_demo_specs_load():
         ("version: nope/v9\nslos: []", "spec.version"),
         ("slos: [{name: a, service: s, objective: 99, sli: availability}, "
          "{name: a, service: s, objective: 98, sli: availability}]", "spec: two SLOs"),
-        ("apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: a}\nspec: {service: s, budgetingMethod: Timeslices,"
+        ("apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: a}\nspec: {service: s, budgetingMethod: RatioTimeslices,"
          " indicator: {spec: {}}, objectives: [{target: 0.9}]}", "spec.spec.budgetingMethod"),
     ],
 )

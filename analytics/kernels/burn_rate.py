@@ -41,11 +41,12 @@ TICKET_BITS = 0b1100
 def burn_rate_factor(period_hours: float, budget_percent: float, window_hours: float) -> float:
     """Sloth's speed: the burn rate that spends `budget_percent` of the budget in `window_hours`.
 
-    30 days gives 14.4, 6, 3, 1 for the workbook tiers; 28 days 13.44, 5.6, 2.8, 0.933.
-    Same operation order and unit (seconds) as Sloth, so the printed factors match its
-    rules to the last digit (5.6, not 5.6000000000000005).
+    Same operations, order and unit (hours) as Sloth's getBurnRateFactor, so the factor
+    is the same float64 it prints: 30 days gives 14.4, 6, 3, 1; 28 days 13.44,
+    5.6000000000000005, 2.8000000000000003, 0.9333333333333333.
     """
-    return (budget_percent * (period_hours * 3600) / 100) / (window_hours * 3600)
+    hours_required = budget_percent * period_hours / 100
+    return hours_required / window_hours
 
 
 def tier_factors(period_hours: float) -> np.ndarray:
@@ -131,7 +132,8 @@ def evaluate_series(bad, total, windows, tier_short, tier_long, thresholds, budg
     bad, total: (n, m) integer counts. thresholds: (n, 4) factor * budget. budget: (n,)
     error budget ratio (1 - objective). period: (n,) period length in minutes (rolling).
     Returns flags (n, m) uint8 and remaining (n, m) float64 where remaining is
-    1 - period bad / (period total * budget), and 1 when the period has no events.
+    1 - period bad / (period total * budget), 1 when the period has no bad events, and 0
+    when it has some but the budget is 0 (objective 100).
     A tier's long window is only looked at when its short window is over the threshold.
     """
     n, m = bad.shape
@@ -158,10 +160,13 @@ def evaluate_series(bad, total, windows, tier_short, tier_long, thresholds, budg
             flags[i, t] = f
             lo = max(0, t + 1 - p)
             s = ct[t + 1] - ct[lo]
-            if s > 0:
-                remaining[i, t] = 1.0 - (cb[t + 1] - cb[lo]) / (s * bud)
-            else:
+            e = cb[t + 1] - cb[lo]
+            if s <= 0 or e <= 0:
                 remaining[i, t] = 1.0
+            elif bud <= 0:  # objective 100: any error exhausts the empty budget
+                remaining[i, t] = 0.0
+            else:
+                remaining[i, t] = 1.0 - e / (s * bud)
     return flags, remaining
 
 
@@ -201,8 +206,12 @@ def evaluate_series_reference(bad, total, windows, tier_short, tier_long, thresh
             s = ct[r, idx] - ct[r, lo]
             e = cb[r, idx] - cb[r, lo]
             spent = np.zeros(m, dtype=np.float64)
-            np.divide(e, s * budget[z.start + r], out=spent, where=s > 0)
+            bud = budget[z.start + r]
+            if bud > 0:
+                np.divide(e, s * bud, out=spent, where=s > 0)
+            else:
+                spent[e > 0] = 1.0
             rem = 1.0 - spent
-            rem[s == 0] = 1.0
+            rem[(s == 0) | (e == 0)] = 1.0
             remaining[z.start + r] = rem
     return flags, remaining

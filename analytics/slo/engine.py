@@ -52,9 +52,18 @@ class SLOState:
 
 def budget_remaining(period_bad: int, period_total: int, budget: float) -> float:
     """1 - consumed share of the error budget; 1 when nothing happened in the period."""
-    if period_total <= 0:
+    if period_total <= 0 or period_bad <= 0:
         return 1.0
+    if budget <= 0:  # objective 100: any error exhausts the (empty) budget
+        return 0.0
     return 1.0 - period_bad / (period_total * budget)  # the kernels' operation order
+
+
+def burn_rates(ratios: np.ndarray, budget: float) -> np.ndarray:
+    """error ratio / budget; with no budget (objective 100) any error burns infinitely fast."""
+    if budget > 0:
+        return ratios / budget
+    return np.where(ratios > 0, np.inf, 0.0)
 
 
 def exhaustion_hours(remaining: float, burn_rate: float, period_hours: float) -> float | None:
@@ -93,17 +102,39 @@ def dense_tail(wh: Warehouse, slo_ids: list[str], end_minute: datetime, minutes:
     return bad, total
 
 
-def _period_sums(wh: Warehouse, starts: dict[str, datetime], end_minute: datetime) -> dict[str, tuple[int, int]]:
-    """(bad, total) events of each SLO over its period, in one query for all SLOs."""
+def timeslice_events(specs: list[SLOSpec], bad: np.ndarray, total: np.ndarray) -> None:
+    """Turn the rows of Timeslices SLOs into one event per minute with traffic, in place.
+
+    A minute is a bad slice when good < target * total; minutes without traffic are no
+    slice at all (no data is neither good nor bad). The same comparison as the SQL of
+    `_period_sums`, so windows and period agree.
+    """
+    for i, spec in enumerate(specs):
+        if spec.timeslice_target is None:
+            continue
+        tot = total[i].copy()
+        has = tot > 0
+        bad[i] = (has & ((tot - bad[i]) < spec.timeslice_target * tot)).astype(np.int64)
+        total[i] = has.astype(np.int64)
+
+
+def _period_sums(wh: Warehouse, starts: dict[str, datetime], end_minute: datetime,
+                 targets: dict[str, float | None] | None = None) -> dict[str, tuple[int, int]]:
+    """(bad, total) events of each SLO over its period, in one query for all SLOs (minutes for Timeslices)."""
     if not starts:
         return {}
+    targets = targets or {}
     rows = wh.con.execute(
-        """SELECT r.slo_id, coalesce(sum(r.total - r.good), 0), coalesce(sum(r.total), 0)
+        """SELECT r.slo_id,
+                  coalesce(sum(CASE WHEN p.target IS NULL THEN r.total - r.good
+                                    WHEN r.total > 0 AND r.good < p.target * r.total THEN 1 ELSE 0 END), 0),
+                  coalesce(sum(CASE WHEN p.target IS NULL THEN r.total WHEN r.total > 0 THEN 1 ELSE 0 END), 0)
            FROM slo_minute_rollups r
-           JOIN (SELECT unnest(?::VARCHAR[]) AS slo_id, unnest(?::TIMESTAMP[]) AS period_start) p USING (slo_id)
+           JOIN (SELECT unnest(?::VARCHAR[]) AS slo_id, unnest(?::TIMESTAMP[]) AS period_start,
+                        unnest(?::DOUBLE[]) AS target) p USING (slo_id)
            WHERE r.minute >= p.period_start AND r.minute <= ?
            GROUP BY r.slo_id""",
-        [list(starts), list(starts.values()), end_minute],
+        [list(starts), list(starts.values()), [targets.get(k) for k in starts], end_minute],
     ).fetchall()  # fetchall: never leave a half-read result on the shared cursor
     return {slo_id: (bad, total) for slo_id, bad, total in rows}
 
@@ -114,19 +145,21 @@ def evaluate(wh: Warehouse, specs: list[SLOSpec], now: datetime) -> list[SLOStat
     end_minute = now.replace(second=0, microsecond=0)
     ids = [s.id for s in specs]
     bad, total = dense_tail(wh, ids, end_minute)
+    timeslice_events(specs, bad, total)
     bsum, tsum = window_sums_at_end(bad, total, WINDOWS_MINUTES)
     ratios = error_ratios(bsum, tsum)
     budgets = np.array([s.error_budget for s in specs], dtype=np.float64)
     thresholds = np.array([tier_factors(s.period_days(now) * 24) for s in specs]).reshape(len(specs), len(TIERS))
     thresholds = thresholds * budgets[:, None]
     flags = tier_flags(ratios, thresholds) if specs else np.zeros(0, dtype=np.uint8)
-    period = _period_sums(wh, {s.id: s.period_start(now) for s in specs}, end_minute)
+    period = _period_sums(wh, {s.id: s.period_start(now) for s in specs}, end_minute,
+                          {s.id: s.timeslice_target for s in specs})
     states = []
     for i, spec in enumerate(specs):
         start = spec.period_start(now)
         pb, pt = period.get(spec.id, (0, 0))
         remaining = budget_remaining(int(pb), int(pt), spec.error_budget)
-        burns = (ratios[i] / spec.error_budget).tolist()
+        burns = burn_rates(ratios[i], spec.error_budget).tolist()
         f = int(flags[i])
         states.append(SLOState(
             spec=spec, evaluated_at=now, error_ratios=ratios[i].tolist(), burn_rates=burns,

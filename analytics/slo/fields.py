@@ -10,13 +10,14 @@ from inferledger.analytics.slo.model import (
     CALENDAR_MONTH,
     FILTER_COLUMNS,
     LABEL_RE,
-    PERIODS,
     WINDOW_PLACEHOLDER,
+    WINDOW_RE,
     AlertSpec,
     PromSLI,
     SLOSpec,
     SpecError,
 )
+from inferledger.analytics.slo.promfmt import parse_duration, prom_duration_seconds
 
 
 def fail(where: str, problem: str) -> SpecError:
@@ -73,21 +74,26 @@ def number(value: Any, where: str) -> float:
     return float(value)
 
 
-def objective_percent(value: Any, where: str) -> float:
+def objective_percent(value: Any, where: str, *, allow_100: bool = True) -> float:
+    """Sloth's range: 0 < objective <= 100 (100 means no error is allowed)."""
     pct = number(value, where)
-    if not 0 < pct < 100:
-        raise fail(where, f"must be a percentage strictly between 0 and 100, got {value!r}")
+    if not 0 < pct <= 100 or (pct == 100 and not allow_100):
+        raise fail(where, f"must be a percentage > 0 and <= 100, got {value!r}")
     return pct
 
 
-def period_of(value: Any, where: str) -> str:
-    text = string_field(value, where, required=False) or "30d"
-    text = {"month": CALENDAR_MONTH, "1M": CALENDAR_MONTH}.get(text, text)
-    if text == "4w":
-        text = "28d"
-    if text not in PERIODS and text != CALENDAR_MONTH:
-        raise fail(where, f"must be 28d, 30d or calendar_month, got {value!r}")
-    return text
+def period_of(value: Any, where: str, default: str = "30d") -> str:
+    """A rolling period (any Prometheus duration of whole minutes: 7d, 2w, 28d, 30d) or a calendar month."""
+    text = string_field(value, where, required=False) or default
+    if text in ("month", "1M", CALENDAR_MONTH):
+        return CALENDAR_MONTH
+    try:
+        secs = parse_duration(text)
+    except ValueError as exc:
+        raise fail(where, f"must be a duration such as 7d, 2w, 28d, 30d, or calendar_month: {exc}") from None
+    if secs < 3600 or secs % 60:
+        raise fail(where, f"must be a whole number of minutes and at least 1h, got {value!r}")
+    return f"{secs // 86400}d" if secs % 86400 == 0 else prom_duration_seconds(secs)
 
 
 def filter_spec(value: Any, where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -113,9 +119,16 @@ def events_spec(value: Any, where: str) -> PromSLI:
     err = string_field(data.get("error_query"), join(where, "error_query"))
     tot = string_field(data.get("total_query"), join(where, "total_query"))
     for key, q in (("error_query", err), ("total_query", tot)):
-        if WINDOW_PLACEHOLDER not in q:
-            raise fail(join(where, key), f"must contain {WINDOW_PLACEHOLDER} (the rate window)")
+        check_window(q, join(where, key))
+    if err.strip() == tot.strip():
+        raise fail(where, "error_query and total_query must differ")
     return PromSLI(error_query=err.strip(), total_query=tot.strip())
+
+
+def check_window(query: str, where: str) -> None:
+    """Sloth's rule: every SLI query has the `{{.window}}` template variable (spaces allowed)."""
+    if not WINDOW_RE.search(query):
+        raise fail(where, f"must contain {WINDOW_PLACEHOLDER} (the rate window; `{{{{ .window }}}}` also works)")
 
 
 def alerting_spec(value: Any, where: str) -> AlertSpec:

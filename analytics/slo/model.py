@@ -10,6 +10,9 @@ import calendar
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
+
+from inferledger.analytics.slo.promfmt import parse_duration
 
 SLI_KINDS = ("availability", "latency", "ttft")
 # Filter key -> spans column(s). Column names are constants, values are bound parameters.
@@ -23,12 +26,14 @@ FILTER_COLUMNS: dict[str, tuple[str, ...]] = {
     "tenant": ("tenant",),
 }
 OPS = ("lte", "lt", "gte", "gt")
-PERIODS = {"30d": 30, "28d": 28, "4w": 28}
+PERIODS = {"30d": 30, "28d": 28, "4w": 28}  # the periods with built-in alert windows (Sloth's catalog)
 CALENDAR_MONTH = "calendar_month"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 ALERT_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 LABEL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 WINDOW_PLACEHOLDER = "{{.window}}"
+# Sloth renders queries with Go templates: `{{ .window }}` with any spaces is the same variable.
+WINDOW_RE = re.compile(r"\{\{-? *\.window *-?\}\}")
 
 
 class SpecError(ValueError):
@@ -83,6 +88,11 @@ class SLOSpec:
     prometheus: PromSLI | None = None
     alerting: AlertSpec = field(default_factory=AlertSpec)
     source_format: str = "inferledger/v1"
+    # Sloth SLO plugins, (id, config) in chain order; applied by the rule generator.
+    plugins: tuple[tuple[str, Any], ...] = ()
+    # OpenSLO Timeslices budgeting: each minute with traffic is one event, bad when its
+    # good/total ratio is under this target. None: Occurrences (every request an event).
+    timeslice_target: float | None = None
 
     @property
     def id(self) -> str:
@@ -108,18 +118,24 @@ class SLOSpec:
 
     @property
     def error_budget(self) -> float:
-        """1 - objective, computed the way Sloth prints it ((100 - objective) / 100)."""
+        """1 - objective, computed the way Sloth does ((100 - objective) / 100); 0 for objective 100."""
         return (100 - self.objective) / 100
 
-    def period_days(self, now: datetime | None = None) -> int:
+    @property
+    def period_seconds(self) -> int:
+        """The rolling period in seconds (calendar months have none: rules reject them)."""
+        return parse_duration(self.period)
+
+    def period_days(self, now: datetime | None = None) -> float:
         if self.period == CALENDAR_MONTH:
             now = now or datetime.utcnow()
             return calendar.monthrange(now.year, now.month)[1]
-        return PERIODS[self.period]
+        secs = self.period_seconds
+        return secs // 86400 if secs % 86400 == 0 else secs / 86400
 
     def period_start(self, now: datetime) -> datetime:
         """First instant of the budget period that contains `now`."""
         if self.period == CALENDAR_MONTH:
             return datetime(now.year, now.month, 1)
         minute = now.replace(second=0, microsecond=0)
-        return minute - timedelta(days=PERIODS[self.period]) + timedelta(minutes=1)
+        return minute - timedelta(seconds=self.period_seconds) + timedelta(minutes=1)

@@ -22,7 +22,7 @@ from inferledger.analytics.kernels.burn_rate import (
     evaluate_series,
     tier_factors,
 )
-from inferledger.analytics.slo.engine import dense_tail
+from inferledger.analytics.slo.engine import dense_tail, timeslice_events
 from inferledger.analytics.slo.spec import SLOSpec
 from inferledger.analytics.warehouse import Warehouse
 
@@ -67,6 +67,7 @@ def replay(wh: Warehouse, specs: list[SLOSpec], start: datetime, end: datetime) 
     periods = np.array([s.period_days(start) * 1440 for s in specs], dtype=np.int64)
     lookback = int(max(periods.max(), WINDOWS_MINUTES.max()))
     bad, total = dense_tail(wh, [s.id for s in specs], last, span + lookback)
+    timeslice_events(specs, bad, total)
     budget = np.array([s.error_budget for s in specs], dtype=np.float64)
     thresholds = np.stack([tier_factors(s.period_days(start) * 24) for s in specs]) * budget[:, None]
     flags, remaining = evaluate_series(bad, total, WINDOWS_MINUTES, TIER_SHORT, TIER_LONG,

@@ -1,14 +1,16 @@
-"""SLO specs: our concise format, OpenSLO v1 and Sloth `prometheus/v1`, into one `SLOSpec`.
+"""SLO specs: our concise format, OpenSLO v1 / v1alpha and Sloth's formats, into one `SLOSpec`.
 
 Every problem is a `SpecError` naming the field (`slos[1].objective: ...`), because a
 spec is written by hand and read by a job that runs unattended: it must fail at load
-time, loudly and precisely. Formats: a document with `apiVersion: openslo/v1` is
-OpenSLO (analytics.slo.openslo); `version: prometheus/v1` is Sloth; anything else
-(`version: inferledger/v1` or none) is ours.
+time, loudly and precisely. Formats: `apiVersion: openslo/v1` or `openslo/v1alpha` is
+OpenSLO (analytics.slo.openslo); `version: prometheus/v1` and `apiVersion:
+sloth.slok.dev/v1` (PrometheusServiceLevel) are Sloth's (analytics.slo.sloth); anything
+else (`version: inferledger/v1` or none) is ours.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,8 @@ from inferledger.analytics.slo.model import (  # noqa: F401  (re-exported: the p
     SpanSLI,
     SpecError,
 )
-from inferledger.analytics.slo.openslo import parse_openslo
+from inferledger.analytics.slo.openslo import OPENSLO_OTHER_KINDS, parse_openslo, parse_openslo_v1alpha
+from inferledger.analytics.slo.sloth import CRD_API, crd_meta, parse_sloth_group
 
 # --------------------------------------------------------------------------- our format
 
@@ -111,102 +114,128 @@ def _parse_ours(doc: dict, where: str) -> list[SLOSpec]:
     return out
 
 
-# --------------------------------------------------------------------------- Sloth prometheus/v1
-
-
-def _parse_sloth(doc: dict, where: str) -> list[SLOSpec]:
-    known(doc, {"version", "service", "labels", "slos"}, where)
-    service = string_field(doc.get("service"), join(where, "service"), pattern=NAME_RE)
-    top_labels = label_map(doc.get("labels"), join(where, "labels"))
-    slos = doc.get("slos")
-    if not isinstance(slos, list) or not slos:
-        raise fail(join(where, "slos"), "expected a non-empty list of SLOs")
-    out = []
-    for i, item in enumerate(slos):
-        w = join(join(where, "slos"), i)
-        data = mapping(item, w)
-        known(data, {"name", "objective", "description", "labels", "sli", "alerting"}, w)
-        sli = mapping(data.get("sli"), join(w, "sli"))
-        known(sli, {"events", "raw", "plugin"}, join(w, "sli"))
-        if len(sli) != 1:
-            raise fail(join(w, "sli"), "give exactly one of events or raw")
-        if "plugin" in sli:
-            raise fail(join(join(w, "sli"), "plugin"), "Sloth SLI plugins are not supported; use events or raw")
-        if "raw" in sli:
-            raw = mapping(sli["raw"], join(join(w, "sli"), "raw"))
-            known(raw, {"error_ratio_query"}, join(join(w, "sli"), "raw"))
-            q = string_field(raw.get("error_ratio_query"), join(join(join(w, "sli"), "raw"), "error_ratio_query"))
-            if WINDOW_PLACEHOLDER not in q:
-                raise fail(join(join(join(w, "sli"), "raw"), "error_ratio_query"),
-                            f"must contain {WINDOW_PLACEHOLDER} (the rate window)")
-            prom = PromSLI(error_ratio_query=q.strip())
-        else:
-            prom = events_spec(sli["events"], join(join(w, "sli"), "events"))
-        out.append(SLOSpec(
-            service=service,
-            name=string_field(data.get("name"), join(w, "name"), pattern=NAME_RE),
-            objective=objective_percent(data.get("objective"), join(w, "objective")),
-            period="30d",
-            description=string_field(data.get("description"), join(w, "description"), required=False),
-            labels={**top_labels, **label_map(data.get("labels"), join(w, "labels"))},
-            prometheus=prom,
-            alerting=alerting_spec(data.get("alerting"), join(w, "alerting")),
-            source_format="prometheus/v1",
-        ))
-    return out
-
-
 # --------------------------------------------------------------------------- entry points
 
 
-def parse_documents(docs: list[Any], source: str = "spec") -> list[SLOSpec]:
-    """Parse the YAML documents of one file (any of the three formats, OpenSLO may be many docs)."""
+SUPPORTED = ("inferledger/v1, prometheus/v1 (Sloth), sloth.slok.dev/v1 PrometheusServiceLevel, "
+             "openslo/v1alpha, openslo/v1")
+
+
+@dataclass
+class SpecDocument:
+    """The SLOs of one YAML document (Sloth writes one rule group set per document), and its CRD metadata."""
+
+    source: str
+    specs: list[SLOSpec]
+    k8s_meta: dict[str, Any] | None = None
+
+
+def parse_spec_documents(docs: list[Any], source: str = "spec", *, default_period: str = "30d",
+                         warnings: list[str] | None = None) -> list[SpecDocument]:
+    """Parse the YAML documents of one file, any format; OpenSLO documents of a file form one group."""
+    warnings = warnings if warnings is not None else []
     docs = [d for d in docs if d is not None]
     if not docs:
         raise SpecError(f"{source}: empty spec")
     openslo_slis = {
         (d.get("metadata") or {}).get("name"): d
-        for d in docs if isinstance(d, dict) and d.get("kind") == "SLI"
+        for d in docs if isinstance(d, dict) and d.get("kind") == "SLI" and d.get("apiVersion") == "openslo/v1"
     }
-    out: list[SLOSpec] = []
+    openslo_slis.update({  # DataSources, for metricSource.metricSourceRef
+        ("DataSource", (d.get("metadata") or {}).get("name")): d
+        for d in docs if isinstance(d, dict) and d.get("kind") == "DataSource" and d.get("apiVersion") == "openslo/v1"
+    })
+    out: list[SpecDocument] = []
+    openslo = SpecDocument(source, [])
     for n, doc in enumerate(docs):
         where = source if len(docs) == 1 else f"{source}[doc {n}]"
         if not isinstance(doc, dict):
             raise fail(where, f"expected a mapping, got {type(doc).__name__}")
-        if "apiVersion" in doc:
-            if doc["apiVersion"] != "openslo/v1":
-                raise fail(join(where, "apiVersion"), f"only openslo/v1 is supported, got {doc['apiVersion']!r}")
+        api = doc.get("apiVersion")
+        if api == "openslo/v1":
             if doc.get("kind") == "SLO":
-                out.extend(parse_openslo(doc, where, openslo_slis))
-            elif doc.get("kind") not in ("SLI", "Service", "AlertPolicy", "AlertCondition",
-                                         "AlertNotificationTarget", "DataSource"):
+                openslo.specs.extend(parse_openslo(doc, where, openslo_slis))
+            elif doc.get("kind") not in OPENSLO_OTHER_KINDS:
                 raise fail(join(where, "kind"), f"unknown OpenSLO kind {doc.get('kind')!r}")
-            continue
-        version = doc.get("version", "inferledger/v1")
-        if version == "prometheus/v1":
-            out.extend(_parse_sloth(doc, where))
-        elif version == "inferledger/v1":
-            out.extend(_parse_ours(doc, where))
+        elif api == "openslo/v1alpha":
+            if doc.get("kind") == "SLO":
+                openslo.specs.extend(parse_openslo_v1alpha(doc, where, default_period=default_period,
+                                                           warnings=warnings))
+            elif doc.get("kind") != "Service":
+                raise fail(join(where, "kind"), f"openslo/v1alpha: only SLO (and Service) kinds, got {doc.get('kind')!r}")
+        elif api == CRD_API and doc.get("kind") == "PrometheusServiceLevel":
+            spec = mapping(doc.get("spec"), join(where, "spec"))
+            out.append(SpecDocument(where, parse_sloth_group(spec, join(where, "spec"), crd=True,
+                                                             default_period=default_period, warnings=warnings),
+                                    crd_meta(doc, where)))
+        elif api == CRD_API and doc.get("kind") == "AlertWindows":
+            raise fail(join(where, "kind"), "an AlertWindows spec is not an SLO spec; "
+                                            "pass it with --slo-period-windows-path")
+        elif api is not None:
+            raise fail(join(where, "apiVersion"), f"unsupported {api!r} kind {doc.get('kind')!r} "
+                                                  f"(supported: {SUPPORTED})")
         else:
-            raise fail(join(where, "version"), f"must be inferledger/v1 or prometheus/v1, got {version!r}")
-    if not out:
+            version = doc.get("version", "inferledger/v1")
+            if version == "prometheus/v1":
+                out.append(SpecDocument(where, parse_sloth_group(doc, where, crd=False, default_period=default_period,
+                                                                 warnings=warnings)))
+            elif version == "inferledger/v1":
+                out.append(SpecDocument(where, _parse_ours(doc, where)))
+            else:
+                raise fail(join(where, "version"), f"unsupported {version!r} (supported: {SUPPORTED})")
+    if openslo.specs:
+        out.append(openslo)
+    if not any(d.specs for d in out):
         raise SpecError(f"{source}: no SLO found")
-    return check_unique(out, source)
+    check_unique([s for d in out for s in d.specs], source)
+    return out
 
 
-def parse_text(text: str, source: str = "spec") -> list[SLOSpec]:
+def parse_documents(docs: list[Any], source: str = "spec", *, default_period: str = "30d",
+                    warnings: list[str] | None = None) -> list[SLOSpec]:
+    """Every SLO of one file's YAML documents."""
+    return [s for d in parse_spec_documents(docs, source, default_period=default_period, warnings=warnings)
+            for s in d.specs]
+
+
+def _yaml_docs(text: str, source: str) -> list[Any]:
     try:
-        docs = list(yaml.safe_load_all(text))
+        return list(yaml.safe_load_all(text))
     except yaml.YAMLError as exc:
         raise SpecError(f"{source}: not valid YAML: {exc}") from exc
-    return parse_documents(docs, source)
 
 
-def load_spec_file(path: str | Path) -> list[SLOSpec]:
+def parse_text(text: str, source: str = "spec", **kwargs: Any) -> list[SLOSpec]:
+    return parse_documents(_yaml_docs(text, source), source, **kwargs)
+
+
+def load_spec_file(path: str | Path, **kwargs: Any) -> list[SLOSpec]:
     p = Path(path)
     if not p.is_file():
         raise SpecError(f"{p}: SLO spec file does not exist")
-    return parse_text(p.read_text(), str(p))
+    return parse_text(p.read_text(), str(p), **kwargs)
+
+
+def spec_files(paths: list[str | Path]) -> list[Path]:
+    """Files named, and *.yaml / *.yml under folders named (recursively, sorted), as Sloth discovers them."""
+    out: list[Path] = []
+    for path in paths:
+        p = Path(path)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in (".yaml", ".yml"))
+            if not found:
+                raise SpecError(f"{p}: no *.yaml / *.yml spec files in this folder")
+            out.extend(found)
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise SpecError(f"{p}: SLO spec file does not exist")
+    return out
+
+
+def load_spec_documents(path: str | Path, **kwargs: Any) -> list[SpecDocument]:
+    p = Path(path)
+    return parse_spec_documents(_yaml_docs(p.read_text(), str(p)), str(p), **kwargs)
 
 
 DEMO_SPEC_PATH = Path(__file__).with_name("demo_slos.yaml")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,23 +20,78 @@ def command() -> None:
     """SLO error-budget burn: Prometheus rules, status, one evaluation now."""
 
 
-@command.command("rules")
-@click.argument("spec_file", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="The rule groups as JSON instead of YAML.")
-def rules_cmd(spec_file: str, as_json: bool) -> None:
-    """Prometheus recording and alert rules (Sloth names) for SPEC_FILE, on stdout.
+def _extra_labels(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r}: expected key=value", param_hint="--extra-labels")
+        out[key] = value
+    return out
 
-    SPEC_FILE is our format, OpenSLO v1, or Sloth's prometheus/v1.
+
+@command.command("rules")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("-o", "--out", "out", default="-", show_default=True,
+              help="Output file (`-`: stdout); a folder when several inputs are given (one file per input).")
+@click.option("-l", "--extra-labels", multiple=True, help="key=value label added to every rule (repeatable).")
+@click.option("--disable-alerts", is_flag=True, help="Leave out the alert rules.")
+@click.option("--disable-recordings", is_flag=True, help="Leave out the recording rules.")
+@click.option("--default-slo-period", default="30d", show_default=True,
+              help="SLO period of specs that have none (Sloth and OpenSLO v1alpha specs).")
+@click.option("-w", "--slo-period-windows-path", "windows_paths", multiple=True, type=click.Path(exists=True),
+              help="AlertWindows specs (files or folders) replacing the built-in 28d/30d windows.")
+@click.option("--json", "as_json", is_flag=True, help="The rule groups as JSON instead of YAML.")
+def rules_cmd(inputs: tuple[str, ...], out: str, extra_labels: tuple[str, ...], disable_alerts: bool,
+              disable_recordings: bool, default_slo_period: str, windows_paths: tuple[str, ...], as_json: bool) -> None:
+    """Prometheus recording and alert rules (Sloth names) for INPUTS (spec files or folders of them).
+
+    Reads our format, OpenSLO v1 / v1alpha, Sloth's prometheus/v1 and its
+    PrometheusServiceLevel CRD (which gives a PrometheusRule object, as Sloth does).
+    Each YAML document gets its own rule group set, like Sloth.
     """
-    from inferledger.analytics.slo.rules import render_rules, rule_groups
-    from inferledger.analytics.slo.spec import SpecError, load_spec_file
+    from inferledger.analytics.slo.rules_output import render_inputs
+    from inferledger.analytics.slo.spec import SpecError
 
     try:
-        specs = load_spec_file(spec_file)
-        out = json.dumps(rule_groups(specs), indent=2) if as_json else render_rules(specs)
+        outputs, warnings = render_inputs(list(inputs), extra_labels=_extra_labels(extra_labels),
+                                          disable_alerts=disable_alerts, disable_recordings=disable_recordings,
+                                          default_period=default_slo_period, windows_paths=list(windows_paths),
+                                          as_json=as_json)
     except SpecError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(out, nl=False)
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
+    if out == "-":
+        click.echo("".join(text for _, text in outputs), nl=False)
+        return
+    target = Path(out)
+    if len(outputs) == 1 and not target.is_dir():
+        target.write_text(outputs[0][1])
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    for name, text in outputs:
+        (target / name).write_text(text)
+
+
+@command.command("validate")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--default-slo-period", default="30d", show_default=True, help="SLO period of specs that have none.")
+@click.option("-w", "--slo-period-windows-path", "windows_paths", multiple=True, type=click.Path(exists=True),
+              help="AlertWindows specs (files or folders) replacing the built-in 28d/30d windows.")
+@click.option("--ignore-slo-duplicates", is_flag=True, help="Allow one SLO ID in several files.")
+def validate_cmd(inputs: tuple[str, ...], default_slo_period: str, windows_paths: tuple[str, ...],
+                 ignore_slo_duplicates: bool) -> None:
+    """Check SLO spec files or folders with Sloth's validation rules; exit 1 naming every bad file."""
+    from inferledger.analytics.slo.rules_output import validate_inputs
+
+    results = validate_inputs(list(inputs), default_period=default_slo_period, windows_paths=list(windows_paths),
+                              ignore_duplicates=ignore_slo_duplicates)
+    bad = [(f, e) for f, e in results if e]
+    for f, e in results:
+        click.echo(f"{'FAIL' if e else 'ok'}  {f}" + (f": {e}" if e else ""))
+    if bad:
+        raise click.ClickException(f"{len(bad)} of {len(results)} spec files are invalid")
 
 
 def _states(app: AppContext) -> tuple[list[dict[str, Any]], dict[str, list]]:
