@@ -187,3 +187,25 @@ def test_no_alarm_kind_below_half():
     ts, x = _mixed_batch()
     r = score_many(ts, x)
     assert np.all((r.kind == KIND_NONE) == (r.score < 0.5))
+
+
+def test_job_grid_scoring_equals_scoring_each_series_alone():
+    """The job scores all series of a bucket size in one parallel call on a shared grid with
+    NaN holes; every series must get exactly what it gets scored alone (gaps, late starts)."""
+    from inferledger.analytics.anomaly.detectors import score, score_on_grid
+
+    rng = np.random.default_rng(3)
+    tss, vs = [], []
+    for _ in range(12):
+        n = int(rng.integers(50, 1500))
+        t = (1_709_251_200 // 300 + int(rng.integers(0, 400)) + np.sort(rng.choice(3000, n, replace=False))) * 300
+        v = rng.normal(100, 10, n)
+        v[rng.random(n) < 0.02] = np.nan
+        v[int(rng.integers(0, n))] *= 4
+        tss.append(t.astype(np.int64))
+        vs.append(v)
+    for t, v, r in zip(tss, vs, score_on_grid(tss, vs, 300)):
+        alone = score(t, v)
+        np.testing.assert_array_equal(r.score, alone.score)
+        np.testing.assert_array_equal(r.kind, alone.kind)
+        np.testing.assert_allclose(r.expected, alone.expected, equal_nan=True)

@@ -22,7 +22,7 @@ from inferledger.analytics.alert_records import (
     resolved_records,
     write_alert_records,
 )
-from inferledger.analytics.anomaly.detectors import KIND_NAMES, score
+from inferledger.analytics.anomaly.detectors import KIND_NAMES, Scored, score_on_grid
 from inferledger.analytics.anomaly.explain import Movement, explain
 from inferledger.analytics.anomaly.series import Series, floor_time, load_series, source_for
 from inferledger.analytics.anomaly.settings import AnomalySettings
@@ -79,15 +79,25 @@ def alert_labels(s: Series) -> dict[str, str]:
     return {"metric": s.metric, **s.labels}
 
 
+def score_all(series: list[Series], cfg: AnomalySettings) -> list[Scored]:
+    """Scores of every series, one parallel kernel call per bucket size (same numbers as one by one)."""
+    out: list[Scored | None] = [None] * len(series)
+    for step in sorted({s.bucket_seconds for s in series}):
+        rows = [i for i, s in enumerate(series) if s.bucket_seconds == step]
+        scored = score_on_grid([series[i].ts for i in rows], [series[i].values for i in rows], step, cfg.detector)
+        for i, r in zip(rows, scored):
+            out[i] = r
+    return out  # type: ignore[return-value]
+
+
 def run_detection(wh: Warehouse, cfg: AnomalySettings, now: datetime) -> RunSummary:
     summary = RunSummary()
     series = _select(load_series(wh, cfg.series, now, cfg.lookback_hours, cfg.min_requests), cfg)
     summary.series = len(series)
     found: list[Found] = []
     latest: dict[str, Found] = {}
-    for s in series:
+    for s, r in zip(series, score_all(series, cfg)):
         summary.points += len(s.values)
-        r = score(s.ts, s.values, cfg.detector)
         for i in np.flatnonzero(r.alarm):
             f = Found(s, int(i), float(r.score[i]), float(r.expected[i]), KIND_NAMES[int(r.kind[i])])
             found.append(f)
