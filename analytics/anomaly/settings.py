@@ -100,6 +100,8 @@ class AnomalySettings:
     min_requests: int = 10
     # an alert stays firing while its series had an alarm within this many minutes of its last point
     resolve_after_minutes: int = 60
+    # alarms of related series no further apart than this are one incident (one alert)
+    incident_gap_minutes: int = 30
     # per-series alarms older than this (relative to now) do not raise alerts, only rows in `anomalies`
     alert_max_age_minutes: int = 120
     # alarms in a series' first hours (the detector still learning its day) are stored, not alerted
@@ -120,6 +122,6 @@ class AnomalySettings:
         if self.alert_min_history_hours < 0:
             raise ValueError(f"alert_min_history_hours must be >= 0, got {self.alert_min_history_hours}")
         for name in ("lookback_hours", "min_points", "min_requests", "resolve_after_minutes", "alert_max_age_minutes",
-                     "max_series", "explain_baseline_buckets"):
+                     "max_series", "explain_baseline_buckets", "incident_gap_minutes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
