@@ -41,9 +41,11 @@ def score_cmd(app: AppContext, in_csv: str, out_csv: str | None, as_json: bool, 
         from pathlib import Path
 
         from inferledger.analytics.anomaly.chart import series_svg
+        from inferledger.analytics.anomaly.csv_score import parse_timestamps
 
         Path(plot_svg).write_text(series_svg(values, result.expected, result.alarm,
-                                             title=f"{in_csv}: anomaly score >= 0.5 marked"))
+                                             title=f"{in_csv}: anomaly score >= 0.5 marked",
+                                             timestamps=parse_timestamps(df, in_csv)))
     if out_csv:
         scored.to_csv(out_csv, index=False)
     elif not as_json:
