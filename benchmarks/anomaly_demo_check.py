@@ -8,7 +8,8 @@ The injected incidents are recomputed from the demo's own schedule
 (`inferledger.demo.incidents.incidents_for`, seed 7) over the span time range. Stored
 anomalies are grouped as the job pages them (`store.incident_rows`); an incident of the
 first `alert_min_history_hours` is stored but never paged, so it is left out. A grouped
-incident overlapping an injected one (10 minutes slack) finds it; any other is false.
+incident of the right family and scope overlapping an injected one (10 minutes slack)
+finds it; any other is false.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from datetime import timedelta
 from inferledger.analytics.anomaly.settings import AnomalySettings
 from inferledger.analytics.anomaly.store import AnomalyFilter, incident_rows, recent_anomalies
 from inferledger.analytics.warehouse import open_warehouse
-from inferledger.demo.incidents import PROMPT_LENGTH_DRIFT, incidents_for
+from inferledger.demo.incidents import COST_SPIKE, PROMPT_LENGTH_DRIFT, incidents_for
+
+
+def _related(inj, inc: dict) -> bool:
+    """The cost spike is a cost-family incident; the latency regression one of its model."""
+    if inj.kind == COST_SPIKE:
+        return inc["incident"] == "cost"
+    return inc["incident"] == "performance" and inc["scope"] == inj.model
 
 
 def main() -> None:
@@ -42,7 +50,8 @@ def main() -> None:
           f"{len(incidents)} pageable incidents (after the first {cfg.alert_min_history_hours} h)")
     false = list(incidents)
     for inj in injected:
-        hits = [i for i in incidents if i["start"] <= inj.end + slack and i["end"] >= inj.start - slack]
+        hits = [i for i in incidents if i["start"] <= inj.end + slack and i["end"] >= inj.start - slack
+                and _related(inj, i)]
         for h in hits:
             if h in false:
                 false.remove(h)
