@@ -125,8 +125,54 @@ def test_admin_route_lists_anomalies(tmp_path):
         ['spend_5m{team="ads"}', json.dumps({"team": "ads"}), utcnow() - timedelta(hours=1), utcnow()])
     app = Starlette(routes=ROUTES)
     app.state.warehouse = wh
+    app.state.settings = load_settings(None, environ={})
     client = TestClient(app)
     rows = client.get("/admin/anomaly/list", params={"hours": 2}).json()
     assert len(rows) == 1 and rows[0]["moved_value"] == "gpt-4o" and rows[0]["observed"] == 9.0
     assert client.get("/admin/anomaly/list", params={"hours": "0"}).status_code == 400
+    assert client.get("/admin/anomaly/list", params={"min_score": "x"}).status_code == 400
+    assert client.get("/admin/anomaly/list", params={"kind": "x"}).status_code == 400
+    assert client.get("/admin/anomaly/list", params={"team": "nobody"}).json() == []
+    (inc,) = client.get("/admin/anomaly/list", params={"hours": 2, "incidents": "1"}).json()
+    assert inc["incident"] == "cost" and inc["moved_value"] == "gpt-4o"
     wh.close()
+
+
+def _insert(wh, key, metric, labels, at, score, kind, moved=(None, None)):
+    from inferledger.analytics.warehouse import utcnow
+
+    wh.con.execute("INSERT INTO anomalies VALUES (?, ?, 'usd', ?, ?, 300, 9.0, 1.0, ?, ?, ?, ?, 8.5, 0.5, 0.95, ?)",
+                   [key, metric, json.dumps(labels), at, score, kind, moved[0], moved[1], utcnow()])
+
+
+def test_list_filters_by_series_team_model_kind_score_time_and_groups_incidents(tmp_path):
+    from inferledger.analytics.warehouse import open_warehouse, utcnow
+
+    wh = open_warehouse(tmp_path / "wh.duckdb")
+    t = utcnow().replace(second=0, microsecond=0) - timedelta(hours=1)
+    _insert(wh, 'spend_5m{team="ads"}', "spend_5m", {"team": "ads"}, t, 0.9, "spike", ("model", "gpt-4o"))
+    _insert(wh, "spend_5m{}", "spend_5m", {}, t + timedelta(minutes=5), 0.6, "level_shift", ("team", "ads"))
+    _insert(wh, 'latency_p95_5m{model="llama"}', "latency_p95_5m", {"model": "llama"}, t, 0.7, "spike")
+    _insert(wh, 'spend_5m{team="search"}', "spend_5m", {"team": "search"}, t - timedelta(hours=9), 0.55, "spike")
+    wh.close()
+
+    def keys(*args):
+        res = _run(tmp_path, "anomaly", "list", "--json", *args)
+        assert res.exit_code == 0, res.output
+        return sorted(r["series_key"] for r in json.loads(res.output))
+
+    assert keys("--team", "ads") == ["spend_5m{team=\"ads\"}", "spend_5m{}"]   # own label, or moved most
+    assert keys("--model", "gpt-4o") == ['spend_5m{team="ads"}']
+    assert keys("--model", "llama") == ['latency_p95_5m{model="llama"}']
+    assert keys("--kind", "level_shift") == ["spend_5m{}"]
+    assert keys("--min-score", "0.8") == ['spend_5m{team="ads"}']
+    assert keys("--series", "latency") == ['latency_p95_5m{model="llama"}']
+    assert len(keys("--hours", "5")) == 3 and len(keys("--hours", "24")) == 4
+    res = _run(tmp_path, "anomaly", "list", "--json", "--incidents")
+    inc = json.loads(res.output)
+    assert [(i["incident"], i["alarms"], i["top_series"]) for i in inc] == [
+        ("cost", 2, 'spend_5m{team="ads"}'), ("performance", 1, 'latency_p95_5m{model="llama"}'),
+        ("cost", 1, 'spend_5m{team="search"}')]
+    assert inc[0]["series"] == ['spend_5m{team="ads"}', "spend_5m{}"]
+    assert _run(tmp_path, "anomaly", "list", "--incidents").exit_code == 0
+    assert _run(tmp_path, "anomaly", "list", "--kind", "nope").exit_code != 0

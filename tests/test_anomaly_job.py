@@ -125,10 +125,11 @@ def test_alerts_fire_then_resolve_once(tmp_path, settings):
     assert 'latency_p95_5m{model="claude-sonnet"}' in first.firing
     rec = wh.con.execute(
         "SELECT labels, \"values\", summary, status FROM alert_records WHERE source = 'anomaly'"
-        " AND labels->>'metric' = 'latency_p95_5m'").fetchall()
+        " AND labels->>'incident' = 'performance'").fetchall()
     assert len(rec) == 1 and rec[0][3] == "firing"
     labels, values = json.loads(rec[0][0]), json.loads(rec[0][1])
-    assert labels == {"alertname": ALERTNAME, "metric": "latency_p95_5m", "model": "claude-sonnet"}
+    assert labels["model"] == "claude-sonnet" and labels["alertname"] == ALERTNAME
+    assert values["series_key"] == 'latency_p95_5m{model="claude-sonnet"}'
     assert values["observed"] > 2 * values["expected"] and values["unit"] == "seconds"
     assert values["moved_dimension"] in ("team", "feature")
     # a second run over the same data changes nothing
@@ -140,10 +141,31 @@ def test_alerts_fire_then_resolve_once(tmp_path, settings):
     res = run_detection(wh, cfg, later)
     assert res.resolved
     statuses = wh.con.execute(
-        "SELECT status FROM alert_records WHERE source = 'anomaly' AND labels->>'metric' = 'latency_p95_5m'"
+        "SELECT status FROM alert_records WHERE source = 'anomaly' AND labels->>'incident' = 'performance'"
         " ORDER BY id").fetchall()
     assert [s for (s,) in statuses] == ["firing", "resolved"]
     assert not run_detection(wh, cfg, later).resolved
+    wh.close()
+
+
+def test_cost_spike_pages_once_for_all_the_series_it_moved(tmp_path, settings):
+    """The search team's 8x spend spike alarms its spend, the total and its tokens: one page,
+    naming team=search and listing only series that alarmed in the spike."""
+    from inferledger.analytics.warehouse import open_warehouse
+
+    wh = open_warehouse(tmp_path / "c.duckdb")
+    at = SPIKE[0] + timedelta(minutes=40)
+    insert_spans(wh, fleet(at))
+    run_detection(wh, _cfg(settings), at)
+    rec = wh.con.execute("SELECT labels, \"values\" FROM alert_records WHERE source = 'anomaly' AND status = 'firing'").fetchall()
+    cost = [(json.loads(a), json.loads(b)) for a, b in rec if json.loads(a)["incident"] == "cost"]
+    assert len(cost) == 1, rec
+    labels, values = cost[0]
+    assert values["alarms"] >= 2 and 'spend_5m{team="search"}' in values["series"]
+    assert not [k for k in values["series"] if "support" in k or "ads" in k]  # only series that moved
+    assert (values.get("moved_dimension"), values.get("moved_value")) == ("team", "search") or "search" in values["series_key"]
+    stored = {k for (k,) in wh.con.execute("SELECT series_key FROM anomalies WHERE bucket_start >= ?", [SPIKE[0]]).fetchall()}
+    assert set(values["series"]) <= stored
     wh.close()
 
 

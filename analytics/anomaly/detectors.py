@@ -19,6 +19,9 @@ from inferledger.analytics.kernels.anomaly_detectors import (
 if DetectorConfig.names() != PARAM_NAMES:  # pragma: no cover - a developer error, caught at import
     raise ImportError("DetectorConfig fields and the kernel's PARAM_NAMES disagree")
 
+# cells (series x time) per kernel call in score_on_grid: about 0.5 GB of inputs and outputs
+MAX_CELLS = 20_000_000
+
 KIND_NAMES = {KIND_NONE: "none", KIND_SPIKE: "spike", KIND_SHIFT: "level_shift"}
 
 
@@ -55,3 +58,35 @@ def score_many(timestamps, values: np.ndarray, config: DetectorConfig | None = N
     cfg = config or DetectorConfig()
     s, e, k = score_matrix(to_epoch_seconds(timestamps), values, cfg.params())
     return Scored(s, e, k)
+
+
+def score_on_grid(series_ts: list[np.ndarray], series_values: list[np.ndarray], step: int,
+                  config: DetectorConfig | None = None) -> list[Scored]:
+    """Score many series of one bucket size in one parallel kernel call.
+
+    Each series is placed on the union grid of its step with NaN where it has no point.
+    The kernel skips NaN without touching its state and measures gaps from the last
+    finite point, so every series gets exactly the scores `score` gives it alone.
+    """
+    if not series_ts:
+        return []
+    starts = [int(t[0]) for t in series_ts if len(t)]
+    lo = min(starts, default=0)
+    hi = max((int(t[-1]) for t in series_ts if len(t)), default=0)
+    grid = np.arange(lo, hi + step, step, dtype=np.int64)
+    out: list[Scored] = []
+    # rows per kernel call so one call's matrices stay near MAX_CELLS cells
+    per_call = max(1, MAX_CELLS // max(len(grid), 1))
+    for a in range(0, len(series_ts), per_call):
+        cols = []
+        mat = np.full((min(per_call, len(series_ts) - a), len(grid)), np.nan)
+        for row, (t, v) in enumerate(zip(series_ts[a:a + per_call], series_values[a:a + per_call])):
+            t = np.asarray(t, dtype=np.int64)
+            c = (t - lo) // step
+            if len(t) and (np.any((t - lo) % step) or np.any(np.diff(c) <= 0)):
+                raise ValueError("series must be ascending on bucket starts of their step")
+            mat[row, c] = v
+            cols.append(c)
+        r = score_many(grid, mat, config)
+        out += [Scored(r.score[row, c], r.expected[row, c], r.kind[row, c]) for row, c in enumerate(cols)]
+    return out

@@ -7,7 +7,8 @@ isolates the cause; in it, the value with the largest change is reported with it
 share of the series' change. For a ratio
 series (p95 latency, error rate) the part whose own value moved most is reported.
 The baseline is the mean over the buckets just before the anomalous one (a bucket
-with no rows counts as 0 for sums and is skipped for ratios).
+with no rows counts as 0 for sums and is skipped for ratios). When no part moved
+enough to carry the change, there is no explanation rather than a wrong one.
 """
 
 from __future__ import annotations
@@ -83,7 +84,19 @@ def explain(wh: Warehouse, src: Source, labels: dict[str, str], bucket: datetime
         strength = _surprise(joined) if src.additive else _relative_change(cand)
         if best is None or strength > best_strength * (1 + 1e-9):
             best, best_strength = cand, strength
-    return best
+    return best if best is not None and _moved(best, src.additive) else None
+
+
+# an explanation must name a part that moved: at least this share of the series' change
+# (additive series, same direction), or this relative change of its own (ratio series)
+MIN_SHARE = 0.3
+MIN_RELATIVE = 0.2
+
+
+def _moved(m: Movement, additive: bool) -> bool:
+    if additive:
+        return m.share is not None and m.share >= MIN_SHARE
+    return _relative_change(m) >= MIN_RELATIVE
 
 
 def _surprise(df: pl.DataFrame) -> float:

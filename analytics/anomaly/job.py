@@ -22,8 +22,9 @@ from inferledger.analytics.alert_records import (
     resolved_records,
     write_alert_records,
 )
-from inferledger.analytics.anomaly.detectors import KIND_NAMES, score
+from inferledger.analytics.anomaly.detectors import KIND_NAMES, Scored, score_on_grid
 from inferledger.analytics.anomaly.explain import Movement, explain
+from inferledger.analytics.anomaly.incidents import Incident, group_incidents
 from inferledger.analytics.anomaly.series import Series, floor_time, load_series, source_for
 from inferledger.analytics.anomaly.settings import AnomalySettings
 from inferledger.analytics.jobs import JobContext, register_job
@@ -33,6 +34,8 @@ ALERTNAME = "InferenceAnomaly"
 SOURCE = "anomaly"
 # explanations cost a query each; at most this many new anomalies are explained per run
 MAX_EXPLAINED_PER_RUN = 500
+# members of an incident (by score) whose stored explanation may speak for it
+MOVED_CANDIDATES = 5
 
 
 @dataclass
@@ -51,6 +54,18 @@ class Found:
     @property
     def observed(self) -> float:
         return float(self.series.values[self.index])
+
+    @property
+    def metric(self) -> str:
+        return self.series.metric
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return self.series.labels
+
+    @property
+    def bucket_seconds(self) -> int:
+        return self.series.bucket_seconds
 
 
 @dataclass
@@ -75,8 +90,15 @@ def _select(series: list[Series], cfg: AnomalySettings) -> list[Series]:
     return kept
 
 
-def alert_labels(s: Series) -> dict[str, str]:
-    return {"metric": s.metric, **s.labels}
+def score_all(series: list[Series], cfg: AnomalySettings) -> list[Scored]:
+    """Scores of every series, one parallel kernel call per bucket size (same numbers as one by one)."""
+    out: list[Scored | None] = [None] * len(series)
+    for step in sorted({s.bucket_seconds for s in series}):
+        rows = [i for i, s in enumerate(series) if s.bucket_seconds == step]
+        scored = score_on_grid([series[i].ts for i in rows], [series[i].values for i in rows], step, cfg.detector)
+        for i, r in zip(rows, scored):
+            out[i] = r
+    return out  # type: ignore[return-value]
 
 
 def run_detection(wh: Warehouse, cfg: AnomalySettings, now: datetime) -> RunSummary:
@@ -84,14 +106,11 @@ def run_detection(wh: Warehouse, cfg: AnomalySettings, now: datetime) -> RunSumm
     series = _select(load_series(wh, cfg.series, now, cfg.lookback_hours, cfg.min_requests), cfg)
     summary.series = len(series)
     found: list[Found] = []
-    latest: dict[str, Found] = {}
-    for s in series:
+    for s, r in zip(series, score_all(series, cfg)):
         summary.points += len(s.values)
-        r = score(s.ts, s.values, cfg.detector)
         for i in np.flatnonzero(r.alarm):
             f = Found(s, int(i), float(r.score[i]), float(r.expected[i]), KIND_NAMES[int(r.kind[i])])
             found.append(f)
-            latest[s.key] = f
     summary.alarms = len(found)
 
     stored = set(wh.con.execute(
@@ -123,7 +142,7 @@ def run_detection(wh: Warehouse, cfg: AnomalySettings, now: datetime) -> RunSumm
               detected_at] for f in new],
         )
     summary.new_anomalies = len(new)
-    _alerts(wh, cfg, now, series, latest, summary)
+    _alerts(wh, cfg, now, found, summary)
     return summary
 
 
@@ -139,45 +158,57 @@ def _movement_for(wh: Warehouse, f: Found) -> Movement | None:
     return Movement(row[0], row[1], row[2], row[3], row[4])
 
 
-def _alerts(wh: Warehouse, cfg: AnomalySettings, now: datetime, series: list[Series],
-            latest: dict[str, Found], summary: RunSummary) -> None:
+def _alertable(f: Found, cfg: AnomalySettings) -> bool:
+    """Alarms in a series' first hours (the detector still learning its day) are stored, not paged."""
+    return int(f.series.ts[f.index] - f.series.ts[0]) >= cfg.alert_min_history_hours * 3600
+
+
+def _active(inc: Incident, cfg: AnomalySettings, now: datetime) -> bool:
+    """Firing while its latest alarm is recent and its series has not been quiet for long."""
+    last = max(inc.members, key=lambda f: f.bucket_start)
+    last_point = datetime(1970, 1, 1) + timedelta(seconds=int(last.series.ts[-1]))
+    return (last_point - last.bucket_start <= timedelta(minutes=cfg.resolve_after_minutes)
+            and now - last.bucket_start <= timedelta(minutes=cfg.alert_max_age_minutes))
+
+
+def _alerts(wh: Warehouse, cfg: AnomalySettings, now: datetime, found: list[Found], summary: RunSummary) -> None:
+    """One alert per incident: related alarms close in time page once, led by the most unusual."""
     firing = firing_fingerprints(wh, SOURCE)
     records: list[AlertRecord] = []
     active: set[str] = set()
-    for s in series:
-        f = latest.get(s.key)
-        if f is None:
+    incidents = group_incidents([f for f in found if _alertable(f, cfg)],
+                                timedelta(minutes=cfg.incident_gap_minutes))
+    for inc in incidents:
+        if not _active(inc, cfg, now):
             continue
-        if int(s.ts[f.index] - s.ts[0]) < cfg.alert_min_history_hours * 3600:
-            continue
-        last_point = datetime(1970, 1, 1) + timedelta(seconds=int(s.ts[-1]))
-        quiet_for = last_point - f.bucket_start
-        age = now - f.bucket_start
-        if quiet_for > timedelta(minutes=cfg.resolve_after_minutes) or age > timedelta(minutes=cfg.alert_max_age_minutes):
-            continue
-        labels = alert_labels(s)
+        labels = inc.labels
         fp = fingerprint({"alertname": ALERTNAME, **labels})
         active.add(fp)
         if fp in firing:
             continue
-        moved = _movement_for(wh, f)
+        f = inc.top
+        s = f.series
+        moved = next((m for m in (_movement_for(wh, x) for x in inc.members[:MOVED_CANDIDATES]) if m is not None), None)
+        keys = list(dict.fromkeys(x.series.key for x in inc.members))
         moved_txt = ""
         values = {"observed": f.observed, "expected": f.expected, "score": f.score, "kind": f.kind,
-                  "unit": s.unit, "bucket_start": f.bucket_start.isoformat(), "bucket_seconds": s.bucket_seconds}
+                  "unit": s.unit, "bucket_start": f.bucket_start.isoformat(), "bucket_seconds": s.bucket_seconds,
+                  "series_key": s.key, "series": keys, "alarms": len(inc.members)}
         if moved is not None:
             values.update(moved_dimension=moved.dimension, moved_value=moved.value,
                           moved_observed=moved.observed, moved_expected=moved.expected, moved_share=moved.share)
             moved_txt = f"; moved most: {moved.dimension}={moved.value} ({moved.expected:.4g} -> {moved.observed:.4g})"
-        what = ", ".join(f"{k}={v}" for k, v in sorted(s.labels.items())) or "total"
+        shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
         records.append(AlertRecord(
             source=SOURCE, alertname=ALERTNAME, labels=labels, severity=cfg.severity, status="firing",
-            summary=f"{s.metric} {what}: {f.kind}, observed {f.observed:.4g} vs expected {f.expected:.4g} {s.unit}",
-            description=f"Anomaly score {f.score:.2f} at {f.bucket_start.isoformat()}Z{moved_txt}.",
-            values=values, starts_at=f.bucket_start))
+            summary=f"{s.key}: {f.kind}, observed {f.observed:.4g} vs expected {f.expected:.4g} {s.unit}"
+                    f" ({inc.family} incident, {len(keys)} series)",
+            description=f"Anomaly score {f.score:.2f} at {f.bucket_start.isoformat()}Z{moved_txt}. Series that moved: {shown}.",
+            values=values, starts_at=inc.start))
         summary.firing.append(s.key)
     resolved = resolved_records(
         SOURCE, firing, active, now, severity=cfg.severity,
-        summary=lambda labels: f"{labels.get('metric', 'series')} back to normal",
+        summary=lambda labels: f"{labels.get('incident', 'anomaly')} incident back to normal",
         values=lambda labels: {"labels": json.dumps(labels, sort_keys=True)},
     )
     records.extend(resolved)

@@ -2,17 +2,112 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
 
 from inferledger.analytics.warehouse import Warehouse
 
 COLUMNS = ("series_key", "metric", "unit", "labels", "bucket_start", "bucket_seconds", "observed", "expected",
            "score", "kind", "moved_dimension", "moved_value", "moved_observed", "moved_expected", "moved_share",
            "detected_at")
+KINDS = ("spike", "level_shift")
 
 
-def recent_anomalies(wh: Warehouse, since: datetime, limit: int = 500) -> list[dict]:
+@dataclass(frozen=True)
+class AnomalyFilter:
+    """Which stored anomalies to list. A team or model matches the series' own label or the
+    dimension that moved most (the total spend series explained by team=search is about search)."""
+
+    since: datetime
+    until: datetime | None = None
+    series: str | None = None      # substring of the series key, e.g. 'spend_5m' or 'team="search"'
+    team: str | None = None
+    model: str | None = None
+    kind: str | None = None        # spike | level_shift
+    min_score: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind is not None and self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        if self.min_score is not None and not 0.0 <= self.min_score < 1.0:
+            raise ValueError(f"min_score must be in [0, 1), got {self.min_score}")
+
+    def sql(self) -> tuple[str, list]:
+        where, params = ["bucket_start >= ?"], [self.since]
+        if self.until is not None:
+            where.append("bucket_start < ?")
+            params.append(self.until)
+        if self.series:
+            where.append("strpos(series_key, ?) > 0")
+            params.append(self.series)
+        for dim in ("team", "model"):
+            value = getattr(self, dim)
+            if value:
+                where.append(f"(json_extract_string(labels, '$.{dim}') = ? OR (moved_dimension = '{dim}' AND moved_value = ?))")
+                params += [value, value]
+        if self.kind:
+            where.append("kind = ?")
+            params.append(self.kind)
+        if self.min_score is not None:
+            where.append("score >= ?")
+            params.append(self.min_score)
+        return " AND ".join(where), params
+
+
+FILTER_NAMES = tuple(f.name for f in fields(AnomalyFilter))
+
+
+def recent_anomalies(wh: Warehouse, since: datetime | AnomalyFilter, limit: int = 500) -> list[dict]:
+    flt = since if isinstance(since, AnomalyFilter) else AnomalyFilter(since)
+    where, params = flt.sql()
     rows = wh.con.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM anomalies WHERE bucket_start >= ? ORDER BY bucket_start DESC, series_key"
-        " LIMIT ?", [since, limit]).fetchall()
+        f"SELECT {', '.join(COLUMNS)} FROM anomalies WHERE {where} ORDER BY bucket_start DESC, series_key"
+        " LIMIT ?", [*params, limit]).fetchall()
     return [dict(zip(COLUMNS, r)) for r in rows]
+
+
+@dataclass
+class StoredAlarm:
+    """A stored anomaly row in the shape incident grouping reads."""
+
+    row: dict
+
+    @property
+    def metric(self) -> str:
+        return self.row["metric"]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return json.loads(self.row["labels"]) if isinstance(self.row["labels"], str) else dict(self.row["labels"])
+
+    @property
+    def bucket_start(self) -> datetime:
+        b = self.row["bucket_start"]
+        return b if isinstance(b, datetime) else datetime.fromisoformat(str(b))
+
+    @property
+    def bucket_seconds(self) -> int:
+        return int(self.row["bucket_seconds"])
+
+    @property
+    def score(self) -> float:
+        return float(self.row["score"])
+
+
+def incident_rows(rows: list[dict], gap_minutes: int) -> list[dict]:
+    """Stored anomalies grouped as the job pages them: one row per incident, most unusual first."""
+    from inferledger.analytics.anomaly.incidents import group_incidents
+
+    out = []
+    for inc in group_incidents([StoredAlarm(r) for r in rows], timedelta(minutes=gap_minutes)):
+        top = inc.top.row
+        moved = next((m.row for m in inc.members if m.row.get("moved_dimension")), None)
+        out.append({"incident": inc.family, "scope": inc.scope, "start": inc.start, "end": inc.end,
+                    "score": inc.score, "top_series": top["series_key"], "kind": top["kind"],
+                    "observed": top["observed"], "expected": top["expected"],
+                    "moved_dimension": moved["moved_dimension"] if moved else None,
+                    "moved_value": moved["moved_value"] if moved else None,
+                    "series": list(dict.fromkeys(m.row["series_key"] for m in inc.members)),
+                    "alarms": len(inc.members)})
+    return out

@@ -11,6 +11,11 @@ rule are the same). Three models run side by side:
 * a two-sided CUSUM on the standardized residual of a slow level (or of the
   seasonal mean where that is closer, so daily steps are not "shifts"), which catches
   sustained shifts (cost per request creeping up) and re-baselines after an alarm.
+  A shift alarms only once it also shows against the series' own seasonal pattern:
+  an EWMA (`confirm_alpha`; 1 = the point alone) of the residual against the nearer
+  warm season bucket, in that bucket's own scale, must reach `shift_confirm_z`. A smooth
+  daily ramp of a per-minute series drifts away from the slow level for hours, but stays
+  inside the hour's seasonal spread; an unconfirmed CUSUM is halved, not alarmed.
 
 A point is a spike only if it is far from *every* expectation (EWMA and seasonal):
 the seasonal model covers the EWMA's lag on daily ramps, the EWMA covers seasonal
@@ -69,6 +74,8 @@ PARAM_NAMES = (
     "range_margin",     # a value beyond the all-time range by this fraction of it is an alarm (0 disables)
     "range_min_obs",    # points seen before the range check applies (early records are not news)
     "season_select",    # 0: a point must be far from every model; 1: use the model with the lowest running error
+    "shift_confirm_z",  # a CUSUM shift alarms only if the recent seasonal residual is this many scales off (0 disables)
+    "confirm_alpha",    # EWMA weight of that recent seasonal residual (about 1/points averaged)
 )
 N_PARAMS = len(PARAM_NAMES)
 N_BUCKETS = 168
@@ -148,6 +155,8 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
     range_margin = p[20]
     range_min_obs = p[21]
     season_select = p[22]
+    shift_confirm = p[23]
+    confirm_alpha = p[24]
     # the tail quantile q is tracked in log space by constant steps, i.e. multiplicatively
     q_up = math.exp(tail_eta * tail_p)
     q_down = math.exp(-tail_eta * (1.0 - tail_p))
@@ -175,6 +184,7 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
     e_f = 0.0        # running abs error of each model's prediction (season_select = 1)
     e_w = math.inf
     e_d = math.inf
+    cz = 0.0  # EWMA of the standardised seasonal residual (signed): confirms a shift
 
     for i in range(x.shape[0]):
         xi = x[i]
@@ -297,6 +307,23 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
         if sn < 0.0:
             sn = 0.0
         cs = sp if sp > sn else sn
+        if warm_w or warm_d:
+            # the residual against the season, in the bucket's own scale (the nearer bucket if both)
+            zc = math.inf
+            if warm_w:
+                zc = rw / sw_scale
+            if warm_d:
+                zd = rd / sd_scale
+                if abs(zd) < abs(zc):
+                    zc = zd
+            cz = cz + confirm_alpha * (zc - cz)
+            if shift_confirm > 0.0 and cs >= cusum_h and abs(cz) < shift_confirm:
+                # a daily ramp drifts from the slow level but stays inside the hour's seasonal
+                # spread: a shift must also show against the series' own pattern
+                # (halved, not cleared: a real shift soon shows and needs only a short refill)
+                sp = 0.5 * sp
+                sn = 0.5 * sn
+                cs = 0.5 * cs
 
         # heavy-tailed series get a higher bar: z relative to its own tail quantile
         zn = z * ratio

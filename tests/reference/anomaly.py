@@ -29,7 +29,7 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
     p = _check_params(params)
     (alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k, z_alarm,
      cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
-     rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select) = p
+     rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select, shift_confirm, confirm_alpha) = p
     suppress_points = int(suppress_points)
     warmup = int(warmup)
     ts = np.asarray(ts, dtype=np.int64)
@@ -39,12 +39,12 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # np.where evaluates both branches
         return _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k,
                     z_alarm, cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
-                    rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select)
+                    rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select, shift_confirm, confirm_alpha)
 
 
 def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k,
          z_alarm, cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
-         rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select):
+         rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select, shift_confirm, confirm_alpha):
     out_score = np.empty((S, T))
     out_expected = np.empty((S, T))
     out_kind = np.empty((S, T), dtype=np.int8)
@@ -72,6 +72,7 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
     e_f = np.zeros(S)
     e_w = np.full(S, np.inf)
     e_d = np.full(S, np.inf)
+    cz = np.zeros(S)
     hi = np.full(S, -np.inf)
     how = hour_of_week_np(ts)
     hod = (ts // 3600) % 24
@@ -159,6 +160,15 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
         sp_new = np.maximum(sp + u - cusum_k, 0.0)
         sn_new = np.maximum(sn - u - cusum_k, 0.0)
         cs = np.where(sp_new > sn_new, sp_new, sn_new)
+        warm_any = warm_w | warm_d
+        zc = np.where(warm_w, rw / sw_scale, np.inf)
+        zd = rd / sd_scale
+        zc = np.where(warm_d & (np.abs(zd) < np.abs(zc)), zd, zc)
+        cz_new = np.where(warm_any, cz + confirm_alpha * (zc - cz), cz)
+        unconfirmed = warm_any & (shift_confirm > 0.0) & (cs >= cusum_h) & (np.abs(cz_new) < shift_confirm)
+        sp_new = np.where(unconfirmed, 0.5 * sp_new, sp_new)
+        sn_new = np.where(unconfirmed, 0.5 * sn_new, sn_new)
+        cs = np.where(unconfirmed, 0.5 * cs, cs)
 
         zn = z * ratio
         spike = zn * cusum_h >= cs * z_alarm
@@ -200,6 +210,7 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
         slow = np.where(act, slow_new, slow)
         sp = np.where(act, sp_new, sp)
         sn = np.where(act, sn_new, sn)
+        cz = np.where(act, cz_new, cz)
         suppress_left = np.where(act, sl_new, suppress_left)
         if season_select != 0.0:
             e_f = np.where(act, e_f + a_scale * (np.minimum(np.abs(r), lim) - e_f), e_f)

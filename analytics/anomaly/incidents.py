@@ -1,0 +1,90 @@
+"""Alarms on one incident grouped into one page.
+
+A team's spend spike alarms its spend series, the total, its tokens and the models it
+used, all within minutes: that is one incident, not six pages. Alarms are related when
+they belong to the same family (cost and tokens are one additive family; latency and
+error rate are grouped per model; GPU series per pool) and follow each other with no
+more than `gap` between them (single linkage in time). Within an incident the members
+are ranked by score (how unusual), and the top one speaks for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+FAMILIES = {"spend_5m": "cost", "spend_1h": "cost", "tokens_1m": "cost", "gpu_idle_cost_1h": "gpu",
+            "gpu_util_5m": "gpu", "latency_p95_5m": "performance", "error_rate_5m": "performance"}
+# the label that separates unrelated incidents of a family (two models' latency are two incidents)
+SCOPE_LABEL = {"cost": None, "performance": "model", "gpu": "pool"}
+
+
+class Alarm(Protocol):
+    metric: str
+    labels: dict[str, str]
+    bucket_start: datetime
+    bucket_seconds: int
+    score: float
+
+
+@dataclass
+class Incident:
+    family: str
+    scope: str                     # the scope label's value ("" for the cost family)
+    members: list = field(default_factory=list)   # ranked by score, highest first
+
+    @property
+    def start(self) -> datetime:
+        return min(m.bucket_start for m in self.members)
+
+    @property
+    def end(self) -> datetime:
+        return max(m.bucket_start + timedelta(seconds=m.bucket_seconds) for m in self.members)
+
+    @property
+    def top(self):
+        return self.members[0]
+
+    @property
+    def score(self) -> float:
+        return float(self.members[0].score)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Alert labels: stable for the incident's life (its family, scope and start)."""
+        out = {"incident": self.family, "started": self.start.strftime("%Y-%m-%dT%H:%MZ")}
+        if self.scope:
+            out[SCOPE_LABEL[self.family]] = self.scope
+        return out
+
+
+def family_of(metric: str) -> str:
+    return FAMILIES.get(metric, metric)
+
+
+def group_incidents(alarms: list, gap: timedelta) -> list[Incident]:
+    """Incidents of `alarms`, most unusual first; every alarm is in exactly one."""
+    by_key: dict[tuple[str, str], list] = {}
+    for a in alarms:
+        fam = family_of(a.metric)
+        label = SCOPE_LABEL.get(fam)
+        scope = a.labels.get(label, "") if label else ""
+        by_key.setdefault((fam, scope), []).append(a)
+    out: list[Incident] = []
+    for (fam, scope), items in sorted(by_key.items()):
+        items.sort(key=lambda a: a.bucket_start)
+        current: Incident | None = None
+        end = None
+        for a in items:
+            a_end = a.bucket_start + timedelta(seconds=a.bucket_seconds)
+            if current is None or a.bucket_start > end + gap:
+                current = Incident(fam, scope)
+                out.append(current)
+                end = a_end
+            current.members.append(a)
+            end = max(end, a_end)
+    for inc in out:
+        inc.members.sort(key=lambda a: (-a.score, a.bucket_start))
+    out.sort(key=lambda i: (-i.score, i.start))
+    return out

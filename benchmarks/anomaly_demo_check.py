@@ -1,0 +1,78 @@
+"""How the anomaly job did on a demo warehouse: injected incidents found as one grouped
+alert each, and false incidents per series per week.
+
+    .venv/bin/inferledger --db demo.duckdb demo --days 7
+    .venv/bin/python -m benchmarks.anomaly_demo_check demo.duckdb
+
+The injected incidents are recomputed from the demo's own schedule
+(`inferledger.demo.incidents.incidents_for`, seed 7) over the span time range. Stored
+anomalies are grouped as the job pages them (`store.incident_rows`); an incident of the
+first `alert_min_history_hours` is stored but never paged, so it is left out. A grouped
+incident of the right family and scope overlapping an injected one (10 minutes slack)
+finds it; any other is false.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+
+from inferledger.analytics.anomaly.settings import AnomalySettings
+from inferledger.analytics.anomaly.store import AnomalyFilter, incident_rows, recent_anomalies
+from inferledger.analytics.warehouse import open_warehouse
+from inferledger.demo.incidents import COST_SPIKE, PROMPT_LENGTH_DRIFT, incidents_for
+
+
+def _related(inj, inc: dict) -> bool:
+    """The cost spike is a cost-family incident; the latency regression one of its model."""
+    if inj.kind == COST_SPIKE:
+        return inc["incident"] == "cost"
+    return inc["incident"] == "performance" and inc["scope"] == inj.model
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("db")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+    cfg = AnomalySettings()
+    wh = open_warehouse(args.db)
+    start, end = wh.con.execute("SELECT min(start_time), max(start_time) FROM spans").fetchone()
+    injected = [i for i in incidents_for(start, end, args.seed) if i.kind != PROMPT_LENGTH_DRIFT]
+    rows = recent_anomalies(wh, AnomalyFilter(since=start), limit=1_000_000)
+    n_series = wh.con.execute("SELECT count(DISTINCT series_key) FROM anomalies").fetchone()[0]
+    wh.close()
+    alertable = start + timedelta(hours=cfg.alert_min_history_hours)
+    incidents = [i for i in incident_rows(rows, cfg.incident_gap_minutes) if i["start"] >= alertable]
+    slack = timedelta(minutes=10)
+    weeks = (end - alertable).total_seconds() / (7 * 86400)
+    print(f"demo {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M}; {len(rows)} stored anomalies, "
+          f"{len(incidents)} pageable incidents (after the first {cfg.alert_min_history_hours} h)")
+    false = list(incidents)
+    for inj in injected:
+        hits = [i for i in incidents if i["start"] <= inj.end + slack and i["end"] >= inj.start - slack
+                and _related(inj, i)]
+        for h in hits:
+            if h in false:
+                false.remove(h)
+        desc = "; ".join(f"{h['incident']} {h['scope']} led by {h['top_series']} ({h['alarms']} alarms, "
+                         f"moved {h['moved_dimension']}={h['moved_value']})" for h in hits) or "NOT FOUND"
+        print(f"  {inj.kind} {inj.start:%m-%d %H:%M}-{inj.end:%H:%M}: {len(hits)} grouped alert(s): {desc}")
+    series_seen = {k for i in false for k in i["series"]}
+    print(f"false incidents: {len(false)} over {weeks:.2f} weeks; {len(series_seen)} series involved"
+          f" of {n_series} that ever alarmed")
+    per_series: dict[str, int] = {}
+    for i in false:
+        per_series[i["top_series"]] = per_series.get(i["top_series"], 0) + 1
+    worst = sorted(per_series.items(), key=lambda kv: -kv[1])[:8]
+    over = sum(1 for v in per_series.values() if v / weeks > 1.0)
+    print(f"series leading more than one false incident per week: {over}")
+    print("false incidents per leading series per week (worst): "
+          + ", ".join(f"{k} {v / weeks:.1f}" for k, v in worst))
+    for i in false[:15]:
+        print(f"    {i['start']:%m-%d %H:%M} {i['incident']} {i['scope']} {i['top_series']} {i['kind']} "
+              f"score {i['score']:.2f} obs {i['observed']:.4g} exp {i['expected']:.4g} ({i['alarms']} alarms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Grouping alarms into incidents: related series close in time page once, unrelated ones apart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from inferledger.analytics.anomaly.incidents import group_incidents
+
+T = datetime(2026, 3, 2, 10)
+GAP = timedelta(minutes=30)
+
+
+@dataclass
+class A:
+    metric: str
+    labels: dict
+    bucket_start: datetime
+    score: float
+    bucket_seconds: int = 300
+
+
+def test_a_team_spike_across_spend_tokens_and_models_is_one_incident():
+    alarms = [A("spend_5m", {"team": "search"}, T, 0.9), A("spend_5m", {}, T + timedelta(minutes=5), 0.7),
+              A("tokens_1m", {"model": "gpt-4o"}, T + timedelta(minutes=3), 0.8, 60),
+              A("spend_5m", {"model": "claude"}, T + timedelta(minutes=20), 0.6)]
+    (inc,) = group_incidents(alarms, GAP)
+    assert inc.family == "cost" and inc.top.labels == {"team": "search"} and len(inc.members) == 4
+    assert [m.score for m in inc.members] == [0.9, 0.8, 0.7, 0.6]
+    assert inc.start == T and inc.labels == {"incident": "cost", "started": "2026-03-02T10:00Z"}
+
+
+def test_separate_times_families_and_models_are_separate_incidents():
+    alarms = [A("spend_5m", {}, T, 0.6), A("spend_5m", {}, T + timedelta(hours=2), 0.95),
+              A("latency_p95_5m", {"model": "a"}, T, 0.7), A("error_rate_5m", {"model": "a"}, T + timedelta(minutes=10), 0.8),
+              A("latency_p95_5m", {"model": "b"}, T, 0.65)]
+    incs = group_incidents(alarms, GAP)
+    assert [(i.family, i.scope, len(i.members)) for i in incs] == [
+        ("cost", "", 1), ("performance", "a", 2), ("performance", "b", 1), ("cost", "", 1)]  # most unusual first
+    assert incs[1].labels["model"] == "a" and incs[1].top.metric == "error_rate_5m"
+
+
+def test_chained_alarms_within_the_gap_stay_one_incident():
+    alarms = [A("spend_5m", {}, T + timedelta(minutes=25 * k), 0.6) for k in range(5)]
+    (inc,) = group_incidents(alarms, GAP)
+    assert inc.end == T + timedelta(minutes=105)
