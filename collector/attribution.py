@@ -26,8 +26,8 @@ FIELDS = ("team", "feature", "user", "conversation")
 # SDK's `ai.telemetry.functionId` as the feature.
 _FALLBACK_KEYS = {
     "feature": ("ai.telemetry.functionId",),
-    "user": ("user.id", "enduser.id", "gen_ai.user", "gen_ai.request.user", "gen_ai.user.id", "llm.user"),
-    "conversation": ("session.id", "gen_ai.conversation.id"),
+    "user": ("user.id", "enduser.id", "gen_ai.user", "gen_ai.request.user", "gen_ai.user.id", "llm.user", "user_id"),
+    "conversation": ("session.id", "gen_ai.conversation.id", "session_id"),
 }
 # Prefixes under which SDKs copy per-request attribution onto a span.
 _SPAN_PREFIXES = ("baggage.", "traceloop.association.properties.", "ai.telemetry.metadata.")

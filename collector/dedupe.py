@@ -20,7 +20,8 @@ Rules, over the inference spans (`is_inference`) of one trace:
    (closer to the HTTP call), then the lowest span id. The others get
    `duplicate_of` = its span id and are left out of cost, SLO, drift and request counts.
 
-`deduped_at` records when a span's `duplicate_of` changed, so the incremental jobs
+`duplicate_of` holds the kept span's span_id (in the same trace, or the trace of the
+span with the same response id). `deduped_at` records when a span's `duplicate_of` changed, so the incremental jobs
 re-read it (its cost line goes, its SLO minute is recounted).
 """
 
@@ -121,18 +122,26 @@ def decide(spans: list[SpanFacts]) -> dict[str, str | None]:
 _CANDIDATES = """
 SELECT s.tenant, s.trace_id, s.span_id, s.parent_span_id, s.response_id,
        (s.input_tokens IS NOT NULL)::INT + (s.output_tokens IS NOT NULL)::INT + (s.cache_read_tokens IS NOT NULL)::INT
-         + (s.cache_write_tokens IS NOT NULL)::INT + (s.reasoning_tokens IS NOT NULL)::INT
-         + (s.total_tokens IS NOT NULL)::INT AS n_tokens,
+         + (s.cache_write_tokens IS NOT NULL)::INT + (s.reasoning_tokens IS NOT NULL)::INT AS n_tokens,
        s.input_tokens IS NOT NULL AS has_input, s.scope_name, s.duplicate_of
-FROM spans s SEMI JOIN _dedupe_traces t ON s.tenant = t.tenant AND s.trace_id = t.trace_id
+FROM spans s
 WHERE s.is_inference AND s.start_time >= ? AND s.start_time <= ?
+  AND ((s.tenant, s.trace_id) IN (SELECT tenant, trace_id FROM _dedupe_keys)
+       OR (s.response_id IS NOT NULL AND (s.tenant, s.response_id) IN
+           (SELECT tenant, response_id FROM _dedupe_keys WHERE response_id IS NOT NULL)))
 """
 
 
+def _key(trace_id: str, span_id: str | None) -> str | None:
+    return None if span_id is None else f"{trace_id}:{span_id}"
+
+
 def dedupe_batch(con, spans: pa.Table, now: datetime) -> int:
-    """Re-decide the traces of a just-inserted spans table; returns spans whose link changed.
+    """Re-decide the traces (and response ids) of a just-inserted spans table; returns spans whose link changed.
 
     Runs inside the writer's transaction, so a committed batch is already deduplicated.
+    Spans of one call can sit in different traces (a library that starts its span without
+    making it current): those are matched by response id.
     """
     if spans.num_rows == 0 or "is_inference" not in spans.column_names:
         return 0
@@ -141,27 +150,23 @@ def dedupe_batch(con, spans: pa.Table, now: datetime) -> int:
         return 0
     lo = pc.min(inf["start_time"]).as_py() - WINDOW
     hi = pc.max(inf["start_time"]).as_py() + WINDOW
-    traces = inf.select(["tenant", "trace_id"]).group_by(["tenant", "trace_id"]).aggregate([])
-    con.register("_dedupe_traces", traces)
+    con.register("_dedupe_keys", inf.select(["tenant", "trace_id", "response_id"]))
     try:
         rows = con.execute(_CANDIDATES, [lo, hi]).fetchall()
     finally:
-        con.unregister("_dedupe_traces")
-    by_trace: dict[tuple[str, str], list[tuple]] = defaultdict(list)
+        con.unregister("_dedupe_keys")
+    by_tenant: dict[str, list[tuple]] = defaultdict(list)
     for r in rows:
-        by_trace[(r[0], r[1])].append(r)
+        by_tenant[r[0]].append(r)
     changes: list[list] = []
-    for (tenant, trace_id), rs in by_trace.items():
-        if len(rs) < 2:
-            if rs and rs[0][8] is not None:  # its partner is gone (retention): it stands alone again
-                changes.append([None, now, tenant, trace_id, rs[0][2]])
-            continue
-        facts = [SpanFacts(r[2], r[3], r[4], r[5], r[6], r[7]) for r in rs]
+    for tenant, rs in by_tenant.items():
+        facts = [SpanFacts(_key(r[1], r[2]), _key(r[1], r[3]), r[4], r[5], r[6], r[7]) for r in rs]
         decided = decide(facts)
         for r in rs:
-            new = decided.get(r[2])
-            if new != r[8]:
-                changes.append([new, now, tenant, trace_id, r[2]])
+            new = decided.get(_key(r[1], r[2]))
+            new_span = None if new is None else new.split(":", 1)[1]
+            if new_span != r[8]:
+                changes.append([new_span, now, tenant, r[1], r[2]])
     if changes:
         con.executemany(
             "UPDATE spans SET duplicate_of = ?, deduped_at = ? WHERE tenant = ? AND trace_id = ? AND span_id = ?",

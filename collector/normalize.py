@@ -42,6 +42,7 @@ from inferledger.collector.keymap import (
     S_METADATA,
     S_OPERATION,
     S_OUTPUT,
+    S_OUTPUT_BODY,
     S_PROVIDER,
     S_REASONING,
     S_REQUEST_MODEL,
@@ -257,7 +258,8 @@ def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
                     out.skipped += 1
                     continue
 
-                row = _span_row(span, found, rest, flags, res, plan, aval, meta, tenant, received, content, scope)
+                row = _span_row(span, found, rest, flags, res, plan, aval, meta, tenant, received, content, scope,
+                                capture)
                 if row is None:
                     out.unmapped_spans += 1
                     for k in {key_pattern(kv.key) for kv in span.attributes}:
@@ -317,6 +319,7 @@ def _span_row(
     received: datetime,
     content: dict[str, Any] | None,
     scope: tuple[str | None, str | None] = (None, None),
+    capture: bool = False,
 ) -> tuple | None:
     """The canonical row, or None when the span looks like inference but nothing could be read."""
     # token counts (plain ints inline; anything else through _count)
@@ -371,7 +374,7 @@ def _span_row(
         rest[e[1]] = e[2]
     elif e is not None:
         raw = e[2]
-        pk = (e[1], raw) if e[1] in PROVIDER_WITH_API else raw
+        pk = (e[1], raw) if e[1] in PROVIDER_WITH_API else raw  # the same value may map apart per key
         provider = _PROVIDER_CACHE.get(pk, _MISSING)
         if provider is _MISSING:
             provider = normalize_provider(raw, e[1])
@@ -384,15 +387,16 @@ def _span_row(
     e = found[S_STREAMING]
     streaming = to_bool(e[2]) if e is not None else None
     e = found[S_INVOCATION]
+    inv_user = None
     if e is not None:
-        rest[e[1]] = e[2]  # kept whole in `attributes`; model and stream are read from it
-        if request_model is None or streaming is None:
-            inv = _invocation(e[2])
-            if inv is not None:
-                if request_model is None:
-                    request_model = to_str(inv.get("model"))
-                if streaming is None:
-                    streaming = to_bool(inv.get("stream"))
+        rest[e[1]] = e[2]  # kept whole in `attributes`; model, stream and user are read from it
+        inv = _invocation(e[2])
+        if inv is not None:
+            if request_model is None:
+                request_model = to_str(inv.get("model"))
+            if streaming is None:
+                streaming = to_bool(inv.get("stream"))
+            inv_user = _invocation_user(inv)
     if streaming is None and streamed_op:
         streaming = True
     if streaming is None and ttft is not None:
@@ -430,6 +434,12 @@ def _span_row(
         error_type = clean_error_type(error_type)
     e = found[S_RESPONSE_ID]
     response_id = None if e is None else to_str(e[2])
+    e = found[S_OUTPUT_BODY]
+    if e is not None:
+        if response_id is None:
+            response_id = _body_id(e[2])
+        if capture:
+            content = {**(content or {}), e[1]: e[2]}
 
     team, feature, user, conversation = res.attribution
     if aval is not None or meta is not None:
@@ -441,6 +451,8 @@ def _span_row(
                 v = from_meta[i]
             picked.append(fb if v is None else v if type(v) is str else to_str(v))
         team, feature, user, conversation = picked
+    if inv_user is not None and user is None:
+        user = inv_user
 
     start_ns = span.start_time_unix_nano
     end_ns = span.end_time_unix_nano
@@ -500,6 +512,31 @@ def _span_row(
         None,  # duplicate_of: set in the warehouse by collector.dedupe
         None,  # deduped_at
     )
+
+
+def _invocation_user(inv: dict[str, Any]) -> str | None:
+    """The end user a request named: OpenAI's `user`, Anthropic's `metadata.user_id`."""
+    u = inv.get("user")
+    if u is None:
+        md = inv.get("metadata")
+        u = md.get("user_id") if isinstance(md, dict) else None
+    return to_str(u) if isinstance(u, (str, int)) else None
+
+
+_MAX_BODY = 1 << 20
+
+
+def _body_id(raw: Any) -> str | None:
+    """The top-level "id" of a JSON response body (OpenInference's output.value); the body
+    itself is content and is not kept."""
+    if type(raw) is not str or raw[:1] != "{" or len(raw) > _MAX_BODY:
+        return None
+    try:
+        d = json.loads(raw)
+    except ValueError:
+        return None
+    rid = d.get("id") if isinstance(d, dict) else None
+    return rid if type(rid) is str and rid else None
 
 
 def _fallback_ttft(span: Any, ms: Any, rest: dict[str, Any]) -> float | None:

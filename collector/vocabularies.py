@@ -53,6 +53,7 @@ COST_COMPLETION = "_cost_completion"
 ERROR_TYPE = "error_type"
 RESPONSE_ID = "response_id"
 TTFT_MS = "_ttft_ms"  # time to first token in milliseconds (Vercel AI SDK)
+OUTPUT_BODY = "_output_body"  # OpenInference output.value: content; only the response id is read from it
 INVOCATION = "_invocation"  # OpenInference invocation parameters (a JSON string: model, stream, max_tokens)
 CONTENT = "_content"  # prompt / completion text: opt-in only, never in `attributes`
 KNOWN = "_known"  # a key we recognise that stays in `attributes` (not counted as unmapped)
@@ -133,6 +134,7 @@ SPAN_KEYS: dict[str, tuple[str, int, int]] = {
     "llm.response.finish_reason": (FINISH, 1, _OLM),
     "llm.response.stop_reason": (FINISH, 2, _OLM),
     "llm.finish_reason": (FINISH, 3, _OI),
+    "anthropic.message.stop_reason": (FINISH, 5, 0),  # the Anthropic SDK's own spans
     "llm.invocation_parameters": (INVOCATION, 0, _OI),
     "embedding.invocation_parameters": (INVOCATION, 1, _OI),
     "gen_ai.response.id": (RESPONSE_ID, 0, _G),
@@ -154,7 +156,8 @@ SPAN_KEYS: dict[str, tuple[str, int, int]] = {
     "gen_ai.prompt": (CONTENT, 0, _D | _OLIT),
     "gen_ai.completion": (CONTENT, 0, _D | _OLIT),
     "input.value": (CONTENT, 0, _OI),
-    "output.value": (CONTENT, 0, _OI),
+    # content, but its top-level "id" (the provider's response id) is read before it is dropped
+    "output.value": (OUTPUT_BODY, 0, _OI),
     "llm.prompts": (CONTENT, 0, _OI),
     "traceloop.entity.input": (CONTENT, 0, _OLM),
     "traceloop.entity.output": (CONTENT, 0, _OLM),
@@ -195,6 +198,7 @@ VERCEL_KEYS: dict[str, tuple[str, int, int]] = {
     "ai.usage.outputTokens": (OUTPUT, 4, _VAI),
     "ai.usage.completionTokens": (OUTPUT, 5, _VAI),
     "ai.usage.totalTokens": (TOTAL, 3, _VAI),
+    "ai.usage.tokens": (INPUT, 6, _VAI),  # ai.embed / ai.embedMany
     "ai.usage.cachedInputTokens": (CACHE_READ, 4, _VAI),
     "ai.usage.reasoningTokens": (REASONING, 5, _VAI),
     "ai.response.msToFirstChunk": (TTFT_MS, 0, _VAI),
@@ -400,6 +404,9 @@ PROVIDER_ALIASES.update({"azure-openai": "azure.ai.openai", "amazon-bedrock": "a
 
 # Keys whose value is `<provider>.<api>` (Vercel: `openai.chat`, `anthropic.messages`).
 PROVIDER_WITH_API = frozenset({"ai.model.provider"})
+# API suffixes the Vercel AI SDK appends to a provider name, also in the gen_ai.system of its inner spans.
+PROVIDER_API_SUFFIXES = frozenset({"chat", "responses", "completion", "embedding", "messages", "image",
+                                   "transcription", "speech", "rerank"})
 
 
 def normalize_provider(value: str, key: str | None = None) -> str | None:
@@ -407,8 +414,10 @@ def normalize_provider(value: str, key: str | None = None) -> str | None:
     v = value.strip().lower()
     if not v:
         return None
-    if key in PROVIDER_WITH_API and v not in PROVIDER_ALIASES:
-        v = v.split(".", 1)[0]
+    if v not in PROVIDER_ALIASES and "." in v:
+        head, _, tail = v.partition(".")
+        if key in PROVIDER_WITH_API or tail in PROVIDER_API_SUFFIXES:
+            v = head
     return PROVIDER_ALIASES.get(v, v)
 
 

@@ -12,12 +12,13 @@ OTEL="opentelemetry-sdk==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2"
 declare -A PKGS=(
   [openinference_openai]="openinference-instrumentation-openai==0.1.66 openai==3.51.0 $OTEL"
   [openinference_anthropic]="openinference-instrumentation-anthropic==3.1.0 anthropic==2.10.0 $OTEL"
-  [openllmetry]="traceloop-sdk==0.62.4 openai==3.51.0 anthropic==2.10.0"
+  # OpenLLMetry's own instrumentation packages (what traceloop-sdk installs, without its 40 others)
+  [openllmetry]="opentelemetry-instrumentation-openai==0.62.4 opentelemetry-instrumentation-anthropic==0.62.4 openai==3.51.0 anthropic==2.10.0 $OTEL"
   [otel_openai_v2]="opentelemetry-instrumentation-openai-v2==2.4b0 openai==3.51.0 $OTEL"
   [anthropic_native]="anthropic==2.10.0 $OTEL"
   [openlit]="openlit==1.45.0 openai==3.51.0 anthropic==2.10.0"
 )
-NPM_PKGS="ai@7.0.173 @ai-sdk/openai@4.0.118 @opentelemetry/sdk-trace-node@2.12.0 @opentelemetry/exporter-trace-otlp-http@0.301.0 @opentelemetry/api@1.10.0"
+NPM_PKGS="ai@5.0.277 @ai-sdk/openai@2.0.131 zod@3.25.76 @opentelemetry/sdk-trace-node@2.12.0 @opentelemetry/exporter-trace-otlp-http@0.301.0 @opentelemetry/resources@2.12.0"
 
 build_py() {
   local lib="$1" dir="$CACHE/$1" want="${PKGS[$1]}"
@@ -34,7 +35,7 @@ build_node() {
   if [ -f "$dir/.built" ] && [ "$(cat "$dir/.built")" = "$NPM_PKGS" ]; then return 0; fi
   rm -rf "$dir" && mkdir -p "$dir"
   (cd "$dir" && echo '{"name":"il-vercel","private":true,"type":"module"}' > package.json \
-     && npm install --silent --no-audit --no-fund $NPM_PKGS)
+     && npm install --legacy-peer-deps --loglevel=error --no-audit --no-fund $NPM_PKGS)
   echo "$NPM_PKGS" > "$dir/.built"
 }
 
