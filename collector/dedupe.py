@@ -16,7 +16,9 @@ Rules, over the inference spans (`is_inference`) of one trace:
    `ai.generateText`): the children are the calls; the parent is linked to the first.
 3. In each group of spans of the same call, one is kept as the inference row: the
    most complete usage wins (most token fields present, then input present), then
-   an instrumentation library over the provider SDK's own span, then the deeper span
+   the provider SDK's own span over an instrumentation library's (the SDK reads the
+   wire format itself: measured, OpenLLMetry 0.62 counts a streamed Anthropic reply's
+   first output token twice where the SDK does not), then the deeper span
    (closer to the HTTP call), then the lowest span id. The others get
    `duplicate_of` = its span id and are left out of cost, SLO, drift and request counts.
 
@@ -34,7 +36,7 @@ from datetime import datetime, timedelta
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# Scope names of provider SDKs' own tracing: an instrumentation library's span beats them on a tie.
+# Scope names of provider SDKs' own tracing: on a tie their span is kept over a library's.
 SDK_SCOPES = ("com.anthropic.sdk",)
 
 # How far apart in start time spans of one trace may be and still be compared.
@@ -53,7 +55,7 @@ class SpanFacts:
 
 def _rank(s: SpanFacts, depth: int) -> tuple:
     sdk = bool(s.scope_name) and s.scope_name.startswith(SDK_SCOPES)
-    return (-s.n_tokens, not s.has_input, sdk, -depth, s.span_id)
+    return (-s.n_tokens, not s.has_input, not sdk, -depth, s.span_id)
 
 
 def decide(spans: list[SpanFacts]) -> dict[str, str | None]:

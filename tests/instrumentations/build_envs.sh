@@ -14,7 +14,7 @@ declare -A PKGS=(
   [openinference_anthropic]="openinference-instrumentation-anthropic==3.1.0 anthropic==2.10.0 $OTEL"
   # OpenLLMetry's own instrumentation packages (what traceloop-sdk installs, without its 40 others)
   [openllmetry]="opentelemetry-instrumentation-openai==0.62.4 opentelemetry-instrumentation-anthropic==0.62.4 openai==3.51.0 anthropic==2.10.0 $OTEL"
-  [otel_openai_v2]="opentelemetry-instrumentation-openai-v2==2.4b0 openai==3.51.0 $OTEL"
+  [otel_openai_v2]="opentelemetry-instrumentation-openai-v2==2.4b0 openai==3.51.0 httpx opentelemetry-util-genai==1.1b0 $OTEL"
   [anthropic_native]="anthropic==2.10.0 $OTEL"
   [openlit]="openlit==1.45.0 openai==3.51.0 anthropic==2.10.0"
 )
