@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +44,7 @@ class FakeProvider:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self._n = 0
+        self.tag = uuid.uuid4().hex[:8]  # response ids are unique across providers, as real ones are
         self._lock = threading.Lock()
         handler = type("H", (_Handler,), {"provider": self})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -122,7 +124,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         n = p.next_n()
         usage = {"input": 100 + 10 * n, "output": 20 + n, "cache_read": 64 if n % 2 else 0, "reasoning": 0}
-        rid = f"chatcmpl-{n}"
+        rid = f"chatcmpl-{p.tag}{n}"
         resp_model = DATED.get(model, model)
         p.record(Call("chat", model, resp_model, stream, 200, rid, usage, "stop", req.get("user")))
         oa_usage = {"prompt_tokens": usage["input"], "completion_tokens": usage["output"],
@@ -164,7 +166,7 @@ class _Handler(BaseHTTPRequestHandler):
         stream = bool(req.get("stream"))
         # Anthropic's API: input_tokens exclude the cache reads and writes.
         usage = {"input": 30 + n, "cache_read": 1000 + n, "cache_write": 200, "output": 15 + n}
-        rid = f"msg_{n:04d}"
+        rid = f"msg_{p.tag}{n:04d}"
         resp_model = DATED.get(model, model)
         p.record(Call("messages", model, resp_model, stream, 200, rid, usage, "end_turn",
                       (req.get("metadata") or {}).get("user_id")))

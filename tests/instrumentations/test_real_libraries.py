@@ -21,7 +21,7 @@ import pytest
 from inferledger.analytics.cost.pricing import catalog_path_or_bundled
 from inferledger.analytics.cost.job import update_costs
 from tests.harness import running_service
-from tests.instrumentations.fake_provider import FIRST_CHUNK_DELAY_S, RATE_LIMITED_MODEL, Call, FakeProvider
+from tests.instrumentations.fake_provider import FIRST_CHUNK_DELAY_S, Call, FakeProvider
 from tests.instrumentations.runner import NODE_LIBS, PYTHON_LIBS, build, drive
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
@@ -166,6 +166,3 @@ def time_now():
 
     return utcnow()
 
-
-def test_rate_limited_model_is_the_fake_default():
-    assert RATE_LIMITED_MODEL.startswith("gpt-")
