@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 import time
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -100,7 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server API)
+    def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         req = json.loads(self.rfile.read(length) or b"{}")
         path = self.path.split("?")[0].rstrip("/")

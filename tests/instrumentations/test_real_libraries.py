@@ -18,8 +18,8 @@ from decimal import Decimal
 
 import pytest
 
-from inferledger.analytics.cost.pricing import catalog_path_or_bundled
 from inferledger.analytics.cost.job import update_costs
+from inferledger.analytics.cost.pricing import catalog_path_or_bundled
 from tests.harness import running_service
 from tests.instrumentations.fake_provider import FIRST_CHUNK_DELAY_S, Call, FakeProvider
 from tests.instrumentations.runner import NODE_LIBS, PYTHON_LIBS, build, drive
@@ -60,7 +60,7 @@ def _price(catalog: dict, call: Call) -> Decimal:
     if call.status != 200:
         return Decimal(0)
     e = catalog[call.response_model]
-    d = lambda k: Decimal(repr(e.get(k) or 0.0))  # noqa: E731
+    d = lambda k: Decimal(repr(e.get(k) or 0.0))
     u = call.usage
     if call.api == "messages":  # Anthropic: input excludes cache
         return (u["input"] * d("input_cost_per_token") + u["cache_read"] * d("cache_read_input_token_cost")
