@@ -39,8 +39,10 @@ import pyarrow.compute as pc
 # Scope names of provider SDKs' own tracing: on a tie their span is kept over a library's.
 SDK_SCOPES = ("com.anthropic.sdk",)
 
-# How far apart in start time spans of one trace may be and still be compared.
-WINDOW = timedelta(hours=6)
+# How far apart in start time two spans of one call may start and still be compared. Spans
+# of one call start within the call's own duration of each other; the window bounds the
+# scan to the recent row groups (DuckDB zone maps on start_time prune the rest).
+WINDOW = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -121,16 +123,19 @@ def decide(spans: list[SpanFacts]) -> dict[str, str | None]:
     return out
 
 
-_CANDIDATES = """
+_COLUMNS = """
 SELECT s.tenant, s.trace_id, s.span_id, s.parent_span_id, s.response_id,
        (s.input_tokens IS NOT NULL)::INT + (s.output_tokens IS NOT NULL)::INT + (s.cache_read_tokens IS NOT NULL)::INT
          + (s.cache_write_tokens IS NOT NULL)::INT + (s.reasoning_tokens IS NOT NULL)::INT AS n_tokens,
        s.input_tokens IS NOT NULL AS has_input, s.scope_name, s.duplicate_of
-FROM spans s
+FROM spans s"""
+# Two hash semi-joins (an OR of both would defeat the join): same trace, or same response id.
+_CANDIDATES = f"""
+{_COLUMNS} SEMI JOIN _dedupe_traces t ON s.tenant = t.tenant AND s.trace_id = t.trace_id
 WHERE s.is_inference AND s.start_time >= ? AND s.start_time <= ?
-  AND ((s.tenant, s.trace_id) IN (SELECT tenant, trace_id FROM _dedupe_keys)
-       OR (s.response_id IS NOT NULL AND (s.tenant, s.response_id) IN
-           (SELECT tenant, response_id FROM _dedupe_keys WHERE response_id IS NOT NULL)))
+UNION
+{_COLUMNS} SEMI JOIN _dedupe_responses r ON s.tenant = r.tenant AND s.response_id = r.response_id
+WHERE s.is_inference AND s.start_time >= ? AND s.start_time <= ?
 """
 
 
@@ -152,11 +157,13 @@ def dedupe_batch(con, spans: pa.Table, now: datetime) -> int:
         return 0
     lo = pc.min(inf["start_time"]).as_py() - WINDOW
     hi = pc.max(inf["start_time"]).as_py() + WINDOW
-    con.register("_dedupe_keys", inf.select(["tenant", "trace_id", "response_id"]))
+    con.register("_dedupe_traces", inf.select(["tenant", "trace_id"]))
+    con.register("_dedupe_responses", inf.select(["tenant", "response_id"]).filter(pc.is_valid(inf["response_id"])))
     try:
-        rows = con.execute(_CANDIDATES, [lo, hi]).fetchall()
+        rows = con.execute(_CANDIDATES, [lo, hi, lo, hi]).fetchall()
     finally:
-        con.unregister("_dedupe_keys")
+        con.unregister("_dedupe_traces")
+        con.unregister("_dedupe_responses")
     by_tenant: dict[str, list[tuple]] = defaultdict(list)
     for r in rows:
         by_tenant[r[0]].append(r)
