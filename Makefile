@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench install clean
+.PHONY: demo test test-fast bench install clean instrumentation-envs
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -20,12 +20,16 @@ demo: $(STAMP)
 	$(BIN)/inferledger --db demo.duckdb demo --days 7
 
 # The whole suite, slow and server-starting tests included (what CI runs).
-test: $(STAMP)
+test: $(STAMP) instrumentation-envs
 	$(BIN)/python -m pytest -m '' -q
 
 # The fast default suite.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# One venv / npm folder per instrumentation library (tests/instrumentations/), built once.
+instrumentation-envs:
+	PYTHON=$(PYTHON) tests/instrumentations/build_envs.sh openinference_openai openinference_anthropic otel_openai_v2 openllmetry anthropic_native vercel_ai
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done

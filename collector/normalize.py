@@ -394,8 +394,8 @@ def _span_row(
         if inv is not None:
             if request_model is None:
                 request_model = to_str(inv.get("model"))
-            if streaming is None:
-                streaming = to_bool(inv.get("stream"))
+            if streaming is None:  # the request's own parameters: no `stream` means not streamed
+                streaming = to_bool(inv.get("stream", False))
             inv_user = _invocation_user(inv)
     if streaming is None and streamed_op:
         streaming = True
