@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # another one adds it here, e.g. `DEB_PACKAGES += chromium`.
 DEB_PACKAGES := prometheus prometheus-alertmanager
 
-.PHONY: demo test test-fast lint deb-packages bench install clean
+.PHONY: demo test test-fast lint deb-packages bench install clean instrumentation-envs
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV) || \
@@ -47,12 +47,16 @@ lint: $(STAMP)
 	$(BIN)/python -m ruff check .
 
 # The whole suite, slow and server-starting tests included (what CI runs).
-test: deb-packages $(STAMP) lint
+test: deb-packages $(STAMP) lint instrumentation-envs
 	$(BIN)/python -m pytest -m '' -q
 
 # The fast default suite (no slow or server-marked tests).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# One venv / npm folder per instrumentation library (tests/instrumentations/), built once.
+instrumentation-envs:
+	PYTHON=$(PYTHON) tests/instrumentations/build_envs.sh openinference_openai openinference_anthropic otel_openai_v2 openllmetry anthropic_native vercel_ai
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done

@@ -3,7 +3,8 @@
 Sources, first hit wins: the span's own attributes (by each configured key in
 order), baggage copied onto the span (a BaggageSpanProcessor writes it either
 as-is or with a ``baggage.`` prefix), OpenLLMetry's
-``traceloop.association.properties.<key>``, OpenInference's ``metadata`` JSON
+``traceloop.association.properties.<key>``, the Vercel AI SDK's
+``ai.telemetry.metadata.<key>``, OpenInference's ``metadata`` JSON
 string, then the resource attributes, then the configured default. The lookup
 plan is built once per settings object, not per span: per span it is a handful
 of dict lookups.
@@ -19,8 +20,17 @@ from inferledger.collector.attributes import first_str
 from inferledger.collector.settings import AttributionSettings
 
 FIELDS = ("team", "feature", "user", "conversation")
-# OpenInference's own attribution keys, read even when the configuration lists others.
-_FALLBACK_KEYS = {"user": ("user.id",), "conversation": ("session.id",)}
+# The instrumentations' own attribution keys, read (after the configured ones) even when
+# the configuration lists others: OpenInference `user.id` / `session.id`, OTel `enduser.id`,
+# OpenLLMetry `gen_ai.user` / `llm.user`, OpenLIT `gen_ai.request.user`, the Vercel AI
+# SDK's `ai.telemetry.functionId` as the feature.
+_FALLBACK_KEYS = {
+    "feature": ("ai.telemetry.functionId",),
+    "user": ("user.id", "enduser.id", "gen_ai.user", "gen_ai.request.user", "gen_ai.user.id", "llm.user", "user_id"),
+    "conversation": ("session.id", "gen_ai.conversation.id", "session_id"),
+}
+# Prefixes under which SDKs copy per-request attribution onto a span.
+_SPAN_PREFIXES = ("baggage.", "traceloop.association.properties.", "ai.telemetry.metadata.")
 
 
 @dataclass(frozen=True)
@@ -51,11 +61,7 @@ def plan_for(settings: AttributionSettings) -> AttributionPlan:
     for name, configured in zip(FIELDS, cache_key[:4]):
         ks = tuple(dict.fromkeys(configured + _FALLBACK_KEYS.get(name, ())))
         keys.append(ks)
-        cands.append(
-            tuple(ks)
-            + tuple("baggage." + k for k in ks)
-            + tuple("traceloop.association.properties." + k for k in ks)
-        )
+        cands.append(tuple(ks) + tuple(pre + k for pre in _SPAN_PREFIXES for k in ks))
     plan = AttributionPlan(
         keys=tuple(keys),
         span_candidates=tuple(cands),

@@ -2,7 +2,7 @@
 
 The normalizers emit tuples in exactly this order and the writer hands them to
 DuckDB as Arrow tables with these schemas, so the two must mirror
-analytics/migrations/0001_core.sql; tests/test_normalize_columns.py checks it
+analytics/migrations/0001_core.sql plus 0003_span_provenance.sql; tests/test_normalize_columns.py checks it
 against a real warehouse.
 """
 
@@ -60,6 +60,14 @@ _SPAN_FIELDS: tuple[tuple[str, pa.DataType], ...] = (
     ("resource_attributes", _JSON),
     ("content", _JSON),
     ("ingested_at", _TS),
+    # provenance and call identity (analytics/migrations/0003_span_provenance.sql)
+    ("scope_name", _STR),
+    ("scope_version", _STR),
+    ("is_inference", pa.bool_()),
+    ("response_id", _STR),
+    ("input_includes_cache", pa.bool_()),
+    ("duplicate_of", _STR),
+    ("deduped_at", _TS),
 )
 
 _GPU_FIELDS: tuple[tuple[str, pa.DataType], ...] = (

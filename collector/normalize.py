@@ -8,6 +8,7 @@ depends only on the resource or the scope is computed once per resource / scope.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,30 +38,39 @@ from inferledger.collector.keymap import (
     S_ERROR_TYPE,
     S_FINISH,
     S_INPUT,
+    S_INVOCATION,
     S_METADATA,
     S_OPERATION,
     S_OUTPUT,
+    S_OUTPUT_BODY,
     S_PROVIDER,
     S_REASONING,
     S_REQUEST_MODEL,
+    S_RESPONSE_ID,
     S_RESPONSE_MODEL,
     S_SERVER_ADDRESS,
     S_SERVER_PORT,
     S_STREAMING,
     S_TOTAL,
     S_TTFT,
+    S_TTFT_MS,
     compiled_keys,
     head_flags,
     key_pattern,
 )
+from inferledger.collector.token_semantics import input_includes_cache
 from inferledger.collector.vocabularies import (
     CONTENT_PREFIXES,
-    F_OPENINFERENCE,
-    F_OPENLIT,
     INFERENCE_HEADS,
     KNOWN_PREFIXES,
+    PROVIDER_WITH_API,
+    STREAMING_OPERATION_IDS,
+    STRUCTURE_OPERATIONS,
+    TTFT_EVENTS,
+    clean_error_type,
     normalize_operation,
     normalize_provider,
+    scope_flags_of,
     vocabulary_of,
 )
 
@@ -112,6 +122,30 @@ def _exception_type(span: Any) -> str | None:
     return None
 
 
+def _event_ttft(span: Any) -> float | None:
+    """Seconds from span start to the earliest first-token event (OpenInference's
+    "First Token Stream Event"); only the event time is read, never its attributes."""
+    first = None
+    for ev in span.events:
+        if ev.name in TTFT_EVENTS and ev.time_unix_nano >= span.start_time_unix_nano:
+            if first is None or ev.time_unix_nano < first:
+                first = ev.time_unix_nano
+    return None if first is None else (first - span.start_time_unix_nano) / 1e9
+
+
+def _invocation(raw: Any) -> dict[str, Any] | None:
+    """OpenInference's invocation parameters: a JSON object string (or an already-decoded map)."""
+    if isinstance(raw, dict):
+        return raw
+    if type(raw) is str and raw[:1] == "{":
+        try:
+            d = json.loads(raw)
+        except ValueError:
+            return None
+        return d if isinstance(d, dict) else None
+    return None
+
+
 def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
     """ExportTraceServiceRequest -> `spans` rows, one per span that carries inference meaning.
 
@@ -133,12 +167,8 @@ def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
     for rs in req.resource_spans:
         res = _resource(kv_dict(rs.resource.attributes), ctx, plan)
         for ss in rs.scope_spans:
-            scope_name = ss.scope.name
-            scope_flags = 0
-            if scope_name.startswith("openinference"):
-                scope_flags = F_OPENINFERENCE
-            elif scope_name.startswith("openlit"):
-                scope_flags = F_OPENLIT
+            scope = (ss.scope.name or None, ss.scope.version or None)
+            scope_flags = scope_flags_of(ss.scope.name)
             for span in ss.spans:
                 start_ns = span.start_time_unix_nano
                 end_ns = span.end_time_unix_nano
@@ -228,7 +258,8 @@ def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
                     out.skipped += 1
                     continue
 
-                row = _span_row(span, found, rest, flags, res, plan, aval, meta, tenant, received, content)
+                row = _span_row(span, found, rest, flags, res, plan, aval, meta, tenant, received, content, scope,
+                                capture)
                 if row is None:
                     out.unmapped_spans += 1
                     for k in {key_pattern(kv.key) for kv in span.attributes}:
@@ -287,6 +318,8 @@ def _span_row(
     tenant: str,
     received: datetime,
     content: dict[str, Any] | None,
+    scope: tuple[str | None, str | None] = (None, None),
+    capture: bool = False,
 ) -> tuple | None:
     """The canonical row, or None when the span looks like inference but nothing could be read."""
     # token counts (plain ints inline; anything else through _count)
@@ -309,6 +342,7 @@ def _span_row(
     response_model = None if e is None else e[2] if type(e[2]) is str and e[2] else to_str(e[2])
     e = found[S_OPERATION]
     operation = None
+    streamed_op = e is not None and type(e[2]) is str and e[2] in STREAMING_OPERATION_IDS
     if e is not None and type(e[2]) is not str:
         rest[e[1]] = e[2]  # not a name: keep it visible, do not guess
     elif e is not None:
@@ -340,15 +374,31 @@ def _span_row(
         rest[e[1]] = e[2]
     elif e is not None:
         raw = e[2]
-        provider = _PROVIDER_CACHE.get(raw, _MISSING)
+        pk = (e[1], raw) if e[1] in PROVIDER_WITH_API else raw  # the same value may map apart per key
+        provider = _PROVIDER_CACHE.get(pk, _MISSING)
         if provider is _MISSING:
-            provider = normalize_provider(raw)
+            provider = normalize_provider(raw, e[1])
             if len(_PROVIDER_CACHE) < 4096:
-                _PROVIDER_CACHE[raw] = provider
+                _PROVIDER_CACHE[pk] = provider
     e = found[S_TTFT]
     ttft = to_float(e[2]) if e is not None else None
+    if ttft is None:
+        ttft = _fallback_ttft(span, found[S_TTFT_MS], rest)
     e = found[S_STREAMING]
     streaming = to_bool(e[2]) if e is not None else None
+    e = found[S_INVOCATION]
+    inv_user = None
+    if e is not None:
+        rest[e[1]] = e[2]  # kept whole in `attributes`; model, stream and user are read from it
+        inv = _invocation(e[2])
+        if inv is not None:
+            if request_model is None:
+                request_model = to_str(inv.get("model"))
+            if streaming is None:  # the request's own parameters: no `stream` means not streamed
+                streaming = to_bool(inv.get("stream", False))
+            inv_user = _invocation_user(inv)
+    if streaming is None and streamed_op:
+        streaming = True
     if streaming is None and ttft is not None:
         streaming = True  # a first chunk is only reported for streamed responses
     finish_reasons = None
@@ -380,6 +430,16 @@ def _span_row(
     is_error = code == 2 or error_type is not None
     if code == 2 and error_type is None:
         error_type = _exception_type(span) or "_OTHER"
+    if error_type is not None and error_type[:1] == "<":
+        error_type = clean_error_type(error_type)
+    e = found[S_RESPONSE_ID]
+    response_id = None if e is None else to_str(e[2])
+    e = found[S_OUTPUT_BODY]
+    if e is not None:
+        if response_id is None:
+            response_id = _body_id(e[2])
+        if capture:
+            content = {**(content or {}), e[1]: e[2]}
 
     team, feature, user, conversation = res.attribution
     if aval is not None or meta is not None:
@@ -391,6 +451,8 @@ def _span_row(
                 v = from_meta[i]
             picked.append(fb if v is None else v if type(v) is str else to_str(v))
         team, feature, user, conversation = picked
+    if inv_user is not None and user is None:
+        user = inv_user
 
     start_ns = span.start_time_unix_nano
     end_ns = span.end_time_unix_nano
@@ -442,4 +504,47 @@ def _span_row(
         res.json,
         dumps_json(content) if content else None,
         received,
+        scope[0],
+        scope[1],
+        vocabulary == "inference_service" or operation not in STRUCTURE_OPERATIONS,
+        response_id,
+        input_includes_cache(scope[0], vocabulary, provider),
+        None,  # duplicate_of: set in the warehouse by collector.dedupe
+        None,  # deduped_at
     )
+
+
+def _invocation_user(inv: dict[str, Any]) -> str | None:
+    """The end user a request named: OpenAI's `user`, Anthropic's `metadata.user_id`."""
+    u = inv.get("user")
+    if u is None:
+        md = inv.get("metadata")
+        u = md.get("user_id") if isinstance(md, dict) else None
+    return to_str(u) if isinstance(u, (str, int)) else None
+
+
+_MAX_BODY = 1 << 20
+
+
+def _body_id(raw: Any) -> str | None:
+    """The top-level "id" of a JSON response body (OpenInference's output.value); the body
+    itself is content and is not kept."""
+    if type(raw) is not str or raw[:1] != "{" or len(raw) > _MAX_BODY:
+        return None
+    try:
+        d = json.loads(raw)
+    except ValueError:
+        return None
+    rid = d.get("id") if isinstance(d, dict) else None
+    return rid if type(rid) is str and rid else None
+
+
+def _fallback_ttft(span: Any, ms: Any, rest: dict[str, Any]) -> float | None:
+    """Time to first token when no seconds attribute carries it: milliseconds (Vercel's
+    ai.response.msToFirstChunk), else the first-token span event."""
+    if ms is not None:
+        v = to_float(ms[2])
+        if v is not None and v >= 0:
+            return v / 1000.0
+        rest[ms[1]] = ms[2]
+    return _event_ttft(span) if span.events else None

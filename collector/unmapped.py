@@ -28,3 +28,18 @@ def top_unmapped_keys(con, limit: int = 20, tenant: str | None = None) -> list[d
         [tenant, tenant, limit],
     ).fetchall()
     return [{"tenant": t, "key": k, "spans": n, "last_seen": ls.isoformat()} for t, k, n, ls in rows]
+
+
+def spans_by_scope(con, tenant: str | None = None) -> list[dict]:
+    """Stored spans per instrumentation scope (library), its version and the vocabulary read:
+    how many became inference rows, workflow/agent structure, or duplicates of a call already counted."""
+    rows = con.execute(
+        "SELECT coalesce(scope_name, ''), coalesce(scope_version, ''), vocabulary, count(*),"
+        " count(*) FILTER (WHERE is_inference IS NOT FALSE AND duplicate_of IS NULL),"
+        " count(*) FILTER (WHERE is_inference IS FALSE), count(*) FILTER (WHERE duplicate_of IS NOT NULL),"
+        " max(ingested_at)"
+        " FROM spans WHERE ? IS NULL OR tenant = ? GROUP BY ALL ORDER BY 4 DESC, 1, 2, 3",
+        [tenant, tenant],
+    ).fetchall()
+    return [{"scope": s, "scope_version": v, "vocabulary": voc, "spans": n, "inference": i, "structure": st,
+             "duplicates": d, "last_seen": ls.isoformat()} for s, v, voc, n, i, st, d, ls in rows]

@@ -51,6 +51,10 @@ COST = "client_cost_usd"
 COST_PROMPT = "_cost_prompt"
 COST_COMPLETION = "_cost_completion"
 ERROR_TYPE = "error_type"
+RESPONSE_ID = "response_id"
+TTFT_MS = "_ttft_ms"  # time to first token in milliseconds (Vercel AI SDK)
+OUTPUT_BODY = "_output_body"  # OpenInference output.value: content; only the response id is read from it
+INVOCATION = "_invocation"  # OpenInference invocation parameters (a JSON string: model, stream, max_tokens)
 CONTENT = "_content"  # prompt / completion text: opt-in only, never in `attributes`
 KNOWN = "_known"  # a key we recognise that stays in `attributes` (not counted as unmapped)
 
@@ -64,9 +68,11 @@ F_OPENLLMETRY_05 = 32  # a name only OpenLLMetry >= 0.5 writes
 F_OPENLIT = 64
 F_OTHER_AI = 128  # inference-looking prefix that no vocabulary here reads (ai., langchain., ...)
 F_LLM_PREFIX = 256  # an llm.* key (OpenInference and OpenLLMetry share the prefix)
+F_VERCEL = 512  # the Vercel AI SDK's ai.* keys
 
 _G, _C, _D = F_GENAI, F_GENAI | F_GENAI_CURRENT, F_GENAI | F_GENAI_DEPRECATED
 _OI, _OLM, _OLM5, _OLIT = F_OPENINFERENCE, F_OPENLLMETRY, F_OPENLLMETRY_05, F_OPENLIT
+_VAI = F_VERCEL
 
 # key -> (slot, rank, marker bits). Lower rank wins when several keys fill one slot.
 SPAN_KEYS: dict[str, tuple[str, int, int]] = {
@@ -83,11 +89,14 @@ SPAN_KEYS: dict[str, tuple[str, int, int]] = {
     # models
     "gen_ai.request.model": (REQUEST_MODEL, 0, _G),
     "llm.request.model_name": (REQUEST_MODEL, 1, _OI),
-    "llm.model_name": (REQUEST_MODEL, 2, _OI),
     "llm.request.model": (REQUEST_MODEL, 3, _OLM),
     "gen_ai.response.model": (RESPONSE_MODEL, 0, _G),
     "llm.response.model_name": (RESPONSE_MODEL, 1, _OI),
     "llm.response.model": (RESPONSE_MODEL, 2, _OLM),
+    # OpenInference: llm.model_name is what the response reports (the dated model); the
+    # request model lives in llm.invocation_parameters (INVOCATION below).
+    "llm.model_name": (RESPONSE_MODEL, 3, _OI),
+    "embedding.model_name": (RESPONSE_MODEL, 4, _OI),
     # input / output / total tokens
     "gen_ai.usage.input_tokens": (INPUT, 0, _C | _OLM5),
     "gen_ai.usage.prompt_tokens": (INPUT, 1, _D),
@@ -124,6 +133,11 @@ SPAN_KEYS: dict[str, tuple[str, int, int]] = {
     "gen_ai.response.finish_reasons": (FINISH, 0, _G),
     "llm.response.finish_reason": (FINISH, 1, _OLM),
     "llm.response.stop_reason": (FINISH, 2, _OLM),
+    "llm.finish_reason": (FINISH, 3, _OI),
+    "anthropic.message.stop_reason": (FINISH, 5, 0),  # the Anthropic SDK's own spans
+    "llm.invocation_parameters": (INVOCATION, 0, _OI),
+    "embedding.invocation_parameters": (INVOCATION, 1, _OI),
+    "gen_ai.response.id": (RESPONSE_ID, 0, _G),
     # endpoint, error
     "server.address": (SERVER_ADDRESS, 0, 0),
     "server.port": (SERVER_PORT, 0, 0),
@@ -142,14 +156,18 @@ SPAN_KEYS: dict[str, tuple[str, int, int]] = {
     "gen_ai.prompt": (CONTENT, 0, _D | _OLIT),
     "gen_ai.completion": (CONTENT, 0, _D | _OLIT),
     "input.value": (CONTENT, 0, _OI),
-    "output.value": (CONTENT, 0, _OI),
+    # content, but its top-level "id" (the provider's response id) is read before it is dropped
+    "output.value": (OUTPUT_BODY, 0, _OI),
     "llm.prompts": (CONTENT, 0, _OI),
     "traceloop.entity.input": (CONTENT, 0, _OLM),
     "traceloop.entity.output": (CONTENT, 0, _OLM),
     # recognised keys that stay in `attributes` (vocabulary markers)
     "input.mime_type": (KNOWN, 0, _OI),
     "output.mime_type": (KNOWN, 0, _OI),
-    "llm.invocation_parameters": (KNOWN, 0, _OI),
+    "llm.token_count.prompt_details.audio": (KNOWN, 0, _OI),
+    "llm.token_count.completion_details.audio": (KNOWN, 0, _OI),
+    "gen_ai.usage.prompt_tokens_details.audio_tokens": (KNOWN, 0, _G | _OLIT),
+    "gen_ai.usage.completion_tokens_details.audio_tokens": (KNOWN, 0, _G | _OLIT),
     "gen_ai.application_name": (KNOWN, 0, _OLIT),
     "gen_ai.environment": (KNOWN, 0, _OLIT),
     "gen_ai.sdk.version": (KNOWN, 0, _OLIT),
@@ -163,8 +181,57 @@ SPAN_KEYS: dict[str, tuple[str, int, int]] = {
     "gen_ai.conversation.id": (KNOWN, 0, _C),
     "gen_ai.data_source.id": (KNOWN, 0, _C),
     "gen_ai.output.type": (KNOWN, 0, _C),
-    "gen_ai.response.id": (KNOWN, 0, _G),
 }
+
+# The Vercel AI SDK (`experimental_telemetry`): v4 names (promptTokens / completionTokens)
+# and v5+ names (inputTokens / outputTokens / cachedInputTokens / reasoningTokens).
+# Outer spans (ai.generateText) and inner ones (ai.generateText.doGenerate) both carry
+# usage; collector.dedupe keeps one of them as the inference row.
+VERCEL_KEYS: dict[str, tuple[str, int, int]] = {
+    "ai.operationId": (OPERATION, 4, _VAI),
+    "ai.model.provider": (PROVIDER, 4, _VAI),
+    "ai.model.id": (REQUEST_MODEL, 4, _VAI),
+    "ai.response.model": (RESPONSE_MODEL, 5, _VAI),
+    "ai.response.id": (RESPONSE_ID, 1, _VAI),
+    "ai.usage.inputTokens": (INPUT, 4, _VAI),
+    "ai.usage.promptTokens": (INPUT, 5, _VAI),
+    "ai.usage.outputTokens": (OUTPUT, 4, _VAI),
+    "ai.usage.completionTokens": (OUTPUT, 5, _VAI),
+    "ai.usage.totalTokens": (TOTAL, 3, _VAI),
+    "ai.usage.tokens": (INPUT, 6, _VAI),  # ai.embed / ai.embedMany
+    "ai.usage.cachedInputTokens": (CACHE_READ, 4, _VAI),
+    "ai.usage.reasoningTokens": (REASONING, 5, _VAI),
+    "ai.response.msToFirstChunk": (TTFT_MS, 0, _VAI),
+    "ai.response.finishReason": (FINISH, 4, _VAI),
+    "ai.prompt": (CONTENT, 0, _VAI),
+    "ai.prompt.messages": (CONTENT, 0, _VAI),
+    "ai.prompt.tools": (CONTENT, 0, _VAI),
+    "ai.prompt.toolChoice": (CONTENT, 0, _VAI),
+    "ai.response.text": (CONTENT, 0, _VAI),
+    "ai.response.toolCalls": (CONTENT, 0, _VAI),
+    "ai.response.object": (CONTENT, 0, _VAI),
+    "ai.response.reasoning": (CONTENT, 0, _VAI),
+    "ai.response.reasoningText": (CONTENT, 0, _VAI),
+    "ai.response.files": (CONTENT, 0, _VAI),
+    "ai.toolCall.args": (CONTENT, 0, _VAI),
+    "ai.toolCall.result": (CONTENT, 0, _VAI),
+    "ai.toolCall.input": (CONTENT, 0, _VAI),
+    "ai.toolCall.output": (CONTENT, 0, _VAI),
+    "ai.value": (CONTENT, 0, _VAI),
+    "ai.values": (CONTENT, 0, _VAI),
+    "ai.embedding": (CONTENT, 0, _VAI),
+    "ai.embeddings": (CONTENT, 0, _VAI),
+    "ai.schema": (CONTENT, 0, _VAI),
+    "ai.response.msToFinish": (KNOWN, 0, _VAI),
+    "ai.response.timestamp": (KNOWN, 0, _VAI),
+    "ai.response.providerMetadata": (KNOWN, 0, _VAI),
+    "ai.response.avgCompletionTokensPerSecond": (KNOWN, 0, _VAI),
+    "ai.response.avgOutputTokensPerSecond": (KNOWN, 0, _VAI),
+    "ai.telemetry.functionId": (KNOWN, 0, _VAI),
+    "ai.toolCall.name": (KNOWN, 0, _VAI),
+    "ai.toolCall.id": (KNOWN, 0, _VAI),
+}
+SPAN_KEYS.update(VERCEL_KEYS)
 
 # Content under a key prefix (indexed message attributes of the older conventions).
 CONTENT_PREFIXES: tuple[str, ...] = (
@@ -180,6 +247,7 @@ CONTENT_PREFIXES: tuple[str, ...] = (
     "reranker.input_documents.",
     "reranker.output_documents.",
     "reranker.query",
+    "ai.prompt.",
 )
 
 # First dotted segment of a key -> marker bits. A span with any of these looks like inference.
@@ -188,7 +256,7 @@ INFERENCE_HEADS: dict[str, int] = {
     "llm": F_LLM_PREFIX,  # OpenInference and OpenLLMetry both use llm.*; the specific keys decide
     "openinference": F_OPENINFERENCE,
     "traceloop": F_OPENLLMETRY,
-    "ai": F_OTHER_AI,
+    "ai": F_VERCEL,
     "langchain": F_OTHER_AI,
 }
 
@@ -213,6 +281,14 @@ KNOWN_PREFIXES: tuple[str, ...] = (
     "traceloop.entity.",
     "traceloop.workflow.",
     "traceloop.association.properties.",
+    "ai.settings.",
+    "ai.request.headers.",
+    "ai.telemetry.",
+    "ai.usage.",
+    "ai.model.",
+    "ai.response.providerMetadata",
+    "ai.schema.",
+    "embedding.",
 )
 
 # --- value maps -------------------------------------------------------------------------
@@ -244,11 +320,60 @@ OPERATION_VALUES: dict[str, dict[str, str | None]] = {
         "workflow": "invoke_workflow",
         "agent": "invoke_agent",
         "tool": "execute_tool",
-        "task": None,  # application structure, not inference
+        "task": "task",  # a step of a workflow: application structure, not inference
+    },
+    "ai.operationId": {
+        "ai.generateText": "chat",
+        "ai.generateText.doGenerate": "chat",
+        "ai.streamText": "chat",
+        "ai.streamText.doStream": "chat",
+        "ai.generateObject": "chat",
+        "ai.generateObject.doGenerate": "chat",
+        "ai.streamObject": "chat",
+        "ai.streamObject.doStream": "chat",
+        "ai.embed": "embeddings",
+        "ai.embed.doEmbed": "embeddings",
+        "ai.embedMany": "embeddings",
+        "ai.embedMany.doEmbed": "embeddings",
+        "ai.toolCall": "execute_tool",
     },
 }
 # For keys whose map is exhaustive, an unknown value maps to None (not passed through).
 OPERATION_EXHAUSTIVE = frozenset({"openinference.span.kind", "traceloop.span.kind"})
+
+# Operations that describe application structure (workflows, agents, tools, retrieval),
+# not a call to a model: such spans are stored but are never inference requests (no
+# request count, SLO total, drift sample or cost line), even when they carry summed usage.
+STRUCTURE_OPERATIONS = frozenset({
+    "invoke_workflow", "invoke_agent", "create_agent", "execute_tool", "task", "retrieval",
+})
+
+# Vercel AI SDK operation ids of streamed calls (no separate streaming flag is sent).
+STREAMING_OPERATION_IDS = frozenset({
+    "ai.streamText", "ai.streamText.doStream", "ai.streamObject", "ai.streamObject.doStream",
+})
+
+# Span events that mark the first streamed token: time to first token = event time - span start.
+TTFT_EVENTS = frozenset({"First Token Stream Event", "gen_ai.content.first_token"})
+
+# Scope names of instrumentation libraries, for the vocabulary when attributes alone are
+# ambiguous: (prefix, marker bits); the Vercel AI SDK's tracer is named exactly "ai".
+SCOPE_PREFIXES: tuple[tuple[str, int], ...] = (
+    ("openinference", F_OPENINFERENCE),
+    ("openlit", F_OPENLIT),
+)
+SCOPE_NAMES: dict[str, int] = {"ai": F_VERCEL}
+
+
+def scope_flags_of(name: str) -> int:
+    """Marker bits an instrumentation scope name implies (0: none)."""
+    f = SCOPE_NAMES.get(name)
+    if f is not None:
+        return f
+    for prefix, bits in SCOPE_PREFIXES:
+        if name.startswith(prefix):
+            return bits
+    return 0
 
 # Provider names after lower-casing: old GenAI values, OpenLLMetry CamelCase, OpenInference.
 PROVIDER_ALIASES: dict[str, str] = {
@@ -274,12 +399,41 @@ PROVIDER_ALIASES: dict[str, str] = {
 }
 
 
-def normalize_provider(value: str) -> str | None:
+PROVIDER_ALIASES.update({"azure-openai": "azure.ai.openai", "amazon-bedrock": "aws.bedrock",
+                         "google-vertex": "gcp.vertex_ai", "google.generative-ai": "gcp.gemini"})
+
+# Keys whose value is `<provider>.<api>` (Vercel: `openai.chat`, `anthropic.messages`).
+PROVIDER_WITH_API = frozenset({"ai.model.provider"})
+# API suffixes the Vercel AI SDK appends to a provider name, also in the gen_ai.system of its inner spans.
+PROVIDER_API_SUFFIXES = frozenset({"chat", "responses", "completion", "embedding", "messages", "image",
+                                   "transcription", "speech", "rerank"})
+
+
+def normalize_provider(value: str, key: str | None = None) -> str | None:
     """Canonical provider name: lower-case, old and dialect names mapped to the current ones."""
     v = value.strip().lower()
     if not v:
         return None
+    if v not in PROVIDER_ALIASES and "." in v:
+        head, _, tail = v.partition(".")
+        if key in PROVIDER_WITH_API or tail in PROVIDER_API_SUFFIXES:
+            v = head
     return PROVIDER_ALIASES.get(v, v)
+
+
+_CLASS_REPR = "<class '"
+
+
+def clean_error_type(value: str) -> str:
+    """`<class 'openai.RateLimitError'>` (Python's repr of a class) -> `openai.RateLimitError`.
+
+    Instrumentations that call str(type(exc)) send the repr; the canonical form is the
+    qualified class name, so the same error groups under one value whatever sent it.
+    """
+    v = value.strip()
+    if v.startswith(_CLASS_REPR) and v.endswith("'>"):
+        v = v[len(_CLASS_REPR):-2]
+    return v
 
 
 def normalize_operation(key: str, value: str) -> str | None:
@@ -300,6 +454,7 @@ VOCABULARIES = (
     "openllmetry_0.4",
     "openllmetry_0.5",
     "openlit",
+    "vercel_ai",
     "inference_service",
 )
 
@@ -308,6 +463,8 @@ def vocabulary_of(flags: int, openlit_resource: bool) -> str | None:
     """Which dialect a span speaks, from the marker bits of its keys (None: no GenAI dialect)."""
     if flags & F_OPENINFERENCE:
         return "openinference"
+    if flags & F_VERCEL:
+        return "vercel_ai"
     if flags & F_OPENLIT or (openlit_resource and flags & F_GENAI):
         return "openlit"
     if flags & F_OPENLLMETRY:

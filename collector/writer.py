@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from inferledger.analytics.warehouse import Warehouse, utcnow
 from inferledger.collector import telemetry
+from inferledger.collector.dedupe import dedupe_batch
 from inferledger.collector.unmapped import upsert_unmapped
 
 log = logging.getLogger("inferledger.collector.writer")
@@ -137,11 +138,14 @@ def _write(con, group: list[WriteBatch]) -> None:
             parts = [batch.tables[table] for batch in group if table in batch.tables]
             if not parts:
                 continue
-            con.register("_batch", pa.concat_tables(parts) if len(parts) > 1 else parts[0])
+            data = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+            con.register("_batch", data)
             try:
                 con.execute(insert_sql)
             finally:
                 con.unregister("_batch")
+            if table == "spans":  # the same call reported twice: link the copies (collector.dedupe)
+                dedupe_batch(con, data, utcnow())
         upsert_unmapped(con, _merge_unmapped(group), utcnow())
         con.execute("COMMIT")
     except Exception:

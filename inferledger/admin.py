@@ -21,7 +21,7 @@ from inferledger.analytics.alert_records import recent_alert_records
 from inferledger.analytics.jobs import REGISTRY as JOBS
 from inferledger.analytics.jobs import JobContext, run_job
 from inferledger.analytics.retention import FACT_TABLES
-from inferledger.collector.unmapped import top_unmapped_keys
+from inferledger.collector.unmapped import spans_by_scope, top_unmapped_keys
 from inferledger.plugins import ADMIN_ROUTE_MODULES
 
 
@@ -58,6 +58,8 @@ def create_admin_app(state: object, is_ready: Callable[[], bool]) -> Starlette:
     async def unmapped(request: Request) -> Response:
         limit = int(request.query_params.get("limit", "20"))
         tenant = request.query_params.get("tenant")
+        if request.query_params.get("by") == "scope":
+            return JSONResponse(await run_in_threadpool(spans_by_scope, request.app.state.warehouse.con, tenant))
         rows = await run_in_threadpool(top_unmapped_keys, request.app.state.warehouse.con, limit, tenant)
         return JSONResponse(rows)
 

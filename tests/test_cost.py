@@ -235,3 +235,33 @@ def test_service_tiers_use_their_catalog_prices(warehouse, catalog_path, attrs, 
     price_new_spans(warehouse, book_for(catalog_path))
     got = warehouse.con.execute("SELECT service_tier, cost FROM cost_lines WHERE span_id = ?", [row["span_id"]]).fetchone()
     assert got == (tier, Decimal(cost))
+
+
+def test_source_semantics_decide_per_span_not_per_provider(warehouse, catalog_path):
+    from inferledger.collector.token_semantics import input_includes_cache
+
+    book = book_for(catalog_path)  # no provider-wide setting
+    # OpenLIT passes Anthropic's input through (cache apart); OpenLLMetry adds cache in: the same call.
+    openlit = one(warehouse, book, provider="anthropic", request_model="claude-toy", input_tokens=1000,
+                  cache_read_tokens=5000, cache_write_tokens=2000, output_tokens=100, vocabulary="openlit",
+                  scope_name="openlit.otel.tracing",
+                  input_includes_cache=input_includes_cache("openlit.otel.tracing", "openlit", "anthropic"))
+    olm = one(warehouse, book, provider="anthropic", request_model="claude-toy", input_tokens=8000,
+              cache_read_tokens=5000, cache_write_tokens=2000, output_tokens=100, vocabulary="openllmetry_0.5",
+              scope_name="opentelemetry.instrumentation.anthropic",
+              input_includes_cache=input_includes_cache("opentelemetry.instrumentation.anthropic", "openllmetry_0.5",
+                                                        "anthropic"))
+    assert openlit[1] == olm[1] == Decimal("0.0135")
+
+
+def test_negative_uncached_input_is_flagged_and_listed(warehouse, catalog_path):
+    from inferledger.analytics.cost.reports import token_conflicts
+
+    book = book_for(catalog_path)
+    r = one(warehouse, book, provider="openai", request_model="toy-oa", input_tokens=100, cache_read_tokens=400,
+            output_tokens=10, scope_name="some.lib")
+    assert r[2] == 0  # never billed negative
+    (flag,) = warehouse.con.execute("SELECT negative_uncached FROM cost_lines").fetchone()
+    assert flag is True
+    listed = token_conflicts(warehouse)
+    assert [(c["scope"], c["provider"], c["spans"]) for c in listed] == [("some.lib", "openai", 1)]

@@ -53,10 +53,12 @@ def test_every_vocabulary_round_trips_through_duckdb(warehouse):
                       "gen_ai.usage.input_tokens": 3})]),
         traces([span(OPENLIT)], resource={"service.name": "s", "telemetry.sdk.name": "openlit"}),
         traces([span({"http.route": "/generate"})], resource={"service.name": "vllm"}),
+        traces([span({"ai.operationId": "ai.generateText", "ai.model.id": "gpt-4o-mini",
+                      "ai.model.provider": "openai.chat", "ai.usage.promptTokens": 4})]),
     ]
     c = ctx(capture_content=True, inference_services=["vllm"])
     rows = [r for req in reqs for r in normalize_traces(req, c).rows]
-    assert len(rows) == 7
+    assert len(rows) == 8
     _insert(warehouse, "spans", rows, "INSERT OR IGNORE")
     _insert(warehouse, "spans", rows, "INSERT OR IGNORE")  # a resent batch is not counted twice
     got = warehouse.con.execute(

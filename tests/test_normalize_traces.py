@@ -186,7 +186,7 @@ def test_openllmetry_04_anthropic_cache_names():
 
 OPENINFERENCE = {
     "openinference.span.kind": "LLM",
-    "llm.model_name": "gpt-4o-mini",
+    "llm.model_name": "gpt-4o-mini-2024-07-18",
     "llm.provider": "azure",
     "llm.system": "openai",
     "llm.token_count.prompt": 800,
@@ -203,7 +203,8 @@ OPENINFERENCE = {
     "output.value": "It is 42.",
     "llm.input_messages.0.message.role": "user",
     "llm.input_messages.0.message.content": "What is my balance?",
-    "llm.invocation_parameters": "{\"temperature\": 0}",
+    "llm.invocation_parameters": "{\"model\": \"gpt-4o-mini\", \"temperature\": 0, \"stream\": true}",
+    "llm.finish_reason": "stop",
 }
 
 
@@ -213,6 +214,9 @@ def test_openinference_llm_span():
         row = one(req)
         assert row["vocabulary"] == "openinference"
         assert (row["operation"], row["provider"], row["request_model"]) == ("chat", "azure.ai.openai", "gpt-4o-mini")
+        # llm.model_name is what the response reported; the request model comes from the invocation parameters
+        assert row["response_model"] == "gpt-4o-mini-2024-07-18"
+        assert (row["is_streaming"], row["finish_reason"]) == (True, "stop")
         assert (row["input_tokens"], row["output_tokens"], row["total_tokens"]) == (800, 40, 840)
         assert (row["cache_read_tokens"], row["cache_write_tokens"], row["reasoning_tokens"]) == (256, 32, 8)
         assert row["client_cost_usd"] == pytest.approx(0.0012)
@@ -446,13 +450,13 @@ def test_plain_spans_are_skipped_and_inference_services_kept():
 
 
 def test_unmapped_inference_spans_counted_not_stored():
-    vercel = span({"ai.model.id": "gpt-4o", "ai.model.provider": "openai.chat", "ai.usage.promptTokens": 10,
-                   "http.method": "POST"}, name="ai.generateText")
+    vercel = span({"langchain.model": "gpt-4o", "langchain.provider": "openai", "langchain.prompt_tokens": 10,
+                   "http.method": "POST"}, name="llm")
     mapped = span({"gen_ai.request.model": "m", "gen_ai.usage.input_tokens": 5, "gen_ai.brand_new.thing": 1,
                    "langchain.chain.type": "stuff"})
     batch = normalize_traces(traces([vercel, mapped]), ctx())
     assert batch.unmapped_spans == 1 and len(batch.rows) == 1
-    assert batch.unmapped_keys == {"ai.model.id": 1, "ai.model.provider": 1, "ai.usage.promptTokens": 1,
+    assert batch.unmapped_keys == {"langchain.model": 1, "langchain.provider": 1, "langchain.prompt_tokens": 1,
                                    "gen_ai.brand_new.thing": 1, "langchain.chain.type": 1}
     # mapped spans keep their unknown keys in attributes
     assert attrs_json(rows(batch)[0]) == {"gen_ai.brand_new.thing": 1, "langchain.chain.type": "stuff"}
@@ -483,6 +487,6 @@ def test_timestamps_truncate_to_microseconds():
 
 
 def test_unmapped_keys_collapse_list_positions():
-    sp = span({"ai.prompt.messages.0.content": "a", "ai.prompt.messages.1.content": "b", "ai.model.id": "x"})
+    sp = span({"langchain.messages.0.content": "a", "langchain.messages.1.content": "b", "langchain.model": "x"})
     batch = normalize_traces(traces([sp]), ctx())
-    assert batch.unmapped_keys == {"ai.prompt.messages.*.content": 1, "ai.model.id": 1}
+    assert batch.unmapped_keys == {"langchain.messages.*.content": 1, "langchain.model": 1}

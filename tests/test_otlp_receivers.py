@@ -170,18 +170,18 @@ def test_full_queue_answers_429_and_resource_exhausted_with_retry_after(tmp_path
 
 
 def test_unmapped_keys_are_listed(tmp_path):
-    vercel = {
-        "traceId": "ab" * 16, "spanId": "cd" * 8, "name": "ai.generateText", "kind": 1,
+    langchain = {
+        "traceId": "ab" * 16, "spanId": "cd" * 8, "name": "llm", "kind": 1,
         "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000001000000000",
         "attributes": [
-            {"key": "ai.model.id", "value": {"stringValue": "gpt-4o"}},
-            {"key": "ai.usage.promptTokens", "value": {"intValue": "10"}},
+            {"key": "langchain.model", "value": {"stringValue": "gpt-4o"}},
+            {"key": "langchain.prompt_tokens", "value": {"intValue": "10"}},
         ],
     }
     with running_service(tmp_path / "w.duckdb") as (service, eps):
-        assert httpx.post(f"{eps.http}/v1/traces", json=json_trace_payload([vercel])).status_code == 200
+        assert httpx.post(f"{eps.http}/v1/traces", json=json_trace_payload([langchain])).status_code == 200
         keys = {r["key"]: r["spans"] for r in httpx.get(f"{eps.admin}/admin/unmapped").json()}
-        assert keys.get("ai.model.id") == 1 and keys.get("ai.usage.promptTokens") == 1
+        assert keys.get("langchain.model") == 1 and keys.get("langchain.prompt_tokens") == 1
         assert span_count(service) == 0
 
 

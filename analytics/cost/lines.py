@@ -21,10 +21,16 @@ from inferledger.analytics.cost.pricing import PriceBook, Segment
 from inferledger.analytics.warehouse import Warehouse, utcnow
 
 # What makes a span count as inference usage: a model name or any token count.
-USAGE_FILTER = (
+HAS_USAGE = (
     "(s.response_model IS NOT NULL OR s.request_model IS NOT NULL OR s.input_tokens IS NOT NULL"
     " OR s.output_tokens IS NOT NULL OR s.total_tokens IS NOT NULL)"
 )
+# An inference row: a model call (not workflow / agent / tool structure), not a copy of
+# another span reporting the same call (collector.dedupe). Read by every consumer of spans.
+INFERENCE_ROW = "(s.is_inference IS NOT FALSE AND s.duplicate_of IS NULL)"
+USAGE_FILTER = f"({HAS_USAGE} AND {INFERENCE_ROW})"
+# Spans to re-read since a watermark: new ones, and older ones whose duplicate link changed.
+CHANGED_SINCE = "(s.ingested_at > ? OR s.deduped_at > ?)"
 
 _COST_SELECT = """
 WITH base AS (
@@ -38,7 +44,8 @@ WITH base AS (
            CASE WHEN contains(CAST(s.attributes AS VARCHAR), 'service_tier') THEN {tier_sql} END AS service_tier,
            p.input_price_priority, p.output_price_priority, p.cache_read_price_priority, p.input_price_flex,
            p.output_price_flex, p.cache_read_price_flex, p.input_price_batch, p.output_price_batch,
-           p.input_includes_cache AS inc, p.input_price, p.output_price, p.cache_read_price,
+           coalesce(s.input_includes_cache, p.input_includes_cache) AS inc,
+           (s.input_tokens IS NOT NULL) AS has_in, p.input_price, p.output_price, p.cache_read_price,
            p.cache_write_price, p.reasoning_price, p.input_price_above_200k, p.output_price_above_200k
     FROM spans s
     JOIN price_assignments a
@@ -51,6 +58,7 @@ WITH base AS (
     SELECT *,
         CASE WHEN split_unknown THEN 'split_unknown' ELSE a_status END AS status,
         CASE WHEN inc IS NOT FALSE THEN greatest(in_t - cr_t - cw_t, 0) ELSE in_t END AS unc_t,
+        (inc IS NOT FALSE AND has_in AND in_t < cr_t + cw_t) AS negative_uncached,
         CASE WHEN reasoning_price IS NOT NULL THEN least(rs_t, out_t) ELSE 0 END AS rsb_t,
         (CASE WHEN inc IS NOT FALSE THEN in_t ELSE in_t + cr_t + cw_t END) > 200000 AS above_200k
     FROM base
@@ -73,7 +81,7 @@ SELECT tenant, trace_id, span_id, start_time, team, feature, provider, model, k8
        CAST(c_cw AS DECIMAL(38, 18)) AS cache_write_cost, CAST(c_out AS DECIMAL(38, 18)) AS output_cost,
        CAST(c_rs AS DECIMAL(38, 18)) AS reasoning_cost,
        CAST(c_in + c_cr + c_cw + c_out + c_rs AS DECIMAL(38, 18)) AS cost,
-       ? AS computed_at
+       ? AS computed_at, negative_uncached
 FROM priced
 """
 
@@ -111,7 +119,8 @@ def unit_price_sql(kind: str, alias: str = "") -> str:
 COST_LINE_COLUMNS = (
     "tenant, trace_id, span_id, start_time, team, feature, provider, model, k8s_pod, host_name, is_error,"
     " status, price_id, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,"
-    " above_200k, service_tier, total_tokens, input_cost, cache_read_cost, cache_write_cost, output_cost, reasoning_cost, cost, computed_at"
+    " above_200k, service_tier, total_tokens, input_cost, cache_read_cost, cache_write_cost, output_cost, reasoning_cost, cost, computed_at,"
+    " negative_uncached"
 )
 
 
@@ -193,11 +202,13 @@ def compute_cost_lines(wh: Warehouse, *, since_ingested: datetime | None = None,
 
     `transaction=False` when the caller already holds one (the re-price does).
     """
-    where = [USAGE_FILTER]
+    # `where` selects the spans whose lines are replaced (a span that just became a duplicate
+    # is selected, its line deleted); only inference rows among them get a line again.
+    where = [HAS_USAGE]
     params: list = []
     if since_ingested is not None:
-        where.append("s.ingested_at > ?")
-        params.append(since_ingested)
+        where.append(CHANGED_SINCE)
+        params += [since_ingested, since_ingested]
     if start is not None:
         where.append("s.start_time >= ?")
         params.append(start)
@@ -224,7 +235,8 @@ def compute_cost_lines(wh: Warehouse, *, since_ingested: datetime | None = None,
                 params,
             )
         n = con.execute(
-            f"INSERT INTO cost_lines ({COST_LINE_COLUMNS}) {_cost_select(cond)}", [*params, utcnow()]
+            f"INSERT INTO cost_lines ({COST_LINE_COLUMNS}) {_cost_select(cond + ' AND ' + INFERENCE_ROW)}",
+            [*params, utcnow()],
         ).fetchone()[0]
         if own_tx:
             con.execute("COMMIT")
@@ -238,8 +250,8 @@ def compute_cost_lines(wh: Warehouse, *, since_ingested: datetime | None = None,
 def touched_hours(wh: Warehouse, since_ingested: datetime) -> tuple[datetime | None, datetime | None]:
     """The span-time range of spans ingested after the watermark (rollups rebuild those hours)."""
     lo, hi = wh.con.execute(
-        f"SELECT min(s.start_time), max(s.start_time) FROM spans s WHERE s.ingested_at > ? AND {USAGE_FILTER}",
-        [since_ingested],
+        f"SELECT min(s.start_time), max(s.start_time) FROM spans s WHERE {CHANGED_SINCE} AND {HAS_USAGE}",
+        [since_ingested, since_ingested],
     ).fetchone()
     return lo, hi
 

@@ -41,8 +41,28 @@ def check_report(wh: Warehouse, settings: CostSettings) -> dict:
         "unpriced": unpriced,
         "gpu_models_without_rate": no_rate,
         "reconciliation": reconcile_client_cost(wh),
+        "token_conflicts": token_conflicts(wh),
         "ok": not unpriced and not no_rate,
     }
+
+
+def token_conflicts(wh: Warehouse) -> list[dict]:
+    """Lines whose input count, read as including cache tokens, is smaller than the cache tokens.
+
+    Their uncached input is billed as 0 (never negative); a source listed here reports
+    input without cache, and collector.token_semantics (or the provider default) is wrong for it.
+    """
+    rows = wh.con.execute(
+        """
+        SELECT coalesce(s.scope_name, ''), s.vocabulary, coalesce(l.provider, ''), coalesce(l.model, ''), count(*),
+               min(l.start_time), max(l.start_time)
+        FROM cost_lines l JOIN spans s ON l.tenant = s.tenant AND l.trace_id = s.trace_id AND l.span_id = s.span_id
+        WHERE l.negative_uncached
+        GROUP BY ALL ORDER BY 5 DESC
+        """
+    ).fetchall()
+    return [{"scope": sc, "vocabulary": v, "provider": p, "model": m, "spans": n, "first_seen": a.isoformat(),
+             "last_seen": b.isoformat()} for sc, v, p, m, n, a, b in rows]
 
 
 def reconcile_client_cost(wh: Warehouse) -> list[dict]:

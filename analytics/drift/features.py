@@ -104,7 +104,8 @@ def read_features(
     sql = "SELECT " + ", ".join(select) + " FROM spans s"
     if with_cost:
         sql += " LEFT JOIN cost_lines c ON c.tenant = s.tenant AND c.trace_id = s.trace_id AND c.span_id = s.span_id"
-    sql += " WHERE s.start_time >= ? AND s.start_time < ?"
+    # inference rows only: no workflow/agent structure, no second report of one call (collector.dedupe)
+    sql += " WHERE s.start_time >= ? AND s.start_time < ? AND s.is_inference IS NOT FALSE AND s.duplicate_of IS NULL"
     params += [start, end]
     if tenant is not None:
         sql += " AND s.tenant = ?"

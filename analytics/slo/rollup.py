@@ -30,6 +30,11 @@ def spec_hash(spec: SLOSpec) -> str:
     return hashlib.sha256(json.dumps(asdict(spec.sli), sort_keys=True).encode()).hexdigest()[:16]
 
 
+# A request in an SLI: a model call, not workflow/agent/tool structure and not a second
+# span reporting the same call (collector.dedupe links those through duplicate_of).
+REQUEST_ROW = "is_inference IS NOT FALSE AND duplicate_of IS NULL"
+
+
 def sli_sql(sli: SpanSLI) -> tuple[str, list, str, list]:
     """(where, where params, good condition, good params) for an SLI over `spans`."""
     where: list[str] = []
@@ -72,7 +77,7 @@ def update_rollups(wh: Warehouse, spec: SLOSpec, now: datetime, *, overlap_secon
                 f"""INSERT OR REPLACE INTO slo_minute_rollups
                     SELECT ?, date_trunc('minute', start_time) AS minute,
                            count(*) FILTER (WHERE {good}), count(*)
-                    FROM spans WHERE {where} AND start_time >= ?
+                    FROM spans WHERE {where} AND {REQUEST_ROW} AND start_time >= ?
                     GROUP BY 2""",
                 [spec.id, *gparams, *wparams, horizon]).fetchall()[0]
         else:
@@ -80,8 +85,8 @@ def update_rollups(wh: Warehouse, spec: SLOSpec, now: datetime, *, overlap_secon
             touched = con.execute(
                 f"""SELECT list(DISTINCT date_trunc('minute', start_time)), max(ingested_at),
                            min(start_time), max(start_time)
-                    FROM spans WHERE {where} AND ingested_at > ? AND start_time >= ?""",
-                [*wparams, since, horizon]).fetchall()[0]
+                    FROM spans WHERE {where} AND (ingested_at > ? OR deduped_at > ?) AND start_time >= ?""",
+                [*wparams, since, since, horizon]).fetchall()[0]
             minutes, new_mark, lo, hi = touched
             n = None
             if minutes:
@@ -90,7 +95,7 @@ def update_rollups(wh: Warehouse, spec: SLOSpec, now: datetime, *, overlap_secon
                         SELECT ?, date_trunc('minute', start_time) AS minute,
                                count(*) FILTER (WHERE {good}), count(*)
                         FROM spans
-                        WHERE {where} AND start_time >= ? AND start_time < ?
+                        WHERE {where} AND {REQUEST_ROW} AND start_time >= ? AND start_time < ?
                           AND list_contains(?::TIMESTAMP[], date_trunc('minute', start_time))
                         GROUP BY 2""",
                     [spec.id, *gparams, *wparams, lo.replace(second=0, microsecond=0),

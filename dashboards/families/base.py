@@ -90,7 +90,7 @@ def spans_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
                coalesce(sum(cache_write_tokens), 0)::DOUBLE AS cache_write,
                coalesce(sum(reasoning_tokens), 0)::DOUBLE AS reasoning,
                sum(duration_s) AS duration_sum
-        FROM spans GROUP BY ALL
+        FROM spans WHERE is_inference IS NOT FALSE AND duplicate_of IS NULL GROUP BY ALL
         """,
     )
     aggs = {c: "sum" for c in ("requests", "errors", *TOKEN_TYPES, "duration_sum")}
@@ -230,8 +230,30 @@ def warehouse_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]
     ]
 
 
+def provenance_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
+    """Stored spans per instrumentation scope and vocabulary, by role: which library sent what,
+    and how much of it was workflow structure or a second report of a call already counted."""
+    df = query(
+        con,
+        """
+        SELECT coalesce(scope_name, 'unknown') AS scope, coalesce(scope_version, 'unknown') AS scope_version,
+               vocabulary,
+               CASE WHEN is_inference IS FALSE THEN 'structure'
+                    WHEN duplicate_of IS NOT NULL THEN 'duplicate' ELSE 'inference' END AS role,
+               count(*)::DOUBLE AS n
+        FROM spans GROUP BY ALL
+        """,
+    )
+    labels = ["scope", "scope_version", "vocabulary", "role"]
+    df = bound_cardinality(df, tuple(labels), {"n": "sum"}, n=cfg.metrics_top_n, rank_by="n")
+    return [emit(df, "counter", "inferledger_spans_by_scope",
+                 "Stored spans per instrumentation scope and vocabulary; role inference | structure | duplicate.",
+                 labels, "n")]
+
+
 CORE_FAMILIES: list[Family] = [
     Family("spans", ("spans",), spans_family),
+    Family("provenance", ("spans",), provenance_family),
     Family("gpu", ("gpu_samples",), gpu_family),
     Family("jobs", ("job_runs",), jobs_family),
     Family("alerts", ("alert_records",), alerts_family),

@@ -73,6 +73,13 @@ def check(app: AppContext, as_json: bool) -> None:
             t.add_row(r["provider"], r["model"], f"{r['spans']:,}", f"{r['client_cost']:.6f}", f"{r['our_cost']:.6f}",
                       f"{r['max_abs_diff_per_span']:.2g}")
         console.print(t)
+    if report.get("token_conflicts"):
+        t = Table(title="input smaller than its cache tokens (uncached input billed as 0)")
+        for col in ("scope", "vocabulary", "provider", "model", "spans"):
+            t.add_column(col, justify="right" if col == "spans" else "left")
+        for r in report["token_conflicts"]:
+            t.add_row(r["scope"], r["vocabulary"], r["provider"], r["model"], f"{r['spans']:,}")
+        console.print(t)
     if report["gpu_models_without_rate"]:
         console.print(f"[yellow]GPU models with no rate (cost 0): {', '.join(report['gpu_models_without_rate'])}[/]"
                       " — add analytics.cost.gpu_rates")
