@@ -24,6 +24,8 @@ from inferledger.collector.attributes import (
     to_str_list,
 )
 from inferledger.collector.attribution import AttributionPlan, metadata_attribution, plan_for, resource_attribution
+from inferledger.collector.bounds import SpanBounds
+from inferledger.collector.content import drop_content, is_content_key
 from inferledger.collector.ingest_batch import EPOCH, MAX_UNIX_NS, IngestContext, NormalizedBatch
 from inferledger.collector.keymap import (
     N_SLOTS,
@@ -54,7 +56,6 @@ from inferledger.collector.keymap import (
     key_pattern,
 )
 from inferledger.collector.vocabularies import (
-    CONTENT_PREFIXES,
     F_OPENINFERENCE,
     F_OPENLIT,
     INFERENCE_HEADS,
@@ -90,7 +91,7 @@ def _resource(res_attrs: dict[str, Any], ctx: IngestContext, plan: AttributionPl
     env = res_attrs.get("deployment.environment.name", res_attrs.get("deployment.environment"))
     return _Resource(
         attrs=res_attrs,
-        json=json_or_none(res_attrs),
+        json=json_or_none(res_attrs if ctx.ingest.capture_content else drop_content(res_attrs)),
         service_name=service,
         service_version=to_str(res_attrs.get("service.version")),
         environment=to_str(env),
@@ -129,6 +130,8 @@ def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
     capture = ctx.ingest.capture_content
     tenant = ctx.tenant
     received = ctx.received_at
+    bounds = SpanBounds(ctx.ingest)
+    span_key_cap = ctx.ingest.max_unmapped_keys_per_span
 
     for rs in req.resource_spans:
         res = _resource(kv_dict(rs.resource.attributes), ctx, plan)
@@ -171,7 +174,7 @@ def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
                             v = any_value(av)
                     spec = kget(k)
                     if spec is None:
-                        if k.startswith(CONTENT_PREFIXES):
+                        if is_content_key(k):
                             if capture:
                                 if content is None:
                                     content = {}
@@ -228,18 +231,32 @@ def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
                     out.skipped += 1
                     continue
 
-                row = _span_row(span, found, rest, flags, res, plan, aval, meta, tenant, received, content)
+                row = _span_row(span, found, rest, flags, res, plan, aval, meta, tenant, received, content, capture)
                 if row is None:
                     out.unmapped_spans += 1
-                    for k in {key_pattern(kv.key) for kv in span.attributes}:
-                        dot = k.find(".")
-                        if dot > 0 and k[:dot] in INFERENCE_HEADS:
-                            out.unmapped_keys[k] += 1
+                    _count_unmapped(out, [kv.key for kv in span.attributes], span_key_cap)
+                    continue
+                problem = bounds.problem(row, received)
+                if problem is not None:
+                    out.reject(f"span {span.name!r} (trace_id {span.trace_id.hex()}, span_id {span.span_id.hex()}): {problem}")
                     continue
                 if odd is not None:
-                    out.unmapped_keys.update({key_pattern(k) for k in odd})
+                    _count_unmapped(out, odd, span_key_cap)
                 rows.append(row)
     return out
+
+
+def _count_unmapped(out: NormalizedBatch, keys: list[str], cap: int) -> None:
+    """Count the inference-prefixed keys of one span, at most `cap` distinct patterns of them."""
+    seen: set[str] = set()
+    for k in keys:
+        if len(seen) >= cap:
+            out.unmapped_keys_dropped += 1
+            continue
+        dot = k.find(".")
+        if dot > 0 and k[:dot] in INFERENCE_HEADS:
+            seen.add(key_pattern(k))
+    out.unmapped_keys.update(seen)
 
 
 def _span_problem(span: Any) -> str:
@@ -287,6 +304,7 @@ def _span_row(
     tenant: str,
     received: datetime,
     content: dict[str, Any] | None,
+    capture: bool = False,
 ) -> tuple | None:
     """The canonical row, or None when the span looks like inference but nothing could be read."""
     # token counts (plain ints inline; anything else through _count)
@@ -410,7 +428,7 @@ def _span_row(
         span.name,
         _KIND_NAMES[kind] if 0 <= kind < 6 else "UNSPECIFIED",
         _STATUS_NAMES[code] if 0 <= code < 3 else "UNSET",
-        status.message or None,
+        (status.message or None) if capture else None,  # error texts often quote the prompt
         is_error,
         error_type,
         operation,

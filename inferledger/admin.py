@@ -48,13 +48,18 @@ def create_admin_app(state: object, is_ready: Callable[[], bool]) -> Starlette:
         return JSONResponse(await run_in_threadpool(count))
 
     async def unmapped(request: Request) -> Response:
-        limit = int(request.query_params.get("limit", "20"))
+        limit = _int_param(request, "limit", 20)
+        if isinstance(limit, Response):
+            return limit
         tenant = request.query_params.get("tenant")
-        rows = await run_in_threadpool(top_unmapped_keys, request.app.state.warehouse.con, limit, tenant)
+        pending = request.app.state.writer.unmapped.snapshot() if request.app.state.writer is not None else None
+        rows = await run_in_threadpool(top_unmapped_keys, request.app.state.warehouse.con, limit, tenant, pending)
         return JSONResponse(rows)
 
     async def alert_records(request: Request) -> Response:
-        limit = int(request.query_params.get("limit", "50"))
+        limit = _int_param(request, "limit", 50)
+        if isinstance(limit, Response):
+            return limit
         source = request.query_params.get("source")
         rows = await run_in_threadpool(recent_alert_records, request.app.state.warehouse, limit, source)
         return JSONResponse(rows)
@@ -99,3 +104,13 @@ def create_admin_app(state: object, is_ready: Callable[[], bool]) -> Starlette:
     app.state.settings = state.settings
     app.state.writer = state.writer
     return app
+
+
+def _int_param(request: Request, name: str, default: int, maximum: int = 100_000) -> int | Response:
+    """A non-negative integer query parameter, or the 400 answer naming it."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.strip().isdigit() or int(raw) > maximum:
+        return JSONResponse({"error": f"{name} must be an integer between 0 and {maximum}, got {raw!r}"}, status_code=400)
+    return int(raw)
