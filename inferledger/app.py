@@ -41,6 +41,24 @@ def local_address(address: str) -> str:
     return f"127.0.0.1:{port}" if host in ("0.0.0.0", "", "::", "[::]") else address
 
 
+def admin_headers(settings: Settings) -> dict[str, str]:
+    """What every admin API call sends: the admin token (INFERLEDGER_ADMIN_TOKEN, else the first configured)."""
+    import os
+
+    token = os.environ.get("INFERLEDGER_ADMIN_TOKEN") or next(iter(settings.auth.admin_tokens), None)
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def admin_request(settings: Settings, method: str, path: str, body: Any = None, **kw: Any):
+    """One admin API call with the token and, for state changes, a JSON body (the API refuses others)."""
+    import httpx
+
+    if body is None and method.upper() not in ("GET", "HEAD"):
+        body = {}
+    url = f"http://{local_address(settings.server.admin)}{path}"
+    return httpx.request(method, url, json=body, headers=admin_headers(settings), **kw)
+
+
 def running_service_url(settings: Settings) -> str | None:
     """The admin URL of a service that is up (and so holds the warehouse), else None."""
     import httpx
@@ -79,7 +97,7 @@ def local_or_admin(
     else:
         unreachable = f"the admin API at {admin} did not answer"
     try:
-        resp = httpx.request(method, f"http://{admin}{path}", json=body, timeout=timeout)
+        resp = admin_request(settings, method, path, body, timeout=timeout)
     except httpx.HTTPError:
         raise click.ClickException(unreachable) from None
     if resp.status_code >= 400:

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from inferledger.app import admin_request
 from inferledger.cli import AppContext, open_warehouse_for_cli, pass_app
 
 
@@ -195,9 +196,8 @@ def _open_or_none(app: AppContext):
 def _admin(app: AppContext, method: str, path: str) -> Any:
     import httpx
 
-    url = f"http://{app.settings.server.admin}{path}"
     try:
-        resp = httpx.request(method, url, timeout=120)
+        resp = admin_request(app.settings, method, path, timeout=120)
         resp.raise_for_status()
     except httpx.HTTPError as exc:
         raise click.ClickException(
