@@ -86,19 +86,29 @@ def decompress(body: bytes, content_encoding: str | None, max_bytes: int) -> byt
     if enc not in ("gzip", "deflate"):
         raise DecodeError(400, f"unsupported Content-Encoding {content_encoding!r}: use gzip or none")
     wbits = 16 + zlib.MAX_WBITS if enc == "gzip" else zlib.MAX_WBITS
-    inflater = zlib.decompressobj(wbits)
-    try:
-        out = inflater.decompress(body, max_bytes + 1)
-        if len(out) > max_bytes or inflater.unconsumed_tail:
+    parts: list[bytes] = []
+    size = 0
+    rest = body
+    # A gzip body may hold several members back to back (RFC 1952 2.2): read every one.
+    while True:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            out = inflater.decompress(rest, max_bytes - size + 1)
+            if size + len(out) > max_bytes or inflater.unconsumed_tail:
+                raise DecodeError(413, f"body exceeds the limit of {max_bytes} bytes after decompression")
+            out += inflater.flush()
+        except zlib.error as exc:
+            raise DecodeError(400, f"body is not valid {enc}: {exc}") from exc
+        size += len(out)
+        if size > max_bytes:
             raise DecodeError(413, f"body exceeds the limit of {max_bytes} bytes after decompression")
-        out += inflater.flush()
-    except zlib.error as exc:
-        raise DecodeError(400, f"body is not valid {enc}: {exc}") from exc
-    if len(out) > max_bytes:
-        raise DecodeError(413, f"body exceeds the limit of {max_bytes} bytes after decompression")
-    if not inflater.eof:
-        raise DecodeError(400, f"body is not valid {enc}: truncated stream")
-    return out
+        if not inflater.eof:
+            raise DecodeError(400, f"body is not valid {enc}: truncated stream")
+        parts.append(out)
+        rest = inflater.unused_data
+        if enc != "gzip" or not rest.strip(b"\0"):
+            break
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def parse_request(signal: Signal, payload: bytes, encoding: Encoding) -> Message:
@@ -107,20 +117,26 @@ def parse_request(signal: Signal, payload: bytes, encoding: Encoding) -> Message
     if encoding == "protobuf":
         try:
             msg.ParseFromString(payload)
-        except ProtobufDecodeError as exc:
+        except (ProtobufDecodeError, RecursionError, ValueError) as exc:
             raise DecodeError(400, f"body is not a valid OTLP {signal} protobuf message: {exc}") from exc
         return msg
     try:
         doc = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DecodeError(400, f"body is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise DecodeError(400, "body is not valid OTLP/JSON: nested too deeply") from None
     if not isinstance(doc, dict):
         raise DecodeError(400, f"OTLP/JSON body must be an object, got {type(doc).__name__}")
-    _hex_ids_to_base64(doc)
     try:
+        _hex_ids_to_base64(doc)
         json_format.ParseDict(doc, msg, ignore_unknown_fields=True)
     except json_format.ParseError as exc:
-        raise DecodeError(400, f"body is not a valid OTLP/JSON {signal} request: {exc}") from exc
+        raise DecodeError(400, f"body is not a valid OTLP/JSON {signal} request: {str(exc)[:500]}") from exc
+    except RecursionError:
+        raise DecodeError(400, f"body is not a valid OTLP/JSON {signal} request: nested too deeply") from None
+    except (TypeError, ValueError, AttributeError) as exc:  # shapes ParseDict does not wrap in ParseError
+        raise DecodeError(400, f"body is not a valid OTLP/JSON {signal} request: {type(exc).__name__}") from exc
     return msg
 
 

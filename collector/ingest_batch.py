@@ -33,6 +33,7 @@ class NormalizedBatch:
     skipped: int = 0  # valid items that are not inference data (not stored, not an error)
     unmapped_spans: int = 0  # inference-looking spans no vocabulary could map (not stored)
     unmapped_keys: collections.Counter[str] = field(default_factory=collections.Counter)
+    unmapped_keys_dropped: int = 0  # keys beyond the per-span cap: not counted by name
 
     def reject(self, message: str) -> None:
         self.rejected += 1

@@ -11,18 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from inferledger.collector.attributes import any_value, dumps_json, json_or_none, kv_dict, to_str
+from inferledger.collector.content import is_content_key
 from inferledger.collector.ingest_batch import MAX_UNIX_NS, IngestContext, NormalizedBatch, ns_to_datetime
-from inferledger.collector.vocabularies import CONTENT, CONTENT_PREFIXES, SPAN_KEYS
-
-# Log-only content keys (older GenAI events put the message under these).
-_LOG_CONTENT_KEYS = frozenset({"gen_ai.event.content", "content", "message.content"})
-
-
-def _is_content(key: str) -> bool:
-    spec = SPAN_KEYS.get(key)
-    if spec is not None:
-        return spec[0] == CONTENT
-    return key in _LOG_CONTENT_KEYS or key.startswith(CONTENT_PREFIXES)
 
 
 def normalize_logs(req: Any, ctx: IngestContext) -> NormalizedBatch:
@@ -57,7 +47,7 @@ def normalize_logs(req: Any, ctx: IngestContext) -> NormalizedBatch:
                     k = kv.key
                     if k == "event.name" and event_name is None:
                         event_name = to_str(any_value(kv.value))
-                    if _is_content(k):
+                    if is_content_key(k):
                         continue
                     attrs[k] = any_value(kv.value)
                 body = None

@@ -25,6 +25,8 @@ from inferledger.collector.attributes import (
     to_str_list,
 )
 from inferledger.collector.attribution import AttributionPlan, metadata_attribution, plan_for, resource_attribution
+from inferledger.collector.bounds import SpanBounds
+from inferledger.collector.content import drop_content, is_content_key
 from inferledger.collector.ingest_batch import EPOCH, MAX_UNIX_NS, IngestContext, NormalizedBatch
 from inferledger.collector.keymap import (
     N_SLOTS,
@@ -60,7 +62,6 @@ from inferledger.collector.keymap import (
 )
 from inferledger.collector.token_semantics import input_includes_cache
 from inferledger.collector.vocabularies import (
-    CONTENT_PREFIXES,
     INFERENCE_HEADS,
     KNOWN_PREFIXES,
     PROVIDER_WITH_API,
@@ -100,7 +101,7 @@ def _resource(res_attrs: dict[str, Any], ctx: IngestContext, plan: AttributionPl
     env = res_attrs.get("deployment.environment.name", res_attrs.get("deployment.environment"))
     return _Resource(
         attrs=res_attrs,
-        json=json_or_none(res_attrs),
+        json=json_or_none(res_attrs if ctx.ingest.capture_content else drop_content(res_attrs)),
         service_name=service,
         service_version=to_str(res_attrs.get("service.version")),
         environment=to_str(env),
@@ -163,6 +164,8 @@ def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
     capture = ctx.ingest.capture_content
     tenant = ctx.tenant
     received = ctx.received_at
+    bounds = SpanBounds(ctx.ingest)
+    span_key_cap = ctx.ingest.max_unmapped_keys_per_span
 
     for rs in req.resource_spans:
         res = _resource(kv_dict(rs.resource.attributes), ctx, plan)
@@ -201,7 +204,7 @@ def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
                             v = any_value(av)
                     spec = kget(k)
                     if spec is None:
-                        if k.startswith(CONTENT_PREFIXES):
+                        if is_content_key(k):
                             if capture:
                                 if content is None:
                                     content = {}
@@ -262,15 +265,29 @@ def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
                                 capture)
                 if row is None:
                     out.unmapped_spans += 1
-                    for k in {key_pattern(kv.key) for kv in span.attributes}:
-                        dot = k.find(".")
-                        if dot > 0 and k[:dot] in INFERENCE_HEADS:
-                            out.unmapped_keys[k] += 1
+                    _count_unmapped(out, [kv.key for kv in span.attributes], span_key_cap)
+                    continue
+                problem = bounds.problem(row, received)
+                if problem is not None:
+                    out.reject(f"span {span.name!r} (trace_id {span.trace_id.hex()}, span_id {span.span_id.hex()}): {problem}")
                     continue
                 if odd is not None:
-                    out.unmapped_keys.update({key_pattern(k) for k in odd})
+                    _count_unmapped(out, odd, span_key_cap)
                 rows.append(row)
     return out
+
+
+def _count_unmapped(out: NormalizedBatch, keys: list[str], cap: int) -> None:
+    """Count the inference-prefixed keys of one span, at most `cap` distinct patterns of them."""
+    seen: set[str] = set()
+    for k in keys:
+        if len(seen) >= cap:
+            out.unmapped_keys_dropped += 1
+            continue
+        dot = k.find(".")
+        if dot > 0 and k[:dot] in INFERENCE_HEADS:
+            seen.add(key_pattern(k))
+    out.unmapped_keys.update(seen)
 
 
 def _span_problem(span: Any) -> str:
@@ -472,7 +489,7 @@ def _span_row(
         span.name,
         _KIND_NAMES[kind] if 0 <= kind < 6 else "UNSPECIFIED",
         _STATUS_NAMES[code] if 0 <= code < 3 else "UNSET",
-        status.message or None,
+        (status.message or None) if capture else None,  # error texts often quote the prompt
         is_error,
         error_type,
         operation,

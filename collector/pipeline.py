@@ -73,9 +73,11 @@ class IngestPipeline:
             telemetry.INGEST_SKIPPED.labels(signal).inc(prepared.skipped)
         if prepared.unmapped_spans:
             telemetry.UNMAPPED_SPANS.labels(tenant).inc(prepared.unmapped_spans)
-        if not (prepared.accepted or prepared.unmapped_keys):
+        if prepared.unmapped_keys:
+            self.writer.unmapped.add(tenant, prepared.unmapped_keys)  # counted in memory, flushed in bulk
+        if not prepared.accepted:
             return prepared
-        batch = WriteBatch(tenant=tenant, tables=prepared.tables, unmapped_keys=prepared.unmapped_keys)
+        batch = WriteBatch(tenant=tenant, tables=prepared.tables)
         try:
             future = self.writer.submit(batch)
         except QueueFull:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 @dataclass
@@ -22,6 +23,16 @@ class IngestSettings:
     inference_services: list[str] = field(default_factory=list)
     # Non-GPU metrics kept in metric_points, by name prefix (GenAI, vLLM, TGI); other metrics are skipped.
     keep_metric_prefixes: list[str] = field(default_factory=lambda: ["gen_ai.", "vllm:", "vllm.", "tgi_"])
+    # Plausibility bounds: a span outside them is rejected alone (partial_success naming the field).
+    max_tokens_per_span: int = 100_000_000
+    max_cost_usd_per_span: float = 10_000.0
+    max_span_duration_s: float = 7 * 86400.0
+    min_timestamp: str = "2000-01-01"
+    max_clock_skew_s: float = 86400.0
+    # Unmapped-key accounting (in memory, flushed in bulk): caps per span, per request and in total.
+    max_unmapped_keys_per_span: int = 64
+    max_unmapped_keys_per_request: int = 256
+    max_unmapped_keys_total: int = 10_000
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < 1024:
@@ -30,6 +41,16 @@ class IngestSettings:
             raise ValueError("workers must be >= 0")
         if self.queue_max_batches < 1:
             raise ValueError("queue_max_batches must be >= 1")
+        if not 0 < self.max_tokens_per_span < 2**62:
+            raise ValueError("max_tokens_per_span must be between 1 and 2**62")
+        if self.max_cost_usd_per_span <= 0 or self.max_span_duration_s <= 0 or self.max_clock_skew_s < 0:
+            raise ValueError("max_cost_usd_per_span and max_span_duration_s must be > 0, max_clock_skew_s >= 0")
+        try:
+            datetime.fromisoformat(self.min_timestamp)
+        except ValueError:
+            raise ValueError(f"min_timestamp {self.min_timestamp!r} is not an ISO date") from None
+        if min(self.max_unmapped_keys_per_span, self.max_unmapped_keys_per_request, self.max_unmapped_keys_total) < 0:
+            raise ValueError("max_unmapped_keys_* must be >= 0")
         if any(not isinstance(p, str) or not p for p in self.keep_metric_prefixes):
             raise ValueError("keep_metric_prefixes must be a list of non-empty strings")
 
@@ -42,6 +63,9 @@ class AuthSettings:
     # Used when auth is off: the tenant comes from this header, else `default_tenant`.
     tenant_header: str = "x-inferledger-tenant"
     default_tenant: str = "default"
+    # Bearer tokens of the admin API (Authorization: Bearer <token>); required when `tokens` is set
+    # or the admin API listens beyond loopback. The CLI sends INFERLEDGER_ADMIN_TOKEN, else the first.
+    admin_tokens: list[str] = field(default_factory=list)
 
     @property
     def enabled(self) -> bool:

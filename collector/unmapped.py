@@ -1,33 +1,119 @@
 """The `ingest_unmapped_keys` table: attribute keys of inference-looking spans no vocabulary maps.
 
 It tells an operator which instrumentation InferLedger does not read yet, so
-nothing inference-related disappears silently.
+nothing inference-related disappears silently. The counting is off the hot path:
+requests add to an in-memory `UnmappedCounter` (capped per request and in total),
+and the writer flushes it in one bulk statement outside the transaction of the
+data, so a span with 100k odd keys cannot hold up anyone's commit.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
+
+import pyarrow as pa
 
 UPSERT = """
 INSERT INTO ingest_unmapped_keys VALUES (?, ?, ?, ?)
 ON CONFLICT (tenant, key) DO UPDATE SET spans = spans + excluded.spans, last_seen = excluded.last_seen
 """
+_BULK_UPSERT = """
+INSERT INTO ingest_unmapped_keys SELECT tenant, key, spans, last_seen FROM _unmapped
+ON CONFLICT (tenant, key) DO UPDATE SET spans = spans + excluded.spans, last_seen = excluded.last_seen
+"""
+_SCHEMA = pa.schema([("tenant", pa.string()), ("key", pa.string()), ("spans", pa.int64()), ("last_seen", pa.timestamp("us"))])
 
 
 def upsert_unmapped(con, counts: Counter, now: datetime) -> None:
-    """`counts` is keyed by (tenant, key)."""
-    if counts:
-        con.executemany(UPSERT, [[tenant, key, n, now] for (tenant, key), n in counts.items()])
+    """`counts` is keyed by (tenant, key); one bulk statement however many keys."""
+    if not counts:
+        return
+    items = list(counts.items())
+    table = pa.table({
+        "tenant": [t for (t, _), _n in items], "key": [k for (_, k), _n in items],
+        "spans": [n for _, n in items], "last_seen": [now] * len(items),
+    }, schema=_SCHEMA)
+    con.register("_unmapped", table)
+    try:
+        con.execute(_BULK_UPSERT)
+    finally:
+        con.unregister("_unmapped")
 
 
-def top_unmapped_keys(con, limit: int = 20, tenant: str | None = None) -> list[dict]:
+class UnmappedCounter:
+    """Pending unmapped-key counts, keyed by (tenant, key), bounded by `max_keys` distinct entries.
+
+    Thread-safe: receivers add, the writer thread drains. Keys of a request beyond
+    `per_request` (its most frequent ones are kept) and new keys beyond `max_keys`
+    (pending plus already stored) are dropped and counted in `dropped`.
+    """
+
+    def __init__(self, per_request: int = 256, max_keys: int = 10_000) -> None:
+        self.per_request = per_request
+        self.max_keys = max_keys
+        self.stored: int | None = None  # rows of ingest_unmapped_keys, as last seen by the writer
+        self.dropped = 0
+        self._pending: Counter = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, tenant: str, counts: Counter) -> None:
+        if not counts:
+            return
+        keep = counts.most_common(self.per_request) if len(counts) > self.per_request else counts.items()
+        with self._lock:
+            self.dropped += max(0, len(counts) - self.per_request)
+            room = self.max_keys - (self.stored or 0) - len(self._pending)
+            for key, n in keep:
+                k = (tenant, key)
+                if k in self._pending:
+                    self._pending[k] += n
+                elif room > 0:
+                    self._pending[k] = n
+                    room -= 1
+                else:
+                    self.dropped += 1
+
+    def drain(self) -> Counter:
+        with self._lock:
+            out, self._pending = self._pending, Counter()
+        return out
+
+    def snapshot(self) -> Counter:
+        with self._lock:
+            return Counter(self._pending)
+
+    def flush(self, con, now: datetime) -> int:
+        """Write the pending counts in one transaction of their own; returns the keys written."""
+        pending = self.drain()
+        if not pending and self.stored is not None:
+            return 0
+        if pending:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                upsert_unmapped(con, pending, now)
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+        self.stored = con.execute("SELECT count(*) FROM ingest_unmapped_keys").fetchone()[0]
+        return len(pending)
+
+
+def top_unmapped_keys(con, limit: int = 20, tenant: str | None = None, pending: Counter | None = None) -> list[dict]:
+    """The most frequent unmapped keys; `pending` (not yet flushed counts) is added in."""
     rows = con.execute(
-        "SELECT tenant, key, spans, last_seen FROM ingest_unmapped_keys"
-        " WHERE ? IS NULL OR tenant = ? ORDER BY spans DESC, key LIMIT ?",
-        [tenant, tenant, limit],
+        "SELECT tenant, key, spans, last_seen FROM ingest_unmapped_keys WHERE ? IS NULL OR tenant = ?",
+        [tenant, tenant],
     ).fetchall()
-    return [{"tenant": t, "key": k, "spans": n, "last_seen": ls.isoformat()} for t, k, n, ls in rows]
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat()
+    merged: dict[tuple[str, str], list] = {(t, k): [n, ls.isoformat()] for t, k, n, ls in rows}
+    for (t, k), n in (pending or {}).items():
+        if tenant is None or t == tenant:
+            merged.setdefault((t, k), [0, now])[0] += n
+    ordered = sorted(merged.items(), key=lambda item: (-item[1][0], item[0][1]))[:limit]
+    return [{"tenant": t, "key": k, "spans": n, "last_seen": ls} for (t, k), (n, ls) in ordered]
 
 
 def spans_by_scope(con, tenant: str | None = None) -> list[dict]:

@@ -25,7 +25,7 @@ import pyarrow as pa
 from inferledger.analytics.warehouse import Warehouse, utcnow
 from inferledger.collector import telemetry
 from inferledger.collector.dedupe import dedupe_batch
-from inferledger.collector.unmapped import upsert_unmapped
+from inferledger.collector.unmapped import UnmappedCounter
 
 log = logging.getLogger("inferledger.collector.writer")
 
@@ -62,8 +62,18 @@ class WriteBatch:
 
 
 class IngestWriter:
-    def __init__(self, warehouse: Warehouse, *, max_batches: int = 256, max_commit_rows: int = 200_000) -> None:
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        *,
+        max_batches: int = 256,
+        max_commit_rows: int = 200_000,
+        unmapped: UnmappedCounter | None = None,
+    ) -> None:
         self._wh = warehouse
+        # Unmapped-key counts wait here and are flushed after the data commits, never inside them.
+        self.unmapped = unmapped or UnmappedCounter()
+        self._last_flush = 0.0
         self._queue: queue.Queue[WriteBatch] = queue.Queue(maxsize=max_batches)
         self._max_commit_rows = max_commit_rows
         self._stopping = threading.Event()
@@ -75,6 +85,9 @@ class IngestWriter:
     def submit(self, batch: WriteBatch) -> Future:
         if self._stopping.is_set():
             raise WriterStopped("the service is shutting down")
+        if batch.unmapped_keys:
+            self.unmapped.add(batch.tenant, batch.unmapped_keys)
+            batch.unmapped_keys = Counter()
         try:
             self._queue.put_nowait(batch)
         except queue.Full:
@@ -97,6 +110,7 @@ class IngestWriter:
             try:
                 first = self._queue.get(timeout=0.1)
             except queue.Empty:
+                self._flush_unmapped(con, force=True)
                 if self._stopping.is_set():
                     break
                 continue
@@ -111,7 +125,20 @@ class IngestWriter:
                 rows += nxt.row_count
             telemetry.QUEUE_DEPTH.set(self._queue.qsize())
             self._commit_group(con, group)
+            self._flush_unmapped(con, force=False)
+        self._flush_unmapped(con, force=True)
         con.close()
+
+    def _flush_unmapped(self, con, force: bool) -> None:
+        """Bulk-write pending unmapped-key counts: when idle, else at most once a second."""
+        now = time.monotonic()
+        if not force and now - self._last_flush < 1.0:
+            return
+        self._last_flush = now
+        try:
+            self.unmapped.flush(con, utcnow())
+        except Exception as exc:  # bookkeeping only: never fails the ingest
+            log.warning("could not store unmapped-key counts: %s", exc)
 
     def _commit_group(self, con, group: list[WriteBatch]) -> None:
         started = time.perf_counter()
@@ -146,16 +173,7 @@ def _write(con, group: list[WriteBatch]) -> None:
                 con.unregister("_batch")
             if table == "spans":  # the same call reported twice: link the copies (collector.dedupe)
                 dedupe_batch(con, data, utcnow())
-        upsert_unmapped(con, _merge_unmapped(group), utcnow())
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
-
-
-def _merge_unmapped(group: list[WriteBatch]) -> Counter:
-    merged: Counter = Counter()
-    for batch in group:
-        for key, n in batch.unmapped_keys.items():
-            merged[(batch.tenant, key)] += n
-    return merged

@@ -6,6 +6,7 @@ Areas add endpoints through `inferledger.plugins.ADMIN_ROUTE_MODULES`.
 
 from __future__ import annotations
 
+import hmac
 import importlib
 import os
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -56,15 +58,20 @@ def create_admin_app(state: object, is_ready: Callable[[], bool]) -> Starlette:
         return JSONResponse(await run_in_threadpool(count))
 
     async def unmapped(request: Request) -> Response:
-        limit = int(request.query_params.get("limit", "20"))
+        limit = _int_param(request, "limit", 20)
+        if isinstance(limit, Response):
+            return limit
         tenant = request.query_params.get("tenant")
         if request.query_params.get("by") == "scope":
             return JSONResponse(await run_in_threadpool(spans_by_scope, request.app.state.warehouse.con, tenant))
-        rows = await run_in_threadpool(top_unmapped_keys, request.app.state.warehouse.con, limit, tenant)
+        pending = request.app.state.writer.unmapped.snapshot() if request.app.state.writer is not None else None
+        rows = await run_in_threadpool(top_unmapped_keys, request.app.state.warehouse.con, limit, tenant, pending)
         return JSONResponse(rows)
 
     async def alert_records(request: Request) -> Response:
-        limit = int(request.query_params.get("limit", "50"))
+        limit = _int_param(request, "limit", 50)
+        if isinstance(limit, Response):
+            return limit
         source = request.query_params.get("source")
         rows = await run_in_threadpool(recent_alert_records, request.app.state.warehouse, limit, source)
         return JSONResponse(rows)
@@ -105,8 +112,95 @@ def create_admin_app(state: object, is_ready: Callable[[], bool]) -> Starlette:
     ]
     for module_name in ADMIN_ROUTE_MODULES:
         routes.extend(importlib.import_module(module_name).ROUTES)
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, middleware=[Middleware(AdminGuard, settings=state.settings)])
     app.state.warehouse = state.warehouse
     app.state.settings = state.settings
     app.state.writer = state.writer
     return app
+
+
+def _int_param(request: Request, name: str, default: int, maximum: int = 100_000) -> int | Response:
+    """A non-negative integer query parameter, or the 400 answer naming it."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.strip().isdigit() or int(raw) > maximum:
+        return JSONResponse({"error": f"{name} must be an integer between 0 and {maximum}, got {raw!r}"}, status_code=400)
+    return int(raw)
+
+
+# Read-only endpoints a monitoring system calls without the admin token.
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def _split_host(address: str) -> tuple[str, str]:
+    host, _, port = address.rpartition(":")
+    return host.strip("[]") or "0.0.0.0", port
+
+
+def admin_token_required(settings: object) -> bool:
+    """Tokens are required when tenant auth is on or when the admin API listens beyond loopback."""
+    host, _ = _split_host(settings.server.admin)
+    return settings.auth.enabled or host not in ("127.0.0.1", "localhost", "::1")
+
+
+class AdminGuard:
+    """ASGI middleware: Host / Origin checks, JSON-only state changes, admin bearer tokens.
+
+    - Host must name the configured address (or, on loopback, any loopback name with its
+      port): a DNS-rebinding page then cannot read the API through its own domain.
+    - A request with an Origin header must come from that address: cross-site pages are refused.
+    - POST/PUT/PATCH/DELETE need `Content-Type: application/json` (415), which a browser
+      cannot send cross-site without a CORS preflight this app never grants.
+    - `Authorization: Bearer <one of auth.admin_tokens>` on every endpoint but OPEN_PATHS,
+      when admin tokens are set or required (`admin_token_required`).
+    """
+
+    def __init__(self, app, settings: object) -> None:
+        self.app = app
+        self.tokens = [t.encode() for t in settings.auth.admin_tokens]
+        self.required = admin_token_required(settings) or bool(self.tokens)
+        host, port = _split_host(settings.server.admin)
+        if host in ("0.0.0.0", "::"):
+            self.hosts = None  # any interface: the token (required) is the protection
+        elif host in ("127.0.0.1", "localhost", "::1"):
+            self.hosts = {f"{h}:{port}" for h in _LOOPBACK}
+        else:
+            self.hosts = {f"{host}:{port}", f"[{host}]:{port}"}
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        problem = self._check(scope)
+        if problem is not None:
+            status, message = problem
+            headers = {"WWW-Authenticate": 'Bearer realm="inferledger-admin"'} if status == 401 else None
+            await JSONResponse({"error": message}, status_code=status, headers=headers)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _check(self, scope) -> tuple[int, str] | None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        host = headers.get("host", "").lower()
+        if self.hosts is not None and host not in self.hosts:
+            return 403, f"Host {host!r} is not this admin API's address"
+        origin = headers.get("origin")
+        if origin is not None and origin.lower().removeprefix("http://") != host:  # same origin only
+            return 403, f"cross-origin request from {origin!r} refused"
+        method = scope["method"]
+        if method not in SAFE_METHODS:
+            ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+            if ctype != "application/json":
+                return 415, "state-changing admin requests need Content-Type: application/json"
+        if scope["path"] in OPEN_PATHS and method in SAFE_METHODS:
+            return None
+        if self.required:
+            if not self.tokens:
+                return 401, "the admin API needs a token here: set [auth] admin_tokens"
+            scheme, _, token = headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not any(hmac.compare_digest(t, token.strip().encode()) for t in self.tokens):
+                return 401, "missing or invalid admin token: send 'Authorization: Bearer <auth.admin_tokens entry>'"
+        return None

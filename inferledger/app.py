@@ -55,6 +55,14 @@ def local_address(address: str) -> str:
     return f"127.0.0.1:{port}" if host in ("0.0.0.0", "", "::", "[::]") else address
 
 
+def admin_headers(settings: Settings) -> dict[str, str]:
+    """What every admin API call sends: the admin token (INFERLEDGER_ADMIN_TOKEN, else the first configured)."""
+    import os
+
+    token = os.environ.get("INFERLEDGER_ADMIN_TOKEN") or next(iter(settings.auth.admin_tokens), None)
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def warehouse_path(settings: Settings) -> str:
     """The warehouse file as an absolute path (':memory:' stays itself)."""
     path = settings.warehouse.path
@@ -101,7 +109,7 @@ def probe_service(settings: Settings) -> ServiceInfo | None:
 
     url = f"http://{local_address(settings.server.admin)}"
     try:
-        resp = httpx.get(f"{url}/admin/warehouse", timeout=2)
+        resp = httpx.get(f"{url}/admin/warehouse", headers=admin_headers(settings), timeout=2)
     except httpx.HTTPError:
         return None
     try:
@@ -160,12 +168,18 @@ def locked_message(settings: Settings, exc: Exception) -> str:
                  "INFERLEDGER_SERVER__ADMIN at the admin address of the service holding it."
 
 
-def admin_request(url: str, method: str, path: str, body: Any = None, *, timeout: float = 10.0) -> Any:
-    """One admin API call; an HTTP error becomes a CLI error naming the path."""
+def admin_request(url: str, method: str, path: str, body: Any = None, *, timeout: float = 10.0,
+                  headers: dict[str, str] | None = None) -> Any:
+    """One admin API call; an HTTP error becomes a CLI error naming the path.
+
+    State changes always carry a JSON body (the admin API refuses any other content type).
+    """
     import httpx
 
+    if body is None and method.upper() not in ("GET", "HEAD"):
+        body = {}
     try:
-        resp = httpx.request(method, f"{url}{path}", json=body, timeout=timeout)
+        resp = httpx.request(method, f"{url}{path}", json=body, headers=headers or {}, timeout=timeout)
     except httpx.HTTPError as exc:
         raise click.ClickException(f"the admin API at {url} did not answer {method} {path}: {exc}") from None
     if resp.status_code >= 400:
@@ -189,7 +203,7 @@ def local_or_admin(
     require_warehouse(settings)
     url = running_service_url(settings)
     if url is not None:
-        return admin_request(url, method, path, body, timeout=timeout)
+        return admin_request(url, method, path, body, timeout=timeout, headers=admin_headers(settings))
     wh = open_warehouse_for_cli(settings)
     try:
         return local(wh)

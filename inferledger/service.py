@@ -28,6 +28,7 @@ from inferledger.analytics.warehouse import Warehouse, open_warehouse
 from inferledger.collector.otlp_grpc import create_otlp_grpc_server
 from inferledger.collector.otlp_http import create_otlp_http_app
 from inferledger.collector.pipeline import IngestPipeline
+from inferledger.collector.unmapped import UnmappedCounter
 from inferledger.collector.writer import IngestWriter
 from inferledger.config import Settings
 from inferledger.dashboards.exporter import register_warehouse_collector
@@ -91,7 +92,10 @@ class Service:
             )
             cleanup.callback(wh.close)
             cleanup.callback(wh.checkpoint)
-            writer = IngestWriter(wh, max_batches=s.ingest.queue_max_batches, max_commit_rows=s.ingest.max_commit_rows)
+            writer = IngestWriter(
+                wh, max_batches=s.ingest.queue_max_batches, max_commit_rows=s.ingest.max_commit_rows,
+                unmapped=UnmappedCounter(s.ingest.max_unmapped_keys_per_request, s.ingest.max_unmapped_keys_total),
+            )
             writer.start()
             cleanup.callback(writer.stop)  # commits everything still queued
             self.state = ServiceState(warehouse=wh, settings=s, writer=writer)

@@ -32,10 +32,10 @@ def test_health_stats_metrics_and_job_runs(tmp_path):
         metrics = httpx.get(f"{eps.admin}/metrics").text
         assert 'inferledger_ingest_requests_total{code="200",signal="traces",transport="http"}' in metrics
         load_job_modules()
-        ran = httpx.post(f"{eps.admin}/admin/jobs/run", params={"name": "warehouse.retention"}, timeout=60).json()
+        ran = httpx.post(f"{eps.admin}/admin/jobs/run", params={"name": "warehouse.retention"}, json={}, timeout=60).json()
         assert ran == [{"job": "warehouse.retention", "status": "ok", "result": ran[0]["result"]}]
         assert "'spans': 0" in ran[0]["result"]  # nothing is older than the retention period
-        assert httpx.post(f"{eps.admin}/admin/jobs/run", params={"name": "no.such.job"}).status_code == 404
+        assert httpx.post(f"{eps.admin}/admin/jobs/run", params={"name": "no.such.job"}, json={}).status_code == 404
         runs = service.state.warehouse.cursor().execute("SELECT job, status FROM job_runs").fetchall()
         assert ("warehouse.retention", "ok") in runs
 

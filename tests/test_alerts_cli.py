@@ -151,8 +151,8 @@ def test_list_goes_through_admin_api_when_service_holds_the_file(tmp_path, monke
         raise AssertionError("the CLI opened the file the service holds")
 
     monkeypatch.setattr("inferledger.analytics.warehouse.open_warehouse", no_local_open)
-    monkeypatch.setattr("httpx.get", lambda url, timeout=None: client.get(url.replace("http://127.0.0.1:9464", "")))
-    monkeypatch.setattr("httpx.request", lambda method, url, json=None, timeout=None:
+    monkeypatch.setattr("httpx.get", lambda url, timeout=None, headers=None: client.get(url.replace("http://127.0.0.1:9464", "")))
+    monkeypatch.setattr("httpx.request", lambda method, url, json=None, timeout=None, headers=None:
                         client.request(method, url.replace("http://127.0.0.1:9464", ""), json=json))
     res = _run(tmp_path, "http://127.0.0.1:9", "alerts", "silence", "create", "-m", "team=ml", "--comment", "via api",
                "--author", "carol", "--json")

@@ -30,7 +30,7 @@ def test_service_runs_pipeline_job_and_serves_alert_api(tmp_path):
         }) as (svc, eps):
             write_alert_records(svc.state.warehouse, [AlertRecord(
                 "ingest", "IngestQueueFull", {"tenant": "default"}, "page", "firing", "ingest queue is full", utcnow())])
-            out = httpx.post(f"{eps.admin}/admin/jobs/run", params={"name": "alerts.pipeline"}, timeout=60).json()
+            out = httpx.post(f"{eps.admin}/admin/jobs/run", params={"name": "alerts.pipeline"}, json={}, timeout=60).json()
             assert out[0]["status"] == "ok" and "delivered=1" in out[0]["result"], out
             assert [r.json()["alerts"][0]["labels"]["alertname"] for r in rec.received] == ["IngestQueueFull"]
             view = httpx.get(f"{eps.admin}/admin/alerts", timeout=30).json()

@@ -126,8 +126,9 @@ def test_any_value_type_under_any_known_key_never_breaks_a_batch(warehouse):
             attrs = {"gen_ai.request.model": "m", key: odd}
             spans.append(span(attrs, name=f"{key}={j}", trace_id=(i * 100 + j + 1).to_bytes(16, "big")))
     batch = normalize_traces(traces(spans), ctx(capture_content=True))
-    assert batch.rejected == 0
-    assert len(batch.rows) + batch.unmapped_spans == len(spans)
+    # Only implausible numbers (2**62 tokens, a negative cost or time to first token) are rejected, by name.
+    assert batch.errors and all(("=4'" in e or "=3'" in e) and ("outside" in e or "exceeds" in e) for e in batch.errors)
+    assert len(batch.rows) + batch.unmapped_spans + batch.rejected == len(spans)
     _insert(warehouse, "spans", batch.rows)
     (n,) = warehouse.con.execute("SELECT count(*) FROM spans").fetchone()
     assert n == len(batch.rows)

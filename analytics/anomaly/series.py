@@ -76,8 +76,10 @@ def spend_source(wh: Warehouse, start: datetime, end: datetime) -> tuple[str, st
     return "spans", TOKENS_EXPR, SPAN_DIMS, "tokens"
 
 
-TOKENS_EXPR = ("sum(coalesce(coalesce(input_tokens, 0) + coalesce(output_tokens, 0), 0)"
-               " + CASE WHEN input_tokens IS NULL AND output_tokens IS NULL THEN coalesce(total_tokens, 0) ELSE 0 END)::DOUBLE")
+# Summed as DOUBLE: a BIGINT sum overflows on one stored span with INT64_MAX tokens.
+TOKENS_EXPR = ("sum(coalesce(input_tokens, 0)::DOUBLE + coalesce(output_tokens, 0)::DOUBLE"
+               " + CASE WHEN input_tokens IS NULL AND output_tokens IS NULL THEN coalesce(total_tokens, 0)::DOUBLE"
+               " ELSE 0 END)")
 
 
 def _grouped(wh: Warehouse, table: str, time_col: str, value_expr: str, dim_col: str | None,

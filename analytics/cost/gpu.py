@@ -222,7 +222,7 @@ def attribute_to_teams(wh: Warehouse, lines: pl.DataFrame, start: datetime, end:
         SELECT date_trunc('hour', start_time) AS hour, tenant, k8s_pod, host_name AS host,
                split_part(server_address, '.', 1) AS service, team, feature,
                provider, coalesce(response_model, request_model) AS span_model,
-               sum(coalesce(total_tokens, coalesce(input_tokens, 0) + coalesce(output_tokens, 0)) + 1) AS w
+               sum(coalesce(total_tokens, coalesce(input_tokens, 0) + coalesce(output_tokens, 0))::DOUBLE + 1) AS w
         FROM spans WHERE start_time >= ? AND start_time < ?
           AND (k8s_pod IS NOT NULL OR host_name IS NOT NULL OR server_address IS NOT NULL)
         GROUP BY ALL

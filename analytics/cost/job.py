@@ -23,6 +23,7 @@ from inferledger.analytics.cost.settings import CostSettings
 from inferledger.analytics.cost.unit_economics import rebuild_rollup
 from inferledger.analytics.cost.unpriced import raise_unpriced_alerts
 from inferledger.analytics.jobs import JobContext, register_job
+from inferledger.analytics.quarantine import count_quarantined
 from inferledger.analytics.warehouse import Warehouse
 
 
@@ -64,7 +65,8 @@ def update_costs(wh: Warehouse, settings: CostSettings, now: datetime, book: Pri
         set_state(wh, "gpu_watermark", gpu_wm.isoformat())
     alerts = raise_unpriced_alerts(wh, now)
     return {"spans_priced": run.spans, "new_model_keys": run.new_model_keys, "gpu_lines": allocated,
-            "repriced_lines": repriced.lines if repriced else 0, "unpriced_alert_records": alerts}
+            "repriced_lines": repriced.lines if repriced else 0, "unpriced_alert_records": alerts,
+            "quarantined_spans": count_quarantined(wh.con)}
 
 
 def enforce_cost_retention(wh: Warehouse, now: datetime, retention_days: int) -> int:

@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from inferledger.analytics.cost.pricing import PriceBook, Segment
+from inferledger.analytics.quarantine import sane_span_sql
 from inferledger.analytics.warehouse import Warehouse, utcnow
 
 # What makes a span count as inference usage: a model name or any token count.
 HAS_USAGE = (
     "(s.response_model IS NOT NULL OR s.request_model IS NOT NULL OR s.input_tokens IS NOT NULL"
     " OR s.output_tokens IS NOT NULL OR s.total_tokens IS NOT NULL)"
+    " AND " + sane_span_sql()  # implausible rows are quarantined, not priced (analytics.quarantine)
 )
 # An inference row: a model call (not workflow / agent / tool structure), not a copy of
 # another span reporting the same call (collector.dedupe). Read by every consumer of spans.

@@ -18,7 +18,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from inferledger.app import probe_service, warehouse_path
+from inferledger.app import admin_headers, probe_service, warehouse_path
 from inferledger.cli import AppContext, local_address, pass_app
 from inferledger.config import ConfigError, with_overrides
 
@@ -82,15 +82,16 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
         started = time.perf_counter()
         report = backfill(otlp_url, days, seed=seed, scale=scale)
         console.print(f"backfilled {days:g} days in {time.perf_counter() - started:.1f} s")
-        jobs = _run_jobs(admin_url, console)
-        stats = httpx.get(f"{admin_url}/admin/stats", timeout=60).json()
-        records = httpx.get(f"{admin_url}/admin/alert-records", params={"limit": 500}, timeout=60).json()
+        hdr = admin_headers(s)
+        jobs = _run_jobs(admin_url, console, hdr)
+        stats = httpx.get(f"{admin_url}/admin/stats", timeout=60, headers=hdr).json()
+        records = httpx.get(f"{admin_url}/admin/alert-records", params={"limit": 500}, timeout=60, headers=hdr).json()
         provisioning = export_provisioning(Path(out_dir) / "grafana", s.dashboards.grafana)
         month = f"{report.incidents[0].start:%Y-%m}" if report.incidents else f"{time.gmtime().tm_year}-{time.gmtime().tm_mon:02d}"
-        showback = httpx.post(f"{admin_url}/admin/cost/showback", timeout=900,
+        showback = httpx.post(f"{admin_url}/admin/cost/showback", timeout=900, headers=hdr,
                               json={"month": month, "out": str(Path(out_dir).resolve() / "showback" / month)}).json()
-        anomalies = httpx.get(f"{admin_url}/admin/anomaly/list", params={"hours": int(days * 24) + 1}, timeout=60).json()
-        slos = httpx.get(f"{admin_url}/admin/slo/status", timeout=60).json().get("slos", [])
+        anomalies = httpx.get(f"{admin_url}/admin/anomaly/list", params={"hours": int(days * 24) + 1}, timeout=60, headers=hdr).json()
+        slos = httpx.get(f"{admin_url}/admin/slo/status", timeout=60, headers=hdr).json().get("slos", [])
         _print_summary(console, report, stats, jobs, records)
         _print_findings(console, report.incidents, anomalies, records)
         _print_slos(console, slos)
@@ -138,18 +139,18 @@ def _next_commands(db: str, hours: int, month: str) -> str:
             f"  {cli} report showback --month {month}")
 
 
-def _run_jobs(admin_url: str, console: Console) -> list[dict]:
-    names = [j["name"] for j in httpx.get(f"{admin_url}/admin/jobs", timeout=30).json()]
+def _run_jobs(admin_url: str, console: Console, hdr: dict[str, str]) -> list[dict]:
+    names = [j["name"] for j in httpx.get(f"{admin_url}/admin/jobs", timeout=30, headers=hdr).json()]
     analysis = [n for n in names if n not in ALERT_JOBS + SKIPPED_JOBS]
     results = []
     with console.status("running the analytics jobs…"):
         for name in analysis:
-            results += httpx.post(f"{admin_url}/admin/jobs/run", params={"name": name}, timeout=900).json()
+            results += httpx.post(f"{admin_url}/admin/jobs/run", params={"name": name}, json={}, headers=hdr, timeout=900).json()
         # Twice: the first pass opens alert groups (group_wait 0), the second delivers.
         for _ in range(2):
             for name in ALERT_JOBS:
                 if name in names:
-                    results += httpx.post(f"{admin_url}/admin/jobs/run", params={"name": name}, timeout=300).json()
+                    results += httpx.post(f"{admin_url}/admin/jobs/run", params={"name": name}, json={}, headers=hdr, timeout=300).json()
             time.sleep(1)
     return results
 

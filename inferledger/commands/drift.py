@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from inferledger.app import admin_request
 from inferledger.cli import AppContext, open_warehouse_for_cli, pass_app
 
 
@@ -193,12 +194,12 @@ def _open_or_none(app: AppContext):
 
 
 def _admin(app: AppContext, method: str, path: str) -> Any:
-    from inferledger.app import admin_request, running_service_url
+    from inferledger.app import admin_headers, running_service_url
 
     url = running_service_url(app.settings)
     if url is None:
         raise click.ClickException("the service holding the warehouse stopped answering")
-    return admin_request(url, method, path, timeout=120)
+    return admin_request(url, method, path, timeout=120, headers=admin_headers(app.settings))
 
 
 def _emit(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
