@@ -377,3 +377,18 @@ slos:
         'sum(rate(http_request_duration_seconds_count{ job="myservice" }[{{.window}}]))')
     with pytest.raises(SpecError, match="'tier' label is required"):
         parse_text(text.replace(', tier: "2"', ""))
+
+
+def test_remove_labels_plugin():
+    text = _with_plugins("""      chain:
+        - id: sloth.dev/contrib/remove_labels/v1
+          config: {preserveLabels: [global02k1]}
+""")
+    groups = _groups_by_name(rule_groups(parse_text(text)))
+    sli = groups["sloth-slo-sli-recordings-svc01-slo1"]["rules"][0]["labels"]
+    assert sli == {"global02k1": "global02v1", "sloth_id": "svc01-slo1", "sloth_service": "svc01",
+                   "sloth_slo": "slo1", "sloth_window": "5m"}
+    meta = groups["sloth-slo-meta-recordings-svc01-slo1"]["rules"]
+    assert meta[0]["labels"] == {"global02k1": "global02v1", "sloth_id": "svc01-slo1", "sloth_service": "svc01",
+                                 "sloth_slo": "slo1"}
+    assert meta[-1]["labels"]["global01k1"] == "global01v1"  # sloth_slo_info keeps every label
