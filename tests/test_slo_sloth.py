@@ -358,3 +358,37 @@ def test_validate_finds_slo_ids_repeated_across_files():
     assert all(not e for _, e in validate_inputs([str(FIX / "duplicates")], ignore_duplicates=True))
     res = CliRunner().invoke(cli, ["slo", "validate", "--ignore-slo-duplicates", str(FIX / "duplicates")])
     assert res.exit_code == 0, res.output
+
+
+def test_sloths_getting_started_example_plugin():
+    text = """
+version: prometheus/v1
+service: myservice
+labels: {owner: myteam, tier: "2"}
+slos:
+  - name: requests-availability
+    objective: 99.9
+    sli: {plugin: {id: getting_started_availability, options: {job: myservice}}}
+    alerting: {name: MyServiceHighErrorRate}
+"""
+    (s,) = parse_text(text)
+    assert s.prometheus.error_ratio_query == (
+        '\nsum(rate(http_request_duration_seconds_count{ job="myservice",code=~"(5..|429)" }[{{.window}}]))\n/\n'
+        'sum(rate(http_request_duration_seconds_count{ job="myservice" }[{{.window}}]))')
+    with pytest.raises(SpecError, match="'tier' label is required"):
+        parse_text(text.replace(', tier: "2"', ""))
+
+
+def test_remove_labels_plugin():
+    text = _with_plugins("""      chain:
+        - id: sloth.dev/contrib/remove_labels/v1
+          config: {preserveLabels: [global02k1]}
+""")
+    groups = _groups_by_name(rule_groups(parse_text(text)))
+    sli = groups["sloth-slo-sli-recordings-svc01-slo1"]["rules"][0]["labels"]
+    assert sli == {"global02k1": "global02v1", "sloth_id": "svc01-slo1", "sloth_service": "svc01",
+                   "sloth_slo": "slo1", "sloth_window": "5m"}
+    meta = groups["sloth-slo-meta-recordings-svc01-slo1"]["rules"]
+    assert meta[0]["labels"] == {"global02k1": "global02v1", "sloth_id": "svc01-slo1", "sloth_service": "svc01",
+                                 "sloth_slo": "slo1"}
+    assert meta[-1]["labels"]["global01k1"] == "global01v1"  # sloth_slo_info keeps every label

@@ -8,6 +8,8 @@ accepted and changes nothing. The contrib plugins implemented here:
 - `sloth.dev/contrib/rule_intervals/v1`: `interval` on the SLI, metadata and alert groups.
 - `sloth.dev/contrib/error_budget_exhausted_alert/v1`: an alert when the period budget
   remaining is at or below `threshold`.
+- `sloth.dev/contrib/remove_labels/v1`: recording rules keep only the SLO ID labels (and
+  `sloth_window`, `preserveLabels`); `sloth_slo_info` and `skipMetrics` are left alone.
 
 Any other plugin is rejected when the spec is read, naming it, rather than ignored.
 """
@@ -23,7 +25,8 @@ CORE = {f"sloth.dev/core/{n}/v1" for n in ("sli_rules", "metadata_rules", "alert
 INFO_LABELS = "sloth.dev/contrib/info_labels/v1"
 RULE_INTERVALS = "sloth.dev/contrib/rule_intervals/v1"
 BUDGET_EXHAUSTED = "sloth.dev/contrib/error_budget_exhausted_alert/v1"
-KNOWN = CORE | {INFO_LABELS, RULE_INTERVALS, BUDGET_EXHAUSTED}
+REMOVE_LABELS = "sloth.dev/contrib/remove_labels/v1"
+KNOWN = CORE | {INFO_LABELS, RULE_INTERVALS, BUDGET_EXHAUSTED, REMOVE_LABELS}
 
 
 def _cfg(config: Any, where: str) -> dict:
@@ -50,6 +53,10 @@ def check_slo_plugin(plugin_id: str, config: Any, where: str) -> None:
     cfg = _cfg(config, where)
     if plugin_id == INFO_LABELS and not _labels(cfg.get("labels"), f"{where}.config.labels"):
         raise SpecError(f"{where}.config.labels: at least one label is required")
+    if plugin_id == REMOVE_LABELS:
+        for key in ("preserveLabels", "skipMetrics"):
+            if not isinstance(cfg.get(key, []), list):
+                raise SpecError(f"{where}.config.{key}: expected a list")
     if plugin_id == RULE_INTERVALS:
         iv = cfg.get("interval")
         if not isinstance(iv, dict) or not iv.get("default"):
@@ -95,6 +102,13 @@ def apply_slo_plugins(spec: Any, sli: dict, meta: dict, alerts: dict) -> None:
             iv = cfg["interval"]
             for group, key in ((sli, "sliError"), (meta, "metadata"), (alerts, "alert")):
                 group["interval"] = str(iv.get(key) or iv["default"])
+        elif plugin_id == REMOVE_LABELS:
+            keep = {"sloth_id", "sloth_service", "sloth_slo", *map(str, cfg.get("preserveLabels") or [])}
+            skip = {"sloth_slo_info", *map(str, cfg.get("skipMetrics") or [])}
+            for group, extra in ((sli, {"sloth_window"}), (meta, set())):
+                for rule in group["rules"]:
+                    if rule.get("record") not in skip:
+                        rule["labels"] = {k: v for k, v in rule.get("labels", {}).items() if k in keep | extra}
         elif plugin_id == BUDGET_EXHAUSTED:
             labels = {"sloth_slo": spec.name, "sloth_service": spec.service, "sloth_id": spec.id,
                       **spec.labels, **_labels(cfg.get("selector_labels"), plugin_id)}

@@ -59,6 +59,25 @@ def _apiserver_latency(options: dict[str, str], where: str) -> str:
             f'sum(rate(apiserver_request_duration_seconds_count{{ {f}verb!="WATCH" }}[{{{{.window}}}}]))\n')
 
 
+def _getting_started_availability(options: dict[str, str], where: str, labels: dict[str, str]) -> str:
+    """Sloth's documented example plugin: 5xx and 429 over all HTTP requests of `job`."""
+    if "job" not in options:
+        raise SpecError(f"{where}: job options is required")
+    for key in ("owner", "tier"):
+        if not labels.get(key):
+            raise SpecError(f"{where}: invalid labels: {key!r} label is required")
+    f = options.get("filter", "")
+    if f:
+        f = f.strip("{}").strip(",") + ","
+        if not re.search(r'([^=]+="[^=,"]+",)+', f):
+            raise SpecError(f"{where}: invalid prometheus filter: {f}")
+    job = options["job"]
+    return ("\n"
+            f'sum(rate(http_request_duration_seconds_count{{ {f}job="{job}",code=~"(5..|429)" }}[{{{{.window}}}}]))\n'
+            "/\n"
+            f'sum(rate(http_request_duration_seconds_count{{ {f}job="{job}" }}[{{{{.window}}}}]))')
+
+
 SLI_PLUGINS: dict[str, Callable[[dict[str, str], str], str]] = {
     "sloth-common/kubernetes/apiserver/availability": _apiserver_availability,
     "sloth-common/kubernetes/apiserver/latency": _apiserver_latency,
@@ -68,7 +87,9 @@ SLI_PLUGINS: dict[str, Callable[[dict[str, str], str], str]] = {
 def run_sli_plugin(plugin_id: str, options: dict[str, str], where: str, *, meta: dict[str, str],
                    labels: dict[str, str]) -> str:
     """The raw error-ratio query (with `{{.window}}`) the plugin `plugin_id` returns for `options`."""
-    if plugin_id not in SLI_PLUGINS:
-        raise SpecError(f"{where}: SLI plugin {plugin_id!r} is not available (built in: {', '.join(SLI_PLUGINS)}); "
+    if plugin_id not in SLI_PLUGINS and plugin_id != "getting_started_availability":
+        raise SpecError(f"{where}: SLI plugin {plugin_id!r} is not available (built in: {', '.join([*SLI_PLUGINS, 'getting_started_availability'])}); "
                         "use an events or raw SLI")
+    if plugin_id == "getting_started_availability":
+        return _getting_started_availability(options, where, labels)
     return SLI_PLUGINS[plugin_id](options, where)
