@@ -90,9 +90,13 @@ def insert_spans(wh: Warehouse, rows: list[dict[str, Any]]) -> int:
 def insert_gpu_samples(wh: Warehouse, rows: list[dict[str, Any]]) -> int:
     defaults = {c: None for c in GPU_COLUMNS}
     defaults.update(tenant="default", vocabulary="dcgm", attributes="{}", ingested_at=utcnow())
-    placeholders = ", ".join("?" for _ in GPU_COLUMNS)
-    wh.con.executemany(
-        f"INSERT INTO gpu_samples ({', '.join(GPU_COLUMNS)}) VALUES ({placeholders})",
-        [[{**defaults, **r}.get(c) for c in GPU_COLUMNS] for r in rows],
-    )
+    import pyarrow as pa
+
+    # one Arrow insert: executemany takes minutes for a day of 15 s samples
+    table = pa.Table.from_pylist([{c: {**defaults, **r}.get(c) for c in GPU_COLUMNS} for r in rows])
+    wh.con.register("__gpu_rows", table)
+    try:
+        wh.con.execute(f"INSERT INTO gpu_samples ({', '.join(GPU_COLUMNS)}) SELECT {', '.join(GPU_COLUMNS)} FROM __gpu_rows")
+    finally:
+        wh.con.unregister("__gpu_rows")
     return len(rows)
