@@ -9,6 +9,7 @@ what landed, what the jobs found and where to look.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -34,9 +35,12 @@ SKIPPED_JOBS = ("alerts.prune", "warehouse.retention")
 @pass_app
 def command(app: AppContext, days: float, live: bool, seed: int, scale: float, out_dir: str) -> None:
     """Send a realistic fleet through the OpenTelemetry SDK, run the jobs, print where to look."""
+    from inferledger.analytics.warehouse import utcnow
     from inferledger.dashboards.provisioning import export as export_provisioning
     from inferledger.demo.emit import backfill, stream_live
+    from inferledger.demo.finops import demo_cost_config
     from inferledger.demo.receiver import demo_alert_config, describe, start_demo_receiver
+    from inferledger.demo.spec import FleetSpec
     from inferledger.service import BackgroundService
 
     console = Console(width=max(Console().width, 120))
@@ -46,11 +50,14 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
     service = None
     received: list = []
     stop_receiver = None
+    now = utcnow()
+    since = now - timedelta(days=days)
     if running_service_url(s):
         console.print(f"using the InferLedger service already running at {admin_url} (its own alert routes apply)")
     else:
         receiver_url, received, stop_receiver = start_demo_receiver()
-        s = with_overrides(s, {**demo_alert_config(receiver_url), "analytics.slo.include_demo_specs": True})
+        s = with_overrides(s, {**demo_alert_config(receiver_url), "analytics.slo.include_demo_specs": True,
+                               **demo_cost_config(FleetSpec().scaled(scale), since, days)})
         console.print(f"starting InferLedger on the embedded warehouse [bold]{s.warehouse.path}[/]; "
                       f"alerts go to a local webhook receiver at {receiver_url}")
         try:
@@ -60,7 +67,7 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
             raise click.ClickException(f"{exc} (set INFERLEDGER_SERVER__OTLP_HTTP / __OTLP_GRPC / __ADMIN to free ports)") from exc
     try:
         started = time.perf_counter()
-        report = backfill(otlp_url, days, seed=seed, scale=scale)
+        report = backfill(otlp_url, days, seed=seed, scale=scale, now=now)
         console.print(f"backfilled {days:g} days in {time.perf_counter() - started:.1f} s")
         jobs = _run_jobs(admin_url, console)
         stats = httpx.get(f"{admin_url}/admin/stats", timeout=60).json()
@@ -69,12 +76,15 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
         month = f"{report.incidents[0].start:%Y-%m}" if report.incidents else f"{time.gmtime().tm_year}-{time.gmtime().tm_mon:02d}"
         showback = httpx.post(f"{admin_url}/admin/cost/showback", timeout=900,
                               json={"month": month, "out": str(Path(out_dir).resolve() / "showback" / month)}).json()
+        reconciliation = httpx.get(f"{admin_url}/admin/cost/reconcile", params={"month": month}, timeout=900).json()
+        budgets = httpx.get(f"{admin_url}/admin/cost/budgets", timeout=60).json()
         anomalies = httpx.get(f"{admin_url}/admin/anomaly/list", params={"hours": int(days * 24) + 1}, timeout=60).json()
         slos = httpx.get(f"{admin_url}/admin/slo/status", timeout=60).json().get("slos", [])
         _print_summary(console, report, stats, jobs, records)
         _print_findings(console, report.incidents, anomalies, records)
         _print_slos(console, slos)
         _print_costs(console, showback)
+        _print_finops(reconciliation, budgets)
         if received:
             console.print("[bold]notifications received by the demo webhook:[/]")
             for req in received:
@@ -135,6 +145,16 @@ def _print_costs(console: Console, showback: dict) -> None:
                       f"{float(t['gpu_idle']):,.2f}", str(t["unpriced_spans"]))
     table.add_row("[bold]all[/]", f"[bold]{float(showback['total']):,.2f}[/]", "", "", "")
     console.print(table)
+
+
+def _print_finops(reconciliation: dict, budgets: dict) -> None:
+    from inferledger.commands.budget import print_budgets
+    from inferledger.commands.report import print_reconciliation
+
+    if "pools" in reconciliation:
+        print_reconciliation(reconciliation)
+    if "budgets" in budgets:
+        print_budgets(budgets)
 
 
 def _print_findings(console: Console, incidents: list, anomalies: list, records: list) -> None:
