@@ -125,7 +125,8 @@ def budget_alerts(states: list[BudgetState], settings: CostSettings, now: dateti
                 now, description=f"spent {money['spent']} of {s.budget} {settings.currency}", values=money,
             )
             wanted[r.fingerprint] = r
-        if s.forecast > s.budget:
+        # once the budget is spent, "forecast to exceed" says nothing new: the consumption alert stands
+        if s.forecast > s.budget and s.spent < s.budget:
             r = AlertRecord(
                 SOURCE, "InferenceBudgetForecastExceeded", base, "ticket", "firing",
                 f"{who} is forecast to spend {money['forecast']} {settings.currency} in {month}, over its budget of {s.budget}",

@@ -102,7 +102,9 @@ def showback_report(wh: Warehouse, settings: CostSettings, month: str, out: Path
     sb = build_showback(wh, settings, month, out, progress=progress)
     return {
         "month": month, "currency": sb.currency, "total": _money(sb.total), "focus_rows": sb.focus_rows,
-        "files": sb.files,
+        "files": sb.files, "empty": sb.empty, "period": sb.period_label, "previous_period": sb.previous_label,
+        "as_of": sb.as_of.isoformat() if sb.as_of else None,
+        "gpu_pools": [p.as_dict() for p in sb.pools],
         "teams": [{"team": t.team, "total": _money(t.total), "previous": _money(t.previous), "mom": t.mom,
                    "gpu_allocated": _money(t.gpu_allocated), "gpu_idle": _money(t.gpu_idle),
                    "unpriced_spans": sum(u["spans"] for u in t.unpriced)} for t in sb.teams],

@@ -57,7 +57,7 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
     else:
         receiver_url, received, stop_receiver = start_demo_receiver()
         s = with_overrides(s, {**demo_alert_config(receiver_url), "analytics.slo.include_demo_specs": True,
-                               **demo_cost_config(FleetSpec().scaled(scale), since, days)})
+                               **demo_cost_config(FleetSpec().scaled(scale), since)})
         console.print(f"starting InferLedger on the embedded warehouse [bold]{s.warehouse.path}[/]; "
                       f"alerts go to a local webhook receiver at {receiver_url}")
         try:
@@ -69,6 +69,8 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
         started = time.perf_counter()
         report = backfill(otlp_url, days, seed=seed, scale=scale, now=now)
         console.print(f"backfilled {days:g} days in {time.perf_counter() - started:.1f} s")
+        if service is not None:
+            _add_spike_budget(admin_url, service, s, report, now, console)
         jobs = _run_jobs(admin_url, console)
         stats = httpx.get(f"{admin_url}/admin/stats", timeout=60).json()
         records = httpx.get(f"{admin_url}/admin/alert-records", params={"limit": 500}, timeout=60).json()
@@ -109,6 +111,27 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
             service.stop()
         if stop_receiver is not None:
             stop_receiver()
+
+
+def _add_spike_budget(admin_url: str, service, s, report, now, console: Console) -> None:
+    """Price the backfill, then give the spike's team a budget that the spike breaches (see demo.finops)."""
+    from inferledger.analytics.cost.settings import Budget
+    from inferledger.demo.finops import spike_budget
+
+    spike = next((i for i in report.incidents if i.kind == "cost_spike" and i.team), None)
+    if spike is None:
+        return
+    httpx.post(f"{admin_url}/admin/jobs/run", params={"name": "cost.update"}, timeout=900)
+    con = service.service.state.warehouse.cursor()
+    try:
+        monthly = spike_budget(con, spike.team, spike.start, now)
+    finally:
+        con.close()
+    if monthly is not None:
+        # the running service reads its budgets from this settings object at each budget run
+        s.analytics.cost.budgets.append(Budget(team=spike.team, monthly=monthly))
+        console.print(f"budget: {spike.team} {monthly:,.2f} {s.analytics.cost.currency} a month "
+                      f"(its cost spike at {spike.start:%m-%d %H:%M} takes it over)")
 
 
 def _run_jobs(admin_url: str, console: Console) -> list[dict]:

@@ -23,8 +23,9 @@ def command() -> None:
               help="Output folder (default: analytics.cost.showback_dir/YYYY-MM, else showback/YYYY-MM beside the warehouse).")
 @click.option("--no-update", is_flag=True, help="Do not price newly ingested spans first.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
+@click.option("--strict", is_flag=True, help="Exit 1 when the month has no data.")
 @pass_app
-def showback(app: AppContext, month: str, out_dir: str | None, no_update: bool, as_json: bool) -> None:
+def showback(app: AppContext, month: str, out_dir: str | None, no_update: bool, as_json: bool, strict: bool) -> None:
     """Write showback.html (a page per team), showback.csv and FOCUS 1.2 focus.csv / focus.parquet."""
     from inferledger.analytics.cost.reports import showback_report
     from inferledger.analytics.cost.showback.build import parse_month
@@ -42,12 +43,22 @@ def showback(app: AppContext, month: str, out_dir: str | None, no_update: bool, 
     )
     if as_json:
         click.echo(json.dumps(summary, indent=2))
-        return
+    elif summary.get("empty"):
+        click.echo(f"no data for {month}: no priced spans and no GPU cost in the warehouse for that month", err=True)
+    else:
+        _print_showback(month, summary)
+    if strict and summary.get("empty"):
+        raise SystemExit(1)
+
+
+def _print_showback(month: str, summary: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"showback {month} — total {Decimal(summary['total']):,.2f} {summary['currency']}")
-    for col in ("team", "total", "previous", "change", "GPU allocated", "GPU idle", "unpriced spans"):
+    t = Table(title=f"showback {month} ({summary.get('period', 'whole month')}) — total "
+                    f"{Decimal(summary['total']):,.2f} {summary['currency']}")
+    for col in ("team", "total", summary.get("previous_period", "previous"), "change", "GPU allocated", "GPU idle",
+                "unpriced spans"):
         t.add_column(col, justify="left" if col == "team" else "right")
     for row in summary["teams"]:
         t.add_row(row["team"], f"{Decimal(row['total']):,.2f}", f"{Decimal(row['previous']):,.2f}",

@@ -1,21 +1,20 @@
 """The demo fleet's FinOps settings: the GPU inventory its provider bills for, and a team budget.
 
 The inventory is what `report reconcile` checks the GPU samples against, so a
-newcomer sees the check pass on a fleet that reports all its GPUs. The growth
-team's budget is sized so that its injected cost spike pushes it over.
+newcomer sees the check pass on a fleet that reports all its GPUs. The spike
+team's monthly budget is sized from what the warehouse holds after the backfill:
+halfway between its month-to-date spend before the injected cost spike and after
+it, so it is the spike that breaches the budget whatever day of the month the
+demo runs on.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from inferledger.demo.spec import FleetSpec
-
-# The growth team spends roughly $480 a day in the demo fleet at scale 1; a week of
-# it, spike included, passes the top threshold of this monthly budget.
-GROWTH_BUDGET_PER_DAY = 350.0
-
 
 def fleet_pools(spec: FleetSpec, since: datetime) -> list[dict[str, Any]]:
     """One pool per GPU model of the fleet's nodes, counting every physical GPU (MIG-partitioned ones once)."""
@@ -32,10 +31,24 @@ def _short(model_name: str) -> str:
     return words[0] if words else model_name
 
 
-def demo_cost_config(spec: FleetSpec, since: datetime, days: float) -> dict[str, Any]:
+def demo_cost_config(spec: FleetSpec, since: datetime) -> dict[str, Any]:
     """Settings overrides for the demo's cost engine (load_settings / with_overrides)."""
-    team = spec.incidents.spike_team
-    return {
-        "analytics.cost.gpu_pools": fleet_pools(spec, since),
-        "analytics.cost.budgets": [{"team": team, "monthly": round(GROWTH_BUDGET_PER_DAY * max(days, 1.0), 2)}],
-    }
+    return {"analytics.cost.gpu_pools": fleet_pools(spec, since)}
+
+
+def spike_budget(con, team: str, spike_start: datetime, now: datetime) -> float | None:
+    """A monthly budget for `team` that its month-to-date spend passes only because of the spike.
+
+    None when the month holds no spend of the team (nothing to size it from).
+    """
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    before, total = con.execute(
+        "SELECT coalesce(sum(cost) FILTER (WHERE hour < ?), 0), coalesce(sum(cost), 0) FROM cost_rollup_hourly"
+        " WHERE team = ? AND hour >= ? AND hour < ?",
+        [spike_start.replace(minute=0, second=0, microsecond=0), team, month_start, now],
+    ).fetchone()
+    before, total = Decimal(before), Decimal(total)
+    if total <= 0:
+        return None
+    budget = (before + total) / 2 if total > before else total * Decimal("0.9")
+    return float(budget.quantize(Decimal("0.01")))
