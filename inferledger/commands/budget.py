@@ -33,12 +33,12 @@ def status(app: AppContext, no_update: bool, as_json: bool) -> None:
     print_budgets(result)
 
 
-def print_budgets(result: dict) -> None:
+def print_budgets(result: dict, console=None) -> None:
     """The budget table as a person reads it (also printed by the demo)."""
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = console or Console(width=max(Console().width, 140))
     if not result["budgets"]:
         console.print("no budgets configured (analytics.cost.budgets)")
         return

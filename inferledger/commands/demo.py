@@ -78,7 +78,9 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
         month = f"{report.incidents[0].start:%Y-%m}" if report.incidents else f"{time.gmtime().tm_year}-{time.gmtime().tm_mon:02d}"
         showback = httpx.post(f"{admin_url}/admin/cost/showback", timeout=900,
                               json={"month": month, "out": str(Path(out_dir).resolve() / "showback" / month)}).json()
-        reconciliation = httpx.get(f"{admin_url}/admin/cost/reconcile", params={"month": month}, timeout=900).json()
+        months = sorted({f"{since:%Y-%m}", f"{now:%Y-%m}"})
+        reconciliation = [httpx.get(f"{admin_url}/admin/cost/reconcile", params={"month": m}, timeout=900).json()
+                          for m in months]
         budgets = httpx.get(f"{admin_url}/admin/cost/budgets", timeout=60).json()
         anomalies = httpx.get(f"{admin_url}/admin/anomaly/list", params={"hours": int(days * 24) + 1}, timeout=60).json()
         slos = httpx.get(f"{admin_url}/admin/slo/status", timeout=60).json().get("slos", [])
@@ -86,7 +88,7 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
         _print_findings(console, report.incidents, anomalies, records)
         _print_slos(console, slos)
         _print_costs(console, showback)
-        _print_finops(reconciliation, budgets)
+        _print_finops(console, reconciliation, budgets)
         if received:
             console.print("[bold]notifications received by the demo webhook:[/]")
             for req in received:
@@ -124,7 +126,7 @@ def _add_spike_budget(admin_url: str, service, s, report, now, console: Console)
     httpx.post(f"{admin_url}/admin/jobs/run", params={"name": "cost.update"}, timeout=900)
     con = service.service.state.warehouse.cursor()
     try:
-        monthly = spike_budget(con, spike.team, spike.start, now)
+        monthly = spike_budget(con, spike.team, spike.start, spike.end, now)
     finally:
         con.close()
     if monthly is not None:
@@ -170,14 +172,15 @@ def _print_costs(console: Console, showback: dict) -> None:
     console.print(table)
 
 
-def _print_finops(reconciliation: dict, budgets: dict) -> None:
+def _print_finops(console: Console, reconciliation: list[dict], budgets: dict) -> None:
     from inferledger.commands.budget import print_budgets
     from inferledger.commands.report import print_reconciliation
 
-    if "pools" in reconciliation:
-        print_reconciliation(reconciliation)
+    for month in reconciliation:
+        if "pools" in month:
+            print_reconciliation(month, console)
     if "budgets" in budgets:
-        print_budgets(budgets)
+        print_budgets(budgets, console)
 
 
 def _print_findings(console: Console, incidents: list, anomalies: list, records: list) -> None:

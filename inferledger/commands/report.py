@@ -97,7 +97,7 @@ def reconcile(app: AppContext, month: str, no_update: bool, as_json: bool, stric
         raise SystemExit(1)
 
 
-def print_reconciliation(result: dict) -> None:
+def print_reconciliation(result: dict, console=None) -> None:
     """The reconciliation table as a person reads it (also printed by the demo)."""
     from rich.console import Console
     from rich.table import Table
@@ -114,7 +114,7 @@ def print_reconciliation(result: dict) -> None:
                   "—" if p["coverage"] is None else f"{p['coverage']:.1%}",
                   money(p["billed"]) + ("" if p["bill_source"] != "inventory" else " (inventory × rate)"),
                   money(p["allocated_cost"]), money(p["difference"]))
-    console = Console()
+    console = console or Console(width=max(Console().width, 140))
     console.print(t)
     for w in result["warnings"]:
         console.print(f"[yellow]warning:[/] {w}")

@@ -10,11 +10,12 @@ demo runs on.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from inferledger.demo.spec import FleetSpec
+
 
 def fleet_pools(spec: FleetSpec, since: datetime) -> list[dict[str, Any]]:
     """One pool per GPU model of the fleet's nodes, counting every physical GPU (MIG-partitioned ones once)."""
@@ -32,23 +33,36 @@ def _short(model_name: str) -> str:
 
 
 def demo_cost_config(spec: FleetSpec, since: datetime) -> dict[str, Any]:
-    """Settings overrides for the demo's cost engine (load_settings / with_overrides)."""
-    return {"analytics.cost.gpu_pools": fleet_pools(spec, since)}
+    """Settings overrides for the demo's cost engine (load_settings / with_overrides).
+
+    The cost spike sits hours before the end of the backfill, older than a live
+    service would still alert on; the demo lets anomaly alerts reach back to it.
+    """
+    reach = int((spec.incidents.spike_hours_before_end + spec.incidents.spike_hours + 1) * 60)
+    return {"analytics.cost.gpu_pools": fleet_pools(spec, since),
+            "analytics.anomaly.alert_max_age_minutes": reach, "analytics.anomaly.resolve_after_minutes": reach}
 
 
-def spike_budget(con, team: str, spike_start: datetime, now: datetime) -> float | None:
+def spike_budget(con, team: str, spike_start: datetime, spike_end: datetime, now: datetime) -> float | None:
     """A monthly budget for `team` that its month-to-date spend passes only because of the spike.
 
-    None when the month holds no spend of the team (nothing to size it from).
+    Halfway between the month to date as it is and as it would be had the spike
+    hours cost what the same hours cost the day before. None when the month holds
+    no spend of the team (nothing to size it from).
     """
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    before, total = con.execute(
-        "SELECT coalesce(sum(cost) FILTER (WHERE hour < ?), 0), coalesce(sum(cost), 0) FROM cost_rollup_hourly"
-        " WHERE team = ? AND hour >= ? AND hour < ?",
-        [spike_start.replace(minute=0, second=0, microsecond=0), team, month_start, now],
+    lo = spike_start.replace(minute=0, second=0, microsecond=0)
+    hi = spike_end.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    total, spike, day_before = con.execute(
+        "SELECT coalesce(sum(cost) FILTER (WHERE hour >= ?), 0),"
+        " coalesce(sum(cost) FILTER (WHERE hour >= ? AND hour < ?), 0),"
+        " coalesce(sum(cost) FILTER (WHERE hour >= ? AND hour < ?), 0)"
+        " FROM cost_rollup_hourly WHERE team = ? AND hour >= ? AND hour < ?",
+        [month_start, lo, hi, lo - timedelta(days=1), hi - timedelta(days=1), team,
+         min(month_start, lo - timedelta(days=1)), now],
     ).fetchone()
-    before, total = Decimal(before), Decimal(total)
+    total, excess = Decimal(total), Decimal(spike) - Decimal(day_before)
     if total <= 0:
         return None
-    budget = (before + total) / 2 if total > before else total * Decimal("0.9")
+    budget = total - excess / 2 if excess > 0 else total * Decimal("0.9")
     return float(budget.quantize(Decimal("0.01")))
