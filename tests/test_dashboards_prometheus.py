@@ -161,7 +161,9 @@ def substitute(expr: str) -> str:
 def metrics_endpoint(warehouse):
     seed_all(warehouse)
     registry = CollectorRegistry()
-    register_warehouse_collector(warehouse, DashboardSettings(metrics_cache_seconds=0.5), registry)
+    # cached across scrapes: on a loaded machine an uncached evaluation can outlast the 1 s scrape
+    # timeout, and a failed scrape marks every series stale (panels then look empty)
+    register_warehouse_collector(warehouse, DashboardSettings(metrics_cache_seconds=5.0), registry)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:

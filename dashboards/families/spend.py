@@ -48,22 +48,27 @@ def spend_window_family(con, cfg: DashboardSettings, now: datetime) -> list[Metr
     """Spend (by cost kind: tokens or gpu), requests and tokens per window and label set."""
     if not table_columns(con, "cost_rollup_hourly"):
         return []
-    frames = []
-    for name, (start, end) in windows(now).items():
-        df = query(
-            con,
-            f"""
-            SELECT tenant, team, feature, {base_model_sql("model")} AS model,
-                   coalesce(model, 'unknown') AS model_version, coalesce(provider, 'unknown') AS provider,
-                   sum(token_cost)::DOUBLE AS tokens_cost, sum(gpu_cost)::DOUBLE AS gpu_cost,
-                   sum(requests)::DOUBLE AS requests, sum(total_tokens)::DOUBLE AS tokens
-            FROM cost_rollup_hourly WHERE hour >= ? AND hour < ? GROUP BY ALL
-            """,
-            [start, end],
-        )
-        df = bound_cardinality(df, WINDOW_LABELS, {"tokens_cost": "sum", "gpu_cost": "sum", "requests": "sum",
-                                                   "tokens": "sum"}, n=cfg.metrics_top_n, rank_by="tokens_cost")
-        frames.append(df.with_columns(pl.lit(name).alias("window")))
+    bounds = windows(now)
+    values = ", ".join("(?, ?::TIMESTAMP, ?::TIMESTAMP)" for _ in bounds)
+    df = query(
+        con,
+        f"""
+        WITH w(name, lo, hi) AS (VALUES {values})
+        SELECT w.name AS "window", tenant, team, feature, {base_model_sql("model")} AS model,
+               coalesce(model, 'unknown') AS model_version, coalesce(provider, 'unknown') AS provider,
+               sum(token_cost)::DOUBLE AS tokens_cost, sum(gpu_cost)::DOUBLE AS gpu_cost,
+               sum(requests)::DOUBLE AS requests, sum(total_tokens)::DOUBLE AS tokens
+        FROM cost_rollup_hourly r JOIN w ON r.hour >= w.lo AND r.hour < w.hi
+        WHERE r.hour >= ? GROUP BY ALL
+        """,
+        [x for name, (lo, hi) in bounds.items() for x in (name, lo, hi)] + [min(lo for lo, _ in bounds.values())],
+    )
+    frames = [
+        bound_cardinality(df.filter(pl.col("window") == name).drop("window"), WINDOW_LABELS,
+                          {"tokens_cost": "sum", "gpu_cost": "sum", "requests": "sum", "tokens": "sum"},
+                          n=cfg.metrics_top_n, rank_by="tokens_cost").with_columns(pl.lit(name).alias("window"))
+        for name in bounds
+    ]
     df = pl.concat(frames, how="vertical")
     spend = pl.concat([
         df.select(*WINDOW_LABELS, "window", pl.lit("tokens").alias("cost_kind"), pl.col("tokens_cost").alias("usd")),
