@@ -23,15 +23,13 @@ DOLLAR = [PriceOverride(model="dollar-model", input_cost_per_token=0, output_cos
 CENTS = [Decimal("0.1"), Decimal("0.2"), Decimal("1285.65")]
 
 
-def _spend(wh, day: datetime, usd: int, team: str = "search") -> None:
-    insert_spans(wh, [span_row(day + timedelta(minutes=i), provider="openai", request_model="dollar-model",
-                               response_model=None, input_tokens=0, output_tokens=1, team=team) for i in range(usd)])
-
-
 def test_month_in_progress_is_month_to_date_against_the_same_days(warehouse, tmp_path):
-    for d in range(1, 31):  # $10 every day of November
-        _spend(warehouse, datetime(2026, 11, d, 8), 10)
-    _spend(warehouse, datetime(2026, 12, 1, 8), 12)  # December so far: one day
+    # $10 every day of November, $12 on December 1st (one span each, $1 an output token)
+    insert_spans(warehouse, [span_row(datetime(2026, 11, d, 8), provider="openai", request_model="dollar-model",
+                                      response_model=None, input_tokens=0, output_tokens=10, team="search")
+                             for d in range(1, 31)]
+                 + [span_row(datetime(2026, 12, 1, 8), provider="openai", request_model="dollar-model",
+                             response_model=None, input_tokens=0, output_tokens=12, team="search")])
     s = CostSettings(overrides=DOLLAR)
     now = datetime(2026, 12, 1, 20)
     update_costs(warehouse, s, now)
