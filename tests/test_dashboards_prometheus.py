@@ -132,7 +132,8 @@ def seed_all(wh, only_empty: bool = False) -> list[str]:
     con = wh.con
     seeded = []
     for table, seed in SEEDERS.items():
-        if only_empty and table != "alert_records" and con.execute(
+        # the rollup too: a short backfill may not have completed an hour for the last-hour panels yet
+        if only_empty and table not in ("alert_records", "cost_rollup_hourly") and con.execute(
             f"SELECT count(*) FROM {table}"  # table names come from SEEDERS, never from input
         ).fetchone()[0]:
             continue
