@@ -60,7 +60,7 @@ def _seed_cost_rollup_hourly(con, wh, now) -> None:
     # this hour and the last complete one (the spend-per-hour panels show the latter)
     for back in (0, 1):
         con.execute("INSERT INTO cost_rollup_hourly VALUES (date_trunc('hour', ?::TIMESTAMP), 't', 'team0', 'answers',"
-                    " 'openai', 'gpt-4o-2024-08-06', 10, 9, 0, 1000, 200, 1200, 0.5, 0.1, 0.6)",
+                    " 'openai', 'gpt-4o-2024-08-06', 10, 9, 0, 1000, 200, 1200, 0.5, 0.1, 0.6, 'prod')",
                     [now - timedelta(hours=back)])
 
 
@@ -332,7 +332,7 @@ def test_a_retention_delete_and_a_reprice_leave_no_spike(tmp_path, warehouse):
     con = warehouse.con
     for back in (1, 2):
         con.execute("INSERT INTO cost_rollup_hourly VALUES (?, 't', 'team0', 'answers', 'openai', 'gpt-4o-2024-08-06',"
-                    " 100, 100, 0, 1000, 200, 1200, 600, 0, 600)", [hour - timedelta(hours=back)])
+                    " 100, 100, 0, 1000, 200, 1200, 600, 0, 600, 'prod')", [hour - timedelta(hours=back)])
     old = now - timedelta(days=40)
     for i in range(3):  # $300 of cost lines past retention
         con.execute(

@@ -154,16 +154,17 @@ def test_cost_families_from_cost_tables(warehouse):
         )
     con.execute(
         "INSERT INTO cost_rollup_hourly VALUES (date_trunc('hour', ?::TIMESTAMP), 't', 'a', 'f', 'openai', 'gpt-4o',"
-        " 4, 2, 0, 1000, 1000, 2000, 1.0, 0, 1.0)", [now],
+        " 4, 2, 0, 1000, 1000, 2000, 1.0, 0, 1.0, 'prod')", [now],
     )
     reg = CollectorRegistry()
     register_warehouse_collector(warehouse, DashboardSettings(), reg)
     found = samples(reg)
     spend = by_name(found, "inferledger_cost_usd_total")
-    assert spend[(("model", "gpt-4o"), ("model_version", "gpt-4o"), ("provider", "openai"), ("team", "a"),
-                  ("tenant", "t"))] == pytest.approx(0.75)
+    assert spend[(("environment", "unknown"), ("model", "gpt-4o"), ("model_version", "gpt-4o"), ("provider", "openai"),
+                  ("team", "a"), ("tenant", "t"))] == pytest.approx(0.75)
     assert by_name(found, "inferledger_unpriced_requests_total")[
-        (("model", "mystery"), ("model_version", "mystery"), ("provider", "openai"), ("team", "b"), ("tenant", "t"))] == 1
+        (("environment", "unknown"), ("model", "mystery"), ("model_version", "mystery"), ("provider", "openai"),
+         ("team", "b"), ("tenant", "t"))] == 1
     key = (("model", "gpt-4o"), ("provider", "openai"), ("tenant", "t"))
     assert found[("inferledger_cost_per_request_usd", key)] == pytest.approx(0.25)
     assert found[("inferledger_cost_per_successful_request_usd", key)] == pytest.approx(0.5)

@@ -50,6 +50,8 @@ def test_month_to_date_gauge_equals_the_showback_total(warehouse):
     assert {x.labels["model"] for x in tokens} == {"gpt-4o"}
     assert {x.labels["model_version"] for x in tokens} == {"gpt-4o-2024-08-06"}
     assert {x.labels["tenant"] for x in tokens} == {"acme", "globex"}
+    # token spend carries its spans' environment, so the $environment variable filters cost too
+    assert {x.labels["environment"] for x in tokens} == {"prod"}
     requests = _samples(warehouse, "inferledger_requests_total")
     assert {x.labels["model"] for x in requests} == {"gpt-4o"}
 

@@ -1,7 +1,7 @@
 """PromQL label selectors bound to the template variables (one spelling everywhere)."""
 
 SPANS = 'tenant=~"$tenant", team=~"$team", model=~"$model", environment=~"$environment"'
-COST = 'tenant=~"$tenant", team=~"$team", model=~"$model"'
+COST = 'tenant=~"$tenant", team=~"$team", model=~"$model", environment=~"$environment"'
 TEAM = 'team=~"$team"'
 TENANT_TEAM = 'tenant=~"$tenant", team=~"$team"'
 # Spend over fixed event-time windows (dashboards.families.spend): agrees with the showback.

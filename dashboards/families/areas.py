@@ -18,7 +18,7 @@ from inferledger.dashboards.settings import DashboardSettings
 
 # --- cost (analytics/migrations/0100_cost.sql) --------------------------------------------------
 
-COST_LABELS = ("tenant", "team", "model", "model_version", "provider")
+COST_LABELS = ("tenant", "team", "model", "model_version", "provider", "environment")
 
 
 def cost_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
@@ -29,7 +29,8 @@ def cost_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
         con,
         """
         SELECT tenant, team, {model} AS model, coalesce(model, 'unknown') AS model_version,
-               coalesce(provider, 'unknown') AS provider, sum(cost)::DOUBLE AS spend,
+               coalesce(provider, 'unknown') AS provider, coalesce(environment, 'unknown') AS environment,
+               sum(cost)::DOUBLE AS spend,
                count(*) FILTER (WHERE status = 'unpriced')::DOUBLE AS unpriced
         FROM cost_lines GROUP BY ALL
         """.format(model=base_model_sql("model")),

@@ -16,7 +16,8 @@ of the month in progress, and a re-price or late data simply moves the gauge.
 
 `model` is the base model (the dated suffix a provider answers with is dropped:
 `gpt-4o-2024-08-06` -> `gpt-4o`), the same label the span families carry, and
-`model_version` keeps the name as reported.
+`model_version` keeps the name as reported. `environment` is the spans' deployment
+environment; GPU cost has none (`unknown`): a GPU serves every environment routed to it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from inferledger.dashboards.cardinality import bound_cardinality
 from inferledger.dashboards.families.base import Family, base_model_sql, emit, query, table_columns
 from inferledger.dashboards.settings import DashboardSettings
 
-WINDOW_LABELS = ("tenant", "team", "feature", "model", "model_version", "provider")
+WINDOW_LABELS = ("tenant", "team", "feature", "model", "model_version", "provider", "environment")
 
 
 def windows(now: datetime) -> dict[str, tuple[datetime, datetime]]:
@@ -56,7 +57,7 @@ def spend_window_family(con, cfg: DashboardSettings, now: datetime) -> list[Metr
         WITH w(name, lo, hi) AS (VALUES {values})
         SELECT w.name AS "window", tenant, team, feature, {base_model_sql("model")} AS model,
                coalesce(model, 'unknown') AS model_version, coalesce(provider, 'unknown') AS provider,
-               sum(token_cost)::DOUBLE AS tokens_cost, sum(gpu_cost)::DOUBLE AS gpu_cost,
+               coalesce(environment, 'unknown') AS environment, sum(token_cost)::DOUBLE AS tokens_cost, sum(gpu_cost)::DOUBLE AS gpu_cost,
                sum(requests)::DOUBLE AS requests, sum(total_tokens)::DOUBLE AS tokens
         FROM cost_rollup_hourly r JOIN w ON r.hour >= w.lo AND r.hour < w.hi
         WHERE r.hour >= ? GROUP BY ALL
