@@ -2,7 +2,7 @@
 
 A GPU costs its rate whether busy or not. For every device (a whole GPU or a MIG
 slice) and hour, the bill is reported time x rate x share (a MIG `3g.40gb` slice is
-3/7 of the GPU; the parent of sliced GPU only its unsliced remainder). Each sample
+3/7 of the GPU; the parent of a sliced GPU only its unsliced remainder). Each sample
 stands for the time until the device's next sample, up to `gpu_gap_factor` times
 the interval learned from the device's own samples (a longer gap is recorded in
 `gpu_coverage` as unobserved, not billed); in that time the pods on the device get
