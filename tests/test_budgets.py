@@ -60,8 +60,10 @@ def test_threshold_and_forecast_alerts_fire_once_and_resolve_next_month(warehous
     _spend(warehouse, datetime(2026, 11, 3, 9), Decimal(50))
     update_costs(warehouse, s, now + timedelta(days=1))
     check_budgets(warehouse, s, now + timedelta(days=1))
-    thresholds = {l.get("threshold") for l in firing_fingerprints(warehouse, "budget").values()}
-    assert {"50%", "80%", "100%"} <= thresholds
+    # the highest threshold crossed replaces the lower one: one consumption alert per budget
+    thresholds = [l.get("threshold") for l in firing_fingerprints(warehouse, "budget").values()
+                  if l["alertname"] == "InferenceBudgetConsumed"]
+    assert thresholds == ["100%"]
     status = warehouse.con.execute("SELECT spent, budget FROM budget_status WHERE feature = ''").fetchone()
     assert status == (Decimal("105"), Decimal("100"))
     # a new month: November's conditions resolve, December starts clean
@@ -69,4 +71,17 @@ def test_threshold_and_forecast_alerts_fire_once_and_resolve_next_month(warehous
     assert firing_fingerprints(warehouse, "budget") == {}
     resolved = warehouse.con.execute(
         "SELECT count(*) FROM alert_records WHERE source='budget' AND status='resolved'").fetchone()[0]
-    assert resolved == 5  # 50%, 80%, 100% and both forecasts
+    assert resolved == 4  # 50% (superseded by 100%), then 100% and both forecasts
+
+
+def test_a_spike_through_every_threshold_sends_one_consumption_alert(warehouse):
+    s = CostSettings(budgets=[Budget("search", monthly=100.0)],
+                     overrides=[PriceOverride(model="dollar-model", input_cost_per_token=0, output_cost_per_token=1.0)])
+    _spend(warehouse, datetime(2026, 11, 20, 9), Decimal(120))
+    now = datetime(2026, 11, 20, 18)
+    update_costs(warehouse, s, now)
+    check_budgets(warehouse, s, now)
+    consumed = warehouse.con.execute(
+        "SELECT labels->>'threshold' FROM alert_records WHERE source = 'budget' AND alertname = 'InferenceBudgetConsumed'"
+    ).fetchall()
+    assert consumed == [("100%",)]

@@ -47,7 +47,7 @@ def test_dashboards_are_complete_and_linked():
             assert refs and len(refs) == len(set(refs)) and all(refs)
     for uid in ("inferledger-cost", "inferledger-showback", "inferledger-unit-economics"):
         names = [v["name"] for v in boards[uid]["templating"]["list"]]
-        assert names == ["datasource", "team", "model", "environment"]
+        assert names == ["datasource", "tenant", "team", "model", "environment"]
     assert "var-team=${__field.labels.team}" in json.dumps(boards["inferledger-cost"])
 
 

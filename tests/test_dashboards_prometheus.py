@@ -27,7 +27,7 @@ from tests.factories import insert_gpu_samples, insert_spans, span_row
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 # Families the collector package registers on the service's registry (not the warehouse collector).
 SERVICE_METRICS = re.compile(r"inferledger_ingest_\w+")
-SUBSTITUTIONS = {"$__rate_interval": "1m", "$__range": "10m", "$team": ".*", "$model": ".*",
+SUBSTITUTIONS = {"$__rate_interval": "1m", "$__range": "10m", "$tenant": ".*", "$team": ".*", "$model": ".*",
                  "$environment": ".*", "$slo": ".*"}
 
 
@@ -57,8 +57,11 @@ def _seed_cost_lines(con, wh, now) -> None:
 
 
 def _seed_cost_rollup_hourly(con, wh, now) -> None:
-    con.execute("INSERT INTO cost_rollup_hourly VALUES (date_trunc('hour', ?::TIMESTAMP), 't', 'team0', 'answers',"
-                " 'openai', 'gpt-4o', 10, 9, 0, 1000, 200, 1200, 0.5, 0.1, 0.6)", [now])
+    # this hour and the last complete one (the spend-per-hour panels show the latter)
+    for back in (0, 1):
+        con.execute("INSERT INTO cost_rollup_hourly VALUES (date_trunc('hour', ?::TIMESTAMP), 't', 'team0', 'answers',"
+                    " 'openai', 'gpt-4o-2024-08-06', 10, 9, 0, 1000, 200, 1200, 0.5, 0.1, 0.6, 'prod')",
+                    [now - timedelta(hours=back)])
 
 
 def _seed_gpu_allocations(con, wh, now) -> None:
@@ -129,7 +132,8 @@ def seed_all(wh, only_empty: bool = False) -> list[str]:
     con = wh.con
     seeded = []
     for table, seed in SEEDERS.items():
-        if only_empty and table != "alert_records" and con.execute(
+        # the rollup too: a short backfill may not have completed an hour for the last-hour panels yet
+        if only_empty and table not in ("alert_records", "cost_rollup_hourly") and con.execute(
             f"SELECT count(*) FROM {table}"  # table names come from SEEDERS, never from input
         ).fetchone()[0]:
             continue
@@ -158,7 +162,9 @@ def substitute(expr: str) -> str:
 def metrics_endpoint(warehouse):
     seed_all(warehouse)
     registry = CollectorRegistry()
-    register_warehouse_collector(warehouse, DashboardSettings(metrics_cache_seconds=0.5), registry)
+    # cached across scrapes: on a loaded machine an uncached evaluation can outlast the 1 s scrape
+    # timeout, and a failed scrape marks every series stale (panels then look empty)
+    register_warehouse_collector(warehouse, DashboardSettings(metrics_cache_seconds=5.0), registry)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -303,3 +309,75 @@ def test_a_running_inferledger_fed_with_demo_traffic_fills_every_panel(tmp_path)
         finally:
             REGISTRY.unregister(collector)
     assert checked == len(panel_expressions())
+
+
+def _panel(title: str) -> str:
+    [expr] = [e for _, t, e in panel_expressions() if t == title][:1]
+    return substitute(expr)
+
+
+def _value(base: str, expr: str) -> float:
+    r = httpx.get(f"{base}/api/v1/query", params={"query": expr}, timeout=10).json()
+    assert r["status"] == "success", r
+    return sum(float(x["value"][1]) for x in r["data"]["result"])
+
+
+@pytest.mark.server
+def test_a_retention_delete_and_a_reprice_leave_no_spike(tmp_path, warehouse):
+    """$600 an hour of spend; retention drops $300 of old cost lines and a re-price halves the
+    last hour. Counters over what the warehouse holds turned that into a huge rate; the
+    event-time gauges the panels read just move to the new truth."""
+    now = utcnow()
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    con = warehouse.con
+    for back in (1, 2):
+        con.execute("INSERT INTO cost_rollup_hourly VALUES (?, 't', 'team0', 'answers', 'openai', 'gpt-4o-2024-08-06',"
+                    " 100, 100, 0, 1000, 200, 1200, 600, 0, 600, 'prod')", [hour - timedelta(hours=back)])
+    old = now - timedelta(days=40)
+    for i in range(3):  # $300 of cost lines past retention
+        con.execute(
+            "INSERT INTO cost_lines (tenant, trace_id, span_id, start_time, team, feature, provider, model, is_error,"
+            " status, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,"
+            " above_200k, total_tokens, input_cost, cache_read_cost, cache_write_cost, output_cost, reasoning_cost,"
+            " cost, computed_at) VALUES ('t', ?, 's', ?, 'team0', 'answers', 'openai', 'gpt-4o-2024-08-06', false,"
+            " 'priced', 1, 0, 0, 1, 0, false, 2, 0, 0, 0, 100, 0, 100, ?)", [f"old{i}", old, now])
+    registry = CollectorRegistry()
+    register_warehouse_collector(warehouse, DashboardSettings(metrics_cache_seconds=0.2), registry)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = generate_latest(registry)
+            self.send_response(200)
+            self.send_header("Content-Type", CONTENT_TYPE_LATEST)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    per_hour = _panel("Spend per hour by team")
+    try:
+        with run_prometheus(tmp_path, f"127.0.0.1:{server.server_address[1]}") as base:
+            assert _value(base, per_hour) == pytest.approx(600)
+            # retention (cost lines older than the window) and a re-price that halves the last hour
+            con.execute("DELETE FROM cost_lines WHERE start_time < ?", [now - timedelta(days=30)])
+            con.execute("UPDATE cost_rollup_hourly SET token_cost = 300, cost = 300 WHERE hour = ?",
+                        [hour - timedelta(hours=1)])
+            deadline = time.monotonic() + 30
+            while _value(base, per_hour) != pytest.approx(300):
+                assert time.monotonic() < deadline, "the panel never showed the re-priced hour"
+                time.sleep(0.5)
+            time.sleep(3)  # a few more scrapes after the change
+            peak = _value(base, f"max_over_time(({per_hour})[1m:1s])")
+            assert peak == pytest.approx(600), f"spend-per-hour panel peaked at {peak} (a spike)"
+            assert _value(base, per_hour) == pytest.approx(300)
+            mtd = _value(base, _panel("Token spend, month to date"))
+            in_month = sum(600 if (hour - timedelta(hours=b)).month == now.month else 0 for b in (1, 2)) - (
+                300 if (hour - timedelta(hours=1)).month == now.month else 0)
+            assert mtd == pytest.approx(in_month)
+    finally:
+        server.shutdown()
+        server.server_close()

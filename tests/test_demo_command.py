@@ -36,6 +36,10 @@ def test_demo_backfills_runs_jobs_and_delivers_alerts(tmp_path):
     assert int(runs.group(1)) >= 5 and runs.group(2) == "0", out[-4000:]
     assert "notifications received by the demo webhook" in out and "[FIRING" in out
     assert (tmp_path / "out" / "grafana" / "provisioning").is_dir()
+    # FinOps at work: the fleet's own inventory reconciles, the spike breaches the budget once
+    assert "every pool's GPU time is covered" in out and "warning:" not in out, out[-6000:]
+    assert len(re.findall(r"\[FIRING\s*\] \w+ InferenceBudgetConsumed", out)) == 1, out[-6000:]
+    assert re.search(r"InferenceAnomaly: spend_\w+ (team=growth|feature=campaign-copy)", out), out[-6000:]
 
     # The "next" commands work as printed, from where the demo ran, once it has exited.
     printed = out.split("next (after the demo exits):\n", 1)[1].splitlines()
@@ -52,4 +56,7 @@ def test_demo_backfills_runs_jobs_and_delivers_alerts(tmp_path):
     assert {"otel_genai", "otel_genai_deprecated", "openinference", "openllmetry_0.4", "openllmetry_0.5", "openlit"} <= vocabularies
     assert con.execute("SELECT count(DISTINCT gpu_uuid) FROM gpu_samples").fetchone()[0] >= 8
     assert con.execute("SELECT count(*) FROM spans WHERE team = 'unassigned'").fetchone()[0] == 0
+    # 16 H100s at the default $2.99 for the 1.5 days the backfill covers, MIG GPU billed once
+    gpu_cost = float(con.execute("SELECT sum(cost) FROM gpu_allocations").fetchone()[0])
+    assert gpu_cost == pytest.approx(16 * 36 * 2.99, rel=0.01)
     wh.close()

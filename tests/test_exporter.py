@@ -154,16 +154,18 @@ def test_cost_families_from_cost_tables(warehouse):
         )
     con.execute(
         "INSERT INTO cost_rollup_hourly VALUES (date_trunc('hour', ?::TIMESTAMP), 't', 'a', 'f', 'openai', 'gpt-4o',"
-        " 4, 2, 0, 1000, 1000, 2000, 1.0, 0, 1.0)", [now],
+        " 4, 2, 0, 1000, 1000, 2000, 1.0, 0, 1.0, 'prod')", [now],
     )
     reg = CollectorRegistry()
     register_warehouse_collector(warehouse, DashboardSettings(), reg)
     found = samples(reg)
     spend = by_name(found, "inferledger_cost_usd_total")
-    assert spend[(("model", "gpt-4o"), ("provider", "openai"), ("team", "a"))] == pytest.approx(0.75)
+    assert spend[(("environment", "unknown"), ("model", "gpt-4o"), ("model_version", "gpt-4o"), ("provider", "openai"),
+                  ("team", "a"), ("tenant", "t"))] == pytest.approx(0.75)
     assert by_name(found, "inferledger_unpriced_requests_total")[
-        (("model", "mystery"), ("provider", "openai"), ("team", "b"))] == 1
-    key = (("model", "gpt-4o"), ("provider", "openai"))
+        (("environment", "unknown"), ("model", "mystery"), ("model_version", "mystery"), ("provider", "openai"),
+         ("team", "b"), ("tenant", "t"))] == 1
+    key = (("model", "gpt-4o"), ("provider", "openai"), ("tenant", "t"))
     assert found[("inferledger_cost_per_request_usd", key)] == pytest.approx(0.25)
     assert found[("inferledger_cost_per_successful_request_usd", key)] == pytest.approx(0.5)
     assert found[("inferledger_cost_per_million_tokens_usd", key)] == pytest.approx(500.0)
@@ -260,9 +262,10 @@ def test_slo_drift_anomaly_budget_gpu_cost_and_outbox_families(warehouse):
     assert found[("inferledger_alert_outbox_depth", (("receiver", "oncall"),))] == 1.0
     assert found[("inferledger_alert_notifications_total", (("receiver", "oncall"), ("state", "delivered")))] == 1.0
     gpu = by_name(found, "inferledger_gpu_cost_usd_total")
-    assert gpu == {(("gpu_model", "H100"), ("kind", "allocated"), ("namespace", "serving")): 2.0,
-                   (("gpu_model", "H100"), ("kind", "idle"), ("namespace", "serving")): 2.0}
-    assert by_name(found, "inferledger_gpu_team_cost_usd_total")[(("kind", "idle"), ("team", "team0"))] == 2.0
+    assert gpu == {(("gpu_model", "H100"), ("kind", "allocated"), ("namespace", "serving"), ("tenant", "t")): 2.0,
+                   (("gpu_model", "H100"), ("kind", "idle"), ("namespace", "serving"), ("tenant", "t")): 2.0}
+    assert by_name(found, "inferledger_gpu_team_cost_usd_total")[
+        (("kind", "idle"), ("team", "team0"), ("tenant", "t"))] == 2.0
     ups = by_name(found, "inferledger_exporter_family_up")
     assert all(ups[(("family", f),)] == 1.0 for f in ("slo", "drift", "anomaly", "budget", "outbox", "gpu_cost"))
     assert ups[(("family", "cost"),)] == 1.0  # table present, empty: emits empty families, not an error

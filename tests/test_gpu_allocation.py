@@ -110,12 +110,13 @@ def test_rates_are_effective_dated_and_match_the_model_name():
     assert rate_for("NVIDIA H1000", datetime(2026, 10, 20), rates) is None
 
 
-def test_sample_gaps_are_capped(warehouse):
-    # two samples an hour apart: each stands for at most gpu_sample_max_gap_s
-    insert_gpu_samples(warehouse, samples("GPU-1", "a", 1.0, step_s=1800, n=2))
-    allocate_window(warehouse, CostSettings(gpu_sample_max_gap_s=60, gpu_rates=[GpuRate("H100", 3.6)]),
-                    T0, T0 + timedelta(hours=1))
-    assert sum(r[4] for r in alloc(warehouse)) == Decimal("0.12")  # 120 s * 3.6 / 3600
+def test_sample_gaps_longer_than_the_learned_interval_are_not_billed(warehouse):
+    # every 60 s for 20 minutes, silent for 30, then 10 more minutes: the silence is a coverage gap
+    rows = samples("GPU-1", "a", 1.0, step_s=60, n=20) + samples("GPU-1", "a", 1.0, step_s=60, n=10,
+                                                                   start=T0 + timedelta(minutes=50))
+    insert_gpu_samples(warehouse, rows)
+    allocate_window(warehouse, CostSettings(gpu_rates=[GpuRate("H100", 3.6)]), T0, T0 + timedelta(hours=1))
+    assert sum(r[4] for r in alloc(warehouse)) == Decimal("1.8")  # 30 sampled minutes * 3.6 / 60
 
 
 def test_self_hosted_unit_cost_follows_spans_on_the_pod(warehouse):

@@ -73,7 +73,7 @@ def built(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("showback")
     warehouse = open_warehouse(tmp_path / "test.duckdb")
     seed(warehouse)
-    s = CostSettings(gpu_rates=[GpuRate("H100", 2.5)], gpu_sample_max_gap_s=600)
+    s = CostSettings(gpu_rates=[GpuRate("H100", 2.5)])
     update_costs(warehouse, s, datetime(2026, 11, 1))
     sb = build_showback(warehouse, s, "2026-10", tmp_path / "out")
     yield warehouse, sb, tmp_path / "out"

@@ -98,6 +98,12 @@ def evaluate_budgets(wh: Warehouse, settings: CostSettings, now: datetime) -> li
     return states
 
 
+def highest_crossed(state: BudgetState, thresholds: list[float]) -> float | None:
+    """The highest threshold (fraction of the budget) the spend has reached, None below all."""
+    crossed = [t for t in thresholds if state.spent >= state.budget * Decimal(repr(t))]
+    return max(crossed) if crossed else None
+
+
 def budget_alerts(states: list[BudgetState], settings: CostSettings, now: datetime,
                   firing: dict[str, dict]) -> list[AlertRecord]:
     """Records to write: new threshold crossings and forecasts, resolutions of cleared ones."""
@@ -108,17 +114,19 @@ def budget_alerts(states: list[BudgetState], settings: CostSettings, now: dateti
         money = {"budget": str(s.budget), "spent": str(s.spent.quantize(Decimal("0.01"))),
                  "forecast": str(s.forecast.quantize(Decimal("0.01"))), "consumed": round(s.consumed, 4)}
         who = s.team + (f"/{s.feature}" if s.feature else "")
-        for t in settings.budget_thresholds:
-            if s.spent >= s.budget * Decimal(repr(t)):
-                pct = f"{round(t * 100)}%"
-                r = AlertRecord(
-                    SOURCE, "InferenceBudgetConsumed", {**base, "threshold": pct},
-                    "ticket" if t >= 1 else "info", "firing",
-                    f"{who} has used {s.consumed:.0%} of its {month} inference budget ({pct} threshold)",
-                    now, description=f"spent {money['spent']} of {s.budget} {settings.currency}", values=money,
-                )
-                wanted[r.fingerprint] = r
-        if s.forecast > s.budget:
+        # the highest threshold crossed only: a spike through 50, 80 and 100 % is one alert, not three
+        crossed = highest_crossed(s, settings.budget_thresholds)
+        if crossed is not None:
+            pct = f"{round(crossed * 100)}%"
+            r = AlertRecord(
+                SOURCE, "InferenceBudgetConsumed", {**base, "threshold": pct},
+                "ticket" if crossed >= 1 else "info", "firing",
+                f"{who} has used {s.consumed:.0%} of its {month} inference budget ({pct} threshold)",
+                now, description=f"spent {money['spent']} of {s.budget} {settings.currency}", values=money,
+            )
+            wanted[r.fingerprint] = r
+        # once the budget is spent, "forecast to exceed" says nothing new: the consumption alert stands
+        if s.forecast > s.budget and s.spent < s.budget:
             r = AlertRecord(
                 SOURCE, "InferenceBudgetForecastExceeded", base, "ticket", "firing",
                 f"{who} is forecast to spend {money['forecast']} {settings.currency} in {month}, over its budget of {s.budget}",

@@ -2,8 +2,10 @@
 
 A GPU costs its rate whether busy or not. For every device (a whole GPU or a MIG
 slice) and hour, the bill is reported time x rate x share (a MIG `3g.40gb` slice is
-3/7 of the GPU). Each sample stands for the time until the device's next sample
-(capped at `gpu_sample_max_gap_s`); in that time the pods on the device get
+3/7 of the GPU; the parent of a sliced GPU only its unsliced remainder). Each sample
+stands for the time until the device's next sample, up to `gpu_gap_factor` times
+the interval learned from the device's own samples (a longer gap is recorded in
+`gpu_coverage` as unobserved, not billed); in that time the pods on the device get
 utilisation x time (split evenly when several pods report the same device) and the
 rest is idle. The bill, in micro-dollars, is split by those weights with largest
 remainder rounding, so workload lines plus the idle line equal the bill exactly.
@@ -13,7 +15,7 @@ With `spread_idle` the idle time is shared out over the workloads instead.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import polars as pl
@@ -32,6 +34,8 @@ UNALLOCATED_TEAM = "unallocated"
 # of the server.address clients call (vllm-llama-3-1-70b.inference.svc.cluster.local).
 WORKLOAD_RE = r"^(.+?)(-[a-z0-9]{6,10}-[a-z0-9]{5}|-[0-9]+)$"
 GPU_FEATURE = "(gpu)"
+# Samples this far either side of an allocation window are read to learn intervals and edge gaps.
+GAP_LOOKAROUND_S = 6 * 3600.0
 
 
 def mig_share(profile: str | None) -> float:
@@ -73,59 +77,114 @@ def rate_for(gpu_model: str | None, at: datetime, rates: list[tuple[str, Decimal
     return best[1] if best else None
 
 
-def device_time(samples: pl.DataFrame, max_gap_s: float) -> pl.DataFrame:
-    """Per sample row: the seconds it stands for (`dt`) and its busy seconds (`busy_s`).
+def learn_intervals(times: pl.DataFrame, fallback_s: float) -> pl.DataFrame:
+    """Each device's own sampling interval: the median gap between its distinct sample times.
 
-    Pure: takes the samples of one window, returns them with `hour`, `dt`, `busy_s`, `idle_s`.
+    A device with a single sample takes the median over the devices that have one
+    (the fleet is usually scraped alike), else `fallback_s`.
+    """
+    med = times.group_by(DEVICE).agg(pl.col("__gap").filter(pl.col("__gap") > 0).median().alias("interval_s"))
+    fleet = med["interval_s"].drop_nulls()
+    default = float(fleet.median()) if fleet.len() else fallback_s
+    return med.with_columns(pl.col("interval_s").fill_null(default))
+
+
+def device_time(samples: pl.DataFrame, gap_factor: float, fallback_interval_s: float) -> pl.DataFrame:
+    """Per sample row: the seconds it stands for (`dt`, split into `busy_s` / `idle_s`) and any gap after it.
+
+    A sample stands for the time until its device's next sample; when that is more
+    than `gap_factor` x the device's learned interval, it stands for one interval and
+    the rest is a coverage gap (`gap_s`). The last sample stands for one interval.
+    So the same hours sampled every 15, 60 or 600 s give the same device time.
+    Pure: takes samples (plus some before and after the window, for the gaps).
     """
     ts = (
         samples.select([*DEVICE, "time"]).unique().sort([*DEVICE, "time"])
         .with_columns(
-            (pl.col("time").shift(-1).over(DEVICE) - pl.col("time")).dt.total_microseconds().cast(pl.Float64).alias("__gap")
+            ((pl.col("time").shift(-1).over(DEVICE) - pl.col("time")).dt.total_microseconds().cast(pl.Float64) / 1e6)
+            .alias("__gap")
         )
     )
-    cap = max_gap_s * 1e6
-    med = ts.group_by(DEVICE).agg(pl.col("__gap").median().alias("__med"))
-    ts = ts.join(med, on=DEVICE, how="left", nulls_equal=True).with_columns(
-        (pl.min_horizontal(pl.coalesce(pl.col("__gap"), pl.col("__med"), pl.lit(cap)), pl.lit(cap)) / 1e6).alias("dt")
-    ).drop(["__gap", "__med"])
+    ts = ts.join(learn_intervals(ts, fallback_interval_s), on=DEVICE, how="left", nulls_equal=True)
+    gap = pl.col("__gap")
+    is_gap = gap > pl.col("interval_s") * gap_factor
+    ts = ts.with_columns(
+        pl.when(gap.is_null() | is_gap).then(pl.col("interval_s")).otherwise(gap).alias("dt"),
+        pl.when(is_gap).then(gap - pl.col("interval_s")).otherwise(0.0).alias("gap_s"),
+        is_gap.fill_null(False).cast(pl.Int32).alias("gap_n"),
+    ).drop("__gap")
     rows = samples.join(ts, on=[*DEVICE, "time"], how="left", nulls_equal=True)
     per_ts = pl.len().over([*DEVICE, "time"])
     u = pl.col("utilization").fill_null(0.0).clip(0.0, 1.0)
-    rows = rows.with_columns(
+    return rows.with_columns(
         pl.col("time").dt.truncate("1h").alias("hour"),
         (pl.col("dt") / per_ts).alias("dev_s"),
+        (pl.col("gap_s") / per_ts).alias("gap_s"),
+        (pl.col("gap_n") / per_ts).alias("gap_n"),
         (u * pl.col("dt") / per_ts).alias("busy_s"),
         ((1.0 - u) * pl.col("dt") / per_ts).alias("idle_s"),
     )
-    return rows
 
 
-def allocate(samples: pl.DataFrame, rates: list, settings: CostSettings, pod_models: dict[str, str]) -> pl.DataFrame:
-    """Allocation lines (workload and idle) per device-hour, cost in integer micro-dollars."""
-    if samples.is_empty():
-        return pl.DataFrame()
-    rows = device_time(samples, settings.gpu_sample_max_gap_s)
+def device_bills(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per device-hour: device seconds, gaps, model, and its share of a whole GPU.
+
+    A MIG slice holds g/7 of its GPU. When slices of a GPU report in an hour, the
+    parent device's own series (dcgm-exporter sends power and temperature for it)
+    holds only the unsliced remainder, so slices and parent add up to one GPU;
+    a fully sliced parent holds nothing and is dropped.
+    """
     dev_hour = [*DEVICE, "hour"]
-    bills = (
-        rows.group_by(dev_hour)
-        .agg(
-            pl.col("gpu_model").drop_nulls().first(), pl.col("mig_profile").drop_nulls().first(),
-            pl.col("dev_s").sum().alias("device_s"),
-        )
-    )
-    bills = bills.with_columns(
+    bills = rows.group_by(dev_hour).agg(
+        pl.col("gpu_model").drop_nulls().first(), pl.col("mig_profile").drop_nulls().first(),
+        pl.col("dev_s").sum().alias("device_s"), pl.col("gap_s").sum(), pl.col("gap_n").sum().round(0).cast(pl.Int32),
+        pl.col("interval_s").first(),
+    ).with_columns(
         pl.col("mig_profile").map_elements(mig_share, return_dtype=pl.Float64).fill_null(1.0).alias("gpu_share")
     )
+    gpu_hour = ["tenant", "host", "gpu_uuid", "gpu_index", "hour"]
+    sliced = (
+        bills.filter(pl.col("mig_instance").is_not_null())
+        .group_by(gpu_hour).agg(pl.col("gpu_share").sum().alias("__sliced"))
+    )
+    bills = bills.join(sliced, on=gpu_hour, how="left", nulls_equal=True).with_columns(
+        pl.when(pl.col("mig_instance").is_null() & pl.col("__sliced").is_not_null())
+        .then((1.0 - pl.col("__sliced")).clip(0.0, 1.0))
+        .otherwise(pl.col("gpu_share")).alias("gpu_share")
+    ).drop("__sliced")
+    return bills.filter(pl.col("gpu_share") > 1e-9)
+
+
+def allocate(samples: pl.DataFrame, rates: list, settings: CostSettings, pod_models: dict[str, str],
+             window: tuple[datetime, datetime] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Allocation lines (workload and idle) per device-hour, cost in integer micro-dollars, and coverage.
+
+    `samples` may reach beyond `window` so that the gaps at its edges are known;
+    only samples inside it are billed.
+    """
+    if samples.is_empty():
+        return pl.DataFrame(), pl.DataFrame()
+    rows = device_time(samples, settings.gpu_gap_factor, settings.gpu_sample_interval_s)
+    if window is not None:
+        rows = rows.filter((pl.col("time") >= window[0]) & (pl.col("time") < window[1]))
+    if rows.is_empty():
+        return pl.DataFrame(), pl.DataFrame()
+    dev_hour = [*DEVICE, "hour"]
+    bills = device_bills(rows)
+    rows = rows.join(bills.select(dev_hour), on=dev_hour, how="semi", nulls_equal=True)
     rate_list = [
         rate_for(m, h, rates) for m, h in zip(bills["gpu_model"].to_list(), bills["hour"].to_list())
     ]
-    bills = bills.with_columns(pl.Series("rate_per_hour", [float(r) if r is not None else None for r in rate_list]))
+    bills = bills.with_columns(pl.Series("rate_per_hour", [float(r) if r is not None else None for r in rate_list],
+                                         dtype=pl.Float64))
     # micro-dollars of the device-hour bill, rounded once
     bills = bills.with_columns(
         (pl.col("device_s") / 3600.0 * pl.col("rate_per_hour") * pl.col("gpu_share") * 1e6)
         .round(0).cast(pl.Int64).fill_null(0).alias("bill_micro")
     )
+    coverage = bills.select(*dev_hour, "gpu_model", "mig_profile", "gpu_share", "device_s", "gap_s", "gap_n",
+                            "interval_s")
+    bills = bills.drop(["device_s", "gap_s", "gap_n", "interval_s"])
     work = (
         rows.group_by([*dev_hour, "k8s_namespace", "k8s_pod"])
         .agg(pl.col("busy_s").sum().alias("gpu_seconds"))
@@ -150,7 +209,7 @@ def allocate(samples: pl.DataFrame, rates: list, settings: CostSettings, pod_mod
             pl.col("k8s_pod").str.replace(WORKLOAD_RE, "$1").replace_strict(pod_models, default=None, return_dtype=pl.String),
         ).alias("model")
     )
-    return lines
+    return lines, coverage
 
 
 def pod_models_from_spans(wh: Warehouse, start: datetime, end: datetime) -> dict[str, str]:
@@ -179,17 +238,27 @@ def allocate_window(wh: Warehouse, settings: CostSettings, start: datetime, end:
     start = start.replace(minute=0, second=0, microsecond=0)
     sync_gpu_rates(wh, settings)
     rates = wh.con.execute("SELECT gpu_model, usd_per_hour, valid_from, valid_to, source FROM gpu_rates").fetchall()
+    # samples around the window too: the gap after its last sample, and intervals to learn
+    around = timedelta(seconds=max(GAP_LOOKAROUND_S, 2 * settings.gpu_gap_factor * settings.gpu_sample_interval_s))
     samples = wh.con.sql(
         "SELECT time, tenant, host, gpu_uuid, gpu_index, gpu_model, mig_profile, mig_instance, k8s_namespace,"
         " k8s_pod, utilization FROM gpu_samples WHERE time >= ? AND time < ?",
-        params=[start, end],
+        params=[start - around, end + around],
     ).to_arrow_table()
     samples = pl.from_arrow(samples)
-    wh.con.execute("DELETE FROM gpu_allocations WHERE hour >= ? AND hour < ?", [start, end])
-    wh.con.execute("DELETE FROM gpu_team_costs WHERE hour >= ? AND hour < ?", [start, end])
-    lines = allocate(samples, rates, settings, pod_models_from_spans(wh, start, end))
+    for table in ("gpu_allocations", "gpu_team_costs", "gpu_coverage"):
+        wh.con.execute(f"DELETE FROM {table} WHERE hour >= ? AND hour < ?", [start, end])
+    lines, coverage = allocate(samples, rates, settings, pod_models_from_spans(wh, start, end), (start, end))
     if lines.is_empty():
         return 0
+    wh.con.register("__cov", coverage.to_arrow())
+    try:
+        wh.con.execute(
+            "INSERT INTO gpu_coverage SELECT hour, tenant, host, gpu_uuid, gpu_model, mig_profile, mig_instance,"
+            " gpu_share, device_s, gap_s, gap_n, interval_s FROM __cov"
+        )
+    finally:
+        wh.con.unregister("__cov")
     now = utcnow()
     out = lines.select(
         "hour", "tenant", "host", "gpu_uuid", "gpu_model", "mig_profile", "mig_instance", "gpu_share",

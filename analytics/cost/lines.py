@@ -38,7 +38,7 @@ _COST_SELECT = """
 WITH base AS (
     SELECT s.tenant, s.trace_id, s.span_id, s.start_time, s.team, s.feature, s.provider,
            coalesce(s.response_model, s.request_model) AS model, s.k8s_pod, s.host_name, s.is_error,
-           a.status AS a_status, a.price_id,
+           s.deployment_environment AS environment, a.status AS a_status, a.price_id,
            coalesce(s.input_tokens, 0) AS in_t, coalesce(s.cache_read_tokens, 0) AS cr_t,
            coalesce(s.cache_write_tokens, 0) AS cw_t, coalesce(s.output_tokens, 0) AS out_t,
            coalesce(s.reasoning_tokens, 0) AS rs_t, s.total_tokens AS tot_t,
@@ -83,7 +83,7 @@ SELECT tenant, trace_id, span_id, start_time, team, feature, provider, model, k8
        CAST(c_cw AS DECIMAL(38, 18)) AS cache_write_cost, CAST(c_out AS DECIMAL(38, 18)) AS output_cost,
        CAST(c_rs AS DECIMAL(38, 18)) AS reasoning_cost,
        CAST(c_in + c_cr + c_cw + c_out + c_rs AS DECIMAL(38, 18)) AS cost,
-       ? AS computed_at, negative_uncached
+       ? AS computed_at, negative_uncached, environment
 FROM priced
 """
 
@@ -122,7 +122,7 @@ COST_LINE_COLUMNS = (
     "tenant, trace_id, span_id, start_time, team, feature, provider, model, k8s_pod, host_name, is_error,"
     " status, price_id, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,"
     " above_200k, service_tier, total_tokens, input_cost, cache_read_cost, cache_write_cost, output_cost, reasoning_cost, cost, computed_at,"
-    " negative_uncached"
+    " negative_uncached, environment"
 )
 
 

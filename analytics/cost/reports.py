@@ -122,8 +122,39 @@ def showback_report(wh: Warehouse, settings: CostSettings, month: str, out: Path
     sb = build_showback(wh, settings, month, out, progress=progress)
     return {
         "month": month, "currency": sb.currency, "total": _money(sb.total), "focus_rows": sb.focus_rows,
-        "files": sb.files,
+        "files": sb.files, "empty": sb.empty, "period": sb.period_label, "previous_period": sb.previous_label,
+        "as_of": sb.as_of.isoformat() if sb.as_of else None,
+        "gpu_pools": [p.as_dict() for p in sb.pools],
         "teams": [{"team": t.team, "total": _money(t.total), "previous": _money(t.previous), "mom": t.mom,
                    "gpu_allocated": _money(t.gpu_allocated), "gpu_idle": _money(t.gpu_idle),
                    "unpriced_spans": sum(u["spans"] for u in t.unpriced)} for t in sb.teams],
     }
+
+
+def reconcile_report(wh: Warehouse, settings: CostSettings, month: str, *, update: bool = True) -> dict:
+    """Price and allocate what is new, then the month's GPU reconciliation (see analytics.cost.reconcile)."""
+    from inferledger.analytics.cost.job import update_costs
+    from inferledger.analytics.cost.reconcile import reconcile_month
+
+    if update:
+        update_costs(wh, settings, utcnow())
+    return reconcile_month(wh, settings, month)
+
+
+def budget_report(wh: Warehouse, settings: CostSettings, *, update: bool = True) -> dict:
+    """Each configured budget this month: spend so far, month-end forecast, highest threshold crossed."""
+    from inferledger.analytics.cost.budgets import evaluate_budgets, highest_crossed
+    from inferledger.analytics.cost.job import update_costs
+
+    now = utcnow()
+    if update:
+        update_costs(wh, settings, now)
+    out = []
+    for s in evaluate_budgets(wh, settings, now):
+        crossed = highest_crossed(s, settings.budget_thresholds)
+        out.append({"team": s.team, "feature": s.feature or "*", "budget": _money(s.budget),
+                    "spent": _money(s.spent.quantize(Decimal("0.01"))),
+                    "forecast": _money(s.forecast.quantize(Decimal("0.01"))), "consumed": round(s.consumed, 4),
+                    "threshold_crossed": None if crossed is None else f"{round(crossed * 100)}%",
+                    "forecast_over_budget": s.forecast > s.budget})
+    return {"month": f"{now:%Y-%m}", "as_of": now.isoformat(), "currency": settings.currency, "budgets": out}

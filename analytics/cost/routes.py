@@ -3,6 +3,8 @@
 GET  /admin/cost/check                         catalog health and unpriced usage (as `prices check --json`)
 POST /admin/cost/reprice   {"dry_run": true, "since": "...", "until": "..."}   (as `prices reprice --json`)
 POST /admin/cost/showback  {"month": "YYYY-MM", "out": "DIR"}                  (as `report showback --json`)
+GET  /admin/cost/reconcile?month=YYYY-MM                                       (as `report reconcile --json`)
+GET  /admin/cost/budgets                                                       (as `budget status --json`)
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from inferledger.analytics.cost.reports import check_report, reprice_report, showback_report
+from inferledger.analytics.cost.reports import budget_report, check_report, reconcile_report, reprice_report, showback_report
 from inferledger.analytics.cost.showback.build import parse_month
 
 
@@ -67,8 +69,25 @@ async def post_showback(request: Request) -> JSONResponse:
     return JSONResponse(result)
 
 
+async def get_reconcile(request: Request) -> JSONResponse:
+    month = request.query_params.get("month", "")
+    try:
+        parse_month(month)
+    except ValueError as exc:
+        return _error(400, str(exc))
+    s = request.app.state.settings.analytics.cost
+    return JSONResponse(await run_in_threadpool(reconcile_report, request.app.state.warehouse, s, month))
+
+
+async def get_budgets(request: Request) -> JSONResponse:
+    s = request.app.state.settings.analytics.cost
+    return JSONResponse(await run_in_threadpool(budget_report, request.app.state.warehouse, s))
+
+
 ROUTES = [
     Route("/admin/cost/check", get_check, methods=["GET"]),
     Route("/admin/cost/reprice", post_reprice, methods=["POST"]),
     Route("/admin/cost/showback", post_showback, methods=["POST"]),
+    Route("/admin/cost/reconcile", get_reconcile, methods=["GET"]),
+    Route("/admin/cost/budgets", get_budgets, methods=["GET"]),
 ]

@@ -108,6 +108,58 @@ def _default_gpu_rates() -> list[GpuRate]:
 
 
 @dataclass
+class GpuPool:
+    """GPUs a provider bills for: `count` GPUs matching `gpu_model` (as a word), on hosts matching `host_regex`.
+
+    The inventory is what reconciliation compares the samples with: `count` GPUs
+    for every hour in [valid_from, valid_to) are expected to be observed and billed.
+    `usd_per_hour` 0 takes the rate from `gpu_rates`.
+    """
+
+    name: str = ""
+    gpu_model: str = ""
+    count: int = 0
+    usd_per_hour: float = 0.0
+    host_regex: str = ""
+    valid_from: str = ""
+    valid_to: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.gpu_model:
+            raise ValueError("a GPU pool needs a name and a gpu_model")
+        if self.count < 1:
+            raise ValueError(f"GPU pool {self.name!r}: count must be >= 1, got {self.count}")
+        if self.usd_per_hour < 0:
+            raise ValueError(f"GPU pool {self.name!r}: usd_per_hour must be >= 0")
+        if self.host_regex:
+            try:
+                re.compile(self.host_regex)
+            except re.error as exc:
+                raise ValueError(f"GPU pool {self.name!r}: host_regex is not a valid regex: {exc}") from exc
+        start = parse_when(self.valid_from, "valid_from")
+        end = parse_when(self.valid_to, "valid_to")
+        if start and end and end <= start:
+            raise ValueError(f"GPU pool {self.name!r}: valid_to must be after valid_from")
+
+
+@dataclass
+class GpuBill:
+    """What the provider billed for one pool in one month (YYYY-MM), in the cost currency."""
+
+    pool: str = ""
+    month: str = ""
+    amount: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.pool:
+            raise ValueError("a GPU bill needs a pool")
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", self.month):
+            raise ValueError(f"GPU bill for {self.pool!r}: month must be YYYY-MM, got {self.month!r}")
+        if self.amount < 0:
+            raise ValueError(f"GPU bill for {self.pool!r}: amount must be >= 0")
+
+
+@dataclass
 class Budget:
     team: str = ""
     feature: str = ""  # empty: the whole team
@@ -135,8 +187,16 @@ class CostSettings:
     gpu_rates: list[GpuRate] = field(default_factory=_default_gpu_rates)
     # Idle GPU time: its own line (false) or spread over the GPU's workloads by their use (true).
     spread_idle: bool = False
-    # A GPU sample stands for the time until the next one, at most this long.
-    gpu_sample_max_gap_s: float = 300.0
+    # A GPU sample stands for the time until the GPU's next sample. Each GPU's own
+    # sampling interval is learned from its samples (the median gap); a gap longer than
+    # gpu_gap_factor x that interval is a coverage gap: the sample before it stands for
+    # one interval and the rest is recorded as unobserved (gpu_coverage), never billed.
+    gpu_gap_factor: float = 3.0
+    # The interval assumed for a GPU with too few samples to learn its own (and no fleet to learn from).
+    gpu_sample_interval_s: float = 60.0
+    # Inventory and bills that `report reconcile` checks the observed GPU time against.
+    gpu_pools: list[GpuPool] = field(default_factory=list)
+    gpu_bills: list[GpuBill] = field(default_factory=list)
     budgets: list[Budget] = field(default_factory=list)
     # Days of history the month-end forecast learns weekday and weekend spend from.
     forecast_lookback_days: int = 28
@@ -157,8 +217,16 @@ class CostSettings:
                 raise ValueError(
                     f"overrides[{i}].currency is {o.currency} but analytics.cost.currency is {self.currency}"
                 )
-        if self.gpu_sample_max_gap_s <= 0:
-            raise ValueError("gpu_sample_max_gap_s must be > 0")
+        if self.gpu_gap_factor < 1:
+            raise ValueError("gpu_gap_factor must be >= 1")
+        if self.gpu_sample_interval_s <= 0:
+            raise ValueError("gpu_sample_interval_s must be > 0")
+        names = [p.name for p in self.gpu_pools]
+        if len(set(names)) != len(names):
+            raise ValueError(f"gpu_pools names must be unique, got {names}")
+        for b in self.gpu_bills:
+            if b.pool not in names:
+                raise ValueError(f"gpu_bills: pool {b.pool!r} is not one of gpu_pools {names}")
         if self.forecast_lookback_days < 7:
             raise ValueError("forecast_lookback_days must be >= 7")
         if any(not 0 < t <= 10 for t in self.budget_thresholds):

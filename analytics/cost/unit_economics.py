@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 from inferledger.analytics.warehouse import Warehouse
 
 _ROLLUP = """
-INSERT INTO cost_rollup_hourly
+INSERT INTO cost_rollup_hourly (hour, tenant, team, feature, provider, model, requests, ok_requests,
+    unpriced_requests, input_tokens, output_tokens, total_tokens, token_cost, gpu_cost, cost, environment)
 WITH tok AS (
-    SELECT date_trunc('hour', start_time) AS hour, tenant, team, feature, provider, model,
+    SELECT date_trunc('hour', start_time) AS hour, tenant, team, feature, provider, model, environment,
            count(*) AS requests, count(*) FILTER (WHERE NOT is_error) AS ok_requests,
            count(*) FILTER (WHERE status IN ('unpriced', 'split_unknown')) AS unpriced_requests,
            sum(input_tokens + cache_read_tokens + cache_write_tokens) AS input_tokens,
@@ -34,10 +35,11 @@ SELECT coalesce(t.hour, g.hour), coalesce(t.tenant, g.tenant), coalesce(t.team, 
        coalesce(t.requests, 0), coalesce(t.ok_requests, 0), coalesce(t.unpriced_requests, 0),
        coalesce(t.input_tokens, 0), coalesce(t.output_tokens, 0), coalesce(t.total_tokens, 0),
        coalesce(t.token_cost, 0), coalesce(g.gpu_cost, 0),
-       coalesce(t.token_cost, 0) + coalesce(g.gpu_cost, 0)
+       coalesce(t.token_cost, 0) + coalesce(g.gpu_cost, 0), t.environment
 FROM tok t FULL OUTER JOIN gpu g
   ON t.hour = g.hour AND t.tenant = g.tenant AND t.team = g.team AND t.feature = g.feature
  AND t.provider IS NOT DISTINCT FROM g.provider AND t.model IS NOT DISTINCT FROM g.model
+ AND t.environment IS NULL
 """
 
 

@@ -32,7 +32,7 @@ DATASOURCE = m.DataSourceRef(type_val="prometheus", uid="${datasource}")
 GRAFANA_DS = m.DataSourceRef(type_val="grafana", uid="-- Grafana --")
 # The metric every template variable takes its values from (spans: always present).
 VARIABLE_SOURCE = "inferledger_requests_total"
-TEMPLATE_VARS = ("team", "model", "environment")
+TEMPLATE_VARS = ("tenant", "team", "model", "environment")
 VARIABLE_SOURCES = {"slo": "inferledger_slo_objective_ratio"}
 
 
@@ -214,8 +214,9 @@ class Board:
 
 
 def _query_variable(name: str) -> db.QueryVariable:
-    """team / model / environment, each filtered by the ones before it."""
-    scope = {"team": "", "model": '{team=~"$team"}', "environment": '{team=~"$team", model=~"$model"}'}
+    """tenant / team / model / environment, each filtered by the ones before it."""
+    scope = {"tenant": "", "team": '{tenant=~"$tenant"}', "model": '{tenant=~"$tenant", team=~"$team"}',
+             "environment": '{tenant=~"$tenant", team=~"$team", model=~"$model"}'}
     source = VARIABLE_SOURCES.get(name, VARIABLE_SOURCE) + scope.get(name, "")
     return (
         db.QueryVariable(name)

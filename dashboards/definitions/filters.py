@@ -1,8 +1,12 @@
 """PromQL label selectors bound to the template variables (one spelling everywhere)."""
 
-SPANS = 'team=~"$team", model=~"$model", environment=~"$environment"'
-COST = 'team=~"$team", model=~"$model"'
+SPANS = 'tenant=~"$tenant", team=~"$team", model=~"$model", environment=~"$environment"'
+COST = 'tenant=~"$tenant", team=~"$team", model=~"$model", environment=~"$environment"'
 TEAM = 'team=~"$team"'
+TENANT_TEAM = 'tenant=~"$tenant", team=~"$team"'
+# Spend over fixed event-time windows (dashboards.families.spend): agrees with the showback.
+MTD = 'window="month_to_date"'
+LAST_HOUR = 'window="last_hour"'
 MODEL = 'model=~"$model"'
 PER_HOUR = 3600
 

@@ -13,12 +13,12 @@ import polars as pl
 from prometheus_client.core import Metric
 
 from inferledger.dashboards.cardinality import bound_cardinality
-from inferledger.dashboards.families.base import Family, emit, query, table_columns
+from inferledger.dashboards.families.base import Family, base_model_sql, emit, query, table_columns
 from inferledger.dashboards.settings import DashboardSettings
 
 # --- cost (analytics/migrations/0100_cost.sql) --------------------------------------------------
 
-COST_LABELS = ("team", "model", "provider")
+COST_LABELS = ("tenant", "team", "model", "model_version", "provider", "environment")
 
 
 def cost_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
@@ -28,11 +28,12 @@ def cost_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
     df = query(
         con,
         """
-        SELECT team, coalesce(model, 'unknown') AS model, coalesce(provider, 'unknown') AS provider,
+        SELECT tenant, team, {model} AS model, coalesce(model, 'unknown') AS model_version,
+               coalesce(provider, 'unknown') AS provider, coalesce(environment, 'unknown') AS environment,
                sum(cost)::DOUBLE AS spend,
                count(*) FILTER (WHERE status = 'unpriced')::DOUBLE AS unpriced
         FROM cost_lines GROUP BY ALL
-        """,
+        """.format(model=base_model_sql("model")),
     )
     df = bound_cardinality(df, COST_LABELS, {"spend": "sum", "unpriced": "sum"}, n=cfg.metrics_top_n)
     return [
@@ -54,15 +55,15 @@ def unit_cost_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]
     df = query(
         con,
         """
-        SELECT coalesce(model, 'unknown') AS model, coalesce(provider, 'unknown') AS provider,
+        SELECT tenant, {model} AS model, coalesce(provider, 'unknown') AS provider,
                sum(cost)::DOUBLE AS spend, sum(requests)::DOUBLE AS requests,
                sum(ok_requests)::DOUBLE AS ok_requests, sum(total_tokens)::DOUBLE AS tokens
         FROM cost_rollup_hourly WHERE hour >= date_trunc('hour', ?::TIMESTAMP) GROUP BY ALL
-        """,
+        """.format(model=base_model_sql("model")),
         [since],
     )
     df = bound_cardinality(
-        df, ("model", "provider"), {"spend": "sum", "requests": "sum", "ok_requests": "sum", "tokens": "sum"},
+        df, ("tenant", "model", "provider"), {"spend": "sum", "requests": "sum", "ok_requests": "sum", "tokens": "sum"},
         n=cfg.metrics_top_n, rank_by="spend",
     )
     df = df.with_columns(
@@ -70,7 +71,7 @@ def unit_cost_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]
         pl.when(pl.col("ok_requests") > 0).then(pl.col("spend") / pl.col("ok_requests")).alias("per_ok"),
         pl.when(pl.col("tokens") > 0).then(pl.col("spend") / pl.col("tokens") * 1e6).alias("per_mtok"),
     )
-    labels = ["model", "provider"]
+    labels = ["tenant", "model", "provider"]
     return [
         emit(df, "gauge", "inferledger_cost_per_request_usd",
              "Mean cost of one request over the unit-cost window, USD.", labels, "per_request"),
@@ -88,13 +89,13 @@ def gpu_cost_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
     df = query(
         con,
         """
-        SELECT coalesce(gpu_model, 'unknown') AS gpu_model, coalesce(k8s_namespace, 'none') AS namespace,
+        SELECT tenant, coalesce(gpu_model, 'unknown') AS gpu_model, coalesce(k8s_namespace, 'none') AS namespace,
                CASE WHEN line_kind = 'idle' THEN 'idle' ELSE 'allocated' END AS kind,
                sum(cost)::DOUBLE AS cost, sum(gpu_seconds)::DOUBLE AS gpu_seconds
         FROM gpu_allocations GROUP BY ALL
         """,
     )
-    labels = ("gpu_model", "namespace", "kind")
+    labels = ("tenant", "gpu_model", "namespace", "kind")
     df = bound_cardinality(df, labels, {"cost": "sum", "gpu_seconds": "sum"}, n=cfg.metrics_top_n)
     out = [
         emit(df, "counter", "inferledger_gpu_cost_usd", "GPU cost by allocation (allocated or idle), USD.",
@@ -106,13 +107,14 @@ def gpu_cost_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
         team = query(
             con,
             """
-            SELECT team, CASE WHEN line_kind = 'idle' THEN 'idle' ELSE 'allocated' END AS kind,
+            SELECT tenant, team, CASE WHEN line_kind = 'idle' THEN 'idle' ELSE 'allocated' END AS kind,
                    sum(cost)::DOUBLE AS cost FROM gpu_team_costs GROUP BY ALL
             """,
         )
-        team = bound_cardinality(team, ("team", "kind"), {"cost": "sum"}, n=cfg.metrics_top_n)
+        team = bound_cardinality(team, ("tenant", "team", "kind"), {"cost": "sum"}, n=cfg.metrics_top_n)
         out.append(emit(team, "counter", "inferledger_gpu_team_cost_usd",
-                        "GPU cost attributed to the teams whose spans the GPUs served, USD.", ["team", "kind"], "cost"))
+                        "GPU cost attributed to the teams whose spans the GPUs served, USD.",
+                        ["tenant", "team", "kind"], "cost"))
     return out
 
 

@@ -34,6 +34,16 @@ class Family:
     collect: Callable[[object, DashboardSettings, datetime], list[Metric]]
 
 
+# A dated model version a provider answers with (gpt-4o-2024-08-06, claude-sonnet-4-5-20250929,
+# anthropic.claude-3-5-sonnet-20240620-v1:0) without its date: the base model, one `model` label.
+_DATED = r"([-@](\d{4}-\d{2}-\d{2}|\d{8}))(-v\d+(:\d+)?)?$"
+
+
+def base_model_sql(column: str) -> str:
+    """SQL for the base model of `column` ('unknown' when null)."""
+    return f"coalesce(regexp_replace({column}, '{_DATED}', ''), 'unknown')"
+
+
 def query(con, sql: str, params: Sequence | None = None) -> pl.DataFrame:
     """Run a small aggregate query into a polars frame (results here are a few thousand rows)."""
     # Through Arrow so an empty result keeps its column types (labels stay strings).
@@ -71,15 +81,15 @@ def emit(
 
 # --- spans: requests, errors, tokens, latency -------------------------------------------------
 
-SPAN_LABELS = ("team", "model", "provider", "environment")
+SPAN_LABELS = ("tenant", "team", "model", "model_version", "provider", "environment")
 
 
 def spans_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
     df = query(
         con,
         """
-        SELECT team,
-               coalesce(request_model, response_model, 'unknown') AS model,
+        SELECT tenant, team,
+               {model} AS model, coalesce(response_model, request_model, 'unknown') AS model_version,
                coalesce(provider, 'unknown') AS provider,
                coalesce(deployment_environment, 'unknown') AS environment,
                count(*)::DOUBLE AS requests,
@@ -91,7 +101,7 @@ def spans_family(con, cfg: DashboardSettings, now: datetime) -> list[Metric]:
                coalesce(sum(reasoning_tokens), 0)::DOUBLE AS reasoning,
                sum(duration_s) AS duration_sum
         FROM spans WHERE is_inference IS NOT FALSE AND duplicate_of IS NULL GROUP BY ALL
-        """,
+        """.format(model=base_model_sql("coalesce(response_model, request_model)")),
     )
     aggs = {c: "sum" for c in ("requests", "errors", *TOKEN_TYPES, "duration_sum")}
     df = bound_cardinality(df, SPAN_LABELS, aggs, n=cfg.metrics_top_n, rank_by="requests")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -37,9 +38,12 @@ SKIPPED_JOBS = ("alerts.prune", "warehouse.retention")
 @pass_app
 def command(app: AppContext, days: float, live: bool, seed: int, scale: float, out_dir: str) -> None:
     """Send a realistic fleet through the OpenTelemetry SDK, run the jobs, print where to look."""
+    from inferledger.analytics.warehouse import utcnow
     from inferledger.dashboards.provisioning import export as export_provisioning
     from inferledger.demo.emit import backfill, stream_live
+    from inferledger.demo.finops import demo_cost_config
     from inferledger.demo.receiver import demo_alert_config, describe, start_demo_receiver
+    from inferledger.demo.spec import FleetSpec
     from inferledger.service import BackgroundService
 
     console = Console(width=max(Console().width, 120))
@@ -49,6 +53,8 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
     service = None
     received: list = []
     stop_receiver = None
+    now = utcnow()
+    since = now - timedelta(days=days)
     held = probe_service(s)
     if held is not None and not held.holds(warehouse_path(s)):
         raise click.ClickException(
@@ -64,7 +70,8 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
         from inferledger.app import locked_message
 
         receiver_url, received, stop_receiver = start_demo_receiver()
-        s = with_overrides(s, {**demo_alert_config(receiver_url), "analytics.slo.include_demo_specs": True})
+        s = with_overrides(s, {**demo_alert_config(receiver_url), "analytics.slo.include_demo_specs": True,
+                               **demo_cost_config(FleetSpec().scaled(scale), since)})
         console.print(f"starting InferLedger on the embedded warehouse [bold]{s.warehouse.path}[/]; "
                       f"alerts go to a local webhook receiver at {receiver_url}")
         try:
@@ -80,9 +87,11 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
             raise click.ClickException(f"{exc} (set INFERLEDGER_SERVER__OTLP_HTTP / __OTLP_GRPC / __ADMIN to free ports)") from exc
     try:
         started = time.perf_counter()
-        report = backfill(otlp_url, days, seed=seed, scale=scale)
+        report = backfill(otlp_url, days, seed=seed, scale=scale, now=now)
         console.print(f"backfilled {days:g} days in {time.perf_counter() - started:.1f} s")
         hdr = admin_headers(s)
+        if service is not None:
+            _add_spike_budget(admin_url, service, s, report, now, console, hdr)
         jobs = _run_jobs(admin_url, console, hdr)
         stats = httpx.get(f"{admin_url}/admin/stats", timeout=60, headers=hdr).json()
         records = httpx.get(f"{admin_url}/admin/alert-records", params={"limit": 500}, timeout=60, headers=hdr).json()
@@ -90,12 +99,17 @@ def command(app: AppContext, days: float, live: bool, seed: int, scale: float, o
         month = f"{report.incidents[0].start:%Y-%m}" if report.incidents else f"{time.gmtime().tm_year}-{time.gmtime().tm_mon:02d}"
         showback = httpx.post(f"{admin_url}/admin/cost/showback", timeout=900, headers=hdr,
                               json={"month": month, "out": str(Path(out_dir).resolve() / "showback" / month)}).json()
+        months = sorted({f"{since:%Y-%m}", f"{now:%Y-%m}"})
+        reconciliation = [httpx.get(f"{admin_url}/admin/cost/reconcile", params={"month": m}, timeout=900, headers=hdr).json()
+                          for m in months]
+        budgets = httpx.get(f"{admin_url}/admin/cost/budgets", timeout=60, headers=hdr).json()
         anomalies = httpx.get(f"{admin_url}/admin/anomaly/list", params={"hours": int(days * 24) + 1}, timeout=60, headers=hdr).json()
         slos = httpx.get(f"{admin_url}/admin/slo/status", timeout=60, headers=hdr).json().get("slos", [])
         _print_summary(console, report, stats, jobs, records)
         _print_findings(console, report.incidents, anomalies, records)
         _print_slos(console, slos)
         _print_costs(console, showback)
+        _print_finops(console, reconciliation, budgets)
         if received:
             console.print("[bold]notifications received by the demo webhook:[/]")
             for req in received:
@@ -139,6 +153,27 @@ def _next_commands(db: str, hours: int, month: str) -> str:
             f"  {cli} report showback --month {month}")
 
 
+def _add_spike_budget(admin_url: str, service, s, report, now, console: Console, hdr: dict[str, str]) -> None:
+    """Price the backfill, then give the spike's team a budget that the spike breaches (see demo.finops)."""
+    from inferledger.analytics.cost.settings import Budget
+    from inferledger.demo.finops import spike_budget
+
+    spike = next((i for i in report.incidents if i.kind == "cost_spike" and i.team), None)
+    if spike is None:
+        return
+    httpx.post(f"{admin_url}/admin/jobs/run", params={"name": "cost.update"}, json={}, headers=hdr, timeout=900)
+    con = service.service.state.warehouse.cursor()
+    try:
+        monthly = spike_budget(con, spike.team, spike.start, spike.end, now)
+    finally:
+        con.close()
+    if monthly is not None:
+        # the running service reads its budgets from this settings object at each budget run
+        s.analytics.cost.budgets.append(Budget(team=spike.team, monthly=monthly))
+        console.print(f"budget: {spike.team} {monthly:,.2f} {s.analytics.cost.currency} a month "
+                      f"(its cost spike at {spike.start:%m-%d %H:%M} takes it over)")
+
+
 def _run_jobs(admin_url: str, console: Console, hdr: dict[str, str]) -> list[dict]:
     names = [j["name"] for j in httpx.get(f"{admin_url}/admin/jobs", timeout=30, headers=hdr).json()]
     analysis = [n for n in names if n not in ALERT_JOBS + SKIPPED_JOBS]
@@ -173,6 +208,17 @@ def _print_costs(console: Console, showback: dict) -> None:
                       f"{float(t['gpu_idle']):,.2f}", str(t["unpriced_spans"]))
     table.add_row("[bold]all[/]", f"[bold]{float(showback['total']):,.2f}[/]", "", "", "")
     console.print(table)
+
+
+def _print_finops(console: Console, reconciliation: list[dict], budgets: dict) -> None:
+    from inferledger.commands.budget import print_budgets
+    from inferledger.commands.report import print_reconciliation
+
+    for month in reconciliation:
+        if "pools" in month:
+            print_reconciliation(month, console)
+    if "budgets" in budgets:
+        print_budgets(budgets, console)
 
 
 def _print_findings(console: Console, incidents: list, anomalies: list, records: list) -> None:

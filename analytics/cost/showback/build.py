@@ -80,6 +80,30 @@ class Showback:
     teams: list[TeamPage] = field(default_factory=list)
     focus_rows: int = 0
     files: dict[str, str] = field(default_factory=dict)
+    # set while the month is in progress: totals are month to date and compare with the same days before
+    as_of: datetime | None = None
+    # GPU reconciliation per pool (analytics.cost.reconcile.PoolRow)
+    pools: list = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.teams
+
+    @property
+    def period_label(self) -> str:
+        if self.as_of is not None:
+            return f"month to date, as of {self.as_of:%Y-%m-%d %H:%M} UTC"
+        return "whole month"
+
+    @property
+    def previous_label(self) -> str:
+        if self.as_of is not None:
+            return f"same {self.days_elapsed} days of the previous month"
+        return "previous month"
+
+    @property
+    def days_elapsed(self) -> str:
+        return f"{(self.as_of - self.start).total_seconds() / 86400:.1f}".rstrip("0").rstrip(".") if self.as_of else ""
 
     @property
     def total(self) -> Decimal:
@@ -92,7 +116,16 @@ def aggregate(con, start: datetime, end: datetime) -> None:
     con.execute(_GPU, [start, end])
 
 
-def _team_pages(con, start: datetime, end: datetime, top_models: int = 6) -> list[TeamPage]:
+def previous_window(start: datetime, end: datetime, as_of: datetime | None) -> tuple[datetime, datetime]:
+    """The previous month, or its same elapsed time when the month is in progress (one day vs one day)."""
+    prev_start = month_bounds((start - timedelta(days=1)).date())[0]
+    if as_of is None:
+        return prev_start, start
+    return prev_start, min(start, prev_start + (as_of - start))
+
+
+def _team_pages(con, start: datetime, end: datetime, top_models: int = 6,
+                as_of: datetime | None = None) -> list[TeamPage]:
     days = []
     d = start
     while d < end:
@@ -109,9 +142,9 @@ def _team_pages(con, start: datetime, end: datetime, top_models: int = 6) -> lis
         ) GROUP BY team ORDER BY 2 DESC, team
         """
     ).fetchall()
-    prev_start = month_bounds((start - timedelta(days=1)).date())[0]
     previous = dict(con.execute(
-        "SELECT team, sum(cost) FROM cost_rollup_hourly WHERE hour >= ? AND hour < ? GROUP BY team", [prev_start, start]
+        "SELECT team, sum(cost) FROM cost_rollup_hourly WHERE hour >= ? AND hour < ? GROUP BY team",
+        list(previous_window(start, end, as_of)),
     ).fetchall())
     daily = con.execute(
         """
@@ -195,18 +228,22 @@ def write_lines_csv(con, path: Path) -> int:
 
 
 def build_showback(wh: Warehouse, settings: CostSettings, month: str, out_dir: Path | None = None,
-                   *, progress: bool = False) -> Showback:
+                   *, progress: bool = False, now: datetime | None = None) -> Showback:
     """Aggregate the month and, when `out_dir` is given, write showback.html, showback.csv, focus.csv/.parquet."""
+    from inferledger.analytics.cost.reconcile import reconcile
     from inferledger.analytics.cost.showback.progress import steps
+    from inferledger.analytics.warehouse import utcnow
 
     start, end = parse_month(month)
+    now = now or utcnow()
     con = wh.cursor()  # temp tables stay private to this cursor
     try:
-        sb = Showback(month, settings.currency, start, end)
+        sb = Showback(month, settings.currency, start, end, as_of=now if start <= now < end else None)
         with steps(progress, 5 if out_dir else 2, f"showback {month}") as advance:
             aggregate(con, start, end)
             advance("aggregated cost lines")
-            sb.teams = _team_pages(con, start, end)
+            sb.teams = _team_pages(con, start, end, as_of=sb.as_of)
+            sb.pools = reconcile(wh, settings, start, end, now)
             advance("team pages")
             if out_dir is not None:
                 out_dir.mkdir(parents=True, exist_ok=True)

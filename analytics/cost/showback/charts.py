@@ -12,24 +12,34 @@ PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b
            "#9c755f", "#bab0ac"]
 
 
-def _nice_max(v: float) -> float:
-    if v <= 0:
-        return 1.0
+def nice_ticks(v: float, most: int = 5) -> list[float]:
+    """Round axis ticks from 0 to at least v: steps of 1, 2 or 5 x 10^k, at most `most` steps."""
     import math
 
-    exp = 10 ** math.floor(math.log10(v))
-    for m in (1, 2, 2.5, 5, 10):
-        if v <= m * exp:
-            return m * exp
-    return 10 * exp
+    if not v > 0:
+        return [0.0, 0.25, 0.5, 0.75, 1.0]
+    exp = 10 ** math.floor(math.log10(v / most))
+    for m in (1, 2, 5, 10, 20):
+        step = m * exp
+        if math.ceil(v / step - 1e-9) <= most:
+            break
+    n = max(1, math.ceil(v / step - 1e-9))
+    return [round(step * k, 10) for k in range(n + 1)]
 
 
 def _fmt(v: float) -> str:
     if v >= 1000:
         return f"{v:,.0f}"
     if v >= 1:
-        return f"{v:,.2f}"
+        return f"{v:,.2f}".rstrip("0").rstrip(".")
     return f"{v:.4f}".rstrip("0").rstrip(".") or "0"
+
+
+def _svg_open(width: int, height: int, title: str) -> str:
+    """Scales down with its container (the report must read at 800 px), never wider than designed."""
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+            f'style="width:100%;max-width:{width}px;height:auto" class="chart" role="img" '
+            f'aria-label="{escape(title)}" font-family="sans-serif" font-size="11">')
 
 
 def _short(name: str, n: int = 34) -> str:
@@ -45,16 +55,16 @@ def stacked_bars(labels: list[str], series: dict[str, list[float]], *, title: st
     left, right, top, bottom = 64, 250, 28, 36
     pw, ph = width - left - right, height - top - bottom
     totals = [sum(s[i] for s in series.values()) for i in range(len(labels))]
-    ymax = _nice_max(max(totals, default=0))
+    ticks = nice_ticks(max(totals, default=0))
+    ymax = ticks[-1]
     n = max(len(labels), 1)
     bw = pw / n
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="{escape(title)}" font-family="sans-serif" font-size="11">',
+    parts = [_svg_open(width, height, title),
              f'<text x="{left}" y="16" font-size="13" font-weight="bold">{escape(title)}</text>']
-    for k in range(5):
-        y = top + ph - ph * k / 4
+    for tick in ticks:
+        y = top + ph - ph * tick / ymax
         parts.append(f'<line x1="{left}" x2="{left + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{unit}{_fmt(ymax * k / 4)}</text>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{unit}{_fmt(tick)}</text>')
     for i, label in enumerate(labels):
         y = top + ph
         for j, (name, values) in enumerate(series.items()):
@@ -82,15 +92,15 @@ def lines(labels: list[str], series: dict[str, list[float | None]], *, title: st
     left, right, top, bottom = 64, 250, 28, 36
     pw, ph = width - left - right, height - top - bottom
     vals = [v for s in series.values() for v in s if v is not None]
-    ymax = _nice_max(max(vals, default=0))
+    ticks = nice_ticks(max(vals, default=0))
+    ymax = ticks[-1]
     n = max(len(labels) - 1, 1)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="{escape(title)}" font-family="sans-serif" font-size="11">',
+    parts = [_svg_open(width, height, title),
              f'<text x="{left}" y="16" font-size="13" font-weight="bold">{escape(title)}</text>']
-    for k in range(5):
-        y = top + ph - ph * k / 4
+    for tick in ticks:
+        y = top + ph - ph * tick / ymax
         parts.append(f'<line x1="{left}" x2="{left + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{unit}{_fmt(ymax * k / 4)}</text>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{unit}{_fmt(tick)}</text>')
     for j, (name, values) in enumerate(series.items()):
         color = PALETTE[j % len(PALETTE)]
         path, pen = [], "M"

@@ -107,7 +107,8 @@ def focus_sql(currency: str) -> str:
         r.team AS SubAccountId, r.team AS SubAccountName,
         to_json({{'feature': r.feature, 'model': r.model, 'token_class': r.cls}}) AS Tags,
         r.feature AS x_Feature, r.cls AS x_ChargeClass, r.price_id AS x_PriceVersion, r.service_tier AS x_ServiceTier,
-        r.x_in AS x_InputTokens, r.x_out AS x_OutputTokens, r.requests AS x_RequestCount, r.gpu_s AS x_GpuSeconds
+        r.x_in AS x_InputTokens, r.x_out AS x_OutputTokens, r.requests AS x_RequestCount,
+        CAST(round(r.gpu_s, 3) AS DECIMAL(38, 3)) AS x_GpuSeconds
     FROM r
     """
 
