@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 # Debian packages the tests need: prometheus (promtool and a real Prometheus) and
 # prometheus-alertmanager, both started by the tests on loopback. An area that needs
-# another one adds it here, e.g. `DEB_PACKAGES += chromium`.
+# another one adds it here; chromium renders the showback in tests/test_showback_browser.py.
 DEB_PACKAGES := prometheus prometheus-alertmanager chromium
 
 .PHONY: demo test test-fast lint deb-packages bench install clean instrumentation-envs
