@@ -176,9 +176,17 @@ def dedupe_batch(con, spans: pa.Table, now: datetime) -> int:
             new_span = None if new is None else new.split(":", 1)[1]
             if new_span != r[8]:
                 changes.append([new_span, now, tenant, r[1], r[2]])
-    if changes:
-        con.executemany(
-            "UPDATE spans SET duplicate_of = ?, deduped_at = ? WHERE tenant = ? AND trace_id = ? AND span_id = ?",
-            changes,
-        )
+    if changes:  # one set-based UPDATE (executemany would run one statement per span)
+        cols = list(zip(*changes))
+        upd = pa.table({"duplicate_of": pa.array(cols[0], pa.string()), "deduped_at": pa.array(cols[1], pa.timestamp("us")),
+                        "tenant": pa.array(cols[2], pa.string()), "trace_id": pa.array(cols[3], pa.string()),
+                        "span_id": pa.array(cols[4], pa.string())})
+        con.register("_dedupe_changes", upd)
+        try:
+            con.execute(
+                "UPDATE spans SET duplicate_of = c.duplicate_of, deduped_at = c.deduped_at FROM _dedupe_changes c"
+                " WHERE spans.tenant = c.tenant AND spans.trace_id = c.trace_id AND spans.span_id = c.span_id"
+            )
+        finally:
+            con.unregister("_dedupe_changes")
     return len(changes)

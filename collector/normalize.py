@@ -8,7 +8,6 @@ depends only on the resource or the scope is computed once per resource / scope.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,6 +59,7 @@ from inferledger.collector.keymap import (
     head_flags,
     key_pattern,
 )
+from inferledger.collector.span_extras import body_id, fallback_ttft, invocation, invocation_user
 from inferledger.collector.token_semantics import input_includes_cache
 from inferledger.collector.vocabularies import (
     INFERENCE_HEADS,
@@ -67,7 +67,6 @@ from inferledger.collector.vocabularies import (
     PROVIDER_WITH_API,
     STREAMING_OPERATION_IDS,
     STRUCTURE_OPERATIONS,
-    TTFT_EVENTS,
     clean_error_type,
     normalize_operation,
     normalize_provider,
@@ -120,30 +119,6 @@ def _exception_type(span: Any) -> str | None:
             for kv in ev.attributes:
                 if kv.key == "exception.type":
                     return to_str(any_value(kv.value))
-    return None
-
-
-def _event_ttft(span: Any) -> float | None:
-    """Seconds from span start to the earliest first-token event (OpenInference's
-    "First Token Stream Event"); only the event time is read, never its attributes."""
-    first = None
-    for ev in span.events:
-        if ev.name in TTFT_EVENTS and ev.time_unix_nano >= span.start_time_unix_nano:
-            if first is None or ev.time_unix_nano < first:
-                first = ev.time_unix_nano
-    return None if first is None else (first - span.start_time_unix_nano) / 1e9
-
-
-def _invocation(raw: Any) -> dict[str, Any] | None:
-    """OpenInference's invocation parameters: a JSON object string (or an already-decoded map)."""
-    if isinstance(raw, dict):
-        return raw
-    if type(raw) is str and raw[:1] == "{":
-        try:
-            d = json.loads(raw)
-        except ValueError:
-            return None
-        return d if isinstance(d, dict) else None
     return None
 
 
@@ -400,20 +375,20 @@ def _span_row(
     e = found[S_TTFT]
     ttft = to_float(e[2]) if e is not None else None
     if ttft is None:
-        ttft = _fallback_ttft(span, found[S_TTFT_MS], rest)
+        ttft = fallback_ttft(span, found[S_TTFT_MS], rest)
     e = found[S_STREAMING]
     streaming = to_bool(e[2]) if e is not None else None
     e = found[S_INVOCATION]
     inv_user = None
     if e is not None:
         rest[e[1]] = e[2]  # kept whole in `attributes`; model, stream and user are read from it
-        inv = _invocation(e[2])
+        inv = invocation(e[2])
         if inv is not None:
             if request_model is None:
                 request_model = to_str(inv.get("model"))
             if streaming is None:  # the request's own parameters: no `stream` means not streamed
                 streaming = to_bool(inv.get("stream", False))
-            inv_user = _invocation_user(inv)
+            inv_user = invocation_user(inv)
     if streaming is None and streamed_op:
         streaming = True
     if streaming is None and ttft is not None:
@@ -454,7 +429,7 @@ def _span_row(
     e = found[S_OUTPUT_BODY]
     if e is not None:
         if response_id is None:
-            response_id = _body_id(e[2])
+            response_id = body_id(e[2])
         if capture:
             content = {**(content or {}), e[1]: e[2]}
 
@@ -530,38 +505,3 @@ def _span_row(
         None,  # deduped_at
     )
 
-
-def _invocation_user(inv: dict[str, Any]) -> str | None:
-    """The end user a request named: OpenAI's `user`, Anthropic's `metadata.user_id`."""
-    u = inv.get("user")
-    if u is None:
-        md = inv.get("metadata")
-        u = md.get("user_id") if isinstance(md, dict) else None
-    return to_str(u) if isinstance(u, (str, int)) else None
-
-
-_MAX_BODY = 1 << 20
-
-
-def _body_id(raw: Any) -> str | None:
-    """The top-level "id" of a JSON response body (OpenInference's output.value); the body
-    itself is content and is not kept."""
-    if type(raw) is not str or raw[:1] != "{" or len(raw) > _MAX_BODY:
-        return None
-    try:
-        d = json.loads(raw)
-    except ValueError:
-        return None
-    rid = d.get("id") if isinstance(d, dict) else None
-    return rid if type(rid) is str and rid else None
-
-
-def _fallback_ttft(span: Any, ms: Any, rest: dict[str, Any]) -> float | None:
-    """Time to first token when no seconds attribute carries it: milliseconds (Vercel's
-    ai.response.msToFirstChunk), else the first-token span event."""
-    if ms is not None:
-        v = to_float(ms[2])
-        if v is not None and v >= 0:
-            return v / 1000.0
-        rest[ms[1]] = ms[2]
-    return _event_ttft(span) if span.events else None

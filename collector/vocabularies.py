@@ -22,6 +22,9 @@ cost engine decides what to subtract):
 - ``openllmetry_0.5``: upstream GenAI names plus ``gen_ai.usage.total_tokens``.
 - ``openlit``: GenAI names plus ``gen_ai.usage.cost`` (USD, client estimate) and
   OpenAI-style ``*_tokens_details`` subsets.
+- ``vercel_ai``: the Vercel AI SDK's ``ai.*`` names (v4 ``promptTokens`` /
+  ``completionTokens``, v5 ``inputTokens`` / ``outputTokens`` / ``cachedInputTokens``);
+  ``ai.model.provider`` is ``<provider>.<api>`` (``openai.chat``), TTFT in milliseconds.
 - ``inference_service``: a span of a configured inference service that carries
   none of the above; only the span's own fields are known.
 

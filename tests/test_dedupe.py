@@ -100,3 +100,31 @@ def test_decision_does_not_depend_on_order():
     for perm in itertools.permutations(spans):
         assert decide(list(perm)) == first
     assert first["a"] is None and set(first.values()) == {None, "a"}
+
+
+def test_duplicates_and_structure_stay_out_of_cost_and_request_counts(warehouse):
+    from datetime import datetime
+
+    from inferledger.analytics.cost.lines import price_new_spans
+    from inferledger.analytics.cost.pricing import load_price_book
+    from inferledger.analytics.cost.settings import CostSettings
+    from inferledger.dashboards.families.base import provenance_family, spans_family
+    from inferledger.dashboards.settings import DashboardSettings
+    from tests.factories import insert_spans, span_row
+
+    t = datetime(2026, 10, 10, 12)
+    call = dict(provider="openai", request_model="gpt-4o-mini", response_model=None, input_tokens=1000,
+                output_tokens=100)
+    kept = span_row(t, span_id="a" * 16, scope_name="lib", is_inference=True, **call)
+    dup = span_row(t, trace_id=kept["trace_id"], span_id="b" * 16, parent_span_id="a" * 16, scope_name="sdk",
+                   is_inference=True, duplicate_of="a" * 16, **call)
+    agent = span_row(t, span_id="c" * 16, operation="invoke_agent", is_inference=False, **call)
+    insert_spans(warehouse, [kept, dup, agent])
+    price_new_spans(warehouse, load_price_book(CostSettings()))
+    lines = warehouse.con.execute("SELECT span_id, cost FROM cost_lines").fetchall()
+    # gpt-4o-mini: 1000 * 1.5e-7 + 100 * 6e-7, once
+    assert [(s, float(c)) for s, c in lines] == [("a" * 16, pytest.approx(0.00021))]
+    fams = {f.name: f for f in spans_family(warehouse.con, DashboardSettings(), t)}
+    assert sum(s.value for s in fams["inferledger_requests"].samples) == 1
+    roles = {s.labels["role"]: s.value for s in provenance_family(warehouse.con, DashboardSettings(), t)[0].samples}
+    assert roles == {"inference": 1, "duplicate": 1, "structure": 1}

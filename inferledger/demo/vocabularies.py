@@ -22,8 +22,9 @@ from inferledger.collector.vocabularies import VOCABULARIES as COLLECTOR_VOCABUL
 from inferledger.demo.fleet import Request
 
 # The dialects the fleet speaks: every vocabulary the collector reads, except the
-# catch-all for configured inference services.
-VOCABULARIES = tuple(v for v in COLLECTOR_VOCABULARIES if v != "inference_service")
+# catch-all for configured inference services and the Vercel AI SDK (a node library
+# whose outer/inner span pairs the demo does not imitate).
+VOCABULARIES = tuple(v for v in COLLECTOR_VOCABULARIES if v not in ("inference_service", "vercel_ai"))
 
 # (scope name, scope version) per dialect and provider family
 _SCOPES = {

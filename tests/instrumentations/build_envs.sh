@@ -16,8 +16,8 @@ declare -A PKGS=(
   [openllmetry]="opentelemetry-instrumentation-openai==0.62.4 opentelemetry-instrumentation-anthropic==0.62.4 openai==3.51.0 anthropic==2.10.0 $OTEL"
   [otel_openai_v2]="opentelemetry-instrumentation-openai-v2==2.4b0 openai==3.51.0 httpx opentelemetry-util-genai==1.1b0 $OTEL"
   [anthropic_native]="anthropic==2.10.0 $OTEL"
-  [openlit]="openlit==1.45.0 openai anthropic"
 )
+# OpenLIT 1.45 is left out: pip finds no set of its pinned dependencies it can install here.
 NPM_PKGS="ai@5.0.277 @ai-sdk/openai@2.0.131 zod@3.25.76 @opentelemetry/sdk-trace-node@2.12.0 @opentelemetry/exporter-trace-otlp-http@0.301.0 @opentelemetry/resources@2.12.0"
 
 build_py() {
