@@ -42,6 +42,7 @@ DELEGATED_PREFIXES: tuple[str, ...] = ()
 
 # per distinct key, what the attribute loop does with it
 _K_SPEC, _K_CONTENT, _K_REST = 0, 1, 2
+_U64 = 1 << 64
 
 
 class _Status:
@@ -203,6 +204,9 @@ def _map_spans(payload, spans, span_names, messages, akey, vals, keys, kinds, re
         )
         start_ns = view.start_time_unix_nano
         end_ns = view.end_time_unix_nano
+        if start_ns < 0 or end_ns < 0:  # fixed64 beyond int64 (the kernel keeps the bits)
+            start_ns = view.start_time_unix_nano = start_ns % _U64
+            end_ns = view.end_time_unix_nano = end_ns % _U64
         if (len(view.trace_id) != 16 or len(view.span_id) != 8 or not start_ns
                 or end_ns < start_ns or end_ns > MAX_UNIX_NS
                 or view.trace_id == _ZERO_TRACE or view.span_id == _ZERO_SPAN):

@@ -352,9 +352,7 @@ def _span(buf, pos, end, spans, si, attrs, na, ktab, kinfo, nkeys):
             v = np.uint64(0)
             for j in range(8):
                 v |= np.uint64(buf[pos + j]) << np.uint64(8 * j)
-            if v > np.uint64(0x7FFFFFFFFFFFFFFF):
-                return False, na, nkeys  # beyond int64: the reference reports it
-            spans[si, SP_START if f == 7 else SP_END] = np.int64(v)
+            spans[si, SP_START if f == 7 else SP_END] = np.int64(v)  # uint64 bits; the caller unwraps
             pos += 8
         elif f == 9:
             pos, na, nkeys = _attr_field(buf, pos, end, wt, attrs, na, ktab, kinfo, nkeys)
