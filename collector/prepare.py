@@ -22,7 +22,7 @@ import pyarrow as pa
 from inferledger.analytics.warehouse import utcnow
 from inferledger.collector.columns import TABLES, rows_to_arrow
 from inferledger.collector.decode import Encoding, decompress, parse_request
-from inferledger.collector.fastpath.traces import normalize_traces_fast
+from inferledger.collector.fastpath.traces import normalize_traces_fast, warm_up
 from inferledger.collector.ingest_batch import MAX_ERRORS, IngestContext, NormalizedBatch, partial_success_message
 from inferledger.collector.logs_normalize import normalize_logs
 from inferledger.collector.metrics_normalize import normalize_metrics
@@ -107,6 +107,8 @@ _worker_settings: tuple[IngestSettings, AttributionSettings] | None = None
 def _init_worker(ingest: IngestSettings, attribution: AttributionSettings) -> None:
     global _worker_settings
     _worker_settings = (ingest, attribution)
+    if ingest.decoder == "fast":
+        warm_up()
 
 
 def _prepare_in_worker(signal: str, body: bytes, encoding: Encoding, content_encoding: str | None, tenant: str) -> PreparedPayload:
@@ -126,6 +128,8 @@ class PreparePool:
         self.attribution = attribution
         self._workers = workers
         self._executor: ProcessPoolExecutor | None = self._start() if workers > 0 else None
+        if workers == 0 and ingest.decoder == "fast":
+            warm_up()
 
     def _start(self) -> ProcessPoolExecutor:
         executor = ProcessPoolExecutor(
