@@ -239,3 +239,18 @@ def test_invalid_utf8_is_left_to_the_reference() -> None:
     payload = ld(1, ld(2, ld(2, sp)))
     assert normalize_traces_fast(payload, ctx()) is None
     assert reference(payload, ctx())[0] == "error"
+
+
+def test_requests_beyond_the_first_array_sizes_match() -> None:
+    """Many tiny spans and thousands of distinct keys make the kernel ask for larger arrays."""
+    spans = []
+    for i in range(400):
+        kv = b"".join(ld(9, ld(1, f"gen_ai.k{i}.{j}".encode()) + ld(2, vi(3, j))) for j in range(6))
+        kv += ld(9, ld(1, b"gen_ai.request.model") + ld(2, ld(1, b"m")))
+        spans.append(ld(2, ld(1, (i + 1).to_bytes(16, "big")) + ld(2, (i + 1).to_bytes(8, "big")) + fx64(7, T0) + fx64(8, T0 + 1) + kv))
+    tiny = [ld(2, ld(2, b"\x01" * 8)) for _ in range(500)]  # rejected: no trace id
+    payload = ld(1, ld(2, b"".join(spans + tiny)))
+    c = ctx()
+    batch = normalize_traces_fast(payload, c)
+    assert batch is not None and len(batch.rows) == 400 and batch.rejected == 500
+    assert outcome(batch) == reference(payload, c)

@@ -76,12 +76,12 @@ def scan(payload: bytes) -> tuple | None:
     """Run the kernel with arrays sized from the body; None -> reference path."""
     buf = np.frombuffer(payload, np.uint8)
     n = len(payload)
-    for span_cap, attr_cap in ((n // 96 + 16, n // 12 + 64), (n // 2 + 2, n // 2 + 2)):
+    for span_cap, attr_cap, key_cap in ((n // 96 + 16, n // 12 + 64, 1024), (n // 2 + 2, n // 2 + 2, n + 2)):
         spans = np.empty((span_cap, wire.SP_NCOL), np.int64)
         attrs = np.empty((attr_cap, wire.AT_NCOL), np.int64)
         res = np.empty((span_cap, 2), np.int64)
         scopes = np.empty((span_cap, 3), np.int64)
-        ktab = np.full(1 << max(4, (2 * attr_cap).bit_length()), -1, np.int64)
+        ktab = np.full(1 << max(4, (2 * key_cap).bit_length()), -1, np.int64)
         kinfo = np.empty((attr_cap, 2), np.int64)
         status, ns, na, nr, nsc, nk = wire.scan_traces(buf, spans, attrs, res, scopes, ktab, kinfo)
         if status == wire.OK:

@@ -130,6 +130,8 @@ def _key_id(buf, off, ln, ktab, kinfo, nkeys):
     while True:
         kid = ktab[slot]
         if kid < 0:
+            if 2 * (nkeys + 1) > ktab.shape[0]:
+                return -1, nkeys  # table too small for this request's distinct keys: GROW
             ktab[slot] = nkeys
             kinfo[nkeys, 0] = off
             kinfo[nkeys, 1] = ln
@@ -242,6 +244,8 @@ def _keyvalue(buf, pos, end, attrs, ai, ktab, kinfo, nkeys):
         koff = 0  # an absent key is the empty string
         klen = 0
     kid, nkeys = _key_id(buf, koff, klen, ktab, kinfo, nkeys)
+    if kid < 0:
+        return False, -1
     attrs[ai, AT_KEY] = kid
     return True, nkeys
 
@@ -256,9 +260,10 @@ def _attr_field(buf, pos, end, wt, attrs, na, ktab, kinfo, nkeys):
         return -1, na, nkeys
     if na >= attrs.shape[0]:
         return -2, na, nkeys
-    ok, nkeys = _keyvalue(buf, p0, p1, attrs, na, ktab, kinfo, nkeys)
+    ok, nk = _keyvalue(buf, p0, p1, attrs, na, ktab, kinfo, nkeys)
     if not ok:
-        return -1, na, nkeys
+        return (-2 if nk < 0 else -1), na, nkeys
+    nkeys = nk
     return p1, na + 1, nkeys
 
 
