@@ -254,3 +254,21 @@ def test_requests_beyond_the_first_array_sizes_match() -> None:
     batch = normalize_traces_fast(payload, c)
     assert batch is not None and len(batch.rows) == 400 and batch.rejected == 500
     assert outcome(batch) == reference(payload, c)
+
+
+def test_prepare_payload_decoders_store_the_same_table() -> None:
+    """The setting reaches the receivers' preparation step, and both decoders give one Arrow table."""
+    import pytest
+
+    from inferledger.collector.prepare import prepare_payload
+    from inferledger.collector.settings import IngestSettings
+    from tests.otlp_payloads import genai_spans, traces_request_bytes
+
+    body = traces_request_bytes(genai_spans(5))
+    out = {}
+    for decoder in ("reference", "fast"):
+        p = prepare_payload("traces", body, "protobuf", None, "acme", IngestSettings(decoder=decoder), AttributionSettings())
+        out[decoder] = p.tables["spans"].drop_columns(["ingested_at"])
+    assert out["fast"].num_rows == 5 and out["fast"].equals(out["reference"])
+    with pytest.raises(ValueError, match="decoder"):
+        IngestSettings(decoder="turbo")
