@@ -24,7 +24,7 @@ from opentelemetry.proto.common.v1.common_pb2 import ArrayValue, KeyValueList
 
 from inferledger.collector.attributes import any_value
 from inferledger.collector.attribution import plan_for
-from inferledger.collector.fastpath import wire
+from inferledger.collector.fastpath import protowire, wire
 from inferledger.collector.ingest_batch import MAX_UNIX_NS, IngestContext, NormalizedBatch
 from inferledger.collector.keymap import N_SLOTS, NO_RANK, S_CONTENT, S_METADATA, compiled_keys, head_flags, key_pattern
 from inferledger.collector.normalize import _ZERO_SPAN, _ZERO_TRACE, _resource, _span_problem, _span_row
@@ -105,7 +105,7 @@ def _strings(payload: bytes, buf: np.ndarray, offs: np.ndarray, lens: np.ndarray
     """Slices of the body as str, through one Arrow array (the kernel has checked the UTF-8)."""
     if len(offs) == 0:
         return []
-    data, off = wire.gather(buf, np.ascontiguousarray(offs), np.ascontiguousarray(lens))
+    data, off = protowire.gather(buf, np.ascontiguousarray(offs), np.ascontiguousarray(lens))
     arr = pa.Array.from_buffers(pa.large_string(), len(offs), [None, pa.py_buffer(off), pa.py_buffer(data)])
     return arr.to_pylist()
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from inferledger.collector.fastpath.protowire import len_field, skip, string_field, utf8_ok, varint
+
 OK = 0
 FALLBACK = 1
 GROW = 2  # the output arrays were too small: call again with larger ones
@@ -33,90 +35,6 @@ AT_NCOL = 5
 # resource / scope columns: attribute range [a0, a1) and, for scopes, the name
 RS_A0, RS_A1 = 0, 1
 SC_RES, SC_NAME_OFF, SC_NAME_LEN = 0, 1, 2
-
-
-@nb.njit(cache=True, inline="always")
-def _varint(buf, pos, end):
-    """(value as uint64, new pos); new pos -1 on a truncated or over-long varint."""
-    result = np.uint64(0)
-    shift = 0
-    while pos < end:
-        b = buf[pos]
-        pos += 1
-        result |= np.uint64(b & 0x7F) << np.uint64(shift)
-        if b < 0x80:
-            return result, pos
-        shift += 7
-        if shift >= 70:
-            return result, -1
-    return result, -1
-
-
-@nb.njit(cache=True)
-def _utf8_ok(buf, pos, end):
-    """Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF), as protobuf checks string fields."""
-    while pos < end:
-        c = buf[pos]
-        if c < 0x80:
-            pos += 1
-            continue
-        if 0xC2 <= c <= 0xDF:
-            n = 1
-            lo, hi = 0x80, 0xBF
-        elif c == 0xE0:
-            n, lo, hi = 2, 0xA0, 0xBF
-        elif 0xE1 <= c <= 0xEC or c == 0xEE or c == 0xEF:
-            n, lo, hi = 2, 0x80, 0xBF
-        elif c == 0xED:
-            n, lo, hi = 2, 0x80, 0x9F
-        elif c == 0xF0:
-            n, lo, hi = 3, 0x90, 0xBF
-        elif 0xF1 <= c <= 0xF3:
-            n, lo, hi = 3, 0x80, 0xBF
-        elif c == 0xF4:
-            n, lo, hi = 3, 0x80, 0x8F
-        else:
-            return False
-        if pos + n >= end:
-            return False
-        b = buf[pos + 1]
-        if b < lo or b > hi:
-            return False
-        for j in range(2, n + 1):
-            b = buf[pos + j]
-            if b < 0x80 or b > 0xBF:
-                return False
-        pos += n + 1
-    return True
-
-
-@nb.njit(cache=True)
-def _skip(buf, pos, end, f, wt):
-    """Skip one unknown field's payload; -1 when protobuf would refuse it or it cannot be skipped
-    (field number 0 or beyond 2^29-1, groups, truncation)."""
-    if f <= 0 or f > 536870911:
-        return -1
-    if wt == 0:
-        _, pos = _varint(buf, pos, end)
-        return pos
-    if wt == 1:
-        return pos + 8 if pos + 8 <= end else -1
-    if wt == 5:
-        return pos + 4 if pos + 4 <= end else -1
-    if wt == 2:
-        n, pos = _varint(buf, pos, end)
-        if pos < 0 or n > np.uint64(end - pos):
-            return -1
-        return pos + np.int64(n)
-    return -1
-
-
-@nb.njit(cache=True)
-def _len(buf, pos, end):
-    n, pos = _varint(buf, pos, end)
-    if pos < 0 or n > np.uint64(end - pos):
-        return -1, -1
-    return pos, pos + np.int64(n)
 
 
 @nb.njit(cache=True)
@@ -153,7 +71,7 @@ def _anyvalue(buf, pos, end, attrs, ai):
     """Fill attrs[ai] from an AnyValue; False -> fallback."""
     seen = False
     while pos < end:
-        tag, pos = _varint(buf, pos, end)
+        tag, pos = varint(buf, pos, end)
         if pos < 0:
             return False
         f = np.int64(tag >> np.uint64(3))
@@ -165,10 +83,10 @@ def _anyvalue(buf, pos, end, attrs, ai):
             if f == 1 or f == 5 or f == 6 or f == 7:
                 if wt != 2:
                     return False
-                p0, p1 = _len(buf, pos, end)
+                p0, p1 = len_field(buf, pos, end)
                 if p0 < 0:
                     return False
-                if f == 1 and not _utf8_ok(buf, p0, p1):
+                if f == 1 and not utf8_ok(buf, p0, p1):
                     return False
                 attrs[ai, AT_TYPE] = f
                 attrs[ai, AT_OFF] = p0
@@ -177,7 +95,7 @@ def _anyvalue(buf, pos, end, attrs, ai):
             elif f == 2 or f == 3:
                 if wt != 0:
                     return False
-                v, pos = _varint(buf, pos, end)
+                v, pos = varint(buf, pos, end)
                 if pos < 0:
                     return False
                 attrs[ai, AT_TYPE] = f
@@ -195,7 +113,7 @@ def _anyvalue(buf, pos, end, attrs, ai):
                 attrs[ai, AT_INT] = np.int64(v)  # the IEEE bits; the caller views them as float64
                 pos += 8
         else:
-            pos = _skip(buf, pos, end, f, wt)
+            pos = skip(buf, pos, end, f, wt)
             if pos < 0:
                 return False
     return True
@@ -212,7 +130,7 @@ def _keyvalue(buf, pos, end, attrs, ai, ktab, kinfo, nkeys):
     attrs[ai, AT_LEN] = 0
     attrs[ai, AT_INT] = 0
     while pos < end:
-        tag, pos = _varint(buf, pos, end)
+        tag, pos = varint(buf, pos, end)
         if pos < 0:
             return False, nkeys
         f = np.int64(tag >> np.uint64(3))
@@ -220,8 +138,8 @@ def _keyvalue(buf, pos, end, attrs, ai, ktab, kinfo, nkeys):
         if f == 1:
             if wt != 2:
                 return False, nkeys
-            p0, p1 = _len(buf, pos, end)
-            if p0 < 0 or not _utf8_ok(buf, p0, p1):
+            p0, p1 = len_field(buf, pos, end)
+            if p0 < 0 or not utf8_ok(buf, p0, p1):
                 return False, nkeys
             koff = p0
             klen = p1 - p0
@@ -230,14 +148,14 @@ def _keyvalue(buf, pos, end, attrs, ai, ktab, kinfo, nkeys):
             if wt != 2 or have_value:
                 return False, nkeys
             have_value = True
-            p0, p1 = _len(buf, pos, end)
+            p0, p1 = len_field(buf, pos, end)
             if p0 < 0 or not _anyvalue(buf, p0, p1, attrs, ai):
                 return False, nkeys
             pos = p1
         elif f == 3:
             return False, nkeys
         else:
-            pos = _skip(buf, pos, end, f, wt)
+            pos = skip(buf, pos, end, f, wt)
             if pos < 0:
                 return False, nkeys
     if koff < 0:
@@ -255,7 +173,7 @@ def _attr_field(buf, pos, end, wt, attrs, na, ktab, kinfo, nkeys):
     """A repeated `attributes` entry -> (pos after it or -1, na, nkeys)."""
     if wt != 2:
         return -1, na, nkeys
-    p0, p1 = _len(buf, pos, end)
+    p0, p1 = len_field(buf, pos, end)
     if p0 < 0:
         return -1, na, nkeys
     if na >= attrs.shape[0]:
@@ -268,26 +186,15 @@ def _attr_field(buf, pos, end, wt, attrs, na, ktab, kinfo, nkeys):
 
 
 @nb.njit(cache=True)
-def _string_field(buf, pos, end, wt):
-    """(start, end) of a valid UTF-8 string field, (-1, -1) otherwise."""
-    if wt != 2:
-        return -1, -1
-    p0, p1 = _len(buf, pos, end)
-    if p0 < 0 or not _utf8_ok(buf, p0, p1):
-        return -1, -1
-    return p0, p1
-
-
-@nb.njit(cache=True)
 def _status(buf, pos, end, spans, si):
     while pos < end:
-        tag, pos = _varint(buf, pos, end)
+        tag, pos = varint(buf, pos, end)
         if pos < 0:
             return False
         f = np.int64(tag >> np.uint64(3))
         wt = np.int64(tag & np.uint64(7))
         if f == 2:
-            p0, p1 = _string_field(buf, pos, end, wt)
+            p0, p1 = string_field(buf, pos, end, wt)
             if p0 < 0:
                 return False
             spans[si, SP_MSG_OFF] = p0
@@ -296,14 +203,14 @@ def _status(buf, pos, end, spans, si):
         elif f == 3:
             if wt != 0:
                 return False
-            v, pos = _varint(buf, pos, end)
+            v, pos = varint(buf, pos, end)
             if pos < 0:
                 return False
             spans[si, SP_CODE] = np.int64(np.int32(np.int64(v) & 0xFFFFFFFF))
         elif f == 1:
             return False
         else:
-            pos = _skip(buf, pos, end, f, wt)
+            pos = skip(buf, pos, end, f, wt)
             if pos < 0:
                 return False
     return True
@@ -317,7 +224,7 @@ def _span(buf, pos, end, spans, si, attrs, na, ktab, kinfo, nkeys):
     spans[si, SP_A0] = na
     have_status = False
     while pos < end:
-        tag, pos = _varint(buf, pos, end)
+        tag, pos = varint(buf, pos, end)
         if pos < 0:
             return False, na, nkeys
         f = np.int64(tag >> np.uint64(3))
@@ -325,7 +232,7 @@ def _span(buf, pos, end, spans, si, attrs, na, ktab, kinfo, nkeys):
         if f == 1 or f == 2 or f == 4:
             if wt != 2:
                 return False, na, nkeys
-            p0, p1 = _len(buf, pos, end)
+            p0, p1 = len_field(buf, pos, end)
             if p0 < 0:
                 return False, na, nkeys
             col = SP_TID_OFF if f == 1 else SP_SID_OFF if f == 2 else SP_PID_OFF
@@ -333,12 +240,12 @@ def _span(buf, pos, end, spans, si, attrs, na, ktab, kinfo, nkeys):
             spans[si, col + 1] = p1 - p0
             pos = p1
         elif f == 3:
-            p0, p1 = _string_field(buf, pos, end, wt)
+            p0, p1 = string_field(buf, pos, end, wt)
             if p0 < 0:
                 return False, na, nkeys
             pos = p1
         elif f == 5:
-            p0, p1 = _string_field(buf, pos, end, wt)
+            p0, p1 = string_field(buf, pos, end, wt)
             if p0 < 0:
                 return False, na, nkeys
             spans[si, SP_NAME_OFF] = p0
@@ -347,7 +254,7 @@ def _span(buf, pos, end, spans, si, attrs, na, ktab, kinfo, nkeys):
         elif f == 6:
             if wt != 0:
                 return False, na, nkeys
-            v, pos = _varint(buf, pos, end)
+            v, pos = varint(buf, pos, end)
             if pos < 0:
                 return False, na, nkeys
             spans[si, SP_KIND] = np.int64(np.int32(np.int64(v) & 0xFFFFFFFF))
@@ -366,7 +273,7 @@ def _span(buf, pos, end, spans, si, attrs, na, ktab, kinfo, nkeys):
         elif f == 10 or f == 12 or f == 14:
             if wt != 0:
                 return False, na, nkeys
-            _, pos = _varint(buf, pos, end)
+            _, pos = varint(buf, pos, end)
             if pos < 0:
                 return False, na, nkeys
         elif f == 16:
@@ -377,14 +284,14 @@ def _span(buf, pos, end, spans, si, attrs, na, ktab, kinfo, nkeys):
             if wt != 2 or have_status:
                 return False, na, nkeys
             have_status = True
-            p0, p1 = _len(buf, pos, end)
+            p0, p1 = len_field(buf, pos, end)
             if p0 < 0 or not _status(buf, p0, p1, spans, si):
                 return False, na, nkeys
             pos = p1
         elif f == 11 or f == 13:
             return False, na, nkeys  # events / links: the reference reads them
         else:
-            pos = _skip(buf, pos, end, f, wt)
+            pos = skip(buf, pos, end, f, wt)
             if pos < 0:
                 return False, na, nkeys
     spans[si, SP_A1] = na
@@ -403,19 +310,19 @@ def scan_traces(buf, spans, attrs, resources, scopes, ktab, kinfo):
     pos = 0
     ns = na = nr = nsc = nkeys = 0
     while pos < end:
-        tag, pos = _varint(buf, pos, end)
+        tag, pos = varint(buf, pos, end)
         if pos < 0:
             return FALLBACK, 0, 0, 0, 0, 0
         f = np.int64(tag >> np.uint64(3))
         wt = np.int64(tag & np.uint64(7))
         if f != 1:
-            pos = _skip(buf, pos, end, f, wt)
+            pos = skip(buf, pos, end, f, wt)
             if pos < 0:
                 return FALLBACK, 0, 0, 0, 0, 0
             continue
         if wt != 2:
             return FALLBACK, 0, 0, 0, 0, 0
-        r0, r1 = _len(buf, pos, end)
+        r0, r1 = len_field(buf, pos, end)
         if r0 < 0:
             return FALLBACK, 0, 0, 0, 0, 0
         pos = r1
@@ -427,7 +334,7 @@ def scan_traces(buf, spans, attrs, resources, scopes, ktab, kinfo):
         resources[ri, RS_A1] = -1
         p = r0
         while p < r1:
-            tag, p = _varint(buf, p, r1)
+            tag, p = varint(buf, p, r1)
             if p < 0:
                 return FALLBACK, 0, 0, 0, 0, 0
             f = np.int64(tag >> np.uint64(3))
@@ -435,13 +342,13 @@ def scan_traces(buf, spans, attrs, resources, scopes, ktab, kinfo):
             if f == 1:  # resource
                 if wt != 2 or resources[ri, RS_A0] >= 0:
                     return FALLBACK, 0, 0, 0, 0, 0
-                q0, q1 = _len(buf, p, r1)
+                q0, q1 = len_field(buf, p, r1)
                 if q0 < 0:
                     return FALLBACK, 0, 0, 0, 0, 0
                 resources[ri, RS_A0] = na
                 q = q0
                 while q < q1:
-                    tag, q = _varint(buf, q, q1)
+                    tag, q = varint(buf, q, q1)
                     if q < 0:
                         return FALLBACK, 0, 0, 0, 0, 0
                     f2 = np.int64(tag >> np.uint64(3))
@@ -451,11 +358,11 @@ def scan_traces(buf, spans, attrs, resources, scopes, ktab, kinfo):
                         if q == -2:
                             return GROW, 0, 0, 0, 0, 0
                     elif f2 == 2:
-                        q = _skip(buf, q, q1, f2, wt2) if wt2 == 0 else -1
+                        q = skip(buf, q, q1, f2, wt2) if wt2 == 0 else -1
                     elif f2 == 3:
                         q = -1
                     else:
-                        q = _skip(buf, q, q1, f2, wt2)
+                        q = skip(buf, q, q1, f2, wt2)
                     if q < 0:
                         return FALLBACK, 0, 0, 0, 0, 0
                 resources[ri, RS_A1] = na
@@ -463,7 +370,7 @@ def scan_traces(buf, spans, attrs, resources, scopes, ktab, kinfo):
             elif f == 2:  # scope_spans
                 if wt != 2:
                     return FALLBACK, 0, 0, 0, 0, 0
-                s0, s1 = _len(buf, p, r1)
+                s0, s1 = len_field(buf, p, r1)
                 if s0 < 0:
                     return FALLBACK, 0, 0, 0, 0, 0
                 if nsc >= scopes.shape[0]:
@@ -476,7 +383,7 @@ def scan_traces(buf, spans, attrs, resources, scopes, ktab, kinfo):
                 have_scope = False
                 q = s0
                 while q < s1:
-                    tag, q = _varint(buf, q, s1)
+                    tag, q = varint(buf, q, s1)
                     if q < 0:
                         return FALLBACK, 0, 0, 0, 0, 0
                     f2 = np.int64(tag >> np.uint64(3))
@@ -485,18 +392,18 @@ def scan_traces(buf, spans, attrs, resources, scopes, ktab, kinfo):
                         if wt2 != 2 or have_scope:
                             return FALLBACK, 0, 0, 0, 0, 0
                         have_scope = True
-                        c0, c1 = _len(buf, q, s1)
+                        c0, c1 = len_field(buf, q, s1)
                         if c0 < 0:
                             return FALLBACK, 0, 0, 0, 0, 0
                         c = c0
                         while c < c1:
-                            tag, c = _varint(buf, c, c1)
+                            tag, c = varint(buf, c, c1)
                             if c < 0:
                                 return FALLBACK, 0, 0, 0, 0, 0
                             f3 = np.int64(tag >> np.uint64(3))
                             wt3 = np.int64(tag & np.uint64(7))
                             if f3 == 1 or f3 == 2:
-                                g0, g1 = _string_field(buf, c, c1, wt3)
+                                g0, g1 = string_field(buf, c, c1, wt3)
                                 if g0 < 0:
                                     return FALLBACK, 0, 0, 0, 0, 0
                                 if f3 == 1:
@@ -506,9 +413,9 @@ def scan_traces(buf, spans, attrs, resources, scopes, ktab, kinfo):
                             elif f3 == 3:
                                 return FALLBACK, 0, 0, 0, 0, 0  # scope attributes: the reference reads them
                             elif f3 == 4:
-                                c = _skip(buf, c, c1, f3, wt3) if wt3 == 0 else -1
+                                c = skip(buf, c, c1, f3, wt3) if wt3 == 0 else -1
                             else:
-                                c = _skip(buf, c, c1, f3, wt3)
+                                c = skip(buf, c, c1, f3, wt3)
                             if c < 0:
                                 return FALLBACK, 0, 0, 0, 0, 0
                         q = c1
@@ -517,7 +424,7 @@ def scan_traces(buf, spans, attrs, resources, scopes, ktab, kinfo):
                             return FALLBACK, 0, 0, 0, 0, 0
                         if ns >= spans.shape[0]:
                             return GROW, 0, 0, 0, 0, 0
-                        c0, c1 = _len(buf, q, s1)
+                        c0, c1 = len_field(buf, q, s1)
                         if c0 < 0:
                             return FALLBACK, 0, 0, 0, 0, 0
                         ok, na, nkeys = _span(buf, c0, c1, spans, ns, attrs, na, ktab, kinfo, nkeys)
@@ -528,42 +435,22 @@ def scan_traces(buf, spans, attrs, resources, scopes, ktab, kinfo):
                         ns += 1
                         q = c1
                     elif f2 == 3:
-                        g0, g1 = _string_field(buf, q, s1, wt2)
+                        g0, g1 = string_field(buf, q, s1, wt2)
                         if g0 < 0:
                             return FALLBACK, 0, 0, 0, 0, 0
                         q = g1
                     else:
-                        q = _skip(buf, q, s1, f2, wt2)
+                        q = skip(buf, q, s1, f2, wt2)
                         if q < 0:
                             return FALLBACK, 0, 0, 0, 0, 0
                 p = s1
             elif f == 3:
-                g0, g1 = _string_field(buf, p, r1, wt)
+                g0, g1 = string_field(buf, p, r1, wt)
                 if g0 < 0:
                     return FALLBACK, 0, 0, 0, 0, 0
                 p = g1
             else:
-                p = _skip(buf, p, r1, f, wt)
+                p = skip(buf, p, r1, f, wt)
                 if p < 0:
                     return FALLBACK, 0, 0, 0, 0, 0
     return OK, ns, na, nr, nsc, nkeys
-
-
-@nb.njit(cache=True)
-def gather(buf, offs, lens):
-    """Concatenate buf slices into one data buffer with Arrow int64 offsets (a large_string array)."""
-    n = offs.shape[0]
-    out_off = np.empty(n + 1, np.int64)
-    total = 0
-    for i in range(n):
-        out_off[i] = total
-        total += lens[i]
-    out_off[n] = total
-    data = np.empty(total, np.uint8)
-    p = 0
-    for i in range(n):
-        o = offs[i]
-        for j in range(lens[i]):
-            data[p + j] = buf[o + j]
-        p += lens[i]
-    return data, out_off
