@@ -1,11 +1,12 @@
 """Ingest benchmark: pre-encoded OTLP/HTTP protobuf batches of 512 GenAI spans from a
 concurrent loopback client into `inferledger serve` (ack after commit).
 
+Runs one server per `ingest.decoder` (reference, then fast) on distinct batches.
 Prints acknowledged spans/s at full speed, p50/p99 request latency at full speed and
 at half that rate, the server's peak RSS, and the spans actually persisted (counted
 in the warehouse, not 200s).
 
-    python benchmarks/bench_ingest.py [--batches 400] [--concurrency 8]
+    python benchmarks/bench_ingest.py [--batches 400] [--concurrency 8] [--decoders reference,fast]
 """
 
 from __future__ import annotations
@@ -96,14 +97,42 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=400)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--workers", type=int, default=1, help="ingest.workers of the server (0 = inline)")
+    ap.add_argument("--decoders", default="reference,fast", help="ingest.decoder values to run, in this order")
     ap.add_argument("--phoenix", default=os.environ.get("PHOENIX_BIN"),
                     help="path of a `phoenix` executable: send the same payloads to Arize Phoenix as the peer")
     ap.add_argument("--phoenix-wait", type=float, default=120, help="seconds to wait for Phoenix to persist")
     args = ap.parse_args()
     console = Console(width=max(Console().width, 120))
-    batches = make_batches(args.batches * 2)
-    full, half = batches[: args.batches], batches[args.batches :]
+    batches = make_batches(args.batches * 2 * len(args.decoders.split(",")))
 
+    results = [_run_server(decoder, args, batches) for decoder in args.decoders.split(",")]
+    table = Table(title=f"OTLP/HTTP ingest, {SPANS_PER_BATCH} GenAI spans per batch, concurrency {args.concurrency}, "
+                        f"ingest.workers={args.workers}, ack after commit (same run, same distinct payloads)")
+    for col in ("decoder", "phase", "acked spans", "seconds", "spans/s", "p50 ms", "p99 ms", "CPU us/span"):
+        table.add_column(col, justify="right")
+    for r in results:
+        for phase in ("full speed", "half rate"):
+            acked, secs, lat = r[phase]
+            table.add_row(r["decoder"], phase, f"{acked:,}", f"{secs:.2f}", f"{acked / secs:,.0f}",
+                          f"{pct(lat, 50):.1f}", f"{pct(lat, 99):.1f}", f"{r['cpu_us'][phase]:.1f}")
+    console.print(table)
+    for r in results:
+        console.print(f"{r['decoder']}: persisted spans in the warehouse: {r['persisted']:,} "
+                      f"(acknowledged {r['acked_total']:,}); server peak RSS {r['rss'] / 2**20:,.0f} MiB")
+    console.print("goal: >= 150,000 spans/s, p99 < 100 ms at half rate")
+    rate_full = results[-1]["full speed"][0] / results[-1]["full speed"][1]
+    full = batches[: args.batches]
+    if args.phoenix:
+        _compare_with_phoenix(console, args, full, rate_full)
+    else:
+        console.print("peer: Arize Phoenix not measured (pass --phoenix PATH; see benchmarks/phoenix_peer.py)")
+
+
+def _run_server(decoder: str, args, batches: list[bytes]) -> dict:
+    """One server with `ingest.decoder = decoder`: full speed, then half that rate, on batches no run sent."""
+    idx = args.decoders.split(",").index(decoder)
+    mine = batches[idx * 2 * args.batches:(idx + 1) * 2 * args.batches]
+    full, half = mine[: args.batches], mine[args.batches:]
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.duckdb"
         http, grpc_port, admin = free_port(), free_port(), free_port()
@@ -111,38 +140,42 @@ def main() -> None:
             [sys.executable, "-m", "inferledger", "--db", str(db), "serve", "--no-jobs",
              "--otlp-http", f"127.0.0.1:{http}", "--otlp-grpc", f"127.0.0.1:{grpc_port}", "--admin", f"127.0.0.1:{admin}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env={**os.environ, "INFERLEDGER_INGEST__WORKERS": str(args.workers)},
+            env={**os.environ, "INFERLEDGER_INGEST__WORKERS": str(args.workers), "INFERLEDGER_INGEST__DECODER": decoder},
         )
+        out: dict = {"decoder": decoder, "cpu_us": {}}
         try:
             wait_ready(f"http://127.0.0.1:{admin}", proc)
             server = psutil.Process(proc.pid)
             url = f"http://127.0.0.1:{http}/v1/traces"
-            asyncio.run(send_all(url, make_batches(4), 2, None))  # warm-up
-            lat_full, acked_full, secs_full = asyncio.run(send_all(url, full, args.concurrency, None))
-            rate_full = acked_full / secs_full
-            half_rate_req = rate_full / 2 / SPANS_PER_BATCH
-            lat_half, acked_half, secs_half = asyncio.run(send_all(url, half, args.concurrency, half_rate_req))
+            asyncio.run(send_all(url, make_batches(4), 2, None))  # warm-up (and numba cache load)
+            for phase, rate in (("full speed", None), ("half rate", 0.0)):
+                if rate is not None:
+                    acked_f, secs_f, _ = out["full speed"]
+                    rate = acked_f / secs_f / 2 / SPANS_PER_BATCH
+                cpu0 = _tree_cpu(server)
+                lat, acked, secs = asyncio.run(send_all(url, full if rate is None else half, args.concurrency, rate))
+                out[phase] = (acked, secs, lat)
+                out["cpu_us"][phase] = (_tree_cpu(server) - cpu0) / max(acked, 1) * 1e6
             stats = httpx.get(f"http://127.0.0.1:{admin}/admin/stats", timeout=30).json()
-            rss_peak = _peak_rss(server)
+            out["rss"] = _peak_rss(server)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
+    out["persisted"] = stats["tables"]["spans"]
+    out["acked_total"] = out["full speed"][0] + out["half rate"][0] + 4 * SPANS_PER_BATCH
+    return out
 
-    persisted = stats["tables"]["spans"]
-    table = Table(title=f"OTLP/HTTP ingest, {SPANS_PER_BATCH} GenAI spans per batch, concurrency {args.concurrency}, "
-                        f"ingest.workers={args.workers}, ack after commit")
-    for col in ("phase", "acked spans", "seconds", "spans/s", "p50 ms", "p99 ms"):
-        table.add_column(col, justify="right")
-    table.add_row("full speed", f"{acked_full:,}", f"{secs_full:.2f}", f"{rate_full:,.0f}", f"{pct(lat_full, 50):.1f}", f"{pct(lat_full, 99):.1f}")
-    table.add_row("half rate", f"{acked_half:,}", f"{secs_half:.2f}", f"{acked_half / secs_half:,.0f}", f"{pct(lat_half, 50):.1f}", f"{pct(lat_half, 99):.1f}")
-    console.print(table)
-    console.print(f"persisted spans in the warehouse: {persisted:,} (acknowledged {acked_full + acked_half + 4 * SPANS_PER_BATCH:,})")
-    console.print(f"server peak RSS: {rss_peak / 2**20:,.0f} MiB")
-    console.print("goal: >= 100,000 spans/s, p99 < 100 ms at half rate")
-    if args.phoenix:
-        _compare_with_phoenix(console, args, full, rate_full)
-    else:
-        console.print("peer: Arize Phoenix not measured (pass --phoenix PATH; see benchmarks/phoenix_peer.py)")
+
+def _tree_cpu(proc: psutil.Process) -> float:
+    """CPU seconds of the server and its worker processes."""
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
 
 
 def _compare_with_phoenix(console: Console, args, batches: list[bytes], our_rate: float) -> None:

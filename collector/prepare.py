@@ -22,6 +22,7 @@ import pyarrow as pa
 from inferledger.analytics.warehouse import utcnow
 from inferledger.collector.columns import TABLES, rows_to_arrow
 from inferledger.collector.decode import Encoding, decompress, parse_request
+from inferledger.collector.fastpath.traces import normalize_traces_fast, warm_up
 from inferledger.collector.ingest_batch import MAX_ERRORS, IngestContext, NormalizedBatch, partial_success_message
 from inferledger.collector.logs_normalize import normalize_logs
 from inferledger.collector.metrics_normalize import normalize_metrics
@@ -65,16 +66,20 @@ def prepare_payload(
 ) -> PreparedPayload:
     """Raw request body -> Arrow tables for the writer; raises DecodeError for bad input."""
     payload = decompress(body, content_encoding, ingest.max_body_bytes)
-    request = parse_request(signal, payload, encoding)
     ctx = IngestContext(tenant=tenant, ingest=ingest, attribution=attribution, received_at=utcnow())
     parts: dict[str, NormalizedBatch]
-    if signal == "traces":
-        parts = {"spans": normalize_traces(request, ctx)}
+    fast = None
+    if signal == "traces" and encoding == "protobuf" and ingest.decoder == "fast":
+        fast = normalize_traces_fast(payload, ctx)  # None: a request only the reference reproduces
+    if fast is not None:
+        parts = {"spans": fast}
+    elif signal == "traces":
+        parts = {"spans": normalize_traces(parse_request(signal, payload, encoding), ctx)}
     elif signal == "metrics":
-        gpu, points = normalize_metrics(request, ctx)
+        gpu, points = normalize_metrics(parse_request(signal, payload, encoding), ctx)
         parts = {"gpu_samples": gpu, "metric_points": points}
     else:
-        parts = {"log_records": normalize_logs(request, ctx)}
+        parts = {"log_records": normalize_logs(parse_request(signal, payload, encoding), ctx)}
     out = PreparedPayload()
     for table, batch in parts.items():
         if batch.rows:
@@ -102,6 +107,8 @@ _worker_settings: tuple[IngestSettings, AttributionSettings] | None = None
 def _init_worker(ingest: IngestSettings, attribution: AttributionSettings) -> None:
     global _worker_settings
     _worker_settings = (ingest, attribution)
+    if ingest.decoder == "fast":
+        warm_up()
 
 
 def _prepare_in_worker(signal: str, body: bytes, encoding: Encoding, content_encoding: str | None, tenant: str) -> PreparedPayload:
@@ -121,6 +128,8 @@ class PreparePool:
         self.attribution = attribution
         self._workers = workers
         self._executor: ProcessPoolExecutor | None = self._start() if workers > 0 else None
+        if workers == 0 and ingest.decoder == "fast":
+            warm_up()
 
     def _start(self) -> ProcessPoolExecutor:
         executor = ProcessPoolExecutor(

@@ -15,6 +15,9 @@ class IngestSettings:
     # Processes that decode and normalize requests while the service process commits.
     # 0 runs them inline in the service process.
     workers: int = 1
+    # OTLP/protobuf traces decoder: "fast" (compiled wire decoder, collector.fastpath; requests it
+    # cannot reproduce exactly go to the reference) or "reference" (protobuf messages + collector.normalize).
+    decoder: str = "fast"
     # Largest number of rows one group commit takes in one transaction.
     max_commit_rows: int = 200_000
     # Keep prompt/completion text (PII). Off by default: the attributes are dropped.
@@ -39,6 +42,8 @@ class IngestSettings:
             raise ValueError("max_body_bytes must be >= 1024")
         if self.workers < 0:
             raise ValueError("workers must be >= 0")
+        if self.decoder not in ("fast", "reference"):
+            raise ValueError(f"decoder must be 'fast' or 'reference', got {self.decoder!r}")
         if self.queue_max_batches < 1:
             raise ValueError("queue_max_batches must be >= 1")
         if not 0 < self.max_tokens_per_span < 2**62:

@@ -1,0 +1,122 @@
+"""Protobuf wire-format primitives for the numba kernels: varints, length prefixes,
+skipping unknown fields, strict UTF-8, and gathering byte slices into Arrow buffers."""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+
+@nb.njit(cache=True, inline="always")
+def varint(buf, pos, end):
+    """(value as uint64, new pos); new pos -1 on a truncated or over-long varint."""
+    result = np.uint64(0)
+    shift = 0
+    while pos < end:
+        b = buf[pos]
+        pos += 1
+        result |= np.uint64(b & 0x7F) << np.uint64(shift)
+        if b < 0x80:
+            return result, pos
+        shift += 7
+        if shift >= 70:
+            return result, -1
+    return result, -1
+
+
+@nb.njit(cache=True)
+def utf8_ok(buf, pos, end):
+    """Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF), as protobuf checks string fields."""
+    while pos < end:
+        c = buf[pos]
+        if c < 0x80:
+            pos += 1
+            continue
+        if 0xC2 <= c <= 0xDF:
+            n = 1
+            lo, hi = 0x80, 0xBF
+        elif c == 0xE0:
+            n, lo, hi = 2, 0xA0, 0xBF
+        elif 0xE1 <= c <= 0xEC or c == 0xEE or c == 0xEF:
+            n, lo, hi = 2, 0x80, 0xBF
+        elif c == 0xED:
+            n, lo, hi = 2, 0x80, 0x9F
+        elif c == 0xF0:
+            n, lo, hi = 3, 0x90, 0xBF
+        elif 0xF1 <= c <= 0xF3:
+            n, lo, hi = 3, 0x80, 0xBF
+        elif c == 0xF4:
+            n, lo, hi = 3, 0x80, 0x8F
+        else:
+            return False
+        if pos + n >= end:
+            return False
+        b = buf[pos + 1]
+        if b < lo or b > hi:
+            return False
+        for j in range(2, n + 1):
+            b = buf[pos + j]
+            if b < 0x80 or b > 0xBF:
+                return False
+        pos += n + 1
+    return True
+
+
+@nb.njit(cache=True)
+def skip(buf, pos, end, f, wt):
+    """Skip one unknown field's payload; -1 when protobuf would refuse it or it cannot be skipped
+    (field number 0 or beyond 2^29-1, groups, truncation)."""
+    if f <= 0 or f > 536870911:
+        return -1
+    if wt == 0:
+        _, pos = varint(buf, pos, end)
+        return pos
+    if wt == 1:
+        return pos + 8 if pos + 8 <= end else -1
+    if wt == 5:
+        return pos + 4 if pos + 4 <= end else -1
+    if wt == 2:
+        n, pos = varint(buf, pos, end)
+        if pos < 0 or n > np.uint64(end - pos):
+            return -1
+        return pos + np.int64(n)
+    return -1
+
+
+@nb.njit(cache=True)
+def len_field(buf, pos, end):
+    n, pos = varint(buf, pos, end)
+    if pos < 0 or n > np.uint64(end - pos):
+        return -1, -1
+    return pos, pos + np.int64(n)
+
+
+@nb.njit(cache=True)
+def string_field(buf, pos, end, wt):
+    """(start, end) of a valid UTF-8 string field, (-1, -1) otherwise."""
+    if wt != 2:
+        return -1, -1
+    p0, p1 = len_field(buf, pos, end)
+    if p0 < 0 or not utf8_ok(buf, p0, p1):
+        return -1, -1
+    return p0, p1
+
+
+@nb.njit(cache=True)
+def gather(buf, offs, lens):
+    """Concatenate buf slices into one data buffer with Arrow int64 offsets (a large_string array)."""
+    n = offs.shape[0]
+    out_off = np.empty(n + 1, np.int64)
+    total = 0
+    for i in range(n):
+        out_off[i] = total
+        total += lens[i]
+    out_off[n] = total
+    data = np.empty(total, np.uint8)
+    p = 0
+    for i in range(n):
+        o = offs[i]
+        for j in range(lens[i]):
+            data[p + j] = buf[o + j]
+        p += lens[i]
+    return data, out_off

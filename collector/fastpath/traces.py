@@ -1,0 +1,306 @@
+"""Flat arrays from the wire kernel -> the same NormalizedBatch as collector.normalize.
+
+The per-span mapping mirrors `normalize.normalize_traces` attribute for attribute
+and then calls the reference's own `_resource`, `_span_row` and `_span_problem`,
+so the canonical row (coercions, vocabulary choice, attribution, JSON text) is
+computed by the same code on both paths. What the kernel saves is the message
+objects: keys are decoded once per distinct key per request, string values in
+one Arrow pass, numbers from NumPy columns.
+
+`normalize_traces_fast` returns None when the request must go to the reference
+path: the kernel found an encoding it does not reproduce (see wire.py), or a
+span carries a key in `DELEGATED_KEYS` / `DELEGATED_PREFIXES`, whose handling
+lives only in the reference.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from google.protobuf.message import DecodeError as ProtobufDecodeError
+from opentelemetry.proto.common.v1.common_pb2 import ArrayValue, KeyValueList
+
+from inferledger.collector.attributes import any_value
+from inferledger.collector.attribution import plan_for
+from inferledger.collector.fastpath import protowire, wire
+from inferledger.collector.ingest_batch import MAX_UNIX_NS, IngestContext, NormalizedBatch
+from inferledger.collector.keymap import N_SLOTS, NO_RANK, S_CONTENT, S_METADATA, compiled_keys, head_flags, key_pattern
+from inferledger.collector.normalize import _ZERO_SPAN, _ZERO_TRACE, _resource, _span_problem, _span_row
+from inferledger.collector.vocabularies import (
+    CONTENT_PREFIXES,
+    F_OPENINFERENCE,
+    F_OPENLIT,
+    INFERENCE_HEADS,
+    KNOWN_PREFIXES,
+)
+
+# Keys (and prefixes) the reference treats beyond the shared tables: a request carrying one goes there.
+DELEGATED_KEYS: frozenset[str] = frozenset()
+DELEGATED_PREFIXES: tuple[str, ...] = ()
+
+# per distinct key, what the attribute loop does with it
+_K_SPEC, _K_CONTENT, _K_REST = 0, 1, 2
+_U64 = 1 << 64
+
+
+class _Status:
+    __slots__ = ("code", "message")
+
+    def __init__(self, code: int, message: str) -> None:
+        self.code = code
+        self.message = message
+
+
+class SpanView:
+    """The Span fields `_span_row` / `_span_problem` read, without a protobuf message."""
+
+    __slots__ = ("trace_id", "span_id", "parent_span_id", "name", "kind", "start_time_unix_nano",
+                 "end_time_unix_nano", "status")
+    events = ()  # spans with events go to the reference path
+
+    def __init__(self, trace_id: bytes, span_id: bytes, parent: bytes, name: str, kind: int,
+                 start: int, end: int, status: _Status) -> None:
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.parent_span_id = parent
+        self.name = name
+        self.kind = kind
+        self.start_time_unix_nano = start
+        self.end_time_unix_nano = end
+        self.status = status
+
+
+def scan(payload: bytes) -> tuple | None:
+    """Run the kernel with arrays sized from the body; None -> reference path."""
+    buf = np.frombuffer(payload, np.uint8)
+    n = len(payload)
+    for span_cap, attr_cap, key_cap in ((n // 96 + 16, n // 12 + 64, 1024), (n // 2 + 2, n // 2 + 2, n + 2)):
+        spans = np.empty((span_cap, wire.SP_NCOL), np.int64)
+        attrs = np.empty((attr_cap, wire.AT_NCOL), np.int64)
+        res = np.empty((span_cap, 2), np.int64)
+        scopes = np.empty((span_cap, 3), np.int64)
+        ktab = np.full(1 << max(4, (2 * key_cap).bit_length()), -1, np.int64)
+        kinfo = np.empty((attr_cap, 2), np.int64)
+        status, ns, na, nr, nsc, nk = wire.scan_traces(buf, spans, attrs, res, scopes, ktab, kinfo)
+        if status == wire.OK:
+            return spans[:ns], attrs[:na], res[:nr], scopes[:nsc], kinfo[:nk]
+        if status == wire.FALLBACK:
+            return None
+    return None
+
+
+def warm_up() -> None:
+    """Load (or compile) the kernels now, so the first request does not pay for it."""
+    span = b"\x0a\x10" + b"\x01" * 16 + b"\x12\x08" + b"\x02" * 8 + b"\x4a\x05\x0a\x01k\x12\x00"
+    body = b"\x0a" + bytes([len(span) + 4]) + b"\x12" + bytes([len(span) + 2]) + b"\x12" + bytes([len(span)]) + span
+    scanned = scan(body)
+    assert scanned is not None and len(scanned[0]) == 1
+    buf = np.frombuffer(body, np.uint8)
+    _strings(body, buf, scanned[4][:, 0], scanned[4][:, 1])
+
+
+def _strings(payload: bytes, buf: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> list[str]:
+    """Slices of the body as str, through one Arrow array (the kernel has checked the UTF-8)."""
+    if len(offs) == 0:
+        return []
+    data, off = protowire.gather(buf, np.ascontiguousarray(offs), np.ascontiguousarray(lens))
+    arr = pa.Array.from_buffers(pa.large_string(), len(offs), [None, pa.py_buffer(off), pa.py_buffer(data)])
+    return arr.to_pylist()
+
+
+def _values(payload: bytes, buf: np.ndarray, attrs: np.ndarray) -> list[Any] | None:
+    """Python value of every attribute, as the reference's loop reads it; None -> reference path."""
+    n = len(attrs)
+    out = np.empty(n, dtype=object)
+    types = attrs[:, wire.AT_TYPE]
+    sel = np.flatnonzero(types == wire.V_STR)
+    if len(sel):
+        out[sel] = _strings(payload, buf, attrs[sel, wire.AT_OFF], attrs[sel, wire.AT_LEN])
+    sel = np.flatnonzero(types == wire.V_INT)
+    if len(sel):
+        out[sel] = attrs[sel, wire.AT_INT].tolist()
+    sel = np.flatnonzero(types == wire.V_DOUBLE)
+    if len(sel):
+        out[sel] = attrs[sel, wire.AT_INT].view(np.float64).tolist()
+    sel = np.flatnonzero(types == wire.V_BOOL)
+    if len(sel):
+        out[sel] = (attrs[sel, wire.AT_INT] != 0).tolist()
+    for i in np.flatnonzero(types >= wire.V_ARRAY).tolist():
+        t, o, ln = int(types[i]), int(attrs[i, wire.AT_OFF]), int(attrs[i, wire.AT_LEN])
+        raw = payload[o:o + ln]
+        if t == wire.V_BYTES:
+            out[i] = raw.hex()
+            continue
+        try:
+            msg = ArrayValue.FromString(raw) if t == wire.V_ARRAY else KeyValueList.FromString(raw)
+        except ProtobufDecodeError:
+            return None  # the reference rejects the whole body the way protobuf does
+        if t == wire.V_ARRAY:
+            out[i] = [any_value(x) for x in msg.values]
+        else:
+            out[i] = {kv.key: any_value(kv.value) for kv in msg.values}
+    # V_NONE stays None
+    return out.tolist()
+
+
+def normalize_traces_fast(payload: bytes, ctx: IngestContext) -> NormalizedBatch | None:
+    """Protobuf body of an ExportTraceServiceRequest -> `spans` rows, or None for the reference path."""
+    scanned = scan(payload)
+    if scanned is None:
+        return None
+    spans, attrs, resources, scopes, kinfo = scanned
+    buf = np.frombuffer(payload, np.uint8)
+    keys = _strings(payload, buf, kinfo[:, 0], kinfo[:, 1])
+    for k in keys:
+        if k in DELEGATED_KEYS or (DELEGATED_PREFIXES and k.startswith(DELEGATED_PREFIXES)):
+            return None
+    vals = _values(payload, buf, attrs)
+    if vals is None:
+        return None
+    plan = plan_for(ctx.attribution)
+    kget = compiled_keys(plan).get
+    heads_get = INFERENCE_HEADS.get
+    # what the attribute loop does with each distinct key, decided once per request
+    kinds: list[tuple] = []
+    for k in keys:
+        spec = kget(k)
+        if spec is not None:
+            kinds.append((_K_SPEC, spec))
+        elif k.startswith(CONTENT_PREFIXES):
+            kinds.append((_K_CONTENT, head_flags(k)))
+        else:
+            dot = k.find(".")
+            hf = heads_get(k[:dot]) if dot > 0 else None
+            kinds.append((_K_REST, hf, hf is not None and not k.startswith(KNOWN_PREFIXES)))
+    akey = attrs[:, wire.AT_KEY].tolist()
+
+    res_list = []
+    for a0, a1 in resources.tolist():
+        d = {keys[akey[i]]: vals[i] for i in range(a0, a1)} if a0 >= 0 else {}
+        res_list.append(_resource(d, ctx, plan))
+    scope_flags_list = []
+    names = _strings(payload, buf, scopes[:, wire.SC_NAME_OFF], scopes[:, wire.SC_NAME_LEN])
+    for scope_name in names:
+        if scope_name.startswith("openinference"):
+            scope_flags_list.append(F_OPENINFERENCE)
+        elif scope_name.startswith("openlit"):
+            scope_flags_list.append(F_OPENLIT)
+        else:
+            scope_flags_list.append(0)
+    span_names = _strings(payload, buf, spans[:, wire.SP_NAME_OFF], spans[:, wire.SP_NAME_LEN])
+    messages = _strings(payload, buf, spans[:, wire.SP_MSG_OFF], spans[:, wire.SP_MSG_LEN])
+    return _map_spans(payload, spans.tolist(), span_names, messages, akey, vals, keys, kinds,
+                      res_list, scope_flags_list, plan, ctx)
+
+
+def _map_spans(payload, spans, span_names, messages, akey, vals, keys, kinds, res_list, scope_flags_list,
+               plan, ctx) -> NormalizedBatch:
+    out = NormalizedBatch()
+    rows = out.rows
+    capture = ctx.ingest.capture_content
+    tenant = ctx.tenant
+    received = ctx.received_at
+    for si, sp in enumerate(spans):
+        res = res_list[sp[wire.SP_RES]]
+        t0 = sp[wire.SP_TID_OFF]
+        s0 = sp[wire.SP_SID_OFF]
+        p0 = sp[wire.SP_PID_OFF]
+        view = SpanView(
+            payload[t0:t0 + sp[wire.SP_TID_LEN]], payload[s0:s0 + sp[wire.SP_SID_LEN]],
+            payload[p0:p0 + sp[wire.SP_PID_LEN]], span_names[si], sp[wire.SP_KIND],
+            sp[wire.SP_START], sp[wire.SP_END], _Status(sp[wire.SP_CODE], messages[si]),
+        )
+        start_ns = view.start_time_unix_nano
+        end_ns = view.end_time_unix_nano
+        if start_ns < 0 or end_ns < 0:  # fixed64 beyond int64 (the kernel keeps the bits)
+            start_ns = view.start_time_unix_nano = start_ns % _U64
+            end_ns = view.end_time_unix_nano = end_ns % _U64
+        if (len(view.trace_id) != 16 or len(view.span_id) != 8 or not start_ns
+                or end_ns < start_ns or end_ns > MAX_UNIX_NS
+                or view.trace_id == _ZERO_TRACE or view.span_id == _ZERO_SPAN):
+            out.reject(_span_problem(view))
+            continue
+
+        flags = scope_flags_list[sp[wire.SP_SCOPE]]
+        found: list[Any] = [None] * N_SLOTS
+        rest: dict[str, Any] = {}
+        content: dict[str, Any] | None = None
+        odd: list[str] | None = None
+        aval: list[Any] | None = None
+        arank: list[int] | None = None
+        meta = None
+        a0, a1 = sp[wire.SP_A0], sp[wire.SP_A1]
+        for i in range(a0, a1):
+            kid = akey[i]
+            k = keys[kid]
+            v = vals[i]
+            kd = kinds[kid]
+            if kd[0] == _K_CONTENT:
+                if capture:
+                    if content is None:
+                        content = {}
+                    content[k] = v
+                flags |= kd[1]
+                continue
+            if kd[0] == _K_REST:
+                rest[k] = v
+                if kd[1] is not None:
+                    flags |= kd[1]
+                    if kd[2]:
+                        if odd is None:
+                            odd = []
+                        odd.append(k)
+                continue
+            slot, rank, f, attrib, is_odd = kd[1]
+            flags |= f
+            if attrib is not None and v is not None and v != "":
+                if aval is None:
+                    aval = [None, None, None, None]
+                    arank = [NO_RANK, NO_RANK, NO_RANK, NO_RANK]
+                for fi, r in attrib:
+                    if r < arank[fi]:
+                        arank[fi] = r
+                        aval[fi] = v
+            if slot >= 0:
+                prev = found[slot]
+                if prev is None:
+                    found[slot] = (rank, k, v)
+                elif rank < prev[0]:
+                    rest[prev[1]] = prev[2]
+                    found[slot] = (rank, k, v)
+                elif rank == prev[0]:
+                    found[slot] = (rank, k, v)
+                else:
+                    rest[k] = v
+            elif slot == S_CONTENT:
+                if capture:
+                    if content is None:
+                        content = {}
+                    content[k] = v
+            else:
+                rest[k] = v
+                if slot == S_METADATA:
+                    meta = v
+                elif is_odd:
+                    if odd is None:
+                        odd = []
+                    odd.append(k)
+
+        if not flags and not res.inference_service:
+            out.skipped += 1
+            continue
+
+        row = _span_row(view, found, rest, flags, res, plan, aval, meta, tenant, received, content)
+        if row is None:
+            out.unmapped_spans += 1
+            for k in {key_pattern(keys[akey[i]]) for i in range(a0, a1)}:
+                dot = k.find(".")
+                if dot > 0 and k[:dot] in INFERENCE_HEADS:
+                    out.unmapped_keys[k] += 1
+            continue
+        if odd is not None:
+            out.unmapped_keys.update({key_pattern(k) for k in odd})
+        rows.append(row)
+    return out

@@ -1,0 +1,274 @@
+"""The compiled traces decoder equals the reference (protobuf + collector.normalize), row for row.
+
+Requests are written byte by byte with a tiny protobuf encoder, so the generator
+reaches encodings an SDK never writes: unknown fields, a key sent twice, empty
+values, huge and negative ints, non-finite doubles, invalid UTF-8, bad ids and
+times, out-of-range enums. The oracle is the reference path itself: whatever
+the fast path produces (or hands to the reference) must match what the
+reference answers for the same bytes - rows, rejections, partial_success
+message, skipped / unmapped counts, or the same 400.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from inferledger.collector.decode import DecodeError, parse_request
+from inferledger.collector.fastpath.traces import normalize_traces_fast
+from inferledger.collector.normalize import normalize_traces
+from inferledger.collector.settings import AttributionSettings
+from inferledger.collector.vocabularies import CONTENT_PREFIXES, SPAN_KEYS
+from tests.otlp_builders import T0, ctx
+
+
+# --- a minimal protobuf writer --------------------------------------------------------------
+def varint(n: int) -> bytes:
+    n &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def tag(field: int, wt: int) -> bytes:
+    return varint(field << 3 | wt)
+
+
+def ld(field: int, payload: bytes) -> bytes:
+    return tag(field, 2) + varint(len(payload)) + payload
+
+
+def vi(field: int, n: int) -> bytes:
+    return tag(field, 0) + varint(n)
+
+
+def fx64(field: int, n: int) -> bytes:
+    return tag(field, 1) + struct.pack("<Q", n & ((1 << 64) - 1))
+
+
+UNKNOWN = [vi(99, 7), ld(77, b"\xff\xfe junk"), fx64(60, 1), tag(61, 5) + b"\x01\x02\x03\x04"]
+
+
+def utf8(s: str) -> bytes:
+    return s.encode("utf-8", "surrogatepass")
+
+
+# --- strategies -----------------------------------------------------------------------------
+KEYS = sorted(SPAN_KEYS) + [
+    p + "0.message.role" for p in CONTENT_PREFIXES
+] + [
+    "team", "app.feature", "user.id", "session.id", "metadata", "http.route", "server.port",
+    "ai.model.id", "ai.usage.promptTokens", "langchain.run", "llm.temperature", "llm.custom_thing",
+    "gen_ai.unknown.key", "traceloop.workflow.name", "openinference.extra", "", "ключ",
+]
+
+HOT_KEYS = ["gen_ai.request.model", "llm.model_name", "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens",
+            "gen_ai.system", "gen_ai.provider.name", "team", "user.id", "gen_ai.response.finish_reasons",
+            "llm.token_count.prompt", "gen_ai.usage.cost", "openinference.span.kind"]
+
+texts = st.one_of(
+    st.sampled_from(["", "chat", "gpt-4o", "openai", "Anthropic", "LLM", "stop", '["stop","length"]',
+                     "12", " 7 ", "1e3", "true", "no", "api.openai.com", '{"team":"ml"}', "443"]),
+    st.text(max_size=12),
+)
+ints = st.one_of(st.integers(-3, 70000), st.sampled_from([2**63 - 1, -(2**63), 2**40, -1]))
+floats = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.5, 12.0, -3.0]))
+
+
+def anyvalue(depth: int = 0):
+    scalar = st.one_of(
+        texts.map(lambda s: ld(1, utf8(s))),
+        st.booleans().map(lambda b: vi(2, int(b))),
+        ints.map(lambda n: vi(3, n)),
+        floats.map(lambda f: tag(4, 1) + struct.pack("<d", f)),
+        st.binary(max_size=6).map(lambda b: ld(7, b)),
+        st.just(b""),  # an AnyValue with nothing set
+    )
+    scalar = st.one_of(scalar, scalar, scalar, scalar, st.just(ld(1, b"\xc3\x28")))  # rarely: invalid UTF-8
+    if depth >= 1:
+        return scalar
+    return st.one_of(
+        scalar, scalar,
+        st.lists(anyvalue(depth + 1), max_size=3).map(lambda vs: ld(5, b"".join(ld(1, v) for v in vs))),
+        st.lists(st.tuples(texts, anyvalue(depth + 1)), max_size=2).map(
+            lambda kvs: ld(6, b"".join(ld(1, ld(1, utf8(k)) + ld(2, v)) for k, v in kvs))),
+    )
+
+
+@st.composite
+def keyvalue(draw) -> bytes:
+    key = draw(st.one_of(st.sampled_from(KEYS), st.sampled_from(HOT_KEYS)))  # hot keys: repeats and rank fights
+    value = draw(anyvalue())
+    parts = [ld(1, utf8(key)), ld(2, value)]
+    mode = draw(st.sampled_from(["plain"] * 6 + ["no_value", "unknown", "key_twice", "value_first"]))
+    if mode == "no_value":
+        parts = parts[:1]
+    elif mode == "unknown":
+        parts.insert(1, draw(st.sampled_from(UNKNOWN)))
+    elif mode == "key_twice":
+        parts.insert(0, ld(1, b"ignored.first"))
+    elif mode == "value_first":
+        parts.reverse()
+    return b"".join(parts)
+
+
+ids16 = st.sampled_from([None] * 6 + [bytes(16), b"\x01" * 15, b""]).flatmap(
+    lambda bad: st.binary(min_size=16, max_size=16) if bad is None else st.just(bad))
+ids8 = st.sampled_from([None] * 6 + [bytes(8), b"\x02" * 9, b""]).flatmap(
+    lambda bad: st.binary(min_size=8, max_size=8) if bad is None else st.just(bad))
+
+
+@st.composite
+def span(draw) -> bytes:
+    start = draw(st.one_of(st.just(T0), st.sampled_from([0, T0 + 5, 2**63 - 1, 2**64 - 1])))
+    end = draw(st.one_of(st.just(T0 + 1_500_000_000), st.sampled_from([T0 - 1, 253402300800 * 10**9, 2**64 - 1])))
+    fields = [ld(1, draw(ids16)), ld(2, draw(ids8))]
+    if draw(st.booleans()):
+        fields.append(ld(4, draw(ids8)))
+    fields.append(ld(5, utf8(draw(texts))))
+    fields.append(vi(6, draw(st.sampled_from([0, 1, 3, 5, 6, -1, 2**31]))))
+    fields += [fx64(7, start), fx64(8, end)]
+    fields += [ld(9, kv) for kv in draw(st.lists(keyvalue(), max_size=8))]
+    status = draw(st.sampled_from([None, (0, ""), (2, ""), (2, "boom"), (1, "ok"), (7, ""), (-5, "x")]))
+    if status is not None:
+        fields.append(ld(15, (ld(2, utf8(status[1])) if status[1] else b"") + vi(3, status[0])))
+    extra = draw(st.sampled_from(["none"] * 12 + ["unknown"] * 3 + ["trace_state", "flags", "event", "bad_name"]))
+    if extra == "unknown":
+        fields.insert(draw(st.integers(0, len(fields))), draw(st.sampled_from(UNKNOWN)))
+    elif extra == "trace_state":
+        fields.append(ld(3, b"k=v"))
+    elif extra == "flags":
+        fields.append(tag(16, 5) + b"\x01\x00\x00\x00")
+    elif extra == "event":
+        fields.append(ld(11, ld(2, b"exception") + ld(3, ld(1, b"exception.type") + ld(2, ld(1, b"ValueError")))))
+    elif extra == "bad_name":
+        fields.append(ld(5, b"\xed\xa0\x80"))  # a UTF-8 encoded surrogate: invalid
+    return b"".join(fields)
+
+
+RESOURCE_KEYS = ["service.name", "service.version", "deployment.environment", "deployment.environment.name",
+                 "host.name", "k8s.namespace.name", "k8s.pod.name", "telemetry.sdk.name", "team",
+                 "service.namespace", "feature"]
+
+
+@st.composite
+def request(draw) -> bytes:
+    out = []
+    for _ in range(draw(st.integers(1, 2))):
+        res_kvs = []
+        for k in draw(st.lists(st.sampled_from(RESOURCE_KEYS), max_size=5)):
+            v = draw(st.sampled_from(["chat-api", "openlit", "prod", "ml", ""]))
+            res_kvs.append(ld(1, ld(1, utf8(k)) + ld(2, ld(1, utf8(v)))))
+        rs = [ld(1, b"".join(res_kvs))] if draw(st.booleans()) or res_kvs else []
+        for _ in range(draw(st.integers(0, 2))):
+            scope_name = draw(st.sampled_from(["", "openinference.instrumentation.openai", "openlit.otel",
+                                               "opentelemetry.instrumentation.openai_v2"]))
+            ss = [ld(1, ld(1, utf8(scope_name)) + ld(2, b"1.0"))]
+            ss += [ld(2, s) for s in draw(st.lists(span(), max_size=4))]
+            if draw(st.booleans()):
+                ss.append(ld(3, b"https://opentelemetry.io/schemas/1.30.0"))
+            rs.append(ld(2, b"".join(ss)))
+        out.append(ld(1, b"".join(rs)))
+    return b"".join(out)
+
+
+def outcome(batch) -> tuple:
+    return (batch.rows, batch.rejected, batch.error_message, batch.skipped, batch.unmapped_spans,
+            dict(batch.unmapped_keys))
+
+
+def reference(payload: bytes, c) -> tuple:
+    try:
+        req = parse_request("traces", payload, "protobuf")
+    except DecodeError as exc:
+        return ("error", exc.status, exc.message)
+    return outcome(normalize_traces(req, c))
+
+
+def fast(payload: bytes, c) -> tuple:
+    batch = normalize_traces_fast(payload, c)
+    if batch is None:
+        event("handed to the reference")
+        return reference(payload, c)  # exactly what the service does
+    event("fast path")
+    return outcome(batch)
+
+
+CONTEXTS = [
+    ctx(),
+    ctx(capture_content=True),
+    ctx(inference_services=["chat-api"]),
+    ctx(attribution=AttributionSettings(team_keys=["team", "gen_ai.request.model"], feature_keys=["metadata"])),
+]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(request(), st.sampled_from(range(len(CONTEXTS))))
+def test_fast_path_equals_reference(payload: bytes, ci: int) -> None:
+    c = CONTEXTS[ci]
+    assert fast(payload, c) == reference(payload, c)
+
+
+def test_ordinary_requests_take_the_fast_path() -> None:
+    """The property above would hold trivially if everything went to the reference."""
+    kv = b"".join(ld(9, ld(1, k) + ld(2, v)) for k, v in [
+        (b"gen_ai.operation.name", ld(1, b"chat")), (b"gen_ai.request.model", ld(1, b"gpt-4o")),
+        (b"gen_ai.usage.input_tokens", vi(3, 1200)), (b"gen_ai.request.temperature", tag(4, 1) + struct.pack("<d", 0.2)),
+        (b"gen_ai.response.finish_reasons", ld(5, ld(1, ld(1, b"stop")))), (b"team", ld(1, b"search")),
+    ])
+    sp = ld(1, b"\x01" * 16) + ld(2, b"\x02" * 8) + ld(5, b"chat") + vi(6, 3) + fx64(7, T0) + fx64(8, T0 + 10**9) + kv
+    payload = ld(1, ld(1, ld(1, ld(1, b"service.name") + ld(2, ld(1, b"chat-api")))) + ld(2, ld(2, sp)))
+    c = ctx()
+    batch = normalize_traces_fast(payload, c)
+    assert batch is not None and len(batch.rows) == 1
+    assert outcome(batch) == reference(payload, c)
+    row = batch.rows[0]
+    assert row[1] == "01" * 16 and row[18] == "gpt-4o" and row[20] == 1200 and row[29] == ["stop"]
+
+
+def test_invalid_utf8_is_left_to_the_reference() -> None:
+    sp = ld(1, b"\x01" * 16) + ld(2, b"\x02" * 8) + ld(5, b"\xc3\x28") + fx64(7, T0) + fx64(8, T0 + 1)
+    payload = ld(1, ld(2, ld(2, sp)))
+    assert normalize_traces_fast(payload, ctx()) is None
+    assert reference(payload, ctx())[0] == "error"
+
+
+def test_requests_beyond_the_first_array_sizes_match() -> None:
+    """Many tiny spans and thousands of distinct keys make the kernel ask for larger arrays."""
+    spans = []
+    for i in range(400):
+        kv = b"".join(ld(9, ld(1, f"gen_ai.k{i}.{j}".encode()) + ld(2, vi(3, j))) for j in range(6))
+        kv += ld(9, ld(1, b"gen_ai.request.model") + ld(2, ld(1, b"m")))
+        spans.append(ld(2, ld(1, (i + 1).to_bytes(16, "big")) + ld(2, (i + 1).to_bytes(8, "big")) + fx64(7, T0) + fx64(8, T0 + 1) + kv))
+    tiny = [ld(2, ld(2, b"\x01" * 8)) for _ in range(500)]  # rejected: no trace id
+    payload = ld(1, ld(2, b"".join(spans + tiny)))
+    c = ctx()
+    batch = normalize_traces_fast(payload, c)
+    assert batch is not None and len(batch.rows) == 400 and batch.rejected == 500
+    assert outcome(batch) == reference(payload, c)
+
+
+def test_prepare_payload_decoders_store_the_same_table() -> None:
+    """The setting reaches the receivers' preparation step, and both decoders give one Arrow table."""
+    import pytest
+
+    from inferledger.collector.prepare import prepare_payload
+    from inferledger.collector.settings import IngestSettings
+    from tests.otlp_payloads import genai_spans, traces_request_bytes
+
+    body = traces_request_bytes(genai_spans(5))
+    out = {}
+    for decoder in ("reference", "fast"):
+        p = prepare_payload("traces", body, "protobuf", None, "acme", IngestSettings(decoder=decoder), AttributionSettings())
+        out[decoder] = p.tables["spans"].drop_columns(["ingested_at"])
+    assert out["fast"].num_rows == 5 and out["fast"].equals(out["reference"])
+    with pytest.raises(ValueError, match="decoder"):
+        IngestSettings(decoder="turbo")
