@@ -24,16 +24,16 @@ from opentelemetry.proto.common.v1.common_pb2 import ArrayValue, KeyValueList
 
 from inferledger.collector.attributes import any_value
 from inferledger.collector.attribution import plan_for
+from inferledger.collector.bounds import SpanBounds
+from inferledger.collector.content import is_content_key
 from inferledger.collector.fastpath import protowire, wire
 from inferledger.collector.ingest_batch import MAX_UNIX_NS, IngestContext, NormalizedBatch
-from inferledger.collector.keymap import N_SLOTS, NO_RANK, S_CONTENT, S_METADATA, compiled_keys, head_flags, key_pattern
-from inferledger.collector.normalize import _ZERO_SPAN, _ZERO_TRACE, _resource, _span_problem, _span_row
+from inferledger.collector.keymap import N_SLOTS, NO_RANK, S_CONTENT, S_METADATA, compiled_keys, head_flags
+from inferledger.collector.normalize import _ZERO_SPAN, _ZERO_TRACE, _count_unmapped, _resource, _span_problem, _span_row
 from inferledger.collector.vocabularies import (
-    CONTENT_PREFIXES,
-    F_OPENINFERENCE,
-    F_OPENLIT,
     INFERENCE_HEADS,
     KNOWN_PREFIXES,
+    scope_flags_of,
 )
 
 # Keys (and prefixes) the reference treats beyond the shared tables: a request carrying one goes there.
@@ -80,7 +80,7 @@ def scan(payload: bytes) -> tuple | None:
         spans = np.empty((span_cap, wire.SP_NCOL), np.int64)
         attrs = np.empty((attr_cap, wire.AT_NCOL), np.int64)
         res = np.empty((span_cap, 2), np.int64)
-        scopes = np.empty((span_cap, 3), np.int64)
+        scopes = np.empty((span_cap, 5), np.int64)
         ktab = np.full(1 << max(4, (2 * key_cap).bit_length()), -1, np.int64)
         kinfo = np.empty((attr_cap, 2), np.int64)
         status, ns, na, nr, nsc, nk = wire.scan_traces(buf, spans, attrs, res, scopes, ktab, kinfo)
@@ -168,7 +168,7 @@ def normalize_traces_fast(payload: bytes, ctx: IngestContext) -> NormalizedBatch
         spec = kget(k)
         if spec is not None:
             kinds.append((_K_SPEC, spec))
-        elif k.startswith(CONTENT_PREFIXES):
+        elif is_content_key(k):
             kinds.append((_K_CONTENT, head_flags(k)))
         else:
             dot = k.find(".")
@@ -180,28 +180,25 @@ def normalize_traces_fast(payload: bytes, ctx: IngestContext) -> NormalizedBatch
     for a0, a1 in resources.tolist():
         d = {keys[akey[i]]: vals[i] for i in range(a0, a1)} if a0 >= 0 else {}
         res_list.append(_resource(d, ctx, plan))
-    scope_flags_list = []
     names = _strings(payload, buf, scopes[:, wire.SC_NAME_OFF], scopes[:, wire.SC_NAME_LEN])
-    for scope_name in names:
-        if scope_name.startswith("openinference"):
-            scope_flags_list.append(F_OPENINFERENCE)
-        elif scope_name.startswith("openlit"):
-            scope_flags_list.append(F_OPENLIT)
-        else:
-            scope_flags_list.append(0)
+    versions = _strings(payload, buf, scopes[:, wire.SC_VER_OFF], scopes[:, wire.SC_VER_LEN])
+    scope_list = [(n or None, v or None) for n, v in zip(names, versions)]
+    scope_flags_list = [scope_flags_of(n) for n in names]
     span_names = _strings(payload, buf, spans[:, wire.SP_NAME_OFF], spans[:, wire.SP_NAME_LEN])
     messages = _strings(payload, buf, spans[:, wire.SP_MSG_OFF], spans[:, wire.SP_MSG_LEN])
     return _map_spans(payload, spans.tolist(), span_names, messages, akey, vals, keys, kinds,
-                      res_list, scope_flags_list, plan, ctx)
+                      res_list, scope_list, scope_flags_list, plan, ctx)
 
 
-def _map_spans(payload, spans, span_names, messages, akey, vals, keys, kinds, res_list, scope_flags_list,
-               plan, ctx) -> NormalizedBatch:
+def _map_spans(payload, spans, span_names, messages, akey, vals, keys, kinds, res_list, scope_list,
+               scope_flags_list, plan, ctx) -> NormalizedBatch:
     out = NormalizedBatch()
     rows = out.rows
     capture = ctx.ingest.capture_content
     tenant = ctx.tenant
     received = ctx.received_at
+    bounds = SpanBounds(ctx.ingest)
+    span_key_cap = ctx.ingest.max_unmapped_keys_per_span
     for si, sp in enumerate(spans):
         res = res_list[sp[wire.SP_RES]]
         t0 = sp[wire.SP_TID_OFF]
@@ -292,15 +289,17 @@ def _map_spans(payload, spans, span_names, messages, akey, vals, keys, kinds, re
             out.skipped += 1
             continue
 
-        row = _span_row(view, found, rest, flags, res, plan, aval, meta, tenant, received, content)
+        row = _span_row(view, found, rest, flags, res, plan, aval, meta, tenant, received, content,
+                        scope_list[sp[wire.SP_SCOPE]], capture)
         if row is None:
             out.unmapped_spans += 1
-            for k in {key_pattern(keys[akey[i]]) for i in range(a0, a1)}:
-                dot = k.find(".")
-                if dot > 0 and k[:dot] in INFERENCE_HEADS:
-                    out.unmapped_keys[k] += 1
+            _count_unmapped(out, [keys[akey[i]] for i in range(a0, a1)], span_key_cap)
+            continue
+        problem = bounds.problem(row, received)
+        if problem is not None:
+            out.reject(f"span {view.name!r} (trace_id {view.trace_id.hex()}, span_id {view.span_id.hex()}): {problem}")
             continue
         if odd is not None:
-            out.unmapped_keys.update({key_pattern(k) for k in odd})
+            _count_unmapped(out, odd, span_key_cap)
         rows.append(row)
     return out

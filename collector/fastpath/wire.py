@@ -34,7 +34,7 @@ AT_KEY, AT_TYPE, AT_OFF, AT_LEN, AT_INT = range(5)
 AT_NCOL = 5
 # resource / scope columns: attribute range [a0, a1) and, for scopes, the name
 RS_A0, RS_A1 = 0, 1
-SC_RES, SC_NAME_OFF, SC_NAME_LEN = 0, 1, 2
+SC_RES, SC_NAME_OFF, SC_NAME_LEN, SC_VER_OFF, SC_VER_LEN = 0, 1, 2, 3, 4
 
 
 @nb.njit(cache=True)
@@ -380,6 +380,8 @@ def scan_traces(buf, spans, attrs, resources, scopes, ktab, kinfo):
                 scopes[sci, SC_RES] = ri
                 scopes[sci, SC_NAME_OFF] = 0
                 scopes[sci, SC_NAME_LEN] = 0
+                scopes[sci, SC_VER_OFF] = 0
+                scopes[sci, SC_VER_LEN] = 0
                 have_scope = False
                 q = s0
                 while q < s1:
@@ -409,6 +411,9 @@ def scan_traces(buf, spans, attrs, resources, scopes, ktab, kinfo):
                                 if f3 == 1:
                                     scopes[sci, SC_NAME_OFF] = g0
                                     scopes[sci, SC_NAME_LEN] = g1 - g0
+                                else:
+                                    scopes[sci, SC_VER_OFF] = g0
+                                    scopes[sci, SC_VER_LEN] = g1 - g0
                                 c = g1
                             elif f3 == 3:
                                 return FALLBACK, 0, 0, 0, 0, 0  # scope attributes: the reference reads them
