@@ -26,10 +26,17 @@ __all__ = ["AppContext", "cli", "local_address", "main", "open_warehouse_for_cli
               help="TOML configuration file (INFERLEDGER_* environment variables override it).")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
               help="Warehouse file (default ./inferledger.duckdb).")
+@click.option("--engine", "engine_kind", type=click.Choice(["duckdb", "dask"]), default=None,
+              help="Engine of the heavy jobs (engine.kind): the warehouse file, or Dask over the lake.")
+@click.option("--scheduler", default=None, help="Dask scheduler, tcp://HOST:PORT (engine.scheduler).")
+@click.option("--lake", "lake_path", default=None, help="Lake directory or object-store URL (lake.path).")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, db_path: str | None) -> None:
+def cli(ctx: click.Context, config_path: str | None, db_path: str | None, engine_kind: str | None,
+        scheduler: str | None, lake_path: str | None) -> None:
     """Observability and FinOps analytics for AI inference."""
-    overrides = {"warehouse.path": db_path} if db_path else {}
+    given = {"warehouse.path": db_path, "engine.kind": engine_kind, "engine.scheduler": scheduler,
+             "lake.path": lake_path}
+    overrides = {k: v for k, v in given.items() if v is not None}
     try:
         settings = load_settings(config_path, overrides=overrides)
     except ConfigError as exc:

@@ -99,9 +99,13 @@ def showback_report(wh: Warehouse, settings: CostSettings, month: str, out: Path
 
     if update:
         update_costs(wh, settings, utcnow())
-    sb = build_showback(wh, settings, month, out, progress=progress)
+    return showback_summary(build_showback(wh, settings, month, out, progress=progress))
+
+
+def showback_summary(sb) -> dict:
+    """The JSON-ready summary of a built `Showback`, whichever engine built it."""
     return {
-        "month": month, "currency": sb.currency, "total": _money(sb.total), "focus_rows": sb.focus_rows,
+        "month": sb.month, "currency": sb.currency, "total": _money(sb.total), "focus_rows": sb.focus_rows,
         "files": sb.files,
         "teams": [{"team": t.team, "total": _money(t.total), "previous": _money(t.previous), "mom": t.mom,
                    "gpu_allocated": _money(t.gpu_allocated), "gpu_idle": _money(t.gpu_idle),

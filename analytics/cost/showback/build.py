@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -195,8 +196,12 @@ def write_lines_csv(con, path: Path) -> int:
 
 
 def build_showback(wh: Warehouse, settings: CostSettings, month: str, out_dir: Path | None = None,
-                   *, progress: bool = False) -> Showback:
-    """Aggregate the month and, when `out_dir` is given, write showback.html, showback.csv, focus.csv/.parquet."""
+                   *, progress: bool = False, aggregate_fn: Callable = aggregate) -> Showback:
+    """Aggregate the month and, when `out_dir` is given, write showback.html, showback.csv, focus.csv/.parquet.
+
+    `aggregate_fn(con, start, end)` fills the temp tables `sb_usage` and `sb_gpu`; the Dask
+    engine passes one that adds up its workers' partials instead of scanning `cost_lines`.
+    """
     from inferledger.analytics.cost.showback.progress import steps
 
     start, end = parse_month(month)
@@ -204,7 +209,7 @@ def build_showback(wh: Warehouse, settings: CostSettings, month: str, out_dir: P
     try:
         sb = Showback(month, settings.currency, start, end)
         with steps(progress, 5 if out_dir else 2, f"showback {month}") as advance:
-            aggregate(con, start, end)
+            aggregate_fn(con, start, end)
             advance("aggregated cost lines")
             sb.teams = _team_pages(con, start, end)
             advance("team pages")
