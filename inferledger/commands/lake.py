@@ -48,10 +48,13 @@ def export_cmd(app: AppContext, since: str | None, until: str | None, as_json: b
     from inferledger.analytics.lake.export import export_range
     from inferledger.analytics.lake.store import open_lake
 
+    start, end = _when(since, "--since"), _when(until, "--until")
     lake = open_lake(_lake_uri(app.settings))
+    if not Path(app.settings.warehouse.path).exists():
+        raise click.ClickException(f"no warehouse at {app.settings.warehouse.path} (pass --db FILE)")
     wh = open_warehouse_for_cli(app.settings, read_only=True)
     try:
-        res = export_range(wh, lake, app.settings.lake.node_id, _when(since, "--since"), _when(until, "--until"),
+        res = export_range(wh, lake, app.settings.lake.node_id, start, end,
                            delay_seconds=app.settings.lake.seal_delay_seconds)
     finally:
         wh.close()
