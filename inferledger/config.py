@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from inferledger.alerts.settings import AlertSettings
+from inferledger.analytics.lake.settings import EngineSettings, LakeSettings
 from inferledger.analytics.settings import AnalyticsSettings, WarehouseSettings
 from inferledger.collector.settings import AttributionSettings, AuthSettings, IngestSettings
 from inferledger.dashboards.settings import DashboardSettings
@@ -56,6 +57,8 @@ class Settings:
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     dashboards: DashboardSettings = field(default_factory=DashboardSettings)
+    lake: LakeSettings = field(default_factory=LakeSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
 
 
 def load_settings(

@@ -39,6 +39,12 @@ GLOBAL_OPTIONS: list[GlobalOption] = [
     GlobalOption("--db", "db", "Warehouse file (default ./inferledger.duckdb).", setting="warehouse.path",
                  metavar="PATH"),
     GlobalOption("--json", "json", "Machine-readable output, where the command prints results.", is_flag=True),
+    GlobalOption("--lake", "lake", "Lake directory or object-store URL (lake.path).", setting="lake.path",
+                 metavar="PATH"),
+    GlobalOption("--engine", "engine", "Engine of the heavy jobs: duckdb (the warehouse file) or dask (over the "
+                 "lake) (engine.kind).", setting="engine.kind", metavar="duckdb|dask"),
+    GlobalOption("--scheduler", "scheduler", "Dask scheduler, tcp://HOST:PORT; empty starts a local cluster "
+                 "(engine.scheduler).", setting="engine.scheduler", metavar="URL"),
 ]
 
 

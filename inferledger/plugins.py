@@ -14,6 +14,7 @@ JOB_MODULES: list[str] = [
     "inferledger.analytics.anomaly.job",
     "inferledger.analytics.drift.job",
     "inferledger.analytics.slo.job",
+    "inferledger.analytics.lake.job",
 ]
 
 ADMIN_ROUTE_MODULES: list[str] = [

@@ -119,9 +119,13 @@ def showback_report(wh: Warehouse, settings: CostSettings, month: str, out: Path
 
     if update:
         update_costs(wh, settings, utcnow())
-    sb = build_showback(wh, settings, month, out, progress=progress)
+    return showback_summary(build_showback(wh, settings, month, out, progress=progress))
+
+
+def showback_summary(sb) -> dict:
+    """The JSON-ready summary of a built `Showback`, whichever engine built it."""
     return {
-        "month": month, "currency": sb.currency, "total": _money(sb.total), "focus_rows": sb.focus_rows,
+        "month": sb.month, "currency": sb.currency, "total": _money(sb.total), "focus_rows": sb.focus_rows,
         "files": sb.files, "empty": sb.empty, "period": sb.period_label, "previous_period": sb.previous_label,
         "as_of": sb.as_of.isoformat() if sb.as_of else None,
         "gpu_pools": [p.as_dict() for p in sb.pools],

@@ -21,7 +21,7 @@ def command() -> None:
 @click.option("--month", required=True, help="Month to report, YYYY-MM (UTC).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Output folder (default: analytics.cost.showback_dir/YYYY-MM, else showback/YYYY-MM beside the warehouse).")
-@click.option("--no-update", is_flag=True, help="Do not price newly ingested spans first.")
+@click.option("--no-update", is_flag=True, help="Do not price newly ingested spans first (the DuckDB engine).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
 @click.option("--strict", is_flag=True, help="Exit 1 when the month has no data.")
 @pass_app
@@ -36,11 +36,16 @@ def showback(app: AppContext, month: str, out_dir: str | None, no_update: bool, 
         raise click.BadParameter(str(exc), param_hint="--month") from exc
     cost = app.settings.analytics.cost
     out = (Path(out_dir) if out_dir else cost.report_dir(app.settings.warehouse.path, month)).resolve()
-    summary = local_or_admin(
-        app.settings,
-        lambda wh: showback_report(wh, cost, month, out, update=not no_update, progress=not as_json),
-        "POST", "/admin/cost/showback", {"month": month, "out": str(out)}, timeout=3600,
-    )
+    if app.settings.engine.kind == "dask":
+        from inferledger.commands.lake import showback_on_dask
+
+        summary = showback_on_dask(app.settings, month, out)
+    else:
+        summary = local_or_admin(
+            app.settings,
+            lambda wh: showback_report(wh, cost, month, out, update=not no_update, progress=not as_json),
+            "POST", "/admin/cost/showback", {"month": month, "out": str(out)}, timeout=3600,
+        )
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     elif summary.get("empty"):

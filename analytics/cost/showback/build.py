@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -228,8 +229,13 @@ def write_lines_csv(con, path: Path) -> int:
 
 
 def build_showback(wh: Warehouse, settings: CostSettings, month: str, out_dir: Path | None = None,
-                   *, progress: bool = False, now: datetime | None = None) -> Showback:
-    """Aggregate the month and, when `out_dir` is given, write showback.html, showback.csv, focus.csv/.parquet."""
+                   *, progress: bool = False, now: datetime | None = None,
+                   aggregate_fn: Callable = aggregate) -> Showback:
+    """Aggregate the month and, when `out_dir` is given, write showback.html, showback.csv, focus.csv/.parquet.
+
+    `aggregate_fn(con, start, end)` fills the temp tables `sb_usage` and `sb_gpu`; the Dask
+    engine passes one that adds up its workers' partials instead of scanning `cost_lines`.
+    """
     from inferledger.analytics.cost.reconcile import reconcile
     from inferledger.analytics.cost.showback.progress import steps
     from inferledger.analytics.warehouse import utcnow
@@ -240,7 +246,7 @@ def build_showback(wh: Warehouse, settings: CostSettings, month: str, out_dir: P
     try:
         sb = Showback(month, settings.currency, start, end, as_of=now if start <= now < end else None)
         with steps(progress, 5 if out_dir else 2, f"showback {month}") as advance:
-            aggregate(con, start, end)
+            aggregate_fn(con, start, end)
             advance("aggregated cost lines")
             sb.teams = _team_pages(con, start, end, as_of=sb.as_of)
             sb.pools = reconcile(wh, settings, start, end, now)
