@@ -41,6 +41,18 @@ class IngestPipeline:
         self.auth = auth
         self._tokens = dict(auth.tokens)
         self._pool = PreparePool(ingest.workers, ingest, attribution)
+        self.inflight_bytes = 0  # raw bytes of requests being read or decoded (one event loop: no lock)
+
+    def reserve(self, n: int) -> None:
+        """Hold `n` more raw bytes, or raise QueueFull (429) when the in-flight bound would be passed."""
+        limit = self.ingest.max_inflight_bytes
+        if self.inflight_bytes + n > limit:
+            telemetry.INGEST_REJECTED.labels("any", "inflight_bytes").inc()
+            raise QueueFull(f"{self.inflight_bytes} request bytes in flight, limit {limit} (ingest.max_inflight_bytes)")
+        self.inflight_bytes += n
+
+    def release(self, n: int) -> None:
+        self.inflight_bytes -= n
 
     def tenant_for(self, authorization: str | None, tenant_header: str | None) -> str:
         """Tenant of a request: from its bearer token when auth is on, else from a header."""

@@ -9,9 +9,18 @@ from datetime import datetime
 @dataclass
 class IngestSettings:
     max_body_bytes: int = 64 * 1024 * 1024
+    # Raw request bytes held across all requests before and while decoding; beyond it -> 429 / RESOURCE_EXHAUSTED.
+    max_inflight_bytes: int = 256 * 1024 * 1024
     # Bounded write queue: requests waiting for the group commit. Full -> 429 / RESOURCE_EXHAUSTED.
     queue_max_batches: int = 256
     retry_after_seconds: int = 1
+    # HTTP/gRPC limits enforced before authentication (collector.http_limits, otlp_grpc).
+    max_header_bytes: int = 64 * 1024
+    max_header_count: int = 100
+    header_timeout_s: float = 10.0
+    idle_timeout_s: float = 30.0
+    max_connections: int = 512
+    grpc_max_concurrent_streams: int = 64
     # Processes that decode and normalize requests while the service process commits.
     # 0 runs them inline in the service process.
     workers: int = 1
@@ -37,6 +46,8 @@ class IngestSettings:
     def __post_init__(self) -> None:
         if self.max_body_bytes < 1024:
             raise ValueError("max_body_bytes must be >= 1024")
+        if self.max_inflight_bytes < self.max_body_bytes:
+            raise ValueError("max_inflight_bytes must be >= max_body_bytes (one largest request must fit)")
         if self.workers < 0:
             raise ValueError("workers must be >= 0")
         if self.queue_max_batches < 1:
