@@ -74,6 +74,8 @@ class AuthSettings:
     # Used when auth is off: the tenant comes from this header, else `default_tenant`.
     tenant_header: str = "x-inferledger-tenant"
     default_tenant: str = "default"
+    # With auth off: most distinct tenant names taken from the header (bounds /metrics label sets).
+    max_tenants: int = 1000
     # Bearer tokens of the admin API (Authorization: Bearer <token>); required when `tokens` is set
     # or the admin API listens beyond loopback. The CLI sends INFERLEDGER_ADMIN_TOKEN, else the first.
     admin_tokens: list[str] = field(default_factory=list)
