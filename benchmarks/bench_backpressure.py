@@ -110,7 +110,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clients", type=int, default=100)
     ap.add_argument("--spans", type=int, default=6000, help="spans per request (6000 ~ 3 MB)")
-    ap.add_argument("--bound-mib", type=int, default=256, help="ingest.max_inflight_bytes of the bounded run")
+    ap.add_argument("--bound-mib", type=int, default=64, help="ingest.max_inflight_bytes of the bounded run")
     args = ap.parse_args()
     bodies = make_bodies(args.clients, args.spans)
     size = sum(map(len, bodies)) / len(bodies)

@@ -49,9 +49,12 @@ class IngestPipeline:
         self.inflight_bytes = 0  # raw bytes of requests being read or decoded (one event loop: no lock)
 
     def reserve(self, n: int) -> None:
-        """Hold `n` more raw bytes, or raise QueueFull (429) when the in-flight bound would be passed."""
+        """Hold `n` more raw bytes, or raise QueueFull (429) when the in-flight bound would be passed.
+
+        A request alone is always taken (the bound may be below max_body_bytes).
+        """
         limit = self.ingest.max_inflight_bytes
-        if self.inflight_bytes + n > limit:
+        if self.inflight_bytes and self.inflight_bytes + n > limit:
             telemetry.INGEST_REJECTED.labels("any", "inflight_bytes").inc()
             raise QueueFull(f"{self.inflight_bytes} request bytes in flight, limit {limit} (ingest.max_inflight_bytes)")
         self.inflight_bytes += n
