@@ -10,8 +10,9 @@ from datetime import datetime
 class IngestSettings:
     max_body_bytes: int = 64 * 1024 * 1024
     # Raw request bytes held across all requests before and while decoding; beyond it -> 429 / RESOURCE_EXHAUSTED.
-    # It bounds the wait too: ~64 MiB is a few seconds of decoding, under the exporters' 10 s timeout.
-    max_inflight_bytes: int = 64 * 1024 * 1024
+    # It bounds the wait too: 16 MiB is a few seconds of decoding even on a loaded two-core machine,
+    # under the exporters' 10 s timeout (benchmarks/bench_backpressure.py).
+    max_inflight_bytes: int = 16 * 1024 * 1024
     # Bounded write queue: requests waiting for the group commit. Full -> 429 / RESOURCE_EXHAUSTED.
     queue_max_batches: int = 256
     retry_after_seconds: int = 1
