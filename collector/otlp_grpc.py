@@ -53,7 +53,11 @@ async def _export(pipeline: IngestPipeline, signal: str, body: bytes, context: g
     metadata = dict(context.invocation_metadata() or ())
     try:
         tenant = pipeline.tenant_for(metadata.get("authorization"), metadata.get(pipeline.auth.tenant_header))
-        prepared = await pipeline.ingest_body(signal, body, "protobuf", None, tenant)
+        pipeline.reserve(len(body))
+        try:
+            prepared = await pipeline.ingest_body(signal, body, "protobuf", None, tenant)
+        finally:
+            pipeline.release(len(body))
     except AuthError as exc:
         telemetry.INGEST_REJECTED.labels(signal, "unauthenticated").inc()
         raise _Abort(grpc.StatusCode.UNAUTHENTICATED, str(exc)) from None
@@ -90,6 +94,11 @@ def create_otlp_grpc_server(pipeline: IngestPipeline, address: str) -> grpc.aio.
         options=[
             ("grpc.max_receive_message_length", pipeline.ingest.max_body_bytes),
             ("grpc.max_send_message_length", 16 * 1024 * 1024),
+            # Bounds before any handler runs: streams per connection, metadata size, idle connections.
+            ("grpc.max_concurrent_streams", pipeline.ingest.grpc_max_concurrent_streams),
+            ("grpc.max_metadata_size", pipeline.ingest.max_header_bytes),
+            ("grpc.max_connection_idle_ms", int(pipeline.ingest.idle_timeout_s * 1000)),
+            ("grpc.http2.max_pings_without_data", 2),
         ]
     )
     server.add_generic_rpc_handlers(tuple(

@@ -61,8 +61,12 @@ async def _export(pipeline: IngestPipeline, signal: str, request: Request) -> Re
     try:
         tenant = pipeline.tenant_for(headers.get("authorization"), headers.get(pipeline.auth.tenant_header))
         encoding = media_type(headers.get("content-type"))
-        body = await _read_body(request, pipeline.ingest.max_body_bytes)
-        prepared = await pipeline.ingest_body(signal, body, encoding, headers.get("content-encoding"), tenant)
+        held = [0]
+        try:
+            body = await _read_body(request, pipeline.ingest.max_body_bytes, pipeline, held)
+            prepared = await pipeline.ingest_body(signal, body, encoding, headers.get("content-encoding"), tenant)
+        finally:
+            pipeline.release(held[0])
     except AuthError as exc:
         telemetry.INGEST_REJECTED.labels(signal, "unauthenticated").inc()
         return fail(401, str(exc), {"WWW-Authenticate": 'Bearer realm="inferledger"'})
@@ -76,16 +80,23 @@ async def _export(pipeline: IngestPipeline, signal: str, request: Request) -> Re
     return Response(body, 200, media_type=CONTENT_TYPES[encoding])
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def _read_body(request: Request, limit: int, pipeline: IngestPipeline, held: list[int]) -> bytes:
+    """The body, its bytes counted against the in-flight bound before they are read (`held[0]`)."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise DecodeError(413, f"body of {declared} bytes exceeds the limit of {limit} bytes")
+    if declared and declared.isdigit():
+        if int(declared) > limit:
+            raise DecodeError(413, f"body of {declared} bytes exceeds the limit of {limit} bytes")
+        pipeline.reserve(int(declared))
+        held[0] = int(declared)
     chunks = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
             raise DecodeError(413, f"body exceeds the limit of {limit} bytes")
+        if size > held[0]:  # chunked or understated: hold what actually arrived
+            pipeline.reserve(size - held[0])
+            held[0] = size
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import re
 
 from inferledger.collector import telemetry
 from inferledger.collector.decode import DecodeError, Encoding
@@ -18,6 +19,9 @@ from inferledger.collector.writer import IngestWriter, QueueFull, WriteBatch, Wr
 __all__ = [
     "AuthError", "CommitFailed", "DecodeError", "IngestPipeline", "QueueFull", "WorkersUnavailable", "WriterStopped",
 ]
+
+
+_TENANT_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class AuthError(Exception):
@@ -40,12 +44,28 @@ class IngestPipeline:
         self.ingest = ingest
         self.auth = auth
         self._tokens = dict(auth.tokens)
+        self._seen_tenants: set[str] = set()
         self._pool = PreparePool(ingest.workers, ingest, attribution)
+        self.inflight_bytes = 0  # raw bytes of requests being read or decoded (one event loop: no lock)
+
+    def reserve(self, n: int) -> None:
+        """Hold `n` more raw bytes, or raise QueueFull (429) when the in-flight bound would be passed.
+
+        A request alone is always taken (the bound may be below max_body_bytes).
+        """
+        limit = self.ingest.max_inflight_bytes
+        if self.inflight_bytes and self.inflight_bytes + n > limit:
+            telemetry.INGEST_REJECTED.labels("any", "inflight_bytes").inc()
+            raise QueueFull(f"{self.inflight_bytes} request bytes in flight, limit {limit} (ingest.max_inflight_bytes)")
+        self.inflight_bytes += n
+
+    def release(self, n: int) -> None:
+        self.inflight_bytes -= n
 
     def tenant_for(self, authorization: str | None, tenant_header: str | None) -> str:
         """Tenant of a request: from its bearer token when auth is on, else from a header."""
         if not self.auth.enabled:
-            return (tenant_header or "").strip() or self.auth.default_tenant
+            return self._header_tenant((tenant_header or "").strip() or self.auth.default_tenant)
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise AuthError("missing bearer token: send 'Authorization: Bearer <token>'")
@@ -53,6 +73,17 @@ class IngestPipeline:
             if hmac.compare_digest(known.encode(), token.strip().encode()):
                 return tenant
         raise AuthError("invalid bearer token")
+
+    def _header_tenant(self, tenant: str) -> str:
+        """A tenant named by a client (auth off): a short plain name, and a bounded number of them."""
+        if tenant in self._seen_tenants:
+            return tenant
+        if not _TENANT_RE.fullmatch(tenant):
+            raise DecodeError(400, f"tenant name {tenant[:80]!r} is invalid: 1-64 characters of A-Z a-z 0-9 . _ -")
+        if len(self._seen_tenants) >= self.auth.max_tenants:
+            raise DecodeError(400, f"more than {self.auth.max_tenants} tenants (auth.max_tenants): turn on [auth]")
+        self._seen_tenants.add(tenant)
+        return tenant
 
     async def ingest_body(
         self, signal: str, body: bytes, encoding: Encoding, content_encoding: str | None, tenant: str

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import threading
+import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -106,9 +109,29 @@ _worker_settings: tuple[IngestSettings, AttributionSettings] | None = None
 
 def _init_worker(ingest: IngestSettings, attribution: AttributionSettings) -> None:
     global _worker_settings
+    if _worker_settings is None:
+        _exit_with_parent()
     _worker_settings = (ingest, attribution)
     if ingest.decoder == "fast":
         warm_up()
+
+
+def _exit_with_parent(poll_s: float = 1.0) -> None:
+    """End this worker when the service process dies, even by `kill -9` (no orphan keeps running).
+
+    A daemon thread polls the parent pid: an orphan is re-parented, so the pid changes.
+    (PR_SET_PDEATHSIG is not used: it fires when the *thread* that spawned the worker
+    ends, and the pool may spawn from short-lived threads.)
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _prepare_in_worker(signal: str, body: bytes, encoding: Encoding, content_encoding: str | None, tenant: str) -> PreparedPayload:

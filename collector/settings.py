@@ -9,9 +9,20 @@ from datetime import datetime
 @dataclass
 class IngestSettings:
     max_body_bytes: int = 64 * 1024 * 1024
+    # Raw request bytes held across all requests before and while decoding; beyond it -> 429 / RESOURCE_EXHAUSTED.
+    # It bounds the wait too: 16 MiB is a few seconds of decoding even on a loaded two-core machine,
+    # under the exporters' 10 s timeout (benchmarks/bench_backpressure.py).
+    max_inflight_bytes: int = 16 * 1024 * 1024
     # Bounded write queue: requests waiting for the group commit. Full -> 429 / RESOURCE_EXHAUSTED.
     queue_max_batches: int = 256
     retry_after_seconds: int = 1
+    # HTTP/gRPC limits enforced before authentication (collector.http_limits, otlp_grpc).
+    max_header_bytes: int = 64 * 1024
+    max_header_count: int = 100
+    header_timeout_s: float = 10.0
+    idle_timeout_s: float = 30.0
+    max_connections: int = 512
+    grpc_max_concurrent_streams: int = 64
     # Processes that decode and normalize requests while the service process commits.
     # 0 runs them inline in the service process.
     workers: int = 1
@@ -40,6 +51,8 @@ class IngestSettings:
     def __post_init__(self) -> None:
         if self.max_body_bytes < 1024:
             raise ValueError("max_body_bytes must be >= 1024")
+        if self.max_inflight_bytes < 1024:
+            raise ValueError("max_inflight_bytes must be >= 1024")
         if self.workers < 0:
             raise ValueError("workers must be >= 0")
         if self.decoder not in ("fast", "reference"):
@@ -68,6 +81,8 @@ class AuthSettings:
     # Used when auth is off: the tenant comes from this header, else `default_tenant`.
     tenant_header: str = "x-inferledger-tenant"
     default_tenant: str = "default"
+    # With auth off: most distinct tenant names taken from the header (bounds /metrics label sets).
+    max_tenants: int = 1000
     # Bearer tokens of the admin API (Authorization: Bearer <token>); required when `tokens` is set
     # or the admin API listens beyond loopback. The CLI sends INFERLEDGER_ADMIN_TOKEN, else the first.
     admin_tokens: list[str] = field(default_factory=list)

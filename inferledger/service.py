@@ -25,9 +25,11 @@ from inferledger.admin import create_admin_app
 from inferledger.analytics.jobs import REGISTRY as JOBS
 from inferledger.analytics.jobs import Job, JobContext, run_job
 from inferledger.analytics.warehouse import Warehouse, open_warehouse
+from inferledger.collector.http_limits import Limits, limited_protocol
 from inferledger.collector.otlp_grpc import create_otlp_grpc_server
 from inferledger.collector.otlp_http import create_otlp_http_app
 from inferledger.collector.pipeline import IngestPipeline
+from inferledger.collector.settings import IngestSettings
 from inferledger.collector.unmapped import UnmappedCounter
 from inferledger.collector.writer import IngestWriter
 from inferledger.config import Settings
@@ -106,8 +108,8 @@ class Service:
             if self.run_scheduler:
                 scheduler = self._start_scheduler(wh, jobs)
                 cleanup.callback(scheduler.shutdown, wait=True)
-            http = (_uvicorn(create_otlp_http_app(pipeline)), http_sock)
-            admin = (_uvicorn(create_admin_app(self.state, lambda: self._ready)), admin_sock)
+            http = (_uvicorn(create_otlp_http_app(pipeline), s.ingest), http_sock)
+            admin = (_uvicorn(create_admin_app(self.state, lambda: self._ready), s.ingest), admin_sock)
             await self._serve(grpc_server, http, admin, started)
 
     async def _serve(self, grpc_server, http: tuple, admin: tuple, started) -> None:
@@ -167,9 +169,11 @@ def bind_socket(address: str, what: str) -> socket.socket:
     return sock
 
 
-def _uvicorn(app) -> uvicorn.Server:
+def _uvicorn(app, ingest: IngestSettings) -> uvicorn.Server:
+    limits = Limits(ingest.max_header_bytes, ingest.max_header_count, ingest.header_timeout_s, ingest.max_connections)
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="off", loop="none", http="auto", timeout_keep_alive=30,
+        app, log_level="warning", access_log=False, lifespan="off", loop="none", http=limited_protocol(limits),
+        timeout_keep_alive=int(ingest.idle_timeout_s),
     )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # the service owns signals

@@ -127,3 +127,19 @@ def test_jobs_survive_int64_max_already_in_the_warehouse(warehouse, settings, tm
     status = warehouse.con.execute("SELECT status FROM job_runs WHERE job = 'cost.update'").fetchall()
     assert status == [("ok",)]
     run_detection(warehouse, settings.analytics.anomaly, day + timedelta(hours=2))  # raised Overflow before
+
+
+def test_grpc_answers_partial_success_for_int64_max_tokens(tmp_path):
+    import grpc
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+
+    from tests.harness import running_service
+
+    req = traces([span({"gen_ai.request.model": "m", "gen_ai.usage.input_tokens": INT64_MAX}, name="bad"),
+                  span(GOOD, name="good")])
+    with running_service(tmp_path / "w.duckdb") as (service, eps):
+        with grpc.insecure_channel(eps.grpc) as ch:
+            resp = trace_service_pb2_grpc.TraceServiceStub(ch).Export(req, timeout=10)
+        assert resp.partial_success.rejected_spans == 1 and "input_tokens" in resp.partial_success.error_message
+        names = service.state.warehouse.cursor().execute("SELECT span_name FROM spans").fetchall()
+        assert names == [("good",)]

@@ -95,7 +95,8 @@ def post(client: httpx.Client, receiver: ReceiverSettings, url: str, body: bytes
     code = resp.status_code
     if 200 <= code < 300:
         return code
-    detail = redact(resp.text[:300].replace("\n", " "), receiver)
+    # Redact the whole body first: a cut made first could split a secret and leave its head visible.
+    detail = redact(resp.text[:65536].replace("\n", " "), receiver)[:300]
     msg = redact(f"{where}: HTTP {code}: {detail}", receiver)
     if code in (408, 429) or code >= 500:
         raise DeliveryError(msg, status_code=code, retry_after=parse_retry_after(resp.headers.get("Retry-After")))

@@ -69,6 +69,11 @@ def render_report(
             cols.append(col)
     if not cols:
         raise ValueError("no column has values on both sides: nothing to report")
+    # Evidently embeds category values as JSON in a <script> element without escaping "</":
+    # a stored finish_reason of "</script><script>..." would run in the reader's browser.
+    cats = [c for c in cols if kinds[c] == "categorical"]
+    if cats:
+        reference, current = _html_safe(reference, cats), _html_safe(current, cats)
     definition = DataDefinition(
         numerical_columns=[c for c in cols if kinds[c] == "numeric"],
         categorical_columns=[c for c in cols if kinds[c] == "categorical"],
@@ -88,6 +93,17 @@ def render_report(
     out.parent.mkdir(parents=True, exist_ok=True)
     snapshot.save_html(str(out))
     return ReportResult(out, reference.height, current.height, cols, skipped)
+
+
+def _html_safe(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Categorical values with & < > " ' as HTML entities (the plots show them as the characters)."""
+    exprs = []
+    for c in columns:
+        e = pl.col(c).cast(pl.String)
+        for ch, ent in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;")):
+            e = e.str.replace_all(ch, ent, literal=True)
+        exprs.append(e.alias(c))
+    return frame.with_columns(exprs)
 
 
 def segment_report(

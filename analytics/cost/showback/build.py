@@ -18,6 +18,7 @@ from pathlib import Path
 
 from inferledger.analytics.cost.budgets import month_bounds
 from inferledger.analytics.cost.settings import CostSettings
+from inferledger.analytics.cost.showback.csv_safe import safe_cell
 from inferledger.analytics.cost.showback.focus import write_focus
 from inferledger.analytics.warehouse import Warehouse
 
@@ -224,7 +225,7 @@ def write_lines_csv(con, path: Path) -> int:
         w = csv.writer(fh)
         w.writerow(["day", "tenant", "team", "feature", "provider", "model", "requests", "ok_requests",
                     "total_tokens", "token_cost", "gpu_cost", "cost", "unpriced_requests"])
-        w.writerows([[format(v, "f") if isinstance(v, Decimal) else v for v in r] for r in rows])
+        w.writerows([[format(v, "f") if isinstance(v, Decimal) else safe_cell(v) for v in r] for r in rows])
     return len(rows)
 
 

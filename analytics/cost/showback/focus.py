@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from inferledger.analytics.cost.lines import unit_price_sql
+from inferledger.analytics.cost.showback.csv_safe import safe_sql
 
 MANDATORY = [
     "BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "BillingAccountId", "BillingAccountName",
@@ -121,7 +122,10 @@ def write_focus(con: duckdb.DuckDBPyConnection, currency: str, out_dir: Path) ->
     iso = ", ".join(f"strftime({c}, '%Y-%m-%dT%H:%M:%SZ') AS {c}" for c in TIME_COLUMNS)
     utc = ", ".join(f"timezone('UTC', {c}) AS {c}" for c in TIME_COLUMNS)
     # Paths come from the caller's output folder; quote them as SQL string literals.
-    con.execute(f"COPY (SELECT * REPLACE ({iso}) FROM sb_focus) TO '{_q(csv_path)}' (HEADER, DELIMITER ',')")
+    text = [name for name, dtype, *_ in con.execute("DESCRIBE sb_focus").fetchall()
+            if dtype == "VARCHAR" and name not in TIME_COLUMNS]
+    safe = "".join(f", {safe_sql(c)} AS {c}" for c in text)  # no formula cells (csv_safe)
+    con.execute(f"COPY (SELECT * REPLACE ({iso}{safe}) FROM sb_focus) TO '{_q(csv_path)}' (HEADER, DELIMITER ',')")
     con.execute(f"COPY (SELECT * REPLACE ({utc}) FROM sb_focus) TO '{_q(pq_path)}' (FORMAT parquet)")
     return csv_path, pq_path, n
 
