@@ -27,7 +27,9 @@ KEY_COLUMNS = ["tenant", "trace_id", "span_id"]
 COST_COLUMNS = KEY_COLUMNS + [
     "start_time", "team", "feature", "provider", "request_model", "response_model", "k8s_pod", "host_name", "is_error",
     "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens", "total_tokens",
-    "attributes",
+    "attributes", "deployment_environment", "input_includes_cache",
+    # what the cost pass filters on: plausibility (analytics.quarantine) and inference-row markers
+    "client_cost_usd", "time_to_first_token_s", "is_inference", "duplicate_of",
 ]
 _local = threading.local()
 
@@ -89,8 +91,7 @@ def model_keys(lake_uri: str, files: list[str]) -> dict:
     """Distinct (provider, request model, response model) of usage spans: what the client must price."""
     from inferledger.analytics.cost.lines import USAGE_FILTER
 
-    data, read = read_files(lake_uri, files, ["provider", "request_model", "response_model", "input_tokens",
-                                              "output_tokens", "total_tokens"])
+    data, read = read_files(lake_uri, files, COST_COLUMNS)
     con = _warehouse().cursor()
     try:
         con.register("s", data)
