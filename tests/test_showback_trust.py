@@ -14,6 +14,7 @@ from inferledger.analytics.cost.job import update_costs
 from inferledger.analytics.cost.settings import CostSettings, GpuPool, GpuRate, PriceOverride
 from inferledger.analytics.cost.showback.build import build_showback
 from inferledger.analytics.cost.showback.charts import nice_ticks
+from inferledger.analytics.warehouse import open_warehouse
 from inferledger.cli import cli
 from tests.factories import insert_gpu_samples, insert_spans, span_row
 
@@ -46,6 +47,7 @@ def test_month_in_progress_is_month_to_date_against_the_same_days(warehouse, tmp
 
 def test_empty_month_says_no_data_and_strict_exits_non_zero(tmp_path):
     db = str(tmp_path / "w.duckdb")
+    open_warehouse(db).close()  # an empty warehouse, as `serve` leaves it (a missing one is an error)
     runner = CliRunner()
     res = runner.invoke(cli, ["--db", db, "report", "showback", "--month", "2026-03", "--out", str(tmp_path / "o")],
                         env=NO_SERVICE)
