@@ -230,7 +230,7 @@ def test_two_serve_nodes_seal_into_one_lake_and_resent_spans_count_once(tmp_path
                 if httpx.get(f"{eps.admin}/admin/stats").json()["tables"]["spans"] >= 50 + len(extra):
                     break
                 time.sleep(0.1)
-            r = httpx.post(f"{eps.admin}/admin/jobs/run", params={"name": "lake.seal"}, timeout=60)
+            r = httpx.post(f"{eps.admin}/admin/jobs/run", params={"name": "lake.seal"}, json={}, timeout=60)
             (res,) = r.json()
             assert res["status"] == "ok", res
     files = sorted(p.name for p in lake.rglob("*.parquet"))
