@@ -23,27 +23,12 @@ from pathlib import Path
 
 import httpx
 import psutil
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.bench_ingest import pct
+from benchmarks.bench_ingest import make_batches, pct
 from tests.harness import free_port, wait_ready
-from tests.otlp_payloads import genai_spans, traces_request_bytes
 
 HEADERS = {"Content-Type": "application/x-protobuf"}
-
-
-def make_bodies(clients: int, spans: int) -> list[bytes]:
-    template = ExportTraceServiceRequest.FromString(traces_request_bytes(genai_spans(spans)))
-    out = []
-    for _ in range(clients):
-        req = ExportTraceServiceRequest()
-        req.CopyFrom(template)
-        for span in req.resource_spans[0].scope_spans[0].spans:
-            span.trace_id = os.urandom(16)
-            span.span_id = os.urandom(8)
-        out.append(req.SerializeToString())
-    return out
 
 
 async def burst(url: str, bodies: list[bytes]) -> tuple[list[float], int, int, int]:
@@ -112,7 +97,7 @@ def main() -> None:
     ap.add_argument("--spans", type=int, default=6000, help="spans per request (6000 ~ 3 MB)")
     ap.add_argument("--bound-mib", type=int, default=64, help="ingest.max_inflight_bytes of the bounded run")
     args = ap.parse_args()
-    bodies = make_bodies(args.clients, args.spans)
+    bodies = make_batches(args.clients, args.spans)
     size = sum(map(len, bodies)) / len(bodies)
     print(f"{args.clients} clients x {size / 2**20:.1f} MiB at once (shared, loaded machine: compare rows, not absolutes)")
     for label, bound in (("bounded", args.bound_mib * 2**20), ("reference: unbounded", 2**62)):

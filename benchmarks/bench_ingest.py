@@ -37,9 +37,9 @@ SPANS_PER_BATCH = 512
 HEADERS = {"Content-Type": "application/x-protobuf"}
 
 
-def make_batches(n: int) -> list[bytes]:
-    """`n` distinct requests: one SDK-encoded template, fresh trace/span ids per batch."""
-    template = ExportTraceServiceRequest.FromString(traces_request_bytes(genai_spans(SPANS_PER_BATCH)))
+def make_batches(n: int, spans: int = SPANS_PER_BATCH) -> list[bytes]:
+    """`n` distinct requests of `spans` spans: one SDK-encoded template, fresh trace/span ids per batch."""
+    template = ExportTraceServiceRequest.FromString(traces_request_bytes(genai_spans(spans)))
     out = []
     for _ in track(range(n), description="encoding batches", transient=True):
         req = ExportTraceServiceRequest()
