@@ -46,6 +46,19 @@ def _short(name: str, n: int = 34) -> str:
     return name if len(name) <= n else name[: n - 1] + "…"
 
 
+def _frame(width: int, height: int, title: str, ticks: list[float], unit: str,
+           left: float, top: float, pw: float, ph: float) -> list[str]:
+    """The opening of a chart: its title and a grid line with a labelled tick per y value."""
+    ymax = ticks[-1]
+    parts = [_svg_open(width, height, title),
+             f'<text x="{left}" y="16" font-size="13" font-weight="bold">{escape(title)}</text>']
+    for tick in ticks:
+        y = top + ph - ph * tick / ymax
+        parts.append(f'<line x1="{left}" x2="{left + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{unit}{_fmt(tick)}</text>')
+    return parts
+
+
 def stacked_bars(labels: list[str], series: dict[str, list[float]], *, title: str, unit: str = "$",
                  width: int = 840, height: int = 260, dates: bool = True) -> str:
     """Bars per label (e.g. day), stacked by series (e.g. model), with a legend.
@@ -59,12 +72,7 @@ def stacked_bars(labels: list[str], series: dict[str, list[float]], *, title: st
     ymax = ticks[-1]
     n = max(len(labels), 1)
     bw = pw / n
-    parts = [_svg_open(width, height, title),
-             f'<text x="{left}" y="16" font-size="13" font-weight="bold">{escape(title)}</text>']
-    for tick in ticks:
-        y = top + ph - ph * tick / ymax
-        parts.append(f'<line x1="{left}" x2="{left + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{unit}{_fmt(tick)}</text>')
+    parts = _frame(width, height, title, ticks, unit, left, top, pw, ph)
     for i, label in enumerate(labels):
         y = top + ph
         for j, (name, values) in enumerate(series.items()):
@@ -95,12 +103,7 @@ def lines(labels: list[str], series: dict[str, list[float | None]], *, title: st
     ticks = nice_ticks(max(vals, default=0))
     ymax = ticks[-1]
     n = max(len(labels) - 1, 1)
-    parts = [_svg_open(width, height, title),
-             f'<text x="{left}" y="16" font-size="13" font-weight="bold">{escape(title)}</text>']
-    for tick in ticks:
-        y = top + ph - ph * tick / ymax
-        parts.append(f'<line x1="{left}" x2="{left + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{unit}{_fmt(tick)}</text>')
+    parts = _frame(width, height, title, ticks, unit, left, top, pw, ph)
     for j, (name, values) in enumerate(series.items()):
         color = PALETTE[j % len(PALETTE)]
         path, pen = [], "M"
