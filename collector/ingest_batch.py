@@ -32,8 +32,15 @@ class NormalizedBatch:
     errors: list[str] = field(default_factory=list)  # at most MAX_ERRORS human messages
     skipped: int = 0  # valid items that are not inference data (not stored, not an error)
     unmapped_spans: int = 0  # inference-looking spans no vocabulary could map (not stored)
-    unmapped_keys: collections.Counter[str] = field(default_factory=collections.Counter)
+    # the same, per instrumentation scope: (scope name, scope version) -> spans ('' when absent)
+    unmapped_span_scopes: collections.Counter[tuple[str, str]] = field(default_factory=collections.Counter)
+    # (scope name, scope version, key pattern) -> spans that carried it
+    unmapped_keys: collections.Counter[tuple[str, str, str]] = field(default_factory=collections.Counter)
     unmapped_keys_dropped: int = 0  # keys beyond the per-span cap: not counted by name
+
+    def count_unmapped_span(self, scope: tuple[str | None, str | None]) -> None:
+        self.unmapped_spans += 1
+        self.unmapped_span_scopes[(scope[0] or "", scope[1] or "")] += 1
 
     def reject(self, message: str) -> None:
         self.rejected += 1

@@ -239,21 +239,22 @@ def normalize_traces(req: Any, ctx: IngestContext) -> NormalizedBatch:
                 row = _span_row(span, found, rest, flags, res, plan, aval, meta, tenant, received, content, scope,
                                 capture)
                 if row is None:
-                    out.unmapped_spans += 1
-                    _count_unmapped(out, [kv.key for kv in span.attributes], span_key_cap)
+                    out.count_unmapped_span(scope)
+                    _count_unmapped(out, [kv.key for kv in span.attributes], span_key_cap, scope)
                     continue
                 problem = bounds.problem(row, received)
                 if problem is not None:
                     out.reject(f"span {span.name!r} (trace_id {span.trace_id.hex()}, span_id {span.span_id.hex()}): {problem}")
                     continue
                 if odd is not None:
-                    _count_unmapped(out, odd, span_key_cap)
+                    _count_unmapped(out, odd, span_key_cap, scope)
                 rows.append(row)
     return out
 
 
-def _count_unmapped(out: NormalizedBatch, keys: list[str], cap: int) -> None:
-    """Count the inference-prefixed keys of one span, at most `cap` distinct patterns of them."""
+def _count_unmapped(out: NormalizedBatch, keys: list[str], cap: int, scope: tuple[str | None, str | None]) -> None:
+    """Count the inference-prefixed keys of one span, at most `cap` distinct patterns of them,
+    under the span's instrumentation scope (name, version)."""
     seen: set[str] = set()
     for k in keys:
         if len(seen) >= cap:
@@ -262,7 +263,8 @@ def _count_unmapped(out: NormalizedBatch, keys: list[str], cap: int) -> None:
         dot = k.find(".")
         if dot > 0 and k[:dot] in INFERENCE_HEADS:
             seen.add(key_pattern(k))
-    out.unmapped_keys.update(seen)
+    name, version = scope[0] or "", scope[1] or ""
+    out.unmapped_keys.update((name, version, k) for k in seen)
 
 
 def _span_problem(span: Any) -> str:

@@ -103,7 +103,7 @@ class IngestPipeline:
         if prepared.skipped:
             telemetry.INGEST_SKIPPED.labels(signal).inc(prepared.skipped)
         if prepared.unmapped_spans:
-            telemetry.UNMAPPED_SPANS.labels(tenant).inc(prepared.unmapped_spans)
+            telemetry.count_unmapped_spans(tenant, prepared.unmapped_span_scopes)
         if prepared.unmapped_keys:
             self.writer.unmapped.add(tenant, prepared.unmapped_keys)  # counted in memory, flushed in bulk
         if not prepared.accepted:

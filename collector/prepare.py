@@ -42,7 +42,8 @@ class PreparedPayload:
     rejected: int = 0
     skipped: int = 0
     unmapped_spans: int = 0
-    unmapped_keys: Counter = field(default_factory=Counter)
+    unmapped_span_scopes: Counter = field(default_factory=Counter)  # (scope name, version) -> spans
+    unmapped_keys: Counter = field(default_factory=Counter)  # (scope name, version, key) -> spans
     errors: list[str] = field(default_factory=list)
 
     def __getstate__(self) -> dict:
@@ -91,6 +92,7 @@ def prepare_payload(
         out.rejected += batch.rejected
         out.skipped += batch.skipped
         out.unmapped_spans += batch.unmapped_spans
+        out.unmapped_span_scopes.update(batch.unmapped_span_scopes)
         out.unmapped_keys.update(batch.unmapped_keys)
         out.errors.extend(batch.errors)
     out.errors = out.errors[:MAX_ERRORS]

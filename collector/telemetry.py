@@ -26,9 +26,25 @@ INGEST_SKIPPED = Counter(
 )
 UNMAPPED_SPANS = Counter(
     "inferledger_ingest_unmapped_spans",
-    "Inference-looking spans whose attributes no vocabulary could map.",
-    ["tenant"],
+    "Inference-looking spans whose attributes no vocabulary could map, per instrumentation scope.",
+    ["tenant", "scope", "scope_version"],
 )
+# Scope names come from clients: past this many distinct (scope, version) label pairs the rest
+# are counted under scope "_other", so a client cannot grow /metrics without bound.
+MAX_UNMAPPED_SCOPE_LABELS = 100
+_scope_labels: set[tuple[str, str]] = set()
+
+
+def count_unmapped_spans(tenant: str, by_scope: dict[tuple[str, str], int]) -> None:
+    """Add unmapped-span counts to UNMAPPED_SPANS, by (scope name, scope version), label pairs capped."""
+    for (name, version), n in by_scope.items():
+        pair = (name, version)
+        if pair not in _scope_labels:
+            if len(_scope_labels) >= MAX_UNMAPPED_SCOPE_LABELS:
+                pair = ("_other", "")
+            else:
+                _scope_labels.add(pair)
+        UNMAPPED_SPANS.labels(tenant, *pair).inc(n)
 QUEUE_DEPTH = Gauge("inferledger_ingest_queue_depth", "Export requests waiting for the group commit.")
 COMMIT_SECONDS = Histogram(
     "inferledger_ingest_commit_seconds",

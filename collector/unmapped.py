@@ -16,23 +16,40 @@ from datetime import UTC, datetime
 import pyarrow as pa
 
 UPSERT = """
-INSERT INTO ingest_unmapped_keys VALUES (?, ?, ?, ?)
-ON CONFLICT (tenant, key) DO UPDATE SET spans = spans + excluded.spans, last_seen = excluded.last_seen
+INSERT INTO ingest_unmapped_keys VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (tenant, scope_name, scope_version, key)
+DO UPDATE SET spans = spans + excluded.spans, last_seen = excluded.last_seen
 """
 _BULK_UPSERT = """
-INSERT INTO ingest_unmapped_keys SELECT tenant, key, spans, last_seen FROM _unmapped
-ON CONFLICT (tenant, key) DO UPDATE SET spans = spans + excluded.spans, last_seen = excluded.last_seen
+INSERT INTO ingest_unmapped_keys SELECT tenant, scope_name, scope_version, key, spans, last_seen FROM _unmapped
+ON CONFLICT (tenant, scope_name, scope_version, key)
+DO UPDATE SET spans = spans + excluded.spans, last_seen = excluded.last_seen
 """
-_SCHEMA = pa.schema([("tenant", pa.string()), ("key", pa.string()), ("spans", pa.int64()), ("last_seen", pa.timestamp("us"))])
+_SCHEMA = pa.schema([("tenant", pa.string()), ("scope_name", pa.string()), ("scope_version", pa.string()),
+                     ("key", pa.string()), ("spans", pa.int64()), ("last_seen", pa.timestamp("us"))])
+
+
+def scoped(key: str | tuple) -> tuple[str, str, str]:
+    """A counted key as (scope name, scope version, key pattern); a bare key has scope ''."""
+    if isinstance(key, str):
+        return ("", "", key)
+    return key
+
+
+def _entry(k: tuple) -> tuple[str, str, str, str]:
+    """(tenant, key) or (tenant, scope, version, key) -> (tenant, scope, version, key)."""
+    return (k[0], "", "", k[1]) if len(k) == 2 else k
 
 
 def upsert_unmapped(con, counts: Counter, now: datetime) -> None:
-    """`counts` is keyed by (tenant, key); one bulk statement however many keys."""
+    """`counts` is keyed by (tenant, scope name, scope version, key), or (tenant, key) for an
+    unknown scope; one bulk statement however many keys."""
     if not counts:
         return
-    items = list(counts.items())
+    items = [(_entry(k), n) for k, n in counts.items()]
     table = pa.table({
-        "tenant": [t for (t, _), _n in items], "key": [k for (_, k), _n in items],
+        "tenant": [e[0] for e, _n in items], "scope_name": [e[1] for e, _n in items],
+        "scope_version": [e[2] for e, _n in items], "key": [e[3] for e, _n in items],
         "spans": [n for _, n in items], "last_seen": [now] * len(items),
     }, schema=_SCHEMA)
     con.register("_unmapped", table)
@@ -43,7 +60,8 @@ def upsert_unmapped(con, counts: Counter, now: datetime) -> None:
 
 
 class UnmappedCounter:
-    """Pending unmapped-key counts, keyed by (tenant, key), bounded by `max_keys` distinct entries.
+    """Pending unmapped-key counts, keyed by (tenant, scope, scope version, key), bounded by
+    `max_keys` distinct entries.
 
     Thread-safe: receivers add, the writer thread drains. Keys of a request beyond
     `per_request` (its most frequent ones are kept) and new keys beyond `max_keys`
@@ -66,7 +84,7 @@ class UnmappedCounter:
             self.dropped += max(0, len(counts) - self.per_request)
             room = self.max_keys - (self.stored or 0) - len(self._pending)
             for key, n in keep:
-                k = (tenant, key)
+                k = (tenant, *scoped(key))
                 if k in self._pending:
                     self._pending[k] += n
                 elif room > 0:
@@ -101,19 +119,24 @@ class UnmappedCounter:
         return len(pending)
 
 
-def top_unmapped_keys(con, limit: int = 20, tenant: str | None = None, pending: Counter | None = None) -> list[dict]:
-    """The most frequent unmapped keys; `pending` (not yet flushed counts) is added in."""
+def top_unmapped_keys(con, limit: int = 20, tenant: str | None = None, pending: Counter | None = None,
+                      scope: str | None = None) -> list[dict]:
+    """The most frequent unmapped keys per tenant and instrumentation scope (name, version);
+    `pending` (not yet flushed counts) is added in. `scope` keeps the scopes whose name starts with it."""
     rows = con.execute(
-        "SELECT tenant, key, spans, last_seen FROM ingest_unmapped_keys WHERE ? IS NULL OR tenant = ?",
-        [tenant, tenant],
+        "SELECT tenant, scope_name, scope_version, key, spans, last_seen FROM ingest_unmapped_keys"
+        " WHERE (? IS NULL OR tenant = ?) AND (? IS NULL OR starts_with(scope_name, ?))",
+        [tenant, tenant, scope, scope],
     ).fetchall()
     now = datetime.now(UTC).replace(tzinfo=None).isoformat()
-    merged: dict[tuple[str, str], list] = {(t, k): [n, ls.isoformat()] for t, k, n, ls in rows}
-    for (t, k), n in (pending or {}).items():
-        if tenant is None or t == tenant:
-            merged.setdefault((t, k), [0, now])[0] += n
-    ordered = sorted(merged.items(), key=lambda item: (-item[1][0], item[0][1]))[:limit]
-    return [{"tenant": t, "key": k, "spans": n, "last_seen": ls} for (t, k), (n, ls) in ordered]
+    merged: dict[tuple[str, str, str, str], list] = {(t, s, v, k): [n, ls.isoformat()] for t, s, v, k, n, ls in rows}
+    for key, n in (pending or {}).items():
+        e = _entry(key)
+        if (tenant is None or e[0] == tenant) and (scope is None or e[1].startswith(scope)):
+            merged.setdefault(e, [0, now])[0] += n
+    ordered = sorted(merged.items(), key=lambda item: (-item[1][0], item[0][3], item[0][1], item[0][2]))[:limit]
+    return [{"tenant": t, "scope": s, "scope_version": v, "key": k, "spans": n, "last_seen": ls}
+            for (t, s, v, k), (n, ls) in ordered]
 
 
 def spans_by_scope(con, tenant: str | None = None) -> list[dict]:

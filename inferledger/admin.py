@@ -65,7 +65,9 @@ def create_admin_app(state: object, is_ready: Callable[[], bool]) -> Starlette:
         if request.query_params.get("by") == "scope":
             return JSONResponse(await run_in_threadpool(spans_by_scope, request.app.state.warehouse.con, tenant))
         pending = request.app.state.writer.unmapped.snapshot() if request.app.state.writer is not None else None
-        rows = await run_in_threadpool(top_unmapped_keys, request.app.state.warehouse.con, limit, tenant, pending)
+        scope = request.query_params.get("scope")
+        rows = await run_in_threadpool(top_unmapped_keys, request.app.state.warehouse.con, limit, tenant, pending,
+                                       scope)
         return JSONResponse(rows)
 
     async def alert_records(request: Request) -> Response:

@@ -182,7 +182,7 @@ def request(draw) -> bytes:
 
 def outcome(batch) -> tuple:
     return (batch.rows, batch.rejected, batch.error_message, batch.skipped, batch.unmapped_spans,
-            dict(batch.unmapped_keys))
+            dict(batch.unmapped_span_scopes), dict(batch.unmapped_keys))
 
 
 def reference(payload: bytes, c) -> tuple:

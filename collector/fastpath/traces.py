@@ -292,14 +292,14 @@ def _map_spans(payload, spans, span_names, messages, akey, vals, keys, kinds, re
         row = _span_row(view, found, rest, flags, res, plan, aval, meta, tenant, received, content,
                         scope_list[sp[wire.SP_SCOPE]], capture)
         if row is None:
-            out.unmapped_spans += 1
-            _count_unmapped(out, [keys[akey[i]] for i in range(a0, a1)], span_key_cap)
+            out.count_unmapped_span(scope_list[sp[wire.SP_SCOPE]])
+            _count_unmapped(out, [keys[akey[i]] for i in range(a0, a1)], span_key_cap, scope_list[sp[wire.SP_SCOPE]])
             continue
         problem = bounds.problem(row, received)
         if problem is not None:
             out.reject(f"span {view.name!r} (trace_id {view.trace_id.hex()}, span_id {view.span_id.hex()}): {problem}")
             continue
         if odd is not None:
-            _count_unmapped(out, odd, span_key_cap)
+            _count_unmapped(out, odd, span_key_cap, scope_list[sp[wire.SP_SCOPE]])
         rows.append(row)
     return out

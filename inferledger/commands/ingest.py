@@ -21,11 +21,14 @@ def command() -> None:
 @command.command("unmapped")
 @click.option("--limit", default=20, show_default=True)
 @click.option("--tenant", default=None)
+@click.option("--scope", default=None, help="Only keys from instrumentation scopes whose name starts with this.")
 @click.option("--by-scope", is_flag=True, help="Stored spans per instrumentation scope and vocabulary instead.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
-def unmapped(app: AppContext, limit: int, tenant: str | None, by_scope: bool, as_json: bool) -> None:
-    """Top attribute keys on inference-looking spans that InferLedger could not map."""
+def unmapped(app: AppContext, limit: int, tenant: str | None, scope: str | None, by_scope: bool,
+             as_json: bool) -> None:
+    """Top attribute keys on inference-looking spans that InferLedger could not map, per tenant and
+    instrumentation scope (the library that sent them, name and version)."""
     from inferledger.collector.unmapped import spans_by_scope, top_unmapped_keys
 
     if by_scope:
@@ -44,15 +47,16 @@ def unmapped(app: AppContext, limit: int, tenant: str | None, by_scope: bool, as
         Console().print(table)
         return
 
-    query = urlencode({"limit": limit, **({"tenant": tenant} if tenant else {})})
-    rows = local_or_admin(app.settings, lambda wh: top_unmapped_keys(wh.con, limit, tenant), "GET",
+    query = urlencode({"limit": limit, **({"tenant": tenant} if tenant else {}), **({"scope": scope} if scope else {})})
+    rows = local_or_admin(app.settings, lambda wh: top_unmapped_keys(wh.con, limit, tenant, scope=scope), "GET",
                           f"/admin/unmapped?{query}", timeout=30)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     table = Table(title="unmapped attribute keys on inference-looking spans")
-    for col in ("tenant", "key", "spans", "last seen"):
+    for col in ("tenant", "scope", "scope version", "key", "spans", "last seen"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["tenant"], r["key"], str(r["spans"]), r["last_seen"])
+        table.add_row(r["tenant"], r["scope"] or "-", r["scope_version"] or "-", r["key"], str(r["spans"]),
+                      r["last_seen"])
     Console().print(table)

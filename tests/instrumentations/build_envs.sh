@@ -8,6 +8,10 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 CACHE="${INFERLEDGER_INSTR_CACHE:-$ROOT/.cache/instrumentations}"
 PYTHON="${PYTHON:-python3}"
 OTEL="opentelemetry-sdk==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2"
+# OpenLIT and traceloop-sdk depend on a dozen OTel contrib instrumentations (django, flask, tornado,
+# urllib3, redis, ...), each pinned to one semantic-conventions release. Several of them have no 0.66b2
+# release, which SDK 1.45.2 requires, so these two stay on SDK 1.45.1 (semantic conventions 0.66b1).
+OTEL_PREV="opentelemetry-sdk==1.45.1 opentelemetry-exporter-otlp-proto-http==1.45.1"
 
 declare -A PKGS=(
   [openinference_openai]="openinference-instrumentation-openai==0.1.66 openai==3.51.0 $OTEL"
@@ -16,8 +20,11 @@ declare -A PKGS=(
   [openllmetry]="opentelemetry-instrumentation-openai==0.62.4 opentelemetry-instrumentation-anthropic==0.62.4 openai==3.51.0 anthropic==2.10.0 $OTEL"
   [otel_openai_v2]="opentelemetry-instrumentation-openai-v2==2.4b0 openai==3.51.0 httpx opentelemetry-util-genai==1.1b0 $OTEL"
   [anthropic_native]="anthropic==2.10.0 $OTEL"
+  # OpenLIT 1.45 caps openai below 3 and anthropic below 1
+  [openlit]="openlit==1.45.0 openai==2.54.0 anthropic==0.125.0 $OTEL_PREV"
+  # The whole SDK (its ~40 instrumentation packages), for Traceloop.init and the workflow/task decorators
+  [traceloop]="traceloop-sdk==0.62.4 openai==3.51.0 anthropic==2.10.0 $OTEL_PREV"
 )
-# OpenLIT 1.45 is left out: pip finds no set of its pinned dependencies it can install here.
 NPM_PKGS="ai@5.0.277 @ai-sdk/openai@2.0.131 zod@3.25.76 @opentelemetry/sdk-trace-node@2.12.0 @opentelemetry/exporter-trace-otlp-http@0.301.0 @opentelemetry/resources@2.12.0"
 
 build_py() {
