@@ -23,7 +23,8 @@ declare -A PKGS=(
   # OpenLIT 1.45 caps openai below 3 and anthropic below 1
   [openlit]="openlit==1.45.0 openai==2.54.0 anthropic==0.125.0 $OTEL_PREV"
   # The whole SDK (its ~40 instrumentation packages), for Traceloop.init and the workflow/task decorators
-  [traceloop]="traceloop-sdk==0.62.4 openai==3.51.0 anthropic==2.10.0 $OTEL_PREV"
+  # (its client imports httpx without declaring it; the openai 3 / anthropic 2 SDKs use httpx2)
+  [traceloop]="traceloop-sdk==0.62.4 openai==3.51.0 anthropic==2.10.0 httpx==0.28.1 $OTEL_PREV"
 )
 NPM_PKGS="ai@5.0.277 @ai-sdk/openai@2.0.131 zod@3.25.76 @opentelemetry/sdk-trace-node@2.12.0 @opentelemetry/exporter-trace-otlp-http@0.301.0 @opentelemetry/resources@2.12.0"
 

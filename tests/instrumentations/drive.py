@@ -15,8 +15,8 @@ LIB = sys.argv[1]
 FAKE = os.environ["FAKE_URL"]
 OTLP = os.environ["OTLP_BASE"].rstrip("/")
 RESOURCE = {"service.name": f"il-{LIB}", "team": LIB}
-OPENAI_LIBS = {"openinference_openai", "otel_openai_v2", "openllmetry", "openlit"}
-ANTHROPIC_LIBS = {"openinference_anthropic", "anthropic_native", "openllmetry", "openlit"}
+OPENAI_LIBS = {"openinference_openai", "otel_openai_v2", "openllmetry", "openlit", "traceloop"}
+ANTHROPIC_LIBS = {"openinference_anthropic", "anthropic_native", "openllmetry", "openlit", "traceloop"}
 
 
 def sdk_provider():
@@ -62,11 +62,32 @@ def setup():
         AnthropicInstrumentor().instrument(tracer_provider=p)
         return p.force_flush
     if LIB == "openlit":
+        import json
+        import tempfile
+
         import openlit
 
-        openlit.init(otlp_endpoint=OTLP, application_name=RESOURCE["service.name"], disable_metrics=True,
-                     disable_batch=True)
-        os.environ.setdefault("OTEL_RESOURCE_ATTRIBUTES", f"team={LIB}")
+        # What a user sets: the resource attributes for team, the endpoint; metrics stay on (the default),
+        # so their export must not add to the request counts. A local (empty) price list keeps init offline.
+        os.environ["OTEL_RESOURCE_ATTRIBUTES"] = f"team={LIB}"
+        os.environ["OTEL_METRICS_EXPORTER"] = "otlp"
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump({}, f)
+        openlit.init(otlp_endpoint=OTLP, application_name=RESOURCE["service.name"], disable_batch=True,
+                     pricing_json=f.name)
+        from opentelemetry import metrics, trace
+
+        def flush() -> None:
+            trace.get_tracer_provider().force_flush()
+            metrics.get_meter_provider().force_flush()
+
+        return flush
+    if LIB == "traceloop":
+        os.environ["TRACELOOP_TELEMETRY"] = "false"  # no usage ping at init
+        from traceloop.sdk import Traceloop
+
+        Traceloop.init(app_name=RESOURCE["service.name"], api_endpoint=OTLP, disable_batch=True,
+                       telemetry_enabled=False, resource_attributes={"team": LIB})
         from opentelemetry import trace
 
         return trace.get_tracer_provider().force_flush
@@ -101,12 +122,39 @@ def anthropic_calls() -> None:
             pass
 
 
-def main() -> None:
-    flush = setup()
+def calls() -> None:
     if LIB in OPENAI_LIBS:
         openai_calls()
     if LIB in ANTHROPIC_LIBS:
         anthropic_calls()
+
+
+def traceloop_calls() -> None:
+    """The same calls inside a workflow of two tasks, as an OpenLLMetry user writes them."""
+    from traceloop.sdk.decorators import task, workflow
+
+    @task(name="openai_step")
+    def openai_step() -> None:
+        openai_calls()
+
+    @task(name="anthropic_step")
+    def anthropic_step() -> None:
+        anthropic_calls()
+
+    @workflow(name="answer")
+    def answer() -> None:
+        openai_step()
+        anthropic_step()
+
+    answer()
+
+
+def main() -> None:
+    flush = setup()
+    if LIB == "traceloop":
+        traceloop_calls()
+    else:
+        calls()
     flush()
 
 

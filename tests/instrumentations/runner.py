@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("INFERLEDGER_INSTR_CACHE", ROOT / ".cache" / "instrumentations"))
 HERE = Path(__file__).resolve().parent
 
-PYTHON_LIBS = ("openinference_openai", "openinference_anthropic", "otel_openai_v2", "openllmetry", "anthropic_native")
+PYTHON_LIBS = ("openinference_openai", "openinference_anthropic", "otel_openai_v2", "openllmetry", "anthropic_native",
+               "openlit", "traceloop")
 NODE_LIBS = ("vercel_ai",)
 
 

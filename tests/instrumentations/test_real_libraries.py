@@ -16,10 +16,13 @@ import json
 import time
 from decimal import Decimal
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from inferledger.analytics.cost.job import update_costs
 from inferledger.analytics.cost.pricing import catalog_path_or_bundled
+from inferledger.analytics.slo.rollup import REQUEST_ROW
 from tests.harness import running_service
 from tests.instrumentations.fake_provider import FIRST_CHUNK_DELAY_S, Call, FakeProvider
 from tests.instrumentations.runner import NODE_LIBS, PYTHON_LIBS, build, drive
@@ -39,13 +42,24 @@ GAPS: dict[str, set[tuple[str, str]]] = {
     # ai 5.0.277: generateText's inner span reports promptTokens/completionTokens only (no cached tokens);
     # embed spans carry no response model; the 429 error has no provider response
     "vercel_ai": {("chat_plain", "cache_read"), ("embeddings", "response_model"), ("*", "user_from_param")},
+    # openlit 1.45.0: a streamed Anthropic message's span reports no cache read / write tokens (0 / 0)
+    "openlit": {("messages_stream", "cache")},
+    # traceloop-sdk 0.62.4 (Traceloop.init, workflow and task decorators)
+    "traceloop": {("embeddings", "response_model_dated")},
 }
+# Whether the kept Anthropic row's input_tokens include the cache tokens (collector.token_semantics):
+# OpenLIT passes Anthropic's number through; the others add the cache in.
+ANTHROPIC_INPUT_INCLUDES_CACHE = {"openlit": False, "openllmetry": True, "traceloop": True,
+                                  "openinference_anthropic": True, "anthropic_native": True}
+# Libraries that also export OTLP metrics with the test's settings: those must not add requests.
+EXPORT_METRICS = ("openlit", "traceloop")
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     build(LIBS)
-    with running_service(tmp_path_factory.mktemp("instr") / "w.duckdb") as (svc, eps):
+    with running_service(tmp_path_factory.mktemp("instr") / "w.duckdb",
+                         **{"dashboards.metrics_cache_seconds": 0}) as (svc, eps):
         yield svc, eps
 
 
@@ -121,6 +135,9 @@ def test_every_call_is_one_inference_row_priced_exactly(service, catalog, lib):
         if call.api == "messages":
             inc = row["input_includes_cache"]
             assert inc is not None, where
+            assert inc is ANTHROPIC_INPUT_INCLUDES_CACHE[lib], where
+            if call.stream and _gap(lib, "messages_stream", "cache"):
+                u = {**u, "cache_read": 0, "cache_write": 0}
             want_in = u["input"] + (u["cache_read"] + u["cache_write"] if inc else 0)
             assert (row["input_tokens"], row["cache_read_tokens"], row["cache_write_tokens"]) == (
                 want_in, u["cache_read"], u["cache_write"]), where
@@ -155,10 +172,48 @@ def test_every_call_is_one_inference_row_priced_exactly(service, catalog, lib):
         e = catalog["gpt-4o-mini-2024-07-18"]
         cached = sum(c.usage.get("cache_read", 0) for c in calls if c.api == "chat" and not c.stream and c.status == 200)
         true_cost += cached * (Decimal(repr(e["input_cost_per_token"])) - Decimal(repr(e["cache_read_input_token_cost"])))
+    if _gap(lib, "messages_stream", "cache"):
+        # the library drops a streamed message's cache tokens: they cannot be billed
+        e = catalog["claude-sonnet-4-5-20250929"]
+        for c in calls:
+            if c.api == "messages" and c.stream and c.status == 200:
+                true_cost -= (c.usage["cache_read"] * Decimal(repr(e["cache_read_input_token_cost"]))
+                              + c.usage["cache_write"] * Decimal(repr(e["cache_creation_input_token_cost"])))
     assert ours is not None
     assert abs(Decimal(ours) - true_cost) <= true_cost * Decimal("1e-6"), (ours, true_cost)
     (n_lines,) = wh.con.execute("SELECT count(*) FROM cost_lines WHERE team = ?", [lib]).fetchone()
     assert n_lines == len(calls)
+
+    # request counts on /metrics and in the SLO rollup: the calls made, whatever else the library sent
+    assert _metrics_requests(eps.admin, lib) == len(calls)
+    (slo_requests,) = wh.con.execute(f"SELECT count(*) FROM spans WHERE service_name = ? AND {REQUEST_ROW}",
+                                     [f"il-{lib}"]).fetchone()
+    assert slo_requests == len(calls)
+    if lib in EXPORT_METRICS:
+        (points,) = wh.con.execute("SELECT count(*) FROM metric_points WHERE service_name = ? AND metric_name"
+                                   " = 'gen_ai.client.token.usage'", [f"il-{lib}"]).fetchone()
+        assert points > 0  # the library's metrics did arrive, and were kept out of the counts above
+
+
+def _metrics_requests(admin: str, lib: str) -> float:
+    text = httpx.get(f"{admin}/metrics", timeout=30).text
+    return sum(s.value for fam in text_string_to_metric_families(text) for s in fam.samples
+               if s.name == "inferledger_requests_total" and s.labels.get("team") == lib)
+
+
+@pytest.mark.parametrize("lib", ["traceloop"])
+def test_workflow_and_task_spans_are_stored_as_structure(service, lib):
+    """Traceloop's @workflow / @task spans: kept (is_inference false), never requests or cost."""
+    svc, eps = service
+    con = svc.state.warehouse.cursor()
+    rows = con.execute("SELECT span_name, operation, is_inference FROM spans WHERE service_name = ?"
+                       " AND scope_name = 'traceloop.tracer' ORDER BY start_time", [f"il-{lib}"]).fetchall()
+    con.close()
+    if not rows:
+        pytest.skip("runs after test_every_call_is_one_inference_row_priced_exactly[traceloop]")
+    assert [(n, op, inf) for n, op, inf in rows] == [
+        ("answer.workflow", "invoke_workflow", False), ("openai_step.task", "task", False),
+        ("anthropic_step.task", "task", False)]
 
 
 def time_now():
