@@ -56,7 +56,7 @@ test-fast: $(STAMP)
 
 # One venv / npm folder per instrumentation library (tests/instrumentations/), built once.
 instrumentation-envs:
-	PYTHON=$(PYTHON) tests/instrumentations/build_envs.sh openinference_openai openinference_anthropic otel_openai_v2 openllmetry anthropic_native vercel_ai
+	PYTHON=$(PYTHON) tests/instrumentations/build_envs.sh openinference_openai openinference_anthropic otel_openai_v2 openllmetry anthropic_native openlit traceloop vercel_ai
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
