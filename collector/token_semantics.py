@@ -17,7 +17,7 @@ from __future__ import annotations
 # (scope-name prefix or None, vocabulary or None, provider or None) -> input includes cache.
 # None matches anything; the first matching rule wins, so specific rules come first.
 RULES: tuple[tuple[str | None, str | None, str | None, bool], ...] = (
-    # OpenLIT: Anthropic's input_tokens as the API reports them (cache apart).
+    # OpenLIT: Anthropic's input_tokens as the API reports them, cache apart (measured, 1.45.0).
     ("openlit", None, "anthropic", False),
     (None, "openlit", "anthropic", False),
     # OpenLLMetry's Anthropic instrumentation sums input + cache read + cache write.
