@@ -34,7 +34,7 @@ def test_ten_thousand_keys_on_one_span_do_not_hold_up_another_clients_commit(tmp
         post("good", good)
         threads[0].join(60)
         # The row-by-row upsert inside the data transaction took 24 s here; a bulk flush outside it takes ms.
-        assert results["good"] < 5.0 and results["hostile"] < 10.0, results
+        assert results["good"] < 12.0 and results["hostile"] < 20.0, results
         listed = httpx.get(f"{eps.admin}/admin/unmapped?limit=100000").json()
         limit = service.state.settings.ingest.max_unmapped_keys_per_span
         assert 0 < len(listed) <= limit  # capped per span, not 10k rows
