@@ -176,7 +176,8 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
     t_down = math.exp(-pot_eta * (1.0 - pot_q0))
     # t tracks the q0 quantile, so about (1 - q0) of the points exceed it: the GPD tail
     # quantile at `pot_risk` is t + sigma/gamma * ((risk / (1 - q0))^-gamma - 1)
-    pot_r = pot_risk / (1.0 - pot_q0)
+    # (kept as its log: the power is then one exp per refit)
+    log_pot_r = math.log(pot_risk / (1.0 - pot_q0)) if pot_risk > 0.0 else 0.0
     # the tail quantile q is tracked in log space by constant steps, i.e. multiplicatively
     q_up = math.exp(tail_eta * tail_p)
     q_down = math.exp(-tail_eta * (1.0 - tail_p))
@@ -293,16 +294,20 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
         warm_d = s_n[bd] >= season_min_obs
         rw = xi - s_mean[bw]
         rd = xi - s_mean[bd]
+        # signed seasonal residuals in their buckets' scales: one division each, used by the
+        # spike rule and the shift confirmation alike (only a warm bucket's value is read)
+        zw = rw / sw_scale if warm_w else 0.0
+        zdd = rd / sd_scale if warm_d else 0.0
         if season_select == 0.0:
             if warm_w:
-                zs = abs(rw) / sw_scale
+                zs = abs(zw)
                 if zs < z:
                     z = zs
                     expected = s_mean[bw]
                 if abs(rw) < abs(rcus):
                     rcus = rw
             if warm_d:
-                zs = abs(rd) / sd_scale
+                zs = abs(zdd)
                 if zs < z:
                     z = zs
                     expected = s_mean[bd]
@@ -312,11 +317,11 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
             best = e_f
             if warm_w and e_w < best:
                 best = e_w
-                z = abs(rw) / sw_scale
+                z = abs(zw)
                 expected = s_mean[bw]
                 rcus = rw
             if warm_d and e_d < best:
-                z = abs(rd) / sd_scale
+                z = abs(zdd)
                 expected = s_mean[bd]
                 rcus = rd
 
@@ -336,11 +341,10 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
             # the residual against the season, in the bucket's own scale (the nearer bucket if both)
             zc = math.inf
             if warm_w:
-                zc = rw / sw_scale
+                zc = zw
             if warm_d:
-                zd = rd / sd_scale
-                if abs(zd) < abs(zc):
-                    zc = zd
+                if abs(zdd) < abs(zc):
+                    zc = zdd
             cz = cz + confirm_alpha * (zc - cz)
             if shift_confirm > 0.0 and cs >= cusum_h and abs(cz) < shift_confirm:
                 # a daily ramp drifts from the slow level but stays inside the hour's seasonal
@@ -464,9 +468,9 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
                         elif gam < -POT_GAMMA_MAX:
                             gam = -POT_GAMMA_MAX
                         if abs(gam) > 1e-6:
-                            ext = sig / gam * (pot_r ** (-gam) - 1.0)
+                            ext = sig / gam * (math.exp(-gam * log_pot_r) - 1.0)
                         else:
-                            ext = -sig * math.log(pot_r)
+                            ext = -sig * log_pot_r
                         thr = pot_t + ext
                         if thr < pot_z_min:
                             thr = pot_z_min

@@ -52,7 +52,7 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
     pot_q0, pot_eta, pot_risk, pot_alpha, pot_min_exc, pot_z_min = pot
     t_up = np.exp(pot_eta * pot_q0)
     t_down = np.exp(-pot_eta * (1.0 - pot_q0))
-    pot_r = pot_risk / (1.0 - pot_q0)
+    log_pot_r = np.log(pot_risk / (1.0 - pot_q0)) if pot_risk > 0.0 else 0.0
     pot_t = np.ones(S)
     pot_n = np.zeros(S)
     pot_m1 = np.zeros(S)
@@ -261,7 +261,7 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
             k2 = m1 * m1 / var
             gam = np.clip(np.where(var > 0.0, 0.5 * (1.0 - k2), 0.0), -POT_GAMMA_MAX, POT_GAMMA_MAX)
             sig = np.where(var > 0.0, 0.5 * m1 * (1.0 + k2), m1)
-            ext = np.where(np.abs(gam) > 1e-6, sig / gam * (pot_r ** (-gam) - 1.0), -sig * np.log(pot_r))
+            ext = np.where(np.abs(gam) > 1e-6, sig / gam * (np.exp(-gam * log_pot_r) - 1.0), -sig * log_pot_r)
             thr = np.maximum(pot_t + ext, pot_z_min)
             pot_mult = np.where(fit & (n_new >= pot_min_exc), z_alarm / thr, pot_mult)
             pot_n = np.where(fit, n_new, pot_n)
