@@ -22,9 +22,14 @@ the seasonal model covers the EWMA's lag on daily ramps, the EWMA covers seasona
 buckets that have not seen enough history yet. (`season_select = 1` instead uses the
 model with the lowest running error; on NAB the "every model" rule scores higher.)
 Two further checks: a value beyond the all-time range by `range_margin` of it, once
-`range_min_obs` points were seen, is an alarm (HTM's "spatial anomaly"); and spike z
-is divided by the series' own tracked tail quantile of z (streaming log-quantile,
-`tail_p`/`tail_eta`), so heavy-tailed series need a bigger jump to alarm.
+`range_min_obs` points were seen, is an alarm (HTM's "spatial anomaly"); and the spike
+threshold is calibrated on the series' own history by peaks-over-threshold (SPOT/DSPOT,
+Siffer et al. 2017): t is a streaming `pot_q0` quantile of spike z, the excesses over t of
+points that did not alarm feed an EW method-of-moments GPD fit (refitted at each excess,
+so the power costs one exp per excess, not per point), and the threshold is the GPD
+quantile at `pot_risk` per point, at least `pot_z_min` (`z_alarm` until `pot_min_exc`
+excesses). The older alternative divides spike z by a tracked tail quantile of z
+(`tail_p`/`tail_eta`); either way heavy-tailed series need a bigger jump to alarm.
 
 Robustness: every update clips the residual at `huber_k` scales (one spike cannot
 drag the baseline; no clipping during warm-up), the EWMAs start as running means
