@@ -158,11 +158,17 @@ def main() -> None:
     sets = {"tune": nab_cases(halves["tune"]) + synthetic_cases("tune"),
             "held-out": nab_cases(halves["held-out"]) + synthetic_cases("holdout")}
     print("== NAB by category half (official rules; each half scored as its own corpus) ==")
+    print("default: peaks-over-threshold calibration; tail-q: the earlier tail-quantile rescaling instead")
+    from inferledger.analytics.anomaly.settings import DetectorConfig
+
+    variants = (("default", None), ("tail-q", DetectorConfig(pot_risk=0.0, tail_eta=0.14)))
     for name, part in [("tune", halves["tune"]), ("held-out", halves["held-out"]), ("all", files)]:
-        scores, _ = ours(nab_cases(part))
-        res = evaluate(part, scores)
         cats = sorted({f.category for f in part})
-        print(f"{name:>9}: " + "  ".join(f"{r.profile} {r.score:.1f}" for r in res) + f"   ({len(part)} files: {', '.join(cats)})")
+        for label, cfg in variants:
+            scores, _ = ours(nab_cases(part), cfg)
+            res = evaluate(part, scores)
+            print(f"{name:>9} {label:>7}: " + "  ".join(f"{r.profile} {r.score:.1f}" for r in res)
+                  + (f"   ({len(part)} files: {', '.join(cats)})" if cfg is None else ""))
     w, k, sc = choose_baseline(sets["tune"])
     print(f"\n== event level (episodes merged within {MERGE_ROWS} rows) ==")
     print(f"baseline chosen on the tuning half: rolling z window {w}, |z| >= {k}")

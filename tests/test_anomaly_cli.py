@@ -75,7 +75,10 @@ def test_detector_config_comes_from_settings(tmp_path):
     src = tmp_path / "in.csv"
     _series_csv(src, n=600, spike_at=500)
     cfg = tmp_path / "c.toml"
-    cfg.write_text("[analytics.anomaly.detector]\nz_alarm = 1000.0\nrange_margin = 0.0\ncusum_h = 1000.0\n")
+    # z_alarm is the spike threshold until the peaks-over-threshold fit has its exceedances,
+    # pot_z_min the floor of the fitted one: both out of reach, and no shift or range alarm either
+    cfg.write_text("[analytics.anomaly.detector]\nz_alarm = 1000.0\npot_z_min = 1000.0\nrange_margin = 0.0\n"
+                   "cusum_h = 1000.0\n")
     res = CliRunner().invoke(cli, ["--config", str(cfg), "--db", str(tmp_path / "wh.duckdb"),
                                    "anomaly", "score", str(src), "--json"])
     assert res.exit_code == 0 and json.loads(res.output)["alarms"] == []

@@ -219,3 +219,32 @@ def test_spend_comes_from_cost_lines_when_the_cost_engine_has_run(warehouse):
     assert np.allclose(total.values, 0.75)  # 24 complete buckets of 0.75 USD
     assert len(total.values) == 24
     assert np.allclose(series['spend_5m{team="ads"}'].values, 0.25)
+
+
+def test_ratio_series_report_a_lower_confidence_bound(warehouse):
+    """One timed-out request among ten is not a p95 spike, one failure in five not a 20 % error
+    rate; a bucket where most requests slowed moves the p95 bound, and with many requests the
+    bound is close to the plain estimate."""
+    b0, b1, b2 = T0, T0 + timedelta(minutes=5), T0 + timedelta(minutes=10)
+    rows = []
+    # bucket 0: ten requests of 1.0 s, one of them timed out at 60 s and failed
+    for k in range(10):
+        rows.append(span_row(b0 + timedelta(seconds=10 + k), 60.0 if k == 0 else 1.0, request_model="m",
+                             is_error=k == 0, status_code="ERROR" if k == 0 else "UNSET"))
+    # bucket 1: ten requests, eight of them slowed to 3.0 s
+    for k in range(10):
+        rows.append(span_row(b1 + timedelta(seconds=10 + k), 3.0 if k < 8 else 1.0, request_model="m"))
+    # bucket 2: 400 requests with durations 1..400 ms
+    for k in range(400):
+        rows.append(span_row(b2 + timedelta(milliseconds=10 * k), (k + 1) / 1000, request_model="m",
+                             is_error=k < 40, status_code="ERROR" if k < 40 else "UNSET"))
+    insert_spans(warehouse, rows)
+    now = T0 + timedelta(minutes=20)
+    by_key = {s.key: s for s in load_series(warehouse, ["latency_p95_5m", "error_rate_5m"], now, 1)}
+    p95 = by_key['latency_p95_5m{model="m"}'].values
+    err = by_key['error_rate_5m{model="m"}'].values
+    assert p95[0] == 1.0            # the timeout does not make the bucket's p95
+    assert p95[1] == 3.0            # most of the bucket slowed: the bound moves
+    assert 0.370 <= p95[2] <= 0.380  # plain p95 of 1..400 ms is 0.380 s
+    assert 0.0 < err[0] < 0.03       # 1 of 10 failed: a plain rate says 0.10
+    assert 0.07 < err[2] < 0.10      # 40 of 400: close to the plain 0.10

@@ -50,6 +50,8 @@ def _mixed_batch(n: int = 4000) -> tuple[np.ndarray, np.ndarray]:
     pytest.param(DetectorConfig(alpha_fast=0.3, alpha_scale=0.1, season_min_obs=1, huber_k=1.5, suppress_factor=0.0),
                  marks=pytest.mark.slow),
     DetectorConfig(season_select=1.0, range_margin=0.0, season_min_obs=3, tail_eta=0.0),
+    # peaks-over-threshold calibration, with a low floor so the fitted threshold is what decides
+    DetectorConfig(tail_eta=0.0, pot_risk=1e-4, pot_q0=0.95, pot_min_exc=5, pot_z_min=2.0, pot_alpha=0.05),
     pytest.param(DetectorConfig(season_select=1.0, range_margin=0.3, range_min_obs=50, max_gap_steps=3),
                  marks=pytest.mark.slow),
 ])
@@ -112,7 +114,9 @@ def test_cusum_catches_a_shift_too_small_for_the_spike_detector():
     # z 3.5, under the spike threshold (z_alarm 5): no single point stands out, but it is
     # beyond the 3 scales of seasonal spread a shift must clear (shift_confirm_z)
     x[2500:] += 3.5
-    cfg = DetectorConfig(range_margin=0.0)  # the range check off: CUSUM alone
+    # the range check off and the spike threshold fixed at z_alarm (no POT fit, which on
+    # Gaussian noise settles near z 4): CUSUM alone
+    cfg = DetectorConfig(range_margin=0.0, pot_risk=0.0)
     r = score(_ts(4000), x, cfg)
     first = np.flatnonzero(r.alarm[2500:])
     assert first.size and first[0] < 60
@@ -250,3 +254,33 @@ def test_real_shift_on_a_per_minute_daily_curve_is_found():
     assert r.alarm[7 * 1440: 15 * 1440 + 300].sum() == 0
     found = np.flatnonzero(r.alarm[15 * 1440 + 300:])
     assert found.size and found[0] < 30
+
+
+def _alarm_starts(alarm: np.ndarray) -> int:
+    return int(np.sum(alarm[1:] & ~alarm[:-1]) + alarm[0])
+
+
+def test_peaks_over_threshold_holds_heavy_tails_to_the_target_rate():
+    """Student-t(2) noise has no anomaly: a fixed z threshold alarms on its ordinary tail,
+    the threshold fitted to the series' own exceedances (GPD) alarms about `pot_risk` of the time."""
+    rng = np.random.default_rng(7)
+    n = 20_000
+    x = 50 + 5 * rng.standard_t(2, n)
+    fixed = DetectorConfig(tail_eta=0.0, pot_risk=0.0, range_margin=0.0, suppress_points=0)
+    calibrated = DetectorConfig(tail_eta=0.0, pot_risk=1e-4, pot_q0=0.95, pot_z_min=2.0, range_margin=0.0,
+                                suppress_points=0)
+    judged = slice(5000, n)  # after the fit has its exceedances
+    n_fixed = score(_ts(n), x, fixed).alarm[judged].sum()
+    n_pot = score(_ts(n), x, calibrated).alarm[judged].sum()
+    assert n_fixed > 10 * n_pot
+    assert n_pot <= 15 * 1e-4 * (n - 5000)  # the target rate, within a factor the GPD tail allows
+
+
+def test_peaks_over_threshold_still_finds_a_spike_on_gaussian_noise():
+    rng = np.random.default_rng(8)
+    x = rng.normal(10, 1, 8000)
+    x[6000] = 25
+    cfg = DetectorConfig(tail_eta=0.0, pot_risk=1e-4, pot_q0=0.95, pot_z_min=2.0)
+    r = score(_ts(8000), x, cfg)
+    assert r.kind[6000] == KIND_SPIKE
+    assert _alarm_starts(r.alarm[3000:]) <= 3

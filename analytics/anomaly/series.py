@@ -8,6 +8,14 @@ traffic is a real zero. Ratio series (p95 latency, error rate, GPU utilisation)
 have a point only where there was data; the detector treats the rest as gaps.
 
 Only complete buckets are returned (a bucket still filling would look like a drop).
+
+A ratio of few requests carries sampling error that the detector cannot see: the p95
+of ten requests is the second-slowest of them, so one timed-out request makes a "p95
+spike", and one failure in five requests is a 20 % error rate. Both series therefore
+report a one-sided `CONFIDENCE_Z` lower confidence bound rather than the raw estimate:
+for the p95 the order statistic at rank 0.95 n - z sqrt(0.95 * 0.05 n) (distribution
+free), for the error rate the Wilson score lower bound. With many requests the bound
+is the estimate; with few it moves only when most of the bucket moved.
 Column names below come from fixed tables in this module, never from input.
 """
 
@@ -76,6 +84,17 @@ def spend_source(wh: Warehouse, start: datetime, end: datetime) -> tuple[str, st
     return "spans", TOKENS_EXPR, SPAN_DIMS, "tokens"
 
 
+# one-sided 95 %: the ratio series report the value they exceed with that confidence
+CONFIDENCE_Z = 1.645
+_Z2 = CONFIDENCE_Z * CONFIDENCE_Z
+# p95 lower confidence bound: the order statistic whose rank is that many standard errors below 0.95 n
+P95_LOWER_EXPR = ("list_sort(list(duration_s))[greatest(1, floor(0.95 * count(*)"
+                  f" - {CONFIDENCE_Z} * sqrt(0.0475 * count(*)))::BIGINT)]::DOUBLE")
+# Wilson score lower bound of the error proportion
+_ERR = "avg(CASE WHEN is_error THEN 1.0 ELSE 0.0 END)"
+ERROR_RATE_LOWER_EXPR = (f"greatest(0.0, ({_ERR} + {_Z2 / 2} / count(*) - {CONFIDENCE_Z} * sqrt({_ERR} * (1 - {_ERR})"
+                         f" / count(*) + {_Z2 / 4} / (count(*) * count(*)))) / (1 + {_Z2} / count(*)))::DOUBLE")
+
 # Summed as DOUBLE: a BIGINT sum overflows on one stored span with INT64_MAX tokens.
 TOKENS_EXPR = ("sum(coalesce(input_tokens, 0)::DOUBLE + coalesce(output_tokens, 0)::DOUBLE"
                " + CASE WHEN input_tokens IS NULL AND output_tokens IS NULL THEN coalesce(total_tokens, 0)::DOUBLE"
@@ -135,10 +154,9 @@ def source_for(wh: Warehouse, kind: str, start: datetime, end: datetime) -> Sour
     if kind == "tokens_1m":
         return Source("spans", "start_time", TOKENS_EXPR, SPAN_DIMS, "tokens", True)
     if kind == "latency_p95_5m":
-        return Source("spans", "start_time", "quantile_cont(duration_s, 0.95)::DOUBLE", SPAN_DIMS, "seconds", False)
+        return Source("spans", "start_time", P95_LOWER_EXPR, SPAN_DIMS, "seconds", False)
     if kind == "error_rate_5m":
-        return Source("spans", "start_time", "avg(CASE WHEN is_error THEN 1.0 ELSE 0.0 END)::DOUBLE",
-                      SPAN_DIMS, "ratio", False)
+        return Source("spans", "start_time", ERROR_RATE_LOWER_EXPR, SPAN_DIMS, "ratio", False)
     if kind == "gpu_util_5m":
         return Source("gpu_samples", "time", "avg(utilization)::DOUBLE",
                       {"pool": "coalesce(gpu_model, 'unknown')"}, "ratio", False)

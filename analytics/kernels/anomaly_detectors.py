@@ -22,9 +22,14 @@ the seasonal model covers the EWMA's lag on daily ramps, the EWMA covers seasona
 buckets that have not seen enough history yet. (`season_select = 1` instead uses the
 model with the lowest running error; on NAB the "every model" rule scores higher.)
 Two further checks: a value beyond the all-time range by `range_margin` of it, once
-`range_min_obs` points were seen, is an alarm (HTM's "spatial anomaly"); and spike z
-is divided by the series' own tracked tail quantile of z (streaming log-quantile,
-`tail_p`/`tail_eta`), so heavy-tailed series need a bigger jump to alarm.
+`range_min_obs` points were seen, is an alarm (HTM's "spatial anomaly"); and the spike
+threshold is calibrated on the series' own history by peaks-over-threshold (SPOT/DSPOT,
+Siffer et al. 2017): t is a streaming `pot_q0` quantile of spike z, the excesses over t of
+points that did not alarm feed an EW method-of-moments GPD fit (refitted at each excess,
+so the power costs one exp per excess, not per point), and the threshold is the GPD
+quantile at `pot_risk` per point, at least `pot_z_min` (`z_alarm` until `pot_min_exc`
+excesses). The older alternative divides spike z by a tracked tail quantile of z
+(`tail_p`/`tail_eta`); either way heavy-tailed series need a bigger jump to alarm.
 
 Robustness: every update clips the residual at `huber_k` scales (one spike cannot
 drag the baseline; no clipping during warm-up), the EWMAs start as running means
@@ -76,10 +81,19 @@ PARAM_NAMES = (
     "season_select",    # 0: a point must be far from every model; 1: use the model with the lowest running error
     "shift_confirm_z",  # a CUSUM shift alarms only if the recent seasonal residual is this many scales off (0 disables)
     "confirm_alpha",    # EWMA weight of that recent seasonal residual (about 1/points averaged)
+    "pot_q0",           # POT: quantile of the series' own spike z tracked as the exceedance threshold t
+    "pot_eta",          # POT: step of the streaming log-quantile estimate of t
+    "pot_risk",         # POT: target probability per point that an ordinary point alarms (0 disables POT)
+    "pot_alpha",        # POT: EWMA weight of the exceedance moments (about 1/exceedances remembered)
+    "pot_min_exc",      # POT: exceedances seen before the calibrated threshold is used
+    "pot_z_min",        # POT: the calibrated spike threshold never drops below this z
 )
 N_PARAMS = len(PARAM_NAMES)
 N_BUCKETS = 168
 SIGMA_PER_MAD = 1.2533141373155001  # sqrt(pi/2): mean abs deviation -> sigma for a normal
+
+POT_T_MIN = 0.5    # the POT threshold t never drops below half a scale (flat series)
+POT_GAMMA_MAX = 0.2  # GPD shape clamp
 
 KIND_NONE = 0
 KIND_SPIKE = 1
@@ -157,6 +171,18 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
     season_select = p[22]
     shift_confirm = p[23]
     confirm_alpha = p[24]
+    pot_q0 = p[25]
+    pot_eta = p[26]
+    pot_risk = p[27]
+    pot_alpha = p[28]
+    pot_min_exc = p[29]
+    pot_z_min = p[30]
+    t_up = math.exp(pot_eta * pot_q0)
+    t_down = math.exp(-pot_eta * (1.0 - pot_q0))
+    # t tracks the q0 quantile, so about (1 - q0) of the points exceed it: the GPD tail
+    # quantile at `pot_risk` is t + sigma/gamma * ((risk / (1 - q0))^-gamma - 1)
+    # (kept as its log: the power is then one exp per refit)
+    log_pot_r = math.log(pot_risk / (1.0 - pot_q0)) if pot_risk > 0.0 else 0.0
     # the tail quantile q is tracked in log space by constant steps, i.e. multiplicatively
     q_up = math.exp(tail_eta * tail_p)
     q_down = math.exp(-tail_eta * (1.0 - tail_p))
@@ -185,6 +211,11 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
     e_w = math.inf
     e_d = math.inf
     cz = 0.0  # EWMA of the standardised seasonal residual (signed): confirms a shift
+    pot_t = 1.0      # POT threshold: streaming q0 quantile of spike z
+    pot_n = 0.0      # exceedances of t seen
+    pot_m1 = 0.0     # EW mean of the excess z - t
+    pot_m2 = 0.0     # EW mean of its square
+    pot_mult = 1.0   # z_alarm / calibrated threshold: spike z is rescaled by it
 
     for i in range(x.shape[0]):
         xi = x[i]
@@ -268,16 +299,20 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
         warm_d = s_n[bd] >= season_min_obs
         rw = xi - s_mean[bw]
         rd = xi - s_mean[bd]
+        # signed seasonal residuals in their buckets' scales: one division each, used by the
+        # spike rule and the shift confirmation alike (only a warm bucket's value is read)
+        zw = rw / sw_scale if warm_w else 0.0
+        zdd = rd / sd_scale if warm_d else 0.0
         if season_select == 0.0:
             if warm_w:
-                zs = abs(rw) / sw_scale
+                zs = abs(zw)
                 if zs < z:
                     z = zs
                     expected = s_mean[bw]
                 if abs(rw) < abs(rcus):
                     rcus = rw
             if warm_d:
-                zs = abs(rd) / sd_scale
+                zs = abs(zdd)
                 if zs < z:
                     z = zs
                     expected = s_mean[bd]
@@ -287,11 +322,11 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
             best = e_f
             if warm_w and e_w < best:
                 best = e_w
-                z = abs(rw) / sw_scale
+                z = abs(zw)
                 expected = s_mean[bw]
                 rcus = rw
             if warm_d and e_d < best:
-                z = abs(rd) / sd_scale
+                z = abs(zdd)
                 expected = s_mean[bd]
                 rcus = rd
 
@@ -311,11 +346,10 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
             # the residual against the season, in the bucket's own scale (the nearer bucket if both)
             zc = math.inf
             if warm_w:
-                zc = rw / sw_scale
+                zc = zw
             if warm_d:
-                zd = rd / sd_scale
-                if abs(zd) < abs(zc):
-                    zc = zd
+                if abs(zdd) < abs(zc):
+                    zc = zdd
             cz = cz + confirm_alpha * (zc - cz)
             if shift_confirm > 0.0 and cs >= cusum_h and abs(cz) < shift_confirm:
                 # a daily ramp drifts from the slow level but stays inside the hour's seasonal
@@ -325,8 +359,9 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
                 sn = 0.5 * sn
                 cs = 0.5 * cs
 
-        # heavy-tailed series get a higher bar: z relative to its own tail quantile
-        zn = z * ratio
+        # heavy-tailed series get a higher bar: z relative to its own tail quantile,
+        # and to its own calibrated (POT) threshold at the target false-alarm rate
+        zn = z * ratio * pot_mult
         # zn/(zn+z_alarm) >= cs/(cs+cusum_h), without the two divisions
         if zn * cusum_h >= cs * z_alarm:
             score = zn / (zn + z_alarm)
@@ -413,6 +448,43 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
         if q < tail_ref:
             q = tail_ref
             ratio = 1.0
+        if pot_risk > 0.0 and seen >= warmup:
+            if z > pot_t:
+                if zn < z_alarm:
+                    # an ordinary exceedance (not an alarm) refits the GPD by the method of moments
+                    y = z - pot_t
+                    pot_n += 1.0
+                    a = pot_alpha
+                    if pot_alpha * pot_n < 1.0:
+                        a = 1.0 / pot_n
+                    pot_m1 = pot_m1 + a * (y - pot_m1)
+                    pot_m2 = pot_m2 + a * (y * y - pot_m2)
+                    if pot_n >= pot_min_exc:
+                        var = pot_m2 - pot_m1 * pot_m1
+                        if var > 0.0:
+                            k2 = pot_m1 * pot_m1 / var
+                            gam = 0.5 * (1.0 - k2)
+                            sig = 0.5 * pot_m1 * (1.0 + k2)
+                        else:
+                            gam = 0.0
+                            sig = pot_m1
+                        if gam > POT_GAMMA_MAX:
+                            gam = POT_GAMMA_MAX
+                        elif gam < -POT_GAMMA_MAX:
+                            gam = -POT_GAMMA_MAX
+                        if abs(gam) > 1e-6:
+                            ext = sig / gam * (math.exp(-gam * log_pot_r) - 1.0)
+                        else:
+                            ext = -sig * log_pot_r
+                        thr = pot_t + ext
+                        if thr < pot_z_min:
+                            thr = pot_z_min
+                        pot_mult = z_alarm / thr
+                pot_t = pot_t * t_up
+            else:
+                pot_t = pot_t * t_down
+                if pot_t < POT_T_MIN:
+                    pot_t = POT_T_MIN
         if xi < lo:
             lo = xi
         if xi > hi:

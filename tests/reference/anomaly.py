@@ -14,6 +14,8 @@ from inferledger.analytics.kernels.anomaly_detectors import (
     KIND_SHIFT,
     KIND_SPIKE,
     N_BUCKETS,
+    POT_GAMMA_MAX,
+    POT_T_MIN,
     SIGMA_PER_MAD,
     _check_params,
 )
@@ -29,7 +31,8 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
     p = _check_params(params)
     (alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k, z_alarm,
      cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
-     rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select, shift_confirm, confirm_alpha) = p
+     rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select, shift_confirm, confirm_alpha,
+     pot_q0, pot_eta, pot_risk, pot_alpha, pot_min_exc, pot_z_min) = p
     suppress_points = int(suppress_points)
     warmup = int(warmup)
     ts = np.asarray(ts, dtype=np.int64)
@@ -39,12 +42,22 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # np.where evaluates both branches
         return _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k,
                     z_alarm, cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
-                    rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select, shift_confirm, confirm_alpha)
+                    rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select, shift_confirm, confirm_alpha,
+                    (pot_q0, pot_eta, pot_risk, pot_alpha, pot_min_exc, pot_z_min))
 
 
 def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k,
          z_alarm, cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
-         rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select, shift_confirm, confirm_alpha):
+         rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select, shift_confirm, confirm_alpha, pot):
+    pot_q0, pot_eta, pot_risk, pot_alpha, pot_min_exc, pot_z_min = pot
+    t_up = np.exp(pot_eta * pot_q0)
+    t_down = np.exp(-pot_eta * (1.0 - pot_q0))
+    log_pot_r = np.log(pot_risk / (1.0 - pot_q0)) if pot_risk > 0.0 else 0.0
+    pot_t = np.ones(S)
+    pot_n = np.zeros(S)
+    pot_m1 = np.zeros(S)
+    pot_m2 = np.zeros(S)
+    pot_mult = np.ones(S)
     out_score = np.empty((S, T))
     out_expected = np.empty((S, T))
     out_kind = np.empty((S, T), dtype=np.int8)
@@ -170,7 +183,7 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
         sn_new = np.where(unconfirmed, 0.5 * sn_new, sn_new)
         cs = np.where(unconfirmed, 0.5 * cs, cs)
 
-        zn = z * ratio
+        zn = z * ratio * pot_mult
         spike = zn * cusum_h >= cs * z_alarm
         with np.errstate(invalid="ignore", divide="ignore"):
             score = np.where(spike, zn / (zn + z_alarm), cs / (cs + cusum_h))
@@ -235,6 +248,26 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
         low = q_new < tail_ref
         q = np.where(act, np.where(low, tail_ref, q_new), q)
         ratio = np.where(act, np.where(low, 1.0, ratio_new), ratio)
+        if pot_risk > 0.0:
+            on = act & (seen >= warmup)
+            exc = on & (z > pot_t)
+            fit = exc & (zn < z_alarm)
+            y = z - pot_t
+            n_new = pot_n + 1.0
+            a = np.where(pot_alpha * n_new < 1.0, 1.0 / n_new, pot_alpha)
+            m1 = pot_m1 + a * (y - pot_m1)
+            m2 = pot_m2 + a * (y * y - pot_m2)
+            var = m2 - m1 * m1
+            k2 = m1 * m1 / var
+            gam = np.clip(np.where(var > 0.0, 0.5 * (1.0 - k2), 0.0), -POT_GAMMA_MAX, POT_GAMMA_MAX)
+            sig = np.where(var > 0.0, 0.5 * m1 * (1.0 + k2), m1)
+            ext = np.where(np.abs(gam) > 1e-6, sig / gam * (np.exp(-gam * log_pot_r) - 1.0), -sig * log_pot_r)
+            thr = np.maximum(pot_t + ext, pot_z_min)
+            pot_mult = np.where(fit & (n_new >= pot_min_exc), z_alarm / thr, pot_mult)
+            pot_n = np.where(fit, n_new, pot_n)
+            pot_m1 = np.where(fit, m1, pot_m1)
+            pot_m2 = np.where(fit, m2, pot_m2)
+            pot_t = np.where(exc, pot_t * t_up, np.where(on, np.maximum(pot_t * t_down, POT_T_MIN), pot_t))
         lo = np.where(act & (xi < lo), xi, lo)
         hi = np.where(act & (xi > hi), xi, hi)
         d = np.abs(xi - prev_x)
