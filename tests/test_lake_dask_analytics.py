@@ -1,0 +1,121 @@
+"""Drift, anomaly scoring and GPU allocation on Dask over the lake equal the single-node jobs,
+with a real `dask scheduler` and two `dask worker` processes; and their results written back
+to the warehouse the service reads (drift results, anomalies, GPU lines, alert records)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+
+from inferledger.analytics.cost.job import update_costs
+from inferledger.analytics.cost.settings import CostSettings
+from inferledger.analytics.drift.job import detect_drift, run_drift
+from inferledger.analytics.drift.settings import DriftSettings
+from inferledger.analytics.drift.store import latest_results
+from inferledger.analytics.lake.drift import detect_drift_dask, run_drift_dask
+from inferledger.analytics.lake.engine import RunStats
+from inferledger.analytics.lake.export import export_range
+from inferledger.analytics.lake.store import open_lake
+from inferledger.analytics.warehouse import open_warehouse
+from tests.factories import insert_spans, span_row
+from tests.lake_servers import dask_cluster
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+NO_SERVICE = {"INFERLEDGER_SERVER__ADMIN": "127.0.0.1:1"}
+NOW = datetime(2026, 11, 20, 12, 0, 0)
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    with dask_cluster(2) as address:
+        yield address
+
+
+@pytest.fixture
+def client(scheduler):
+    from distributed import Client
+
+    with Client(scheduler) as c:
+        yield c
+
+
+def seal_two_nodes(rows: list[dict], lake_uri: str) -> None:
+    """Node a seals the first 60 % of `rows`, node b the last 50 %: a tenth reached both."""
+    n = len(rows)
+    lake = open_lake(lake_uri)
+    for node, part in (("a", rows[: n * 6 // 10]), ("b", rows[n // 2:])):
+        w = open_warehouse(":memory:")
+        insert_spans(w, part)
+        export_range(w, lake, node, None, None, now=NOW + timedelta(days=1))
+        w.close()
+
+
+def drift_rows() -> list[dict]:
+    """Two tenants, three segments each; one segment's prompts grow 3x in the current day."""
+    rng = np.random.default_rng(7)
+    rows = []
+    cur_start = NOW - timedelta(days=1)
+    for tenant in ("acme", "beta"):
+        for service, model in (("chat-api", "gpt-4o"), ("chat-api", "gpt-4o-mini"), ("rag", "gpt-4o")):
+            for lo, hi, n, factor in ((cur_start - timedelta(days=3), cur_start, 240, 1.0),
+                                      (cur_start, NOW, 120, 3.0 if (tenant, service, model) == ("acme", "rag", "gpt-4o")
+                                       else 1.0)):
+                for _ in range(n):
+                    t = lo + timedelta(seconds=float(rng.uniform(0, (hi - lo).total_seconds())))
+                    rows.append(span_row(
+                        t, float(rng.gamma(4.0, 0.5)), tenant=tenant, service_name=service, request_model=model,
+                        response_model=model, input_tokens=int(rng.lognormal(6.5, 0.5) * factor),
+                        output_tokens=int(rng.lognormal(5.0, 0.4)), time_to_first_token_s=float(rng.gamma(2.0, 0.1)),
+                        finish_reason=str(rng.choice(["stop", "length"], p=[0.9, 0.1])),
+                        attributes={"app.prompt_template": str(rng.choice(["a", "b"]))}))
+    rows.sort(key=lambda r: r["start_time"])  # the order a warehouse receives them in (and the lake sorts by)
+    return rows
+
+
+def drift_cfg() -> DriftSettings:
+    return DriftSettings(reference_window="3d", min_rows=50, attribute_columns=["app.prompt_template"])
+
+
+def test_drift_on_dask_equals_single_node_and_writes_back(tmp_path, client):
+    rows = drift_rows()
+    lake_uri = str(tmp_path / "lake")
+    seal_two_nodes(rows, lake_uri)
+    ref = open_warehouse(":memory:")
+    insert_spans(ref, rows)
+    cs = CostSettings()
+    update_costs(ref, cs, NOW)  # cost_per_request from the cost job's lines
+    cfg = drift_cfg()
+    win, single = detect_drift(ref, cfg, NOW)
+    stats = RunStats()
+    dwin, dask = detect_drift_dask(client, lake_uri, cfg, NOW, cs, stats)
+    assert dwin == win
+    assert len(single) == 6
+
+    def by_segment(segments):
+        return {(s.tenant, tuple(s.segment.items())): [r.as_dict() | {"rows": (r.reference_rows, r.current_rows),
+                                                                       "detail": r.detail} for r in s.results]
+                for s in segments}
+
+    assert by_segment(dask) == by_segment(single)
+    drifted = {(s.tenant, s.label, r.column) for s in dask for r in s.results if r.drifted}
+    assert ("acme", "rag / gpt-4o", "input_tokens") in drifted
+    assert any(r.column == "cost_per_request" and r.method for s in dask for r in s.results)
+    assert len(stats.peak_rss_by_worker) == 2  # both workers took partitions
+    # write-back: the service's warehouse gets the rows and alerts `run_drift` writes
+    target = open_warehouse(tmp_path / "service.duckdb")
+    summary = run_drift_dask(client, lake_uri, target, cfg, NOW, cs)
+    single_summary = run_drift(ref, cfg, NOW)
+    assert sorted(summary["drifted"]) == sorted(single_summary["drifted"]) and summary["alerts"] > 0
+
+    def rows_of(wh):
+        return sorted(json.dumps(r, default=str, sort_keys=True) for r in latest_results(wh))
+
+    assert rows_of(target) == rows_of(ref)
+    alerts = target.con.execute(
+        "SELECT count(*) FROM alert_records WHERE source = 'drift' AND status = 'firing'").fetchall()[0][0]
+    assert alerts == summary["alerts"]
+    target.close()
+    ref.close()
