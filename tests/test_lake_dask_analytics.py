@@ -10,17 +10,22 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
+from inferledger.analytics.anomaly.job import run_detection
+from inferledger.analytics.anomaly.settings import AnomalySettings
+from inferledger.analytics.cost.gpu import allocate_window
 from inferledger.analytics.cost.job import update_costs
-from inferledger.analytics.cost.settings import CostSettings
+from inferledger.analytics.cost.settings import CostSettings, GpuRate
 from inferledger.analytics.drift.job import detect_drift, run_drift
 from inferledger.analytics.drift.settings import DriftSettings
 from inferledger.analytics.drift.store import latest_results
+from inferledger.analytics.lake.anomaly import run_detection_dask
 from inferledger.analytics.lake.drift import detect_drift_dask, run_drift_dask
 from inferledger.analytics.lake.engine import RunStats
 from inferledger.analytics.lake.export import export_range
+from inferledger.analytics.lake.gpu import allocate_window_dask
 from inferledger.analytics.lake.store import open_lake
 from inferledger.analytics.warehouse import open_warehouse
-from tests.factories import insert_spans, span_row
+from tests.factories import insert_gpu_samples, insert_spans, span_row
 from tests.lake_servers import dask_cluster
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -117,5 +122,104 @@ def test_drift_on_dask_equals_single_node_and_writes_back(tmp_path, client):
     alerts = target.con.execute(
         "SELECT count(*) FROM alert_records WHERE source = 'drift' AND status = 'firing'").fetchall()[0][0]
     assert alerts == summary["alerts"]
+    target.close()
+    ref.close()
+
+
+ANOW = datetime(2026, 11, 10, 12, 0, 0)
+POD = "vllm-llama-7d9f8c6b5-x2k4q"
+H100 = "NVIDIA H100 80GB HBM3"
+
+
+def fleet() -> tuple[list[dict], list[dict]]:
+    """Two days of spans and GPU samples; in the last hour team search's prompts and latency jump,
+    claude calls fail and one GPU goes nearly idle."""
+    rng = np.random.default_rng(11)
+    spans, gpus = [], []
+    start = ANOW - timedelta(hours=48)
+    for i in range(48 * 30):
+        t = start + timedelta(minutes=2 * i, seconds=int(rng.integers(0, 100)))
+        late = t >= ANOW - timedelta(minutes=50)
+        for k, (team, provider, model, pod) in enumerate((
+                ("search", "openai", "gpt-4o", None), ("support", "anthropic", "claude-sonnet-4-5", None),
+                ("ads", "vllm", "llama-3-70b", POD))):
+            jump = late and team == "search"
+            spans.append(span_row(
+                t + timedelta(seconds=k), float(rng.gamma(4.0, 0.25)) * (6 if jump else 1),
+                tenant="acme" if i % 4 else "beta", team=team, provider=provider, request_model=model,
+                response_model=model, k8s_pod=pod, input_tokens=int(rng.integers(800, 1200)) * (12 if jump else 1),
+                output_tokens=int(rng.integers(100, 300)),
+                is_error=bool(late and team == "support" and rng.random() < 0.6 or rng.random() < 0.01)))
+    for i in range(48 * 60):
+        t = start + timedelta(minutes=i)
+        for g, pod in (("GPU-a", POD), ("GPU-b", None)):
+            util = float(rng.uniform(0.3, 0.7))
+            if g == "GPU-a" and t >= ANOW - timedelta(minutes=50):
+                util = float(rng.uniform(0.0, 0.03))
+            gpus.append(dict(time=t, tenant="acme", host="node-1", gpu_uuid=g, gpu_index=0 if g == "GPU-a" else 1,
+                             gpu_model=H100, k8s_namespace="llm" if pod else None, k8s_pod=pod, utilization=util))
+    spans.sort(key=lambda r: r["start_time"])
+    return spans, gpus
+
+
+def gpu_settings() -> CostSettings:
+    return CostSettings(gpu_rates=[GpuRate(gpu_model="H100", usd_per_hour=2.49)])
+
+
+def gpu_rows(wh) -> dict[str, list]:
+    return {
+        "alloc": wh.con.execute(
+            "SELECT hour, tenant, host, gpu_uuid, gpu_model, gpu_share, line_kind, k8s_namespace, k8s_pod, model,"
+            " gpu_seconds, rate_per_hour, cost FROM gpu_allocations ORDER BY ALL").fetchall(),
+        "teams": wh.con.execute("SELECT * FROM gpu_team_costs ORDER BY ALL").fetchall(),
+        "coverage": wh.con.execute("SELECT * FROM gpu_coverage ORDER BY ALL").fetchall(),
+    }
+
+
+def test_gpu_allocation_and_anomalies_on_dask_equal_single_node_and_write_back(tmp_path, client):
+    spans, gpus = fleet()
+    lake_uri = str(tmp_path / "lake")
+    seal_two_nodes(spans, lake_uri)
+    lake = open_lake(lake_uri)
+    for node, part in (("a", gpus), ("b", gpus[len(gpus) // 2:])):  # node b got half the samples resent
+        w = open_warehouse(":memory:")
+        insert_gpu_samples(w, part)
+        export_range(w, lake, node, None, None, now=ANOW + timedelta(days=1))
+        w.close()
+    cs = gpu_settings()
+    ref = open_warehouse(":memory:")
+    insert_spans(ref, spans)
+    update_costs(ref, cs, ANOW)
+    insert_gpu_samples(ref, gpus)
+    lo, hi = ANOW - timedelta(hours=48), ANOW
+    assert allocate_window(ref, cs, lo, hi) > 0
+    target = open_warehouse(tmp_path / "service.duckdb")
+    stats = RunStats()
+    assert allocate_window_dask(client, lake_uri, target, cs, lo, hi, stats) > 0
+    single, dask = gpu_rows(ref), gpu_rows(target)
+    assert dask == single  # every line to the micro-dollar, team splits and coverage
+    bill = ref.con.execute("SELECT sum(cost) FROM gpu_allocations").fetchall()[0][0]
+    assert bill > 0 and target.con.execute("SELECT sum(cost) FROM gpu_team_costs").fetchall()[0][0] == bill
+    assert {r[8] for r in dask["alloc"]} == {POD, None}
+
+    cfg = AnomalySettings(lookback_hours=48, min_requests=2)
+    s_single = run_detection(ref, cfg, ANOW)
+    s_dask = run_detection_dask(client, lake_uri, target, cfg, ANOW, cs, stats)
+    assert (s_dask.series, s_dask.points, s_dask.alarms) == (s_single.series, s_single.points, s_single.alarms)
+
+    def found(wh):
+        return wh.con.execute(
+            "SELECT series_key, unit, bucket_start, observed, expected, score, kind, moved_dimension, moved_value,"
+            " moved_observed, moved_expected, moved_share FROM anomalies ORDER BY ALL").fetchall()
+
+    assert found(target) == found(ref)
+    metrics = {r[0].split("{")[0] for r in found(target)}
+    assert {"spend_5m", "latency_p95_5m", "error_rate_5m", "gpu_util_5m"} <= metrics, metrics
+
+    def alerts(wh):
+        return sorted(wh.con.execute(
+            "SELECT CAST(labels AS VARCHAR), status, summary FROM alert_records WHERE source = 'anomaly'").fetchall())
+
+    assert alerts(target) == alerts(ref) and alerts(target)
     target.close()
     ref.close()

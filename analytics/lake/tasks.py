@@ -150,18 +150,11 @@ def gpu_samples(lake_uri: str, files: list[str], start: datetime, end: datetime)
 @_timed
 def gpu_span_usage(lake_uri: str, files: list[str], start: datetime, end: datetime) -> dict:
     """The span side of GPU allocation, summed per group: team weights and pod-model counts."""
+    from inferledger.analytics.cost.gpu import USAGE_SQL
+
     wh, read, n = _load(lake_uri, files, GPU_SPAN_COLUMNS, None, start, end)
     con = wh.con
-    usage = con.sql(
-        """
-        SELECT date_trunc('hour', start_time) AS hour, tenant, k8s_pod, host_name AS host,
-               split_part(server_address, '.', 1) AS service, team, feature,
-               provider, coalesce(response_model, request_model) AS span_model,
-               sum(coalesce(total_tokens, coalesce(input_tokens, 0) + coalesce(output_tokens, 0))::DOUBLE + 1) AS w
-        FROM spans WHERE start_time >= ? AND start_time < ?
-          AND (k8s_pod IS NOT NULL OR host_name IS NOT NULL OR server_address IS NOT NULL)
-        GROUP BY ALL
-        """, params=[start, end]).to_arrow_table()
+    usage = con.sql(USAGE_SQL, params=[start, end]).to_arrow_table()
     pods = con.sql(
         """
         SELECT 'pod' AS via, k8s_pod AS key, coalesce(response_model, request_model) AS model, count(*) AS n
