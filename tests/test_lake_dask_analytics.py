@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
+from prometheus_client import CollectorRegistry, generate_latest
 
 from inferledger.analytics.anomaly.job import run_detection
 from inferledger.analytics.anomaly.settings import AnomalySettings
@@ -25,6 +27,9 @@ from inferledger.analytics.lake.export import export_range
 from inferledger.analytics.lake.gpu import allocate_window_dask
 from inferledger.analytics.lake.store import open_lake
 from inferledger.analytics.warehouse import open_warehouse
+from inferledger.cli import cli
+from inferledger.dashboards.exporter import register_warehouse_collector
+from inferledger.dashboards.settings import DashboardSettings
 from tests.factories import insert_gpu_samples, insert_spans, span_row
 from tests.lake_servers import dask_cluster
 
@@ -223,3 +228,33 @@ def test_gpu_allocation_and_anomalies_on_dask_equal_single_node_and_write_back(t
     assert alerts(target) == alerts(ref) and alerts(target)
     target.close()
     ref.close()
+
+
+def test_cli_drift_on_dask_writes_back_for_metrics_and_alerts(tmp_path, scheduler):
+    lake = tmp_path / "lake"
+    seal_two_nodes(drift_rows(), str(lake))
+    db = tmp_path / "service.duckdb"
+    env = {**NO_SERVICE, "INFERLEDGER_ANALYTICS__DRIFT__REFERENCE_WINDOW": "3d",
+           "INFERLEDGER_ANALYTICS__DRIFT__MIN_ROWS": "50"}
+    runner = CliRunner(env=env)
+    dask_opts = ["--db", str(db), "--lake", str(lake), "--engine", "dask", "--scheduler", scheduler]
+    r = runner.invoke(cli, [*dask_opts, "lake", "analyze", "--jobs", "drift", "--at", NOW.isoformat(), "--json"])
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.output)["drift"]
+    assert "rag / gpt-4o:input_tokens" in summary["drifted"] and summary["alerts"] > 0
+    r = runner.invoke(cli, [*dask_opts, "drift", "run", "--at", NOW.isoformat(), "--json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.output)
+    assert any(x["drifted"] and x["column"] == "input_tokens" and x["segment_label"] == "rag / gpt-4o" for x in rows)
+    # what the service's /metrics serves: its warehouse collector over the file
+    wh = open_warehouse(db, read_only=True)
+    registry = CollectorRegistry()
+    register_warehouse_collector(wh, DashboardSettings(), registry)
+    metrics = generate_latest(registry).decode()
+    detected = [line for line in metrics.splitlines() if line.startswith("inferledger_drift_detected{")]
+    assert any('monitor="rag / gpt-4o"' in line and 'column="input_tokens"' in line and line.endswith(" 1.0")
+               for line in detected), detected
+    firing = wh.con.execute("SELECT count(DISTINCT fingerprint) FROM alert_records"
+                            " WHERE source = 'drift' AND status = 'firing'").fetchall()[0][0]
+    wh.close()
+    assert firing == summary["alerts"]  # one alert per drifted (segment, column), whatever the runs
