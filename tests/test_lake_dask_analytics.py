@@ -26,12 +26,16 @@ from inferledger.analytics.lake.engine import RunStats
 from inferledger.analytics.lake.export import export_range
 from inferledger.analytics.lake.gpu import allocate_window_dask
 from inferledger.analytics.lake.store import open_lake
+from inferledger.analytics.lake.writeback import run_evaluation_dask
+from inferledger.analytics.slo.job import run_evaluation
+from inferledger.analytics.slo.spec import parse_text
 from inferledger.analytics.warehouse import open_warehouse
 from inferledger.cli import cli
 from inferledger.dashboards.exporter import register_warehouse_collector
 from inferledger.dashboards.settings import DashboardSettings
 from tests.factories import insert_gpu_samples, insert_spans, span_row
 from tests.lake_servers import dask_cluster
+from tests.slo_helpers import insert_traffic
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 NO_SERVICE = {"INFERLEDGER_SERVER__ADMIN": "127.0.0.1:1"}
@@ -258,3 +262,39 @@ def test_cli_drift_on_dask_writes_back_for_metrics_and_alerts(tmp_path, schedule
                             " WHERE source = 'drift' AND status = 'firing'").fetchall()[0][0]
     wh.close()
     assert firing == summary["alerts"]  # one alert per drifted (segment, column), whatever the runs
+
+
+def test_slo_burn_on_dask_writes_the_state_and_alerts_the_single_node_writes(tmp_path, client):
+    specs = parse_text("""
+service: chat-api
+slos:
+  - name: availability
+    objective: 99.9
+    window: 30d
+    sli: availability
+  - name: latency
+    objective: 99
+    window: 28d
+    sli: {type: latency, threshold_s: 2}
+""")
+    now = datetime(2026, 3, 4, 12, 0, 30)
+    ref = open_warehouse(":memory:")
+    insert_traffic(ref, now - timedelta(days=1), 24 * 60, 2, error_every=300, error_minutes=(1380, 1420),
+                   slow_every=60, tag="a")
+    lake = open_lake(str(tmp_path / "lake"))
+    export_range(ref, lake, "n1", None, None, now=now)
+    export_range(ref, lake, "n2", now - timedelta(hours=3), now + timedelta(hours=1), now=now)  # resent hours
+    single = run_evaluation(ref, specs, now)
+    target = open_warehouse(tmp_path / "service.duckdb")
+    dask = run_evaluation_dask(client, lake.uri, target, specs, now)
+    assert {k: v for k, v in dask.items() if k != "minutes_rolled_up"} == \
+        {k: v for k, v in single.items() if k != "minutes_rolled_up"}
+    assert single["page"] + single["ticket"] > 0  # a firing SLO is compared, not only quiet ones
+    state_sql = "SELECT * EXCLUDE (evaluated_at) FROM slo_state ORDER BY slo_id"
+    assert target.con.execute(state_sql).fetchall() == ref.con.execute(state_sql).fetchall()
+    rec_sql = ("SELECT fingerprint, status, severity, summary, CAST(labels AS VARCHAR) FROM alert_records"
+               " WHERE source = 'slo' ORDER BY ALL")
+    assert target.con.execute(rec_sql).fetchall() == ref.con.execute(rec_sql).fetchall()
+    assert target.con.execute(rec_sql).fetchall()
+    target.close()
+    ref.close()
