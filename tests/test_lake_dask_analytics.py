@@ -34,7 +34,7 @@ from inferledger.cli import cli
 from inferledger.dashboards.exporter import register_warehouse_collector
 from inferledger.dashboards.settings import DashboardSettings
 from tests.factories import insert_gpu_samples, insert_spans, span_row
-from tests.lake_servers import dask_cluster
+from tests.lake_servers import dask_cluster, s3_server
 from tests.slo_helpers import insert_traffic
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -46,6 +46,12 @@ NOW = datetime(2026, 11, 20, 12, 0, 0)
 def scheduler():
     with dask_cluster(2) as address:
         yield address
+
+
+@pytest.fixture(scope="module")
+def s3_lake():
+    with s3_server() as url:
+        yield url
 
 
 @pytest.fixture
@@ -93,9 +99,10 @@ def drift_cfg() -> DriftSettings:
     return DriftSettings(reference_window="3d", min_rows=50, attribute_columns=["app.prompt_template"])
 
 
-def test_drift_on_dask_equals_single_node_and_writes_back(tmp_path, client):
+@pytest.mark.parametrize("where", ["local", "s3"])
+def test_drift_on_dask_equals_single_node_and_writes_back(tmp_path, client, s3_lake, where):
     rows = drift_rows()
-    lake_uri = str(tmp_path / "lake")
+    lake_uri = str(tmp_path / "lake") if where == "local" else s3_lake.replace("/lake?", f"/{tmp_path.name}?")
     seal_two_nodes(rows, lake_uri)
     ref = open_warehouse(":memory:")
     insert_spans(ref, rows)

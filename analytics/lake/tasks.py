@@ -147,16 +147,8 @@ def gpu_samples(lake_uri: str, files: list[str], start: datetime, end: datetime)
     return {"partial": rows, "bytes_read": read, "rows": rows.num_rows}
 
 
-@_timed
-def gpu_span_usage(lake_uri: str, files: list[str], start: datetime, end: datetime) -> dict:
-    """The span side of GPU allocation, summed per group: team weights and pod-model counts."""
-    from inferledger.analytics.cost.gpu import USAGE_SQL
-
-    wh, read, n = _load(lake_uri, files, GPU_SPAN_COLUMNS, None, start, end)
-    con = wh.con
-    usage = con.sql(USAGE_SQL, params=[start, end]).to_arrow_table()
-    pods = con.sql(
-        """
+# Spans per (pod or service, model): `analytics.cost.gpu.pod_models_from_spans` before its arg_max.
+POD_MODEL_SQL = """
         SELECT 'pod' AS via, k8s_pod AS key, coalesce(response_model, request_model) AS model, count(*) AS n
         FROM spans WHERE k8s_pod IS NOT NULL AND start_time >= ? AND start_time < ?
           AND coalesce(response_model, request_model) IS NOT NULL
@@ -166,5 +158,16 @@ def gpu_span_usage(lake_uri: str, files: list[str], start: datetime, end: dateti
         FROM spans WHERE server_address IS NOT NULL AND start_time >= ? AND start_time < ?
           AND coalesce(response_model, request_model) IS NOT NULL
         GROUP BY ALL
-        """, params=[start, end, start, end]).to_arrow_table()
+        """
+
+
+@_timed
+def gpu_span_usage(lake_uri: str, files: list[str], start: datetime, end: datetime) -> dict:
+    """The span side of GPU allocation, summed per group: team weights and pod-model counts."""
+    from inferledger.analytics.cost.gpu import USAGE_SQL
+
+    wh, read, n = _load(lake_uri, files, GPU_SPAN_COLUMNS, None, start, end)
+    con = wh.con
+    usage = con.sql(USAGE_SQL, params=[start, end]).to_arrow_table()
+    pods = con.sql(POD_MODEL_SQL, params=[start, end, start, end]).to_arrow_table()
     return {"partial": (usage, pods), "bytes_read": read, "rows": n}
