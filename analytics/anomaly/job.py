@@ -220,7 +220,7 @@ def _alerts(wh: Warehouse, cfg: AnomalySettings, now: datetime, found: list[Foun
 @register_job("anomaly.detect", every_seconds=300)
 def detect_job(ctx: JobContext) -> str:
     if on_dask(ctx.settings):
-        return "on the Dask engine: lake.analyze runs it over the lake"  # type: ignore[return-value]
+        return "on the Dask engine: lake.analyze runs it over the lake"
     cfg: AnomalySettings = ctx.settings.analytics.anomaly
     if not cfg.enabled:
         return "disabled"

@@ -168,9 +168,9 @@ def run_drift(wh: Warehouse, cfg: DriftSettings, now: datetime) -> dict:
 
 
 @register_job("drift.detect", every_seconds=600)
-def drift_job(ctx: JobContext) -> dict | None:
+def drift_job(ctx: JobContext) -> dict | str | None:
     if on_dask(ctx.settings):
-        return "on the Dask engine: lake.analyze runs it over the lake"  # type: ignore[return-value]
+        return "on the Dask engine: lake.analyze runs it over the lake"
     cfg: DriftSettings = ctx.settings.analytics.drift
     if not cfg.enabled:
         return None

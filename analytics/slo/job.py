@@ -104,9 +104,9 @@ def run_evaluation(wh: Warehouse, specs: list[SLOSpec], now: datetime, *, overla
 
 
 @register_job("slo.evaluate", every_seconds=60)
-def slo_job(ctx: JobContext) -> dict[str, Any]:
+def slo_job(ctx: JobContext) -> dict[str, Any] | str:
     if on_dask(ctx.settings):
-        return "on the Dask engine: lake.analyze runs it over the lake"  # type: ignore[return-value]
+        return "on the Dask engine: lake.analyze runs it over the lake"
     cfg = ctx.settings.analytics.slo
     return run_evaluation(ctx.warehouse, load_configured_specs(cfg), ctx.now,
                           overlap_seconds=cfg.rollup_overlap_seconds, retention_days=cfg.rollup_retention_days,
