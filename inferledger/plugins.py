@@ -15,6 +15,7 @@ JOB_MODULES: list[str] = [
     "inferledger.analytics.drift.job",
     "inferledger.analytics.slo.job",
     "inferledger.analytics.lake.job",
+    "inferledger.analytics.lake.writeback",
 ]
 
 ADMIN_ROUTE_MODULES: list[str] = [

@@ -28,6 +28,7 @@ from inferledger.analytics.anomaly.incidents import Incident, group_incidents
 from inferledger.analytics.anomaly.series import Series, floor_time, load_series, source_for
 from inferledger.analytics.anomaly.settings import AnomalySettings
 from inferledger.analytics.jobs import JobContext, register_job
+from inferledger.analytics.lake.settings import on_dask
 from inferledger.analytics.warehouse import Warehouse, utcnow
 
 ALERTNAME = "InferenceAnomaly"
@@ -218,6 +219,8 @@ def _alerts(wh: Warehouse, cfg: AnomalySettings, now: datetime, found: list[Foun
 
 @register_job("anomaly.detect", every_seconds=300)
 def detect_job(ctx: JobContext) -> str:
+    if on_dask(ctx.settings):
+        return "on the Dask engine: lake.analyze runs it over the lake"
     cfg: AnomalySettings = ctx.settings.analytics.anomaly
     if not cfg.enabled:
         return "disabled"

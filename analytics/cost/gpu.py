@@ -233,22 +233,31 @@ def pod_models_from_spans(wh: Warehouse, start: datetime, end: datetime) -> dict
     return dict(rows)
 
 
-def allocate_window(wh: Warehouse, settings: CostSettings, start: datetime, end: datetime) -> int:
-    """Recompute `gpu_allocations` and `gpu_team_costs` for whole hours in [start, end)."""
+def allocate_window(wh: Warehouse, settings: CostSettings, start: datetime, end: datetime, *,
+                    samples: pl.DataFrame | None = None, pod_models: dict[str, str] | None = None,
+                    usage: pl.DataFrame | None = None) -> int:
+    """Recompute `gpu_allocations` and `gpu_team_costs` for whole hours in [start, end).
+
+    `samples` (around the window), `pod_models` and `usage` (the span weights of
+    `attribute_to_teams`) replace what is read from `wh` when given: the Dask engine
+    gathers them from the lake (`analytics.lake.gpu`) and writes its lines here.
+    """
     start = start.replace(minute=0, second=0, microsecond=0)
     sync_gpu_rates(wh, settings)
     rates = wh.con.execute("SELECT gpu_model, usd_per_hour, valid_from, valid_to, source FROM gpu_rates").fetchall()
     # samples around the window too: the gap after its last sample, and intervals to learn
     around = timedelta(seconds=max(GAP_LOOKAROUND_S, 2 * settings.gpu_gap_factor * settings.gpu_sample_interval_s))
-    samples = wh.con.sql(
-        "SELECT time, tenant, host, gpu_uuid, gpu_index, gpu_model, mig_profile, mig_instance, k8s_namespace,"
-        " k8s_pod, utilization FROM gpu_samples WHERE time >= ? AND time < ?",
-        params=[start - around, end + around],
-    ).to_arrow_table()
-    samples = pl.from_arrow(samples)
+    if samples is None:
+        samples = pl.from_arrow(wh.con.sql(
+            "SELECT time, tenant, host, gpu_uuid, gpu_index, gpu_model, mig_profile, mig_instance, k8s_namespace,"
+            " k8s_pod, utilization FROM gpu_samples WHERE time >= ? AND time < ?",
+            params=[start - around, end + around],
+        ).to_arrow_table())
     for table in ("gpu_allocations", "gpu_team_costs", "gpu_coverage"):
         wh.con.execute(f"DELETE FROM {table} WHERE hour >= ? AND hour < ?", [start, end])
-    lines, coverage = allocate(samples, rates, settings, pod_models_from_spans(wh, start, end), (start, end))
+    if pod_models is None:
+        pod_models = pod_models_from_spans(wh, start, end)
+    lines, coverage = allocate(samples, rates, settings, pod_models, (start, end))
     if lines.is_empty():
         return 0
     wh.con.register("__cov", coverage.to_arrow())
@@ -275,19 +284,25 @@ def allocate_window(wh: Warehouse, settings: CostSettings, start: datetime, end:
         )
     finally:
         wh.con.unregister("__alloc")
-    attribute_to_teams(wh, lines, start, end)
+    attribute_to_teams(wh, lines, start, end, usage)
     return lines.height
 
 
-def attribute_to_teams(wh: Warehouse, lines: pl.DataFrame, start: datetime, end: datetime) -> None:
+def attribute_to_teams(wh: Warehouse, lines: pl.DataFrame, start: datetime, end: datetime,
+                       usage: pl.DataFrame | None = None) -> None:
     """Split each pod-hour's GPU cost over the teams whose spans that pod served (by tokens).
 
     Idle lines follow the same teams in proportion to their workload on that device-hour,
     keeping `line_kind = idle`, so a team sees both what it used and the idle capacity
     it held. Cost with no span to follow goes to the pod's namespace, else 'unallocated'.
     """
-    usage = wh.con.sql(
-        """
+    if usage is None:
+        usage = pl.from_arrow(wh.con.sql(USAGE_SQL, params=[start, end]).to_arrow_table())
+    _attribute(wh, lines, usage)
+
+
+# The span weights GPU cost follows: tokens + 1 per span, per hour, pod / host / service and team.
+USAGE_SQL = """
         SELECT date_trunc('hour', start_time) AS hour, tenant, k8s_pod, host_name AS host,
                split_part(server_address, '.', 1) AS service, team, feature,
                provider, coalesce(response_model, request_model) AS span_model,
@@ -295,10 +310,10 @@ def attribute_to_teams(wh: Warehouse, lines: pl.DataFrame, start: datetime, end:
         FROM spans WHERE start_time >= ? AND start_time < ?
           AND (k8s_pod IS NOT NULL OR host_name IS NOT NULL OR server_address IS NOT NULL)
         GROUP BY ALL
-        """,
-        params=[start, end],
-    ).to_arrow_table()
-    usage = pl.from_arrow(usage)
+        """
+
+
+def _attribute(wh: Warehouse, lines: pl.DataFrame, usage: pl.DataFrame) -> None:
     dev_hour = [*DEVICE, "hour"]
     keep = ["__line", *dev_hour, "line_kind", "k8s_namespace", "k8s_pod", "gpu_seconds", "cost_micro"]
     span_cols = ["team", "feature", "provider", "span_model", "w"]

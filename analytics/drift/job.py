@@ -24,6 +24,7 @@ from inferledger.analytics.drift.profile import ReferenceProfile, fit_profile
 from inferledger.analytics.drift.settings import DriftSettings, parse_duration
 from inferledger.analytics.drift.store import write_results
 from inferledger.analytics.jobs import JobContext, register_job
+from inferledger.analytics.lake.settings import on_dask
 from inferledger.analytics.warehouse import Warehouse
 
 ALERT_NAME = "InferenceDrift"
@@ -167,7 +168,9 @@ def run_drift(wh: Warehouse, cfg: DriftSettings, now: datetime) -> dict:
 
 
 @register_job("drift.detect", every_seconds=600)
-def drift_job(ctx: JobContext) -> dict | None:
+def drift_job(ctx: JobContext) -> dict | str | None:
+    if on_dask(ctx.settings):
+        return "on the Dask engine: lake.analyze runs it over the lake"
     cfg: DriftSettings = ctx.settings.analytics.drift
     if not cfg.enabled:
         return None

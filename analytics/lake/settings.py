@@ -48,3 +48,10 @@ class EngineSettings:
             raise ValueError("workers must be >= 1")
         if self.scheduler and "://" not in self.scheduler:
             raise ValueError(f"scheduler must look like tcp://HOST:PORT, got {self.scheduler!r}")
+
+
+def on_dask(settings: object) -> bool:
+    """True where the heavy jobs run on Dask over the lake (`lake.analyze`); the single-node jobs stand down."""
+    engine = getattr(settings, "engine", None)
+    lake = getattr(settings, "lake", None)
+    return engine is not None and engine.kind == "dask" and bool(getattr(lake, "path", ""))

@@ -13,6 +13,7 @@ from typing import Any
 from inferledger.analytics.alert_records import AlertRecord, fingerprint, firing_fingerprints, write_alert_records
 from inferledger.analytics.jobs import JobContext, register_job
 from inferledger.analytics.kernels.burn_rate import WINDOW_NAMES
+from inferledger.analytics.lake.settings import on_dask
 from inferledger.analytics.slo.engine import SLOState, evaluate
 from inferledger.analytics.slo.rollup import update_rollups
 from inferledger.analytics.slo.spec import SLOSpec, load_configured_specs
@@ -103,7 +104,9 @@ def run_evaluation(wh: Warehouse, specs: list[SLOSpec], now: datetime, *, overla
 
 
 @register_job("slo.evaluate", every_seconds=60)
-def slo_job(ctx: JobContext) -> dict[str, Any]:
+def slo_job(ctx: JobContext) -> dict[str, Any] | str:
+    if on_dask(ctx.settings):
+        return "on the Dask engine: lake.analyze runs it over the lake"
     cfg = ctx.settings.analytics.slo
     return run_evaluation(ctx.warehouse, load_configured_specs(cfg), ctx.now,
                           overlap_seconds=cfg.rollup_overlap_seconds, retention_days=cfg.rollup_retention_days,

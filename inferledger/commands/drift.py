@@ -144,6 +144,20 @@ def run_cmd(app: AppContext, at: str | None, show_all: bool, as_json: bool) -> N
     from inferledger.analytics.warehouse import utcnow
 
     now = _parse_at(at) if at else utcnow()
+    if app.settings.engine.kind == "dask":  # over the lake; results into the --db warehouse
+        from inferledger.analytics.warehouse import open_warehouse
+        from inferledger.commands.lake import run_on_dask
+
+        summary = run_on_dask(app.settings, ("drift",), now).get("drift", {"segments": 0, "drifted": []})
+        wh = open_warehouse(app.settings.warehouse.path, read_only=True)
+        try:
+            rows = latest_results(wh)
+        finally:
+            wh.close()
+        shown = rows if (show_all or as_json) else [r for r in rows if r["drifted"]]
+        _emit(shown, as_json, f"drift on Dask at {now:%Y-%m-%d %H:%M} UTC: {summary['segments']} segment(s), "
+                              f"{len(summary['drifted'])} drifted column(s)")
+        return
     wh = _open_or_none(app)
     if wh is None:  # the service holds the file: run the job there
         if at:

@@ -103,3 +103,55 @@ def showback_on_dask(settings: Settings, month: str, out: Path) -> dict:
     with dask_client(settings.engine.scheduler, settings.engine.workers) as client:
         sb = showback_dask(client, uri, settings.analytics.cost, month, out)
     return showback_summary(sb)
+
+
+def run_on_dask(settings: Settings, jobs: tuple[str, ...], now: datetime,
+                gpu_window: tuple[datetime, datetime] | None = None, create: bool = False) -> dict:
+    """Run `jobs` on the Dask engine over the lake, their results written into the --db warehouse."""
+    from inferledger.analytics.lake.engine import dask_client
+    from inferledger.analytics.lake.writeback import run_jobs
+
+    _lake_uri(settings)
+    wh = open_warehouse_for_cli(settings, create=create)
+    try:
+        with dask_client(settings.engine.scheduler, settings.engine.workers) as client:
+            try:
+                return run_jobs(client, settings, wh, now, jobs, gpu_window=gpu_window)
+            except ValueError as exc:
+                raise click.ClickException(str(exc)) from exc
+    finally:
+        wh.close()
+
+
+@command.command("analyze")
+@click.option("--jobs", default="slo,drift,anomaly", show_default=True,
+              help="Comma-separated: slo, drift, anomaly, gpu.")
+@click.option("--at", "at", default=None, help="Evaluate as of this ISO time, UTC (default: now).")
+@click.option("--since", default=None, help="GPU allocation: first hour (default: 24 h before --at).")
+@click.option("--until", default=None, help="GPU allocation: end, exclusive (default: --at).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable summary.")
+@pass_app
+def analyze_cmd(app: AppContext, jobs: str, at: str | None, since: str | None, until: str | None,
+                as_json: bool) -> None:
+    """Run SLO burn, drift, anomaly scoring and GPU allocation on Dask over the lake.
+
+    The results go into the --db warehouse (created if missing) exactly as the
+    single-node jobs write them, for /metrics, the admin API and alert delivery.
+    """
+    from datetime import timedelta
+
+    from inferledger.analytics.warehouse import utcnow
+
+    now = _when(at, "--at") or utcnow()
+    names = tuple(j.strip() for j in jobs.split(",") if j.strip())
+    window = None
+    if "gpu" in names:
+        window = (_when(since, "--since") or now - timedelta(hours=24), _when(until, "--until") or now)
+    if app.settings.engine.kind != "dask":
+        raise click.UsageError("lake analyze runs on the Dask engine: pass --engine dask (and --scheduler URL)")
+    out = run_on_dask(app.settings, names, now, window, create=True)
+    if as_json:
+        click.echo(json.dumps(out, indent=2, default=str))
+        return
+    for name, summary in out.items():
+        click.echo(f"{name}: {summary}")

@@ -173,6 +173,14 @@ def evaluate_cmd(app: AppContext, as_json: bool) -> None:
         specs = load_configured_specs(cfg)
     except SpecError as exc:
         raise click.ClickException(str(exc)) from exc
+    if app.settings.engine.kind == "dask":  # minute rollups over the lake; state into the --db warehouse
+        from inferledger.commands.lake import run_on_dask
+
+        summary = run_on_dask(app.settings, ("slo",), utcnow())["slo"]
+        click.echo(json.dumps(summary) if as_json else
+                   f"evaluated {summary['slos']} SLOs on Dask: {summary['page']} paging, {summary['ticket']} ticketing, "
+                   f"{summary['alert_records']} alert records written")
+        return
     wh = open_warehouse_for_cli(app.settings)
     try:
         summary = run_evaluation(wh, specs, utcnow(), overlap_seconds=cfg.rollup_overlap_seconds,
