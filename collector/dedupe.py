@@ -186,6 +186,8 @@ def dedupe_batch(con, spans: pa.Table, now: datetime) -> int:
             con.execute(
                 "UPDATE spans SET duplicate_of = c.duplicate_of, deduped_at = c.deduped_at FROM _dedupe_changes c"
                 " WHERE spans.tenant = c.tenant AND spans.trace_id = c.trace_id AND spans.span_id = c.span_id"
+                " AND spans.start_time >= ? AND spans.start_time <= ?",  # every candidate is in the window
+                [lo, hi],
             )
         finally:
             con.unregister("_dedupe_changes")
