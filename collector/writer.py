@@ -188,8 +188,14 @@ def _now_us() -> int:
 _EPOCH = datetime(1970, 1, 1)
 
 
-def _write(con, group: list[WriteBatch], recent: RecentIds) -> tuple | None:
-    """One transaction for the group; returns (hashes, starts, dropped) of the spans appended, for `recent`."""
+def _write(con, group: list[WriteBatch], recent: RecentIds | None = None) -> tuple | None:
+    """One transaction for the group; returns (hashes, starts, dropped) of the spans appended, for `recent`.
+
+    Without `recent`, every span is looked up in the warehouse (exact; for tools and tests).
+    """
+    if recent is None:
+        recent = RecentIds(1)
+        recent.watermark = 2**63 - 1
     committed = None
     con.execute("BEGIN TRANSACTION")
     try:
