@@ -22,6 +22,7 @@ import tracemalloc
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -102,6 +103,7 @@ def main() -> None:
         recent = RecentIds(2_000_000)
         recent.load(con, 24, 0)
         recent.new_rows(con, singles[0].slice(0, 1))  # warm-up (numba cache load)
+        recent.add(np.zeros(0, np.uint64), np.zeros(0, np.int64))
 
         def check(t):
             fresh, hashes, starts = recent.new_rows(con, t)
