@@ -3,16 +3,18 @@ concurrent loopback client into `inferledger serve` (ack after commit).
 
 Runs one server per `ingest.decoder` (reference, then fast) on distinct batches.
 Prints acknowledged spans/s at full speed, p50/p99 request latency at full speed and
-at half that rate, the server's peak RSS, and the spans actually persisted (counted
-in the warehouse, not 200s).
+at half that rate, then (last server) gzip bodies and OTLP/gRPC flat out; CPU per span of
+the server and its workers, the server's peak RSS (workers' too), and the spans actually
+persisted (counted in the warehouse, not 200s). No body is sent twice.
 
-    python benchmarks/bench_ingest.py [--batches 400] [--concurrency 8] [--decoders reference,fast]
+    python -m benchmarks.bench_ingest [--batches 120] [--concurrency 8] [--decoders reference,fast]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import os
 import signal
 import statistics
@@ -22,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import grpc
 import httpx
 import psutil
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -51,7 +54,42 @@ def make_batches(n: int, spans: int = SPANS_PER_BATCH) -> list[bytes]:
     return out
 
 
-async def send_all(url: str, batches: list[bytes], concurrency: int, rate: float | None) -> tuple[list[float], int, float]:
+async def send_grpc(target: str, batches: list[bytes], concurrency: int) -> tuple[list[float], int, float]:
+    """Send every batch over OTLP/gRPC flat out (raw serialized requests, no re-encoding)."""
+    latencies: list[float] = []
+    acked = 0
+    queue: asyncio.Queue = asyncio.Queue()
+    for b in batches:
+        queue.put_nowait(b)
+    async with grpc.aio.insecure_channel(target, options=[("grpc.max_send_message_length", 64 << 20)]) as channel:
+        export = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")
+        start = time.perf_counter()
+
+        async def worker() -> None:
+            nonlocal acked
+            while True:
+                try:
+                    body = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                t0 = time.perf_counter()
+                while True:
+                    try:
+                        await export(body, timeout=60)
+                        acked += SPANS_PER_BATCH
+                        break
+                    except grpc.aio.AioRpcError as exc:
+                        if exc.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
+                            break
+                        await asyncio.sleep(1)
+                latencies.append(time.perf_counter() - t0)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, acked, time.perf_counter() - start
+
+
+async def send_all(url: str, batches: list[bytes], concurrency: int, rate: float | None,
+                   headers: dict | None = None) -> tuple[list[float], int, float]:
     """Send every batch; `rate` (requests/s) paces an open loop, None sends flat out."""
     latencies: list[float] = []
     acked = 0
@@ -74,7 +112,7 @@ async def send_all(url: str, batches: list[bytes], concurrency: int, rate: float
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
             t0 = time.perf_counter()
             while True:
-                r = await client.post(url, content=body, headers=HEADERS)
+                r = await client.post(url, content=body, headers=headers or HEADERS)
                 if r.status_code != 429:
                     break
                 await asyncio.sleep(float(r.headers.get("retry-after", "1")))
@@ -94,7 +132,7 @@ def pct(values: list[float], q: float) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--batches", type=int, default=400)
+    ap.add_argument("--batches", type=int, default=120, help="requests per phase (512 spans each)")
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--workers", type=int, default=1, help="ingest.workers of the server (0 = inline)")
     ap.add_argument("--decoders", default="reference,fast", help="ingest.decoder values to run, in this order")
@@ -103,7 +141,7 @@ def main() -> None:
     ap.add_argument("--phoenix-wait", type=float, default=120, help="seconds to wait for Phoenix to persist")
     args = ap.parse_args()
     console = Console(width=max(Console().width, 120))
-    batches = make_batches(args.batches * 2 * len(args.decoders.split(",")))
+    batches = make_batches(args.batches * 2 * (len(args.decoders.split(",")) + 1))  # + the gzip and gRPC phases
 
     results = [_run_server(decoder, args, batches) for decoder in args.decoders.split(",")]
     table = Table(title=f"OTLP/HTTP ingest, {SPANS_PER_BATCH} GenAI spans per batch, concurrency {args.concurrency}, "
@@ -111,14 +149,18 @@ def main() -> None:
     for col in ("decoder", "phase", "acked spans", "seconds", "spans/s", "p50 ms", "p99 ms", "CPU us/span"):
         table.add_column(col, justify="right")
     for r in results:
-        for phase in ("full speed", "half rate"):
+        for phase in ("full speed", "half rate", "gzip, full speed", "gRPC, full speed"):
+            if phase not in r:
+                continue
             acked, secs, lat = r[phase]
             table.add_row(r["decoder"], phase, f"{acked:,}", f"{secs:.2f}", f"{acked / secs:,.0f}",
                           f"{pct(lat, 50):.1f}", f"{pct(lat, 99):.1f}", f"{r['cpu_us'][phase]:.1f}")
     console.print(table)
     for r in results:
         console.print(f"{r['decoder']}: persisted spans in the warehouse: {r['persisted']:,} "
-                      f"(acknowledged {r['acked_total']:,}); server peak RSS {r['rss'] / 2**20:,.0f} MiB")
+                      f"(acknowledged {r['acked_total']:,}; equal: {r['persisted'] == r['acked_total']}); "
+                      f"peak RSS: server {r['rss'] / 2**20:,.0f} MiB, workers {r['rss_workers'] / 2**20:,.0f} MiB")
+    console.print(f"machine: {os.cpu_count()} cores; figures from a shared machine move with its load")
     console.print("goal: >= 150,000 spans/s, p99 < 100 ms at half rate")
     rate_full = results[-1]["full speed"][0] / results[-1]["full speed"][1]
     full = batches[: args.batches]
@@ -133,6 +175,9 @@ def _run_server(decoder: str, args, batches: list[bytes]) -> dict:
     idx = args.decoders.split(",").index(decoder)
     mine = batches[idx * 2 * args.batches:(idx + 1) * 2 * args.batches]
     full, half = mine[: args.batches], mine[args.batches:]
+    last = idx == len(args.decoders.split(",")) - 1
+    extra = batches[-2 * args.batches:]
+    gz = [gzip.compress(b, 6) for b in extra[: args.batches]] if last else []
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.duckdb"
         http, grpc_port, admin = free_port(), free_port(), free_port()
@@ -156,13 +201,26 @@ def _run_server(decoder: str, args, batches: list[bytes]) -> dict:
                 lat, acked, secs = asyncio.run(send_all(url, full if rate is None else half, args.concurrency, rate))
                 out[phase] = (acked, secs, lat)
                 out["cpu_us"][phase] = (_tree_cpu(server) - cpu0) / max(acked, 1) * 1e6
+            if last:  # gzip bodies and OTLP/gRPC, flat out, on batches no phase sent
+                for phase, send in (
+                    ("gzip, full speed", lambda: send_all(url, gz, args.concurrency, None,
+                                                          {**HEADERS, "Content-Encoding": "gzip"})),
+                    ("gRPC, full speed", lambda: send_grpc(f"127.0.0.1:{grpc_port}", extra[args.batches:],
+                                                           args.concurrency)),
+                ):
+                    cpu0 = _tree_cpu(server)
+                    lat, acked, secs = asyncio.run(send())
+                    out[phase] = (acked, secs, lat)
+                    out["cpu_us"][phase] = (_tree_cpu(server) - cpu0) / max(acked, 1) * 1e6
             stats = httpx.get(f"http://127.0.0.1:{admin}/admin/stats", timeout=30).json()
             out["rss"] = _peak_rss(server)
+            out["rss_workers"] = sum(_peak_rss(c) for c in server.children(recursive=True))
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
     out["persisted"] = stats["tables"]["spans"]
-    out["acked_total"] = out["full speed"][0] + out["half rate"][0] + 4 * SPANS_PER_BATCH
+    out["acked_total"] = sum(v[0] for k, v in out.items() if k not in ("decoder", "cpu_us") and isinstance(v, tuple))
+    out["acked_total"] += 4 * SPANS_PER_BATCH  # the warm-up
     return out
 
 

@@ -1,6 +1,7 @@
 """Where ingest time goes, per span, in one process: decode+normalize (reference and fast
-decoder, same bodies), rows -> Arrow, gzip inflate, and the DuckDB append with and
-without the primary-key check that drops resent spans.
+decoder, same bodies), rows -> Arrow, gzip inflate, and the DuckDB append: with the old
+primary key, plain, with the writer's recent-id filter (collector.recent_ids), and the
+writer's whole transaction (filter + append + duplicate-call links, collector.dedupe).
 
 The server benchmark (bench_ingest.py) measures the whole service over loopback; on a
 shared machine its figures move with the neighbours, these per-span CPU costs much
@@ -21,17 +22,22 @@ import tracemalloc
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.bench_ingest import SPANS_PER_BATCH, make_batches
-from inferledger.analytics.warehouse import open_warehouse
+from inferledger.analytics.warehouse import apply_migrations, bundled_migrations, open_warehouse, utcnow
 from inferledger.collector.columns import SPAN_ARROW_SCHEMA, rows_to_arrow
 from inferledger.collector.decode import decompress
+from inferledger.collector.dedupe import dedupe_batch
 from inferledger.collector.fastpath.traces import normalize_traces_fast, scan
 from inferledger.collector.ingest_batch import IngestContext
 from inferledger.collector.normalize import normalize_traces
+from inferledger.collector.recent_ids import RecentIds
 from inferledger.collector.settings import AttributionSettings, IngestSettings
+from inferledger.collector.writer import WriteBatch, _write
 
 
 def per_span(fn, items: list, spans_each: int) -> float:
@@ -48,7 +54,8 @@ def per_span(fn, items: list, spans_each: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--batches", type=int, default=20)
+    ap.add_argument("--batches", type=int, default=24)
+    ap.add_argument("--group", type=int, default=8, help="requests per group commit in the append figures")
     args = ap.parse_args()
     bodies = make_batches(args.batches)
     ctx = IngestContext("bench", IngestSettings(), AttributionSettings(), datetime(2026, 1, 1))
@@ -65,11 +72,15 @@ def main() -> None:
     gz = [gzip.compress(b, 6) for b in bodies]
     inflate = per_span(lambda b: decompress(b, "gzip", 64 << 20), gz, n)
 
-    tables = [rows_to_arrow(r, SPAN_ARROW_SCHEMA) for r in row_batches]
+    # The writer commits the requests queued together in one transaction: append in groups.
+    singles = [rows_to_arrow(r, SPAN_ARROW_SCHEMA) for r in row_batches]
+    tables = [pa.concat_tables(singles[i:i + args.group]) for i in range(0, len(singles), args.group)]
     with tempfile.TemporaryDirectory() as tmp:
         wh = open_warehouse(str(Path(tmp) / "split.duckdb"))
         con = wh.cursor()
         con.execute("CREATE TABLE spans_nopk AS SELECT * FROM spans LIMIT 0")
+        con.execute("CREATE TABLE spans_pk AS SELECT * FROM spans LIMIT 0")
+        con.execute("ALTER TABLE spans_pk ADD PRIMARY KEY (tenant, trace_id, span_id)")  # the key before 0004
 
         def append(sql: str):
             def go(t):
@@ -81,15 +92,53 @@ def main() -> None:
             return go
 
         # each pass must insert rows not stored yet: fresh ids per pass would cost here, so time one pass
-        def once(sql: str) -> float:
+        def once(fn) -> float:
             t0 = time.process_time()
             for t in tables:
-                append(sql)(t)
-            return (time.process_time() - t0) / (len(tables) * n) * 1e6
+                fn(t)
+            return (time.process_time() - t0) / sum(t.num_rows for t in tables) * 1e6
 
-        pk = once("INSERT OR IGNORE INTO spans SELECT * FROM _batch")
-        nopk = once("INSERT INTO spans_nopk SELECT * FROM _batch")
+        pk = once(append("INSERT OR IGNORE INTO spans_pk SELECT * FROM _batch"))
+        nopk = once(append("INSERT INTO spans_nopk SELECT * FROM _batch"))
+        recent = RecentIds(2_000_000)
+        recent.load(con, 24, 0)
+        recent.new_rows(con, singles[0].slice(0, 1))  # warm-up (numba cache load)
+        recent.add(np.zeros(0, np.uint64), np.zeros(0, np.int64))
+
+        def check(t):
+            fresh, hashes, starts = recent.new_rows(con, t)
+            recent.add(hashes[fresh], starts[fresh])
+
+        filt = once(check)
+        recent = RecentIds(2_000_000)
+        recent.load(con, 24, 0)
+
+        def writer(t):
+            done = _write(con, [WriteBatch(tenant="bench", tables={"spans": t})], recent)
+            recent.add(done[0], done[1])
+
+        whole = once(writer)
+        stored = con.execute("SELECT count(*) FROM spans").fetchone()[0]
+        resend = once(writer)  # every span again: all dropped by the filter
+        assert con.execute("SELECT count(*) FROM spans").fetchone()[0] == stored == len(singles) * n
         wh.close()
+
+        # The writer as it was: the same transaction against a warehouse still on the keyed table.
+        old = open_warehouse(str(Path(tmp) / "keyed.duckdb"), migrate=False)
+        apply_migrations(old, [m for m in bundled_migrations() if m.version != 4])
+        ocon = old.cursor()
+
+        def keyed_writer(t):
+            ocon.execute("BEGIN")
+            ocon.register("_batch", t)
+            ocon.execute("INSERT OR IGNORE INTO spans SELECT * FROM _batch")
+            ocon.unregister("_batch")
+            dedupe_batch(ocon, t, utcnow())
+            ocon.execute("COMMIT")
+
+        keyed = once(keyed_writer)
+        keyed_resend = once(keyed_writer)
+        old.close()
 
     tracemalloc.start()
     normalize_traces_fast(bodies[0], ctx)
@@ -107,8 +156,12 @@ def main() -> None:
     print(f"  of which the numba wire kernel         : {kernel:7.2f}")
     print(f"rows -> Arrow table                      : {arrow:7.2f}")
     print(f"gzip inflate                             : {inflate:7.2f}")
-    print(f"DuckDB append, INSERT OR IGNORE (PK)     : {pk:7.2f}")
+    print(f"-- appends in group commits of {args.group} requests ({args.group * n:,} spans), file warehouse --")
+    print(f"DuckDB append, INSERT OR IGNORE (old PK) : {pk:7.2f}")
     print(f"DuckDB append, plain INSERT (no PK)      : {nopk:7.2f}")
+    print(f"recent-id filter (hash, probe, record)   : {filt:7.2f}")
+    print(f"writer transaction (filter+append+links) : {whole:7.2f}   old keyed table (PK append+links): {keyed:7.2f}")
+    print(f"  the same batches resent (all dropped)  : {resend:7.2f}   old keyed table                  : {keyed_resend:7.2f}")
     print(f"peak Python memory for one batch: fast {peak_fast / 1024:,.0f} KiB, reference {peak_ref / 1024:,.0f} KiB")
 
 

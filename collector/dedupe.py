@@ -138,6 +138,18 @@ UNION
 WHERE s.is_inference AND s.start_time >= ? AND s.start_time <= ?
 """
 
+# Only spans that can be linked go to `decide`: those sharing a trace or a response id with
+# another candidate, and those linked now (which may need unlinking). A span alone in its
+# trace with its own response id is always its own inference row, and `decide` gives the others
+# the same answer without it (every rule relates spans of one trace or one response id).
+_LINKABLE = f"""
+WITH c AS ({_CANDIDATES})
+SELECT * EXCLUDE (nt, nr) FROM (
+    SELECT c.*, count(*) OVER (PARTITION BY tenant, trace_id) AS nt,
+           count(response_id) OVER (PARTITION BY tenant, response_id) AS nr
+    FROM c)
+WHERE nt >= 2 OR nr >= 2 OR duplicate_of IS NOT NULL
+"""
 
 def _key(trace_id: str, span_id: str | None) -> str | None:
     return None if span_id is None else f"{trace_id}:{span_id}"
@@ -160,7 +172,7 @@ def dedupe_batch(con, spans: pa.Table, now: datetime) -> int:
     con.register("_dedupe_traces", inf.select(["tenant", "trace_id"]))
     con.register("_dedupe_responses", inf.select(["tenant", "response_id"]).filter(pc.is_valid(inf["response_id"])))
     try:
-        rows = con.execute(_CANDIDATES, [lo, hi, lo, hi]).fetchall()
+        rows = con.execute(_LINKABLE, [lo, hi, lo, hi]).fetchall()
     finally:
         con.unregister("_dedupe_traces")
         con.unregister("_dedupe_responses")
@@ -186,6 +198,8 @@ def dedupe_batch(con, spans: pa.Table, now: datetime) -> int:
             con.execute(
                 "UPDATE spans SET duplicate_of = c.duplicate_of, deduped_at = c.deduped_at FROM _dedupe_changes c"
                 " WHERE spans.tenant = c.tenant AND spans.trace_id = c.trace_id AND spans.span_id = c.span_id"
+                " AND spans.start_time >= ? AND spans.start_time <= ?",  # every candidate is in the window
+                [lo, hi],
             )
         finally:
             con.unregister("_dedupe_changes")

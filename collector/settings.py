@@ -31,6 +31,16 @@ class IngestSettings:
     decoder: str = "fast"
     # Largest number of rows one group commit takes in one transaction.
     max_commit_rows: int = 200_000
+    # Span ids the writer holds in memory to drop resent spans before the append (16 bytes each,
+    # twice over: 2M ids = 64 MiB). Older spans are looked up in the warehouse (exact, slower).
+    recent_ids: int = 2_000_000
+    # On start, the set is loaded from the spans that started in the last this many hours.
+    recent_ids_lookback_hours: float = 24.0
+    # The writer checkpoints after 0.1 s without a request once the WAL is past this many bytes, so for
+    # bursty traffic the checkpoint's stall falls in a quiet moment (0: only warehouse.checkpoint_threshold).
+    # Off by default: under steady load the next request arrives during the checkpoint and waits anyway
+    # (benchmarks/bench_commit_latency.py).
+    idle_checkpoint_bytes: int = 0
     # Keep prompt/completion text (PII). Off by default: the attributes are dropped.
     capture_content: bool = False
     # Services whose every span counts as an inference span, even without GenAI attributes.
@@ -57,6 +67,10 @@ class IngestSettings:
             raise ValueError("workers must be >= 0")
         if self.decoder not in ("fast", "reference"):
             raise ValueError(f"decoder must be 'fast' or 'reference', got {self.decoder!r}")
+        if self.idle_checkpoint_bytes < 0:
+            raise ValueError("idle_checkpoint_bytes must be >= 0")
+        if self.recent_ids < 1 or self.recent_ids_lookback_hours < 0:
+            raise ValueError("recent_ids must be >= 1 and recent_ids_lookback_hours >= 0")
         if self.queue_max_batches < 1:
             raise ValueError("queue_max_batches must be >= 1")
         if not 0 < self.max_tokens_per_span < 2**62:

@@ -8,6 +8,10 @@ full, `submit` raises `QueueFull` and the receiver answers 429 / RESOURCE_EXHAUS
 
 A batch that makes its group's transaction fail is retried alone, so one bad batch
 fails by itself and the good batches committed with it are kept.
+
+Spans whose (tenant, trace_id, span_id) is already stored (an exporter resending a
+batch whose response was lost) are dropped before the append by `RecentIds`, which
+the writer loads from the warehouse when it starts; the spans table has no key.
 """
 
 from __future__ import annotations
@@ -19,20 +23,22 @@ import time
 from collections import Counter
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 
 import pyarrow as pa
 
 from inferledger.analytics.warehouse import Warehouse, utcnow
 from inferledger.collector import telemetry
 from inferledger.collector.dedupe import dedupe_batch
+from inferledger.collector.recent_ids import RecentIds
 from inferledger.collector.unmapped import UnmappedCounter
 
 log = logging.getLogger("inferledger.collector.writer")
 
-# target table -> insert statement. Spans ignore a (tenant, trace, span) already
-# stored: exporters resend batches whose response was lost.
+# target table -> insert statement (spans already stored are filtered out before, by RecentIds).
 INSERTS: dict[str, str] = {
-    "spans": "INSERT OR IGNORE INTO spans SELECT * FROM _batch",
+    "spans": "INSERT INTO spans SELECT * FROM _batch",
     "gpu_samples": "INSERT INTO gpu_samples SELECT * FROM _batch",
     "metric_points": "INSERT INTO metric_points SELECT * FROM _batch",
     "log_records": "INSERT INTO log_records SELECT * FROM _batch",
@@ -69,8 +75,18 @@ class IngestWriter:
         max_batches: int = 256,
         max_commit_rows: int = 200_000,
         unmapped: UnmappedCounter | None = None,
+        recent_ids: int = 2_000_000,
+        recent_ids_lookback_hours: float = 24.0,
+        idle_checkpoint_bytes: int = 0,
     ) -> None:
         self._wh = warehouse
+        self.recent = RecentIds(recent_ids)
+        self._lookback_hours = recent_ids_lookback_hours
+        self.dropped_resent = 0  # spans dropped because already stored
+        # Checkpoint when nothing waits and the WAL is past this (0: only DuckDB's own threshold).
+        self._idle_checkpoint_bytes = idle_checkpoint_bytes
+        self._wal = None if warehouse.path == ":memory:" else Path(warehouse.path + ".wal")
+        self.idle_checkpoints = 0
         # Unmapped-key counts wait here and are flushed after the data commits, never inside them.
         self.unmapped = unmapped or UnmappedCounter()
         self._last_flush = 0.0
@@ -104,13 +120,23 @@ class IngestWriter:
     def depth(self) -> int:
         return self._queue.qsize()
 
+    def _load_recent(self, con) -> None:
+        try:
+            n = self.recent.load(con, self._lookback_hours, _now_us())
+            log.info("loaded %d recent span ids (spans from %s on are checked in memory)", n, self.recent.watermark)
+        except Exception as exc:  # still exact: every span is then looked up in the warehouse
+            log.warning("could not load recent span ids, checking every span in the warehouse: %s", exc)
+            self.recent.watermark = 2**63 - 1
+
     def _run(self) -> None:
         con = self._wh.cursor()
+        self._load_recent(con)
         while True:
             try:
                 first = self._queue.get(timeout=0.1)
-            except queue.Empty:
+            except queue.Empty:  # nothing for 0.1 s
                 self._flush_unmapped(con, force=True)
+                self._checkpoint_if_idle(con)
                 if self._stopping.is_set():
                     break
                 continue
@@ -129,6 +155,21 @@ class IngestWriter:
         self._flush_unmapped(con, force=True)
         con.close()
 
+    def _checkpoint_if_idle(self, con) -> None:
+        """Fold the WAL into the file after 0.1 s with no request, so that for bursty traffic the
+        commit that passes DuckDB's own (larger) threshold, and stalls, rarely comes."""
+        if not self._idle_checkpoint_bytes or self._wal is None or not self._queue.empty():
+            return
+        try:
+            if self._wal.stat().st_size < self._idle_checkpoint_bytes:
+                return
+            con.execute("CHECKPOINT")
+            self.idle_checkpoints += 1
+        except FileNotFoundError:
+            return
+        except Exception as exc:  # e.g. a reader holds a transaction open: try after the next commit
+            log.debug("idle checkpoint skipped: %s", exc)
+
     def _flush_unmapped(self, con, force: bool) -> None:
         """Bulk-write pending unmapped-key counts: when idle, else at most once a second."""
         now = time.monotonic()
@@ -143,7 +184,7 @@ class IngestWriter:
     def _commit_group(self, con, group: list[WriteBatch]) -> None:
         started = time.perf_counter()
         try:
-            _write(con, group)
+            committed = _write(con, group, self.recent)
         except Exception as exc:  # one bad batch must not sink the others: retry them one by one
             if len(group) == 1:
                 log.error("ingest commit failed: %s", exc)
@@ -152,13 +193,32 @@ class IngestWriter:
             for batch in group:
                 self._commit_group(con, [batch])
             return
+        if committed is not None:
+            hashes, starts, dropped = committed
+            self.recent.add(hashes, starts)
+            self.dropped_resent += dropped
         telemetry.COMMIT_SECONDS.observe(time.perf_counter() - started)
         telemetry.COMMIT_ROWS.observe(sum(b.row_count for b in group))
         for batch in group:
             batch.future.set_result(batch.row_count)
 
 
-def _write(con, group: list[WriteBatch]) -> None:
+def _now_us() -> int:
+    return int((utcnow() - _EPOCH).total_seconds() * 1e6)
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _write(con, group: list[WriteBatch], recent: RecentIds | None = None) -> tuple | None:
+    """One transaction for the group; returns (hashes, starts, dropped) of the spans appended, for `recent`.
+
+    Without `recent`, every span is looked up in the warehouse (exact; for tools and tests).
+    """
+    if recent is None:
+        recent = RecentIds(1)
+        recent.watermark = 2**63 - 1
+    committed = None
     con.execute("BEGIN TRANSACTION")
     try:
         for table, insert_sql in INSERTS.items():
@@ -166,6 +226,14 @@ def _write(con, group: list[WriteBatch]) -> None:
             if not parts:
                 continue
             data = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+            if table == "spans":
+                fresh, hashes, starts = recent.new_rows(con, data)
+                dropped = int(data.num_rows - fresh.sum())
+                if dropped:
+                    data = data.filter(pa.array(fresh))
+                committed = (hashes[fresh], starts[fresh], dropped)
+                if data.num_rows == 0:
+                    continue
             con.register("_batch", data)
             try:
                 con.execute(insert_sql)
@@ -177,3 +245,4 @@ def _write(con, group: list[WriteBatch]) -> None:
     except Exception:
         con.execute("ROLLBACK")
         raise
+    return committed

@@ -97,6 +97,8 @@ class Service:
             writer = IngestWriter(
                 wh, max_batches=s.ingest.queue_max_batches, max_commit_rows=s.ingest.max_commit_rows,
                 unmapped=UnmappedCounter(s.ingest.max_unmapped_keys_per_request, s.ingest.max_unmapped_keys_total),
+                recent_ids=s.ingest.recent_ids, recent_ids_lookback_hours=s.ingest.recent_ids_lookback_hours,
+                idle_checkpoint_bytes=s.ingest.idle_checkpoint_bytes,
             )
             writer.start()
             cleanup.callback(writer.stop)  # commits everything still queued

@@ -103,8 +103,17 @@ def _insert(wh: Warehouse, verb: str, table: str, columns: list[str], values: li
 
 
 def insert_spans(wh: Warehouse, rows: list[dict[str, Any]]) -> int:
+    """Insert spans as the ingest writer would: a (tenant, trace_id, span_id) already stored is skipped."""
     if rows:
-        _insert(wh, "INSERT OR IGNORE", "spans", list(SPAN_COLUMNS), [[r.get(c) for c in SPAN_COLUMNS] for r in rows])
+        stored = set(wh.con.execute("SELECT tenant, trace_id, span_id FROM spans").fetchall())
+        values = []
+        for r in rows:
+            key = (r.get("tenant"), r.get("trace_id"), r.get("span_id"))
+            if key not in stored:
+                stored.add(key)
+                values.append([r.get(c) for c in SPAN_COLUMNS])
+        if values:
+            _insert(wh, "INSERT", "spans", list(SPAN_COLUMNS), values)
     return len(rows)
 
 

@@ -32,7 +32,7 @@ def insert_spans(wh, rows: list[dict]) -> None:
     cols = ", ".join(SPAN_COLUMNS)
     wh.con.register("anomaly_seed_spans", df)
     try:
-        wh.con.execute(f"INSERT OR IGNORE INTO spans ({cols}) SELECT {cols} FROM anomaly_seed_spans")
+        wh.con.execute(f"INSERT INTO spans ({cols}) SELECT DISTINCT ON (tenant, trace_id, span_id) {cols} FROM anomaly_seed_spans")
     finally:
         wh.con.unregister("anomaly_seed_spans")
 

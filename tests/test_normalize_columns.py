@@ -59,8 +59,7 @@ def test_every_vocabulary_round_trips_through_duckdb(warehouse):
     c = ctx(capture_content=True, inference_services=["vllm"])
     rows = [r for req in reqs for r in normalize_traces(req, c).rows]
     assert len(rows) == 8
-    _insert(warehouse, "spans", rows, "INSERT OR IGNORE")
-    _insert(warehouse, "spans", rows, "INSERT OR IGNORE")  # a resent batch is not counted twice
+    _insert(warehouse, "spans", rows, "INSERT")  # resends are dropped by the writer: tests/test_recent_ids.py
     got = warehouse.con.execute(
         "SELECT vocabulary, count(*), sum(input_tokens), max(len(finish_reasons)) FROM spans GROUP BY 1 ORDER BY 1"
     ).fetchall()

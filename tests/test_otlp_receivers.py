@@ -80,6 +80,19 @@ def test_resent_batch_is_not_counted_twice(tmp_path):
         assert tokens == (20, sum(100 + i for i in range(20)))
 
 
+def test_resend_after_a_restart_is_not_counted_twice(tmp_path):
+    spans = genai_spans(20)
+    with running_service(tmp_path / "w.duckdb") as (service, eps):
+        assert HttpSpanExporter(endpoint=f"{eps.http}/v1/traces").export(spans[:15]) == SpanExportResult.SUCCESS
+    with running_service(tmp_path / "w.duckdb") as (service, eps):  # the set of stored ids is reloaded
+        assert HttpSpanExporter(endpoint=f"{eps.http}/v1/traces").export(spans) == SpanExportResult.SUCCESS
+        grpc_exp = GrpcSpanExporter(endpoint=eps.grpc, insecure=True)
+        assert grpc_exp.export(spans[5:]) == SpanExportResult.SUCCESS
+        grpc_exp.shutdown()
+        tokens = service.state.warehouse.cursor().execute("SELECT count(*), sum(input_tokens) FROM spans").fetchone()
+        assert tokens == (20, sum(100 + i for i in range(20)))
+
+
 @pytest.mark.parametrize(
     "body, headers, status, needle",
     [
@@ -134,9 +147,9 @@ def test_full_queue_answers_429_and_resource_exhausted_with_retry_after(tmp_path
     gate = threading.Event()
     real_write = writer_module._write
 
-    def slow_write(con, group):
+    def slow_write(con, group, *rest):
         gate.wait(20)
-        real_write(con, group)
+        return real_write(con, group, *rest)
 
     monkeypatch.setattr(writer_module, "_write", slow_write)
     with running_service(tmp_path / "w.duckdb", **{"ingest.queue_max_batches": 1}) as (service, eps):

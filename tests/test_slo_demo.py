@@ -41,7 +41,7 @@ def _store(wh, reqs) -> None:
         "ingested_at": [now] * len(reqs),
     })
     wh.con.register("demo_requests", table)
-    wh.con.execute("INSERT OR IGNORE INTO spans BY NAME SELECT * FROM demo_requests")
+    wh.con.execute("INSERT INTO spans BY NAME SELECT DISTINCT ON (tenant, trace_id, span_id) * FROM demo_requests")
     wh.con.unregister("demo_requests")
 
 
