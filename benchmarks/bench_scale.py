@@ -1,19 +1,19 @@
-"""Benchmark: a month of spans in the lake; showback and SLO burn on DuckDB (one node) vs Dask (1 and 2 workers).
+"""Benchmark: a month of spans in the lake; showback and SLO burn on one DuckDB node vs Dask with 1 and 2 workers.
 
-    .venv/bin/python -m benchmarks.bench_scale --spans 10000000 [--tenants 2] [--workers 1,2]
+    .venv/bin/python -m benchmarks.bench_scale [--spans 100000000] [--tenants 4] [--nodes 2] [--workers 1,2]
 
-  generate  N spans for October 2026 straight to the lake's Parquet layout (one file per
-            tenant-day, zstd, sorted by start time), written by DuckDB without a warehouse
-  duckdb    the single node: the lake loaded into a warehouse file (timed apart), then the cost
-            pass + build_showback, and the SLO rollups + evaluation, in a child process so its
-            peak RSS is its own
-  dask-K    a real `dask scheduler` and K `dask worker` processes: showback_dask and the SLO
-            burn over the lake; per worker peak RSS, bytes of Parquet column chunks read,
-            per-partition task seconds
-  project   the time for N nodes from the measured task times (longest-task-first on N
-            workers) plus the measured client-side merge and render time
+  generate  N spans of October 2026 straight to the lake's Parquet layout (benchmarks.scale_data:
+            one zstd file per tenant, hour and collector node, the warehouse's span columns, a share
+            resent through two nodes so readers must dedupe); skipped when --dir already holds the
+            same month (--regenerate to force). Free disk is checked first.
+  duckdb    the single node: every partition's tasks run one after the other in one child process
+            (its peak RSS is its own), DuckDB using all cores, reading the same lake Parquet
+  dask-K    a real `dask scheduler` and K `dask worker` processes (one thread each, started as
+            separate processes by tests.lake_servers), the same tasks spread over them
+  project   the time for N worker nodes: the measured 1-worker task times scheduled longest first
+            on N workers, plus the measured client share (pricing keys, merging, team pages)
 
-The showback totals of every engine are printed side by side; they must agree.
+Every engine's showback total and SLO burn rates are printed side by side; they must agree.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ import argparse
 import heapq
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 SPEC = """
@@ -38,165 +39,160 @@ slos:
   - name: latency
     objective: 99
     window: 30d
-    sli: {type: latency, threshold_s: 2}
+    sli: {type: latency, threshold_s: 4}
     filters: {model: gpt-4o}
+  - name: ttft
+    objective: 95
+    window: 7d
+    sli: {type: ttft, threshold_s: 0.5}
 """
 NOW = datetime(2026, 10, 31, 23, 59, 30)
-
-GEN_SQL = """
-COPY (
-SELECT '{tenant}' AS tenant, printf('%032x', {base} + i) AS trace_id, printf('%016x', {base} + i) AS span_id,
-       TIMESTAMP '{day}' + to_microseconds(CAST(i * (86400000000 // {n}) AS BIGINT)) AS start_time,
-       TIMESTAMP '{day}' + to_microseconds(CAST(i * (86400000000 // {n}) AS BIGINT)) + INTERVAL 1 SECOND AS end_time,
-       0.2 + (hash(i) % 3000) / 1000.0 AS duration_s, (hash(i + 7) % 500 = 0) AS is_error,
-       'bench' AS service_name,
-       ['search', 'ads', 'support', 'growth', 'risk', 'docs', 'mail', 'voice'][i % 8 + 1] AS team,
-       ['answers', 'summaries', 'chat', 'rerank', 'extract'][i % 5 + 1] AS feature,
-       ['openai', 'openai', 'anthropic', 'vllm'][i % 4 + 1] AS provider,
-       ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5', 'meta-llama/Llama-3.1-8B-Instruct'][i % 4 + 1] AS request_model,
-       ['gpt-4o-2024-08-06', 'gpt-4o-mini-2024-07-18', 'claude-sonnet-4-5-20250929', NULL][i % 4 + 1] AS response_model,
-       CAST(500 + (hash(i) % 3000) AS BIGINT) AS input_tokens, CAST(50 + (hash(i + 1) % 700) AS BIGINT) AS output_tokens,
-       CAST(CASE WHEN i % 4 = 2 THEN (hash(i) % 3000) // 2 ELSE 0 END AS BIGINT) AS cache_read_tokens,
-       CAST(CASE WHEN i % 4 = 2 THEN 100 ELSE 0 END AS BIGINT) AS cache_write_tokens,
-       CAST(0 AS BIGINT) AS reasoning_tokens, CAST(NULL AS BIGINT) AS total_tokens,
-       CAST(NULL AS VARCHAR) AS k8s_pod, CAST(NULL AS VARCHAR) AS host_name, '{{}}' AS attributes,
-       'otel_genai' AS vocabulary, TIMESTAMP '2026-11-01' AS ingested_at
-FROM range({n}) t(i) ORDER BY start_time
-) TO '{path}' (FORMAT parquet, COMPRESSION zstd)
-"""
+BYTES_PER_SPAN = 90  # Parquet on disk at ~30k spans per file, measured; the check adds a margin
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _job(fn, *args) -> dict:
+    from inferledger.analytics.lake.engine import RunStats
+
+    st = RunStats()
+    t = time.perf_counter()
+    out = fn(*args, st)
+    return {"s": time.perf_counter() - t, "out": out, **st.summary(), "task_seconds": st.task_seconds}
 
 
-def generate(lake: Path, n: int, tenants: int) -> int:
-    import duckdb
-
-    con = duckdb.connect()
-    per = n // (31 * tenants)
-    k = 0
-    for t in range(tenants):
-        for d in range(31):
-            day = datetime(2026, 10, 1) + timedelta(days=d)
-            part = lake / "spans" / f"tenant=t{t}" / f"day={day:%Y-%m-%d}"
-            part.mkdir(parents=True, exist_ok=True)
-            con.execute(GEN_SQL.format(tenant=f"t{t}", base=k * per, day=f"{day:%Y-%m-%d}", n=per,
-                                       path=part / "00.bench.parquet"))
-            k += 1
-    return per * 31 * tenants
-
-
-def single_node(lake: str, db: str) -> dict:
-    from inferledger.analytics.cost.job import update_costs
+def run_jobs(client, lake: str, out_dir: Path) -> dict:
+    """Showback (with its HTML, CSV and FOCUS files) and SLO burn over the lake on `client` (None: this process)."""
     from inferledger.analytics.cost.settings import CostSettings
-    from inferledger.analytics.cost.showback.build import build_showback
-    from inferledger.analytics.slo.job import run_evaluation
+    from inferledger.analytics.lake.showback import showback_dask
+    from inferledger.analytics.lake.slo import evaluate_dask
     from inferledger.analytics.slo.spec import parse_text
-    from inferledger.analytics.warehouse import open_warehouse
 
-    out: dict = {}
-    wh = open_warehouse(db)
-    t = time.perf_counter()
-    wh.con.execute(f"INSERT INTO spans BY NAME SELECT * FROM read_parquet('{lake}/spans/**/*.parquet', hive_partitioning=false)")
-    wh.checkpoint()
-    out["load_s"] = time.perf_counter() - t
-    cs = CostSettings()
-    t = time.perf_counter()
-    update_costs(wh, cs, NOW)
-    sb = build_showback(wh, cs, "2026-10", Path(db).parent / "single")
-    out["showback_s"] = time.perf_counter() - t
-    out["total"] = str(sb.total)
-    t = time.perf_counter()
-    res = run_evaluation(wh, parse_text(SPEC), NOW)
-    out["slo_s"] = time.perf_counter() - t
-    out["slo"] = res
-    out["warehouse_bytes"] = Path(db).stat().st_size
-    out["peak_mb"] = peak_mb()
-    wh.close()
-    return out
+    sb = _job(lambda st: showback_dask(client, lake, CostSettings(), "2026-10", out_dir, st))
+    sb["out"] = str(sb["out"].total)
+    slo = _job(lambda st: evaluate_dask(client, lake, parse_text(SPEC), NOW, st))
+    slo["out"] = [[round(s.burn(w), 6) for w in ("5m", "1h", "6h")] for s in slo["out"]]
+    return {"showback": sb, "slo": slo}
 
 
-def project(task_seconds: list[float], overhead: float, nodes: int) -> float:
-    """Longest-task-first makespan of the measured tasks on `nodes` workers, plus the client's share."""
-    loads = [0.0] * nodes
-    heapq.heapify(loads)
-    for s in sorted(task_seconds, reverse=True):
-        heapq.heappush(loads, heapq.heappop(loads) + s)
-    return max(loads) + overhead
+def single_node(lake: str, out_dir: Path) -> dict:
+    res = run_jobs(None, lake, out_dir)
+    res["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return res
 
 
 def dask_run(lake: str, workers: int, out_dir: Path) -> dict:
     from distributed import Client
 
-    from inferledger.analytics.cost.settings import CostSettings
-    from inferledger.analytics.lake.engine import RunStats
-    from inferledger.analytics.lake.showback import showback_dask
-    from inferledger.analytics.lake.slo import evaluate_dask
-    from inferledger.analytics.slo.spec import parse_text
     from tests.lake_servers import dask_cluster
 
-    res: dict = {"workers": workers}
-    with dask_cluster(workers, memory_limit="3GB") as address, Client(address) as client:
-        st = RunStats()
-        t = time.perf_counter()
-        sb = showback_dask(client, lake, CostSettings(), "2026-10", out_dir / f"dask{workers}", st)
-        wall = time.perf_counter() - t
-        res["showback"] = {"s": wall, "total": str(sb.total), **st.summary(), "task_seconds": st.task_seconds}
-        st = RunStats()
-        t = time.perf_counter()
-        states = evaluate_dask(client, lake, parse_text(SPEC), NOW, st)
-        res["slo"] = {"s": time.perf_counter() - t, "burn_1h": [round(s.burn("1h"), 4) for s in states],
-                      **st.summary(), "task_seconds": st.task_seconds}
-    return res
+    with dask_cluster(workers, memory_limit="4GB") as address, Client(address) as client:
+        return run_jobs(client, lake, out_dir)
+
+
+def project(task_seconds: list[float], overhead: float, nodes: int) -> float:
+    """Longest-task-first makespan of the measured tasks on `nodes` workers, plus the client's share."""
+    loads = [0.0] * nodes
+    for s in sorted(task_seconds, reverse=True):
+        heapq.heappush(loads, heapq.heappop(loads) + s)
+    return max(loads) + overhead
+
+
+def ensure_lake(base: Path, args: argparse.Namespace) -> dict:
+    from benchmarks.scale_data import generate
+
+    lake = base / "lake"
+    params = {"spans": args.spans, "tenants": args.tenants, "nodes": args.nodes, "resent": args.resent}
+    meta = base / "lake.json"
+    if not args.regenerate and meta.exists() and json.loads(meta.read_text()).get("params") == params:
+        info = json.loads(meta.read_text())
+        print(f"lake: reusing {info['rows']:,} rows ({info['spans']:,} spans) in {info['files']:,} files, "
+              f"{info['bytes'] / 1e9:,.2f} GB")
+        return info
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    need = int(args.spans * BYTES_PER_SPAN * 1.5)
+    free = shutil.disk_usage(base).free
+    if free < need + 5 * 2**30:
+        sys.exit(f"not enough disk under {base}: {free / 1e9:.1f} GB free, the month needs about {need / 1e9:.1f} GB"
+                 " plus 5 GB of headroom; pass a smaller --spans or another --dir")
+    t = time.perf_counter()
+    st = generate(lake, args.spans, tenants=args.tenants, nodes=args.nodes, resent=args.resent)
+    info = {"params": params, "spans": st.spans, "rows": st.rows, "files": st.files, "bytes": st.bytes,
+            "seconds": time.perf_counter() - t}
+    meta.write_text(json.dumps(info))
+    print(f"generate: {st.spans:,} spans ({st.rows - st.spans:,} resent copies) in {st.files:,} files, "
+          f"{st.bytes / 1e9:,.2f} GB Parquet in {info['seconds']:.0f} s ({info['seconds'] / st.spans * 1e6:.2f} us/span)")
+    return info
+
+
+def report(info: dict, runs: dict[str, dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    spans = info["spans"]
+    table = Table(title=f"showback and SLO burn over a {spans:,}-span month in the lake ({info['rows']:,} rows, "
+                        f"{info['files']:,} files) - a shared, loaded 2-core machine")
+    for col in ("engine", "job", "wall s", "us/span", "tasks", "task-s", "read MB", "peak RSS MB (per process)",
+                "result"):
+        table.add_column(col, justify="left" if col in ("engine", "job", "result") else "right")
+    for name, r in runs.items():
+        for job in ("showback", "slo"):
+            j = r[job]
+            if name == "duckdb":
+                rss = f"{r['peak_rss'] / 2**20:,.0f}"
+            else:
+                rss = " / ".join(f"{v / 2**20:,.0f}" for _, v in sorted(j["peak_rss_by_worker"].items()))
+            result = j["out"] if job == "showback" else "burn 5m/1h/6h " + "; ".join(
+                "/".join(f"{b:.3g}" for b in s) for s in j["out"])
+            table.add_row(name, job, f"{j['s']:.1f}", f"{j['s'] / spans * 1e6:.2f}", str(j["tasks"]),
+                          f"{j['task_seconds_total']:.1f}", f"{j['bytes_read'] / 1e6:,.1f}", rss, result)
+    console = Console(width=200)
+    console.print(table)
+    agree = {job: len({json.dumps(r[job]["out"]) for r in runs.values()}) == 1 for job in ("showback", "slo")}
+    console.print(f"results agree across engines: showback {agree['showback']}, SLO burn {agree['slo']}")
+    one = [r for name, r in runs.items() if name == "dask-1"]
+    if one:
+        proj = Table(title="projection for N Dask worker nodes, from the 1-worker task times (longest task first)")
+        proj.add_column("job")
+        proj.add_column("client share s", justify="right")
+        nodes = (1, 2, 4, 8, 16, 32)
+        for n in nodes:
+            proj.add_column(f"{n} nodes s", justify="right")
+        for job in ("showback", "slo"):
+            j = one[0][job]
+            overhead = max(0.0, j["s"] - sum(j["task_seconds"]))
+            proj.add_row(job, f"{overhead:.1f}", *(f"{project(j['task_seconds'], overhead, n):.1f}" for n in nodes))
+        console.print(proj)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--spans", type=int, default=2_000_000)
-    ap.add_argument("--tenants", type=int, default=2)
+    ap.add_argument("--spans", type=int, default=100_000_000)
+    ap.add_argument("--tenants", type=int, default=4)
+    ap.add_argument("--nodes", type=int, default=2, help="collector nodes sealing into the lake")
+    ap.add_argument("--resent", type=float, default=0.002, help="share of spans sealed by two nodes")
     ap.add_argument("--workers", default="1,2")
-    ap.add_argument("--dir", default="/tmp/inferledger-bench-scale")
-    ap.add_argument("--phase", default="")  # internal: the single-node child
+    ap.add_argument("--dir", default="/tmp/inferledger-bench-scale", help="kept out of the repository")
+    ap.add_argument("--regenerate", action="store_true")
+    ap.add_argument("--phase", default="", help=argparse.SUPPRESS)  # internal: the single-node child
     args = ap.parse_args()
     base = Path(args.dir)
-    lake = base / "lake"
+    lake = str(base / "lake")
     if args.phase == "duckdb":
-        print(json.dumps(single_node(str(lake), str(base / "single.duckdb")), default=str))
+        print(json.dumps(single_node(lake, base / "out-duckdb")))
         return
-    import shutil
-
-    shutil.rmtree(base, ignore_errors=True)
-    base.mkdir(parents=True)
-    t = time.perf_counter()
-    n = generate(lake, args.spans, args.tenants)
-    size = sum(p.stat().st_size for p in lake.rglob("*.parquet"))
-    print(f"generate: {n:,} spans, {size / 1e6:,.1f} MB Parquet in {time.perf_counter() - t:.1f} s")
+    info = ensure_lake(base, args)
+    runs: dict[str, dict] = {}
     child = subprocess.run([sys.executable, "-m", "benchmarks.bench_scale", "--phase", "duckdb", "--dir", str(base)],
-                           capture_output=True, text=True, check=True)
-    single = json.loads(child.stdout.strip().splitlines()[-1])
-    print(f"duckdb (1 process): load {single['load_s']:.1f} s | showback {single['showback_s']:.1f} s | "
-          f"SLO burn {single['slo_s']:.1f} s | peak {single['peak_mb']:,.0f} MB | warehouse "
-          f"{single['warehouse_bytes'] / 1e6:,.0f} MB | total {single['total']}")
-    runs = []
-    for k in [int(x) for x in args.workers.split(",")]:
-        r = dask_run(str(lake), k, base)
-        runs.append(r)
-        for job in ("showback", "slo"):
-            j = r[job]
-            rss = ", ".join(f"{v / 2**20:,.0f}" for v in j["peak_rss_by_worker"].values())
-            print(f"dask {k} worker(s) {job}: {j['s']:.1f} s | {j['tasks']} tasks, {j['task_seconds_total']:.1f} task-s | "
-                  f"read {j['bytes_read'] / 1e6:,.1f} MB | peak RSS per worker MB [{rss}]"
-                  + (f" | total {j['total']}" if job == "showback" else f" | 1h burn {j['burn_1h']}"))
-    # project from the run with the fewest workers: on a shared machine its task times are the least contended,
-    # as they would be with one worker per node
-    base_run = min(runs, key=lambda r: r["workers"])
-    for job in ("showback", "slo"):
-        j, k = base_run[job], base_run["workers"]
-        overhead = max(0.0, j["s"] - project(j["task_seconds"], 0.0, k))
-        proj = ", ".join(f"{nodes}: {project(j['task_seconds'], overhead, nodes):.1f} s" for nodes in (1, 2, 4, 8, 16))
-        print(f"projection {job} for N worker nodes, from the {k}-worker task times (client share {overhead:.1f} s): {proj}")
-    print("figures from a shared, loaded 2-core machine")
+                           capture_output=True, text=True)
+    if child.returncode:
+        sys.exit(f"single-node run failed:\n{child.stderr[-3000:]}")
+    runs["duckdb"] = json.loads(child.stdout.strip().splitlines()[-1])
+    print(f"duckdb: showback {runs['duckdb']['showback']['s']:.1f} s, SLO {runs['duckdb']['slo']['s']:.1f} s", flush=True)
+    for k in [int(x) for x in args.workers.split(",") if x]:
+        runs[f"dask-{k}"] = r = dask_run(lake, k, base / f"out-dask{k}")
+        print(f"dask-{k}: showback {r['showback']['s']:.1f} s, SLO {r['slo']['s']:.1f} s", flush=True)
+    (base / "results.json").write_text(json.dumps({"lake": info, "runs": runs}))
+    report(info, runs)
 
 
 if __name__ == "__main__":

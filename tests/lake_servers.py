@@ -9,13 +9,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 from tests.harness import free_port
 
 S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
           "AWS_EC2_METADATA_DISABLED": "true"}
-DASK = str(Path(sys.executable).with_name("dask"))
+# the `dask` command line, run by this interpreter (a venv sharing packages through a .pth has no script)
+DASK = [sys.executable, "-m", "dask"]
 
 
 def _stop(procs: list[subprocess.Popen]) -> None:
@@ -37,12 +37,12 @@ def dask_cluster(workers: int = 2, memory_limit: str = "2GB", env: dict | None =
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     penv = {**os.environ, **S3_ENV, **(env or {}), "PYTHONPATH": os.getcwd()}
-    procs = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+    procs = [subprocess.Popen([*DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
                               env=penv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     try:
         for _ in range(workers):
             procs.append(subprocess.Popen(
-                [DASK, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
+                [*DASK, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
                  "--memory-limit", memory_limit, "--host", "127.0.0.1"],
                 env=penv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         deadline = time.monotonic() + 90

@@ -97,6 +97,31 @@ def test_spans_resent_to_two_nodes_count_once(tmp_path):
     assert [(n["node"], n["tables"]["spans"]["rows"]) for n in status["nodes"]] == [("a", 27), ("b", 29)]
 
 
+def test_read_spans_keeps_the_first_copy_of_each_resent_span(tmp_path):
+    # node a and b share 20 spans; b's copies carry another team, so which copy survives is visible
+    shared = [span_row(H0 + timedelta(minutes=i)) for i in range(20)]
+    only_a = [span_row(H0 + timedelta(minutes=i, seconds=30)) for i in range(7)]
+    only_b = [span_row(H0 + timedelta(minutes=i, seconds=45)) for i in range(9)]
+    lake = open_lake(str(tmp_path / "lake"))
+    for node, rows in (("a", shared + only_a), ("b", [{**r, "team": "from-b"} for r in shared] + only_b)):
+        w = open_warehouse(":memory:")
+        insert_spans(w, rows)
+        seal_completed(w, lake, node, now=H0 + timedelta(hours=2))
+        w.close()
+    (_, _, files), = partitions(lake, "spans", H0, H0 + timedelta(hours=1))
+    data, read, before = partials.read_spans(lake.uri, files, ["team"])
+    assert before == 56 and read > 0
+    keys = list(zip(data["trace_id"].to_pylist(), data["span_id"].to_pylist()))
+    assert len(keys) == len(set(keys)) == 36
+    expect = {(r["trace_id"], r["span_id"]) for r in shared + only_a + only_b}
+    assert set(keys) == expect
+    teams = dict(zip(keys, data["team"].to_pylist()))
+    assert all(teams[(r["trace_id"], r["span_id"])] != "from-b" for r in shared)  # a's file is read first
+    # one node's files are never deduped (its warehouse kept each span once)
+    only_a_files = [f for f in files if partials.node_of(f) == "a"]
+    assert partials.read_spans(lake.uri, only_a_files, ["team"])[0].num_rows == 27
+
+
 def test_readers_skip_uncommitted_temporary_files(wh, tmp_path):
     insert_spans(wh, [span_row(H0)])
     lake = open_lake(str(tmp_path / "lake"))

@@ -54,14 +54,20 @@ def map_partitions(client: Any, fn: Callable[..., dict], items: list[Any], stats
     """Run `fn(lake_uri, files, **kwargs)` per item and return the partials in order.
 
     The kwargs travel with each task: they are small (price tables, SQL), the data is
-    read by the workers from the lake.
+    read by the workers from the lake. With `client=None` the tasks run one after the
+    other in this process: the single-node engine over the same lake, same code.
     """
     if not items:
         return []
-    futures = client.map(fn, *zip(*items), pure=False, **kwargs)
-    results = client.gather(futures)
+    if client is None:
+        results = [fn(*item, **kwargs) for item in items]
+        workers = ["local"] * len(results)
+    else:
+        futures = client.map(fn, *zip(*items), pure=False, **kwargs)
+        results = client.gather(futures)
+        if stats is not None:
+            where = client.who_has(futures)
+            workers = [next(iter(where.get(f.key, ())), "?") for f in futures]
     if stats is not None:
-        where = client.who_has(futures)
-        workers = [next(iter(where.get(f.key, ())), "?") for f in futures]
         stats.add(results, workers)
     return [r["partial"] for r in results]

@@ -31,6 +31,7 @@ USAGE_KEYS = ["day", "tenant", "team", "feature", "provider", "model", "price_id
 
 def showback_dask(client: Any, lake_uri: str, settings: CostSettings, month: str, out_dir: Path | None = None,
                   stats: RunStats | None = None) -> Showback:
+    """The month's showback from the lake on Dask workers (`client=None`: the same tasks in this process)."""
     start, end = parse_month(month)
     prev_start = month_bounds((start - timedelta(days=1)).date())[0]
     lake = open_lake(lake_uri)
@@ -43,8 +44,9 @@ def showback_dask(client: Any, lake_uri: str, settings: CostSettings, month: str
         _write_segments(wh, key, book.resolve(provider or None, req or None, resp or None))
     prices = {name: wh.con.sql(f"SELECT * FROM {name}").to_arrow_table()
               for name in ("price_versions", "price_assignments")}
+    threads = partials.default_threads() if client is None else 1
     parts = [p for p in map_partitions(client, partials.showback_usage, items, stats, prices=prices,
-                                       start=prev_start, end=end) if p.num_rows]
+                                       start=prev_start, end=end, threads=threads) if p.num_rows]
     con = wh.con
     con.register("parts", pa.concat_tables(parts) if parts else wh.con.sql("SELECT 1 WHERE false").to_arrow_table())
     sums = ", ".join(f"sum({c}) AS {c}" for c in ("requests", "ok_requests", "in_t", "cr_t", "cw_t", "out_t", "rs_t",

@@ -18,19 +18,19 @@ from inferledger.analytics.lake.engine import RunStats, map_partitions
 from inferledger.analytics.lake.store import open_lake, partitions
 from inferledger.analytics.slo.engine import TAIL_MINUTES, SLOState, evaluate
 from inferledger.analytics.slo.model import FILTER_COLUMNS
-from inferledger.analytics.slo.rollup import VALUE_COLUMN, sli_sql
+from inferledger.analytics.slo.rollup import REQUEST_ROW, VALUE_COLUMN, sli_sql
 from inferledger.analytics.slo.spec import SLOSpec
 from inferledger.analytics.warehouse import Warehouse, open_warehouse
 
 
 def minute_queries(specs: list[SLOSpec]) -> tuple[list[tuple[str, str, list]], list[str]]:
     """Per SLO: (id, SQL over `spans` with ? for id ... since, params); and the span columns they read."""
-    queries, columns = [], {"start_time", "is_error"}
+    queries, columns = [], set(partials.SLO_COLUMNS)
     for spec in specs:
         where, wparams, good, gparams = sli_sql(spec.sli)
         sql = (f"SELECT CAST(? AS VARCHAR) AS slo_id, date_trunc('minute', start_time) AS minute,"
                f" count(*) FILTER (WHERE {good}) AS good, count(*) AS total"
-               f" FROM spans WHERE {where} AND start_time >= ? GROUP BY 2")
+               f" FROM spans WHERE {where} AND {REQUEST_ROW} AND start_time >= ? GROUP BY 2")
         # the `since` bound is the last parameter: move it after the SLI parameters
         queries.append((spec.id, sql, [*gparams, *wparams]))
         columns.update(c for key, _ in spec.sli.filters for c in FILTER_COLUMNS[key])
@@ -50,8 +50,9 @@ def rollups_dask(client: Any, lake_uri: str, specs: list[SLOSpec], now: datetime
     lake = open_lake(lake_uri)
     items = [(lake_uri, files) for _, _, files in partitions(lake, "spans", first, end_minute + timedelta(minutes=1))]
     queries, columns = minute_queries(specs)
+    threads = partials.default_threads() if client is None else 1
     parts = [p for p in map_partitions(client, partials.slo_minutes, items, stats, queries=queries, columns=columns,
-                                       since=horizon) if p is not None and p.num_rows]
+                                       since=horizon, threads=threads) if p is not None and p.num_rows]
     if not parts:
         return 0
     wh.con.register("slo_parts", pa.concat_tables(parts))
@@ -66,7 +67,7 @@ def rollups_dask(client: Any, lake_uri: str, specs: list[SLOSpec], now: datetime
 
 def evaluate_dask(client: Any, lake_uri: str, specs: list[SLOSpec], now: datetime,
                   stats: RunStats | None = None) -> list[SLOState]:
-    """The state of every span SLO at `now`, from the lake."""
+    """The state of every span SLO at `now`, from the lake (`client=None`: in this process)."""
     wh = open_warehouse(":memory:")
     try:
         rollups_dask(client, lake_uri, specs, now, wh, stats)
