@@ -27,6 +27,7 @@ from inferledger.analytics.anomaly.explain import Movement, explain
 from inferledger.analytics.anomaly.incidents import Incident, group_incidents
 from inferledger.analytics.anomaly.series import Series, floor_time, load_series, source_for
 from inferledger.analytics.anomaly.settings import AnomalySettings
+from inferledger.analytics.anomaly.significance import count_significant, persistent
 from inferledger.analytics.jobs import JobContext, register_job
 from inferledger.analytics.warehouse import Warehouse, utcnow
 
@@ -101,6 +102,22 @@ def score_all(series: list[Series], cfg: AnomalySettings) -> list[Scored]:
     return out  # type: ignore[return-value]
 
 
+# series with buckets shorter than this are confirmed by persistence
+PERSIST_BELOW_SECONDS = 300
+
+
+def confirmed_alarms(s: Series, r: Scored, cfg: AnomalySettings) -> np.ndarray:
+    """Indices of the kernel's alarms that also pass the count test or the persistence rule."""
+    alarm = r.alarm
+    if s.bucket_seconds < PERSIST_BELOW_SECONDS:
+        alarm = persistent(s.ts, alarm, s.bucket_seconds, cfg.persist_buckets)
+    idx = np.flatnonzero(alarm)
+    if s.events is not None and s.trials is not None and len(idx):
+        up = s.values[idx] >= r.expected[idx]
+        idx = idx[count_significant(s.events, s.trials, idx, up, cfg.count_alpha, cfg.count_window_buckets)]
+    return idx
+
+
 def run_detection(wh: Warehouse, cfg: AnomalySettings, now: datetime) -> RunSummary:
     summary = RunSummary()
     series = _select(load_series(wh, cfg.series, now, cfg.lookback_hours, cfg.min_requests), cfg)
@@ -108,7 +125,7 @@ def run_detection(wh: Warehouse, cfg: AnomalySettings, now: datetime) -> RunSumm
     found: list[Found] = []
     for s, r in zip(series, score_all(series, cfg)):
         summary.points += len(s.values)
-        for i in np.flatnonzero(r.alarm):
+        for i in confirmed_alarms(s, r, cfg):
             f = Found(s, int(i), float(r.score[i]), float(r.expected[i]), KIND_NAMES[int(r.kind[i])])
             found.append(f)
     summary.alarms = len(found)

@@ -39,6 +39,9 @@ class Series:
     bucket_seconds: int
     ts: np.ndarray       # int64 epoch seconds of bucket starts, ascending
     values: np.ndarray   # float64
+    # error-rate series: requests and failed requests per bucket (the counts behind the ratio)
+    trials: np.ndarray | None = None
+    events: np.ndarray | None = None
 
     @property
     def key(self) -> str:
@@ -102,18 +105,19 @@ TOKENS_EXPR = ("sum(coalesce(input_tokens, 0)::DOUBLE + coalesce(output_tokens, 
 
 
 def _grouped(wh: Warehouse, table: str, time_col: str, value_expr: str, dim_col: str | None,
-             step: int, start: datetime, end: datetime, where: str = "") -> pl.DataFrame:
+             step: int, start: datetime, end: datetime, where: str = "", events_expr: str = "0") -> pl.DataFrame:
     dim = dim_col if dim_col is not None else "''"
     sql = (
         f"SELECT {dim} AS dim, time_bucket(to_seconds(?), {time_col}, TIMESTAMP '1970-01-01') AS bucket,"
-        f" {value_expr} AS value, count(*) AS n FROM {table}"
+        f" {value_expr} AS value, count(*) AS n, {events_expr}::DOUBLE AS k FROM {table}"
         f" WHERE {time_col} >= ? AND {time_col} < ? {where} GROUP BY ALL ORDER BY dim, bucket"
     )
     return query_pl(wh, sql, [step, start, end])
 
 
 def _to_series(df: pl.DataFrame, metric: str, unit: str, dim_name: str | None, step: int,
-               start: datetime, end: datetime, dense: bool, min_rows: int = 1) -> list[Series]:
+               start: datetime, end: datetime, dense: bool, min_rows: int = 1,
+               counts: bool = False) -> list[Series]:
     out = []
     if not dense and min_rows > 1:
         # a p95 or an error rate of three requests is noise: such buckets become gaps
@@ -131,7 +135,9 @@ def _to_series(df: pl.DataFrame, metric: str, unit: str, dim_name: str | None, s
         ts = part["bucket"].cast(pl.Int64).to_numpy() // 1_000_000
         values = part["value"].cast(pl.Float64).fill_null(float("nan")).to_numpy()
         labels = {} if dim_name is None else {dim_name: "" if dim_value is None else str(dim_value)}
-        out.append(Series(metric, unit, labels, step, ts.astype(np.int64), values))
+        trials = part["n"].cast(pl.Float64).to_numpy() if counts else None
+        events = part["k"].cast(pl.Float64).to_numpy() if counts else None
+        out.append(Series(metric, unit, labels, step, ts.astype(np.int64), values, trials, events))
     return out
 
 
@@ -172,6 +178,8 @@ SERIES_DIMS = {"spend_5m": ADDITIVE_DIMS, "spend_1h": ADDITIVE_DIMS, "tokens_1m"
                "latency_p95_5m": ("model",), "error_rate_5m": ("model",), "gpu_util_5m": ("pool",),
                "gpu_idle_cost_1h": ("pool",)}
 SOURCE_FILTERS = {"gpu_samples": "AND utilization IS NOT NULL", "gpu_allocations": "AND line_kind = 'idle'"}
+# series that carry their counts (requests, failed requests) for the count significance test
+EVENTS_EXPR = {"error_rate_5m": "sum(CASE WHEN is_error THEN 1 ELSE 0 END)"}
 
 
 def load_series(wh: Warehouse, kinds: list[str], now: datetime, lookback_hours: int,
@@ -193,7 +201,8 @@ def load_series(wh: Warehouse, kinds: list[str], now: datetime, lookback_hours: 
             continue
         for d in SERIES_DIMS[kind]:
             df = _grouped(wh, src.table, src.time_col, src.value_expr, None if d is None else src.dims[d],
-                          step, start, end, SOURCE_FILTERS.get(src.table, ""))
+                          step, start, end, SOURCE_FILTERS.get(src.table, ""), EVENTS_EXPR.get(kind, "0"))
             min_rows = min_requests if src.table == "spans" else 1
-            out += _to_series(df, kind, src.unit, d, step, start, end, dense=src.additive, min_rows=min_rows)
+            out += _to_series(df, kind, src.unit, d, step, start, end, dense=src.additive, min_rows=min_rows,
+                              counts=kind in EVENTS_EXPR)
     return out
