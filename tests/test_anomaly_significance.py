@@ -1,0 +1,54 @@
+"""Count test and persistence rule that confirm the detector's alarms (analytics/anomaly/significance.py)."""
+
+import numpy as np
+from scipy.stats import binom
+
+from inferledger.analytics.anomaly.significance import count_significant, persistent, trailing_rate
+
+WEEK = 2016  # five-minute buckets
+
+
+def _traffic(rng, buckets, rate):
+    n = rng.integers(3, 29, size=buckets).astype(float)
+    return rng.binomial(n.astype(int), rate).astype(float), n
+
+
+def test_low_traffic_errors_at_their_usual_rate_stay_under_one_alarm_per_week():
+    rng = np.random.default_rng(3)
+    weeks = 8
+    k, n = _traffic(rng, weeks * WEEK, 0.005)
+    idx = np.arange(WEEK, len(k))          # every bucket after the first week, as if each had alarmed
+    hits = count_significant(k, n, idx, np.ones(len(idx), bool), 1e-4, WEEK)
+    assert hits.sum() / (weeks - 1) <= 1.0
+    # one failure among 20 requests on a 0.5 % rate is never significant
+    single = (k[idx] == 1)
+    assert not hits[single].any()
+
+
+def test_an_outage_in_low_traffic_is_significant():
+    rng = np.random.default_rng(4)
+    k, n = _traffic(rng, 2 * WEEK, 0.005)
+    out = np.arange(WEEK + 100, WEEK + 112)   # an hour at a 40 % failure rate, 20 requests a bucket
+    n[out] = 20
+    k[out] = rng.binomial(20, 0.4, size=len(out))
+    hits = count_significant(k, n, out, np.ones(len(out), bool), 1e-4, WEEK)
+    assert hits.mean() >= 0.9
+
+
+def test_trailing_rate_uses_only_the_past_window():
+    k = np.array([0, 0, 10, 0, 0], float)
+    n = np.array([10, 10, 10, 10, 10], float)
+    r = trailing_rate(k, n, window=2)
+    assert r[2] == 0.5 / 21                    # points 0 and 1, not point 2 itself
+    assert r[3] == 10.5 / 21
+    assert r[5 - 1] == 10.5 / 21               # points 2 and 3
+    assert abs(binom.sf(0, 10, r[0]) - (1 - (1 - r[0]) ** 10)) < 1e-12
+
+
+def test_persistent_keeps_only_runs_without_gaps():
+    ts = np.array([0, 60, 120, 180, 300, 360, 420], dtype=np.int64)
+    alarm = np.array([1, 0, 1, 1, 0, 1, 0], bool)
+    assert persistent(ts, alarm, 60, 2).tolist() == [0, 0, 1, 1, 0, 0, 0]
+    gap = np.array([0, 0, 0, 1, 1, 0, 0], bool)   # 180 and 300 are two buckets apart
+    assert not persistent(ts, gap, 60, 2).any()
+    assert persistent(ts, alarm, 60, 1).tolist() == alarm.tolist()
