@@ -25,9 +25,9 @@ from inferledger.analytics.alert_records import (
 from inferledger.analytics.anomaly.detectors import KIND_NAMES, Scored, score_on_grid
 from inferledger.analytics.anomaly.explain import Movement, explain
 from inferledger.analytics.anomaly.incidents import Incident, group_incidents
-from inferledger.analytics.anomaly.series import Series, floor_time, load_series, source_for
+from inferledger.analytics.anomaly.series import Series, floor_time, load_series, p95_exceedances, source_for
 from inferledger.analytics.anomaly.settings import AnomalySettings
-from inferledger.analytics.anomaly.significance import count_significant, persistent
+from inferledger.analytics.anomaly.significance import binomial_upper_p, count_significant, persistent
 from inferledger.analytics.jobs import JobContext, register_job
 from inferledger.analytics.warehouse import Warehouse, utcnow
 
@@ -118,6 +118,19 @@ def confirmed_alarms(s: Series, r: Scored, cfg: AnomalySettings) -> np.ndarray:
     return idx
 
 
+# the p95 count test: requests over the model's p95 of this many hours before the bucket
+P95_BASELINE_HOURS = 24
+
+
+def _p95_significant(wh: Warehouse, f: Found, cfg: AnomalySettings) -> bool:
+    """A rising p95 alarm stands only if unusually many requests beat the past day's p95."""
+    if f.series.metric != "latency_p95_5m" or f.observed < f.expected or "model" not in f.labels:
+        return True
+    n, k = p95_exceedances(wh, f.labels["model"], f.bucket_start, f.bucket_seconds, P95_BASELINE_HOURS)
+    p = float(binomial_upper_p(np.array([k], float), np.array([n], float), np.array([0.05]))[0])
+    return p < cfg.count_alpha
+
+
 def run_detection(wh: Warehouse, cfg: AnomalySettings, now: datetime) -> RunSummary:
     summary = RunSummary()
     series = _select(load_series(wh, cfg.series, now, cfg.lookback_hours, cfg.min_requests), cfg)
@@ -127,7 +140,8 @@ def run_detection(wh: Warehouse, cfg: AnomalySettings, now: datetime) -> RunSumm
         summary.points += len(s.values)
         for i in confirmed_alarms(s, r, cfg):
             f = Found(s, int(i), float(r.score[i]), float(r.expected[i]), KIND_NAMES[int(r.kind[i])])
-            found.append(f)
+            if _p95_significant(wh, f, cfg):
+                found.append(f)
     summary.alarms = len(found)
 
     stored = set(wh.con.execute(

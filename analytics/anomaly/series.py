@@ -206,3 +206,21 @@ def load_series(wh: Warehouse, kinds: list[str], now: datetime, lookback_hours: 
             out += _to_series(df, kind, src.unit, d, step, start, end, dense=src.additive, min_rows=min_rows,
                               counts=kind in EVENTS_EXPR)
     return out
+
+
+def p95_exceedances(wh: Warehouse, model: str, bucket: datetime, step: int,
+                    baseline_hours: int) -> tuple[int, int]:
+    """(requests, requests slower than the model's p95 of the `baseline_hours` before) in one bucket.
+
+    If the bucket is like its past, the second count is Binomial(requests, 0.05): a count
+    test of a p95 alarm that needs no model of the latency distribution.
+    """
+    model_col = SPAN_DIMS["model"]
+    sql = (f"WITH b AS (SELECT quantile_cont(duration_s, 0.95) AS q FROM spans WHERE {model_col} = ?"
+           f" AND start_time >= ? AND start_time < ? AND duration_s IS NOT NULL)"
+           f" SELECT count(*), count(*) FILTER (WHERE duration_s > (SELECT q FROM b)) FROM spans"
+           f" WHERE {model_col} = ? AND start_time >= ? AND start_time < ? AND duration_s IS NOT NULL")
+    end = bucket + timedelta(seconds=step)
+    n, k = wh.con.execute(sql, [model, bucket - timedelta(hours=baseline_hours), bucket,
+                                model, bucket, end]).fetchone()
+    return int(n or 0), int(k or 0)
