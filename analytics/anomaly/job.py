@@ -27,7 +27,12 @@ from inferledger.analytics.anomaly.explain import Movement, explain
 from inferledger.analytics.anomaly.incidents import Incident, group_incidents
 from inferledger.analytics.anomaly.series import Series, floor_time, load_series, p95_exceedances, source_for
 from inferledger.analytics.anomaly.settings import AnomalySettings
-from inferledger.analytics.anomaly.significance import binomial_upper_p, count_significant, persistent
+from inferledger.analytics.anomaly.significance import (
+    binomial_upper_p,
+    count_significant,
+    persistent,
+    sampling_noise_significant,
+)
 from inferledger.analytics.jobs import JobContext, register_job
 from inferledger.analytics.warehouse import Warehouse, utcnow
 
@@ -115,6 +120,9 @@ def confirmed_alarms(s: Series, r: Scored, cfg: AnomalySettings) -> np.ndarray:
     if s.events is not None and s.trials is not None and len(idx):
         up = s.values[idx] >= r.expected[idx]
         idx = idx[count_significant(s.events, s.trials, idx, up, cfg.count_alpha, cfg.count_window_buckets)]
+    if s.squares is not None and s.trials is not None and len(idx):
+        idx = idx[sampling_noise_significant(s.values, r.expected, s.trials, s.squares, idx, cfg.count_alpha,
+                                             cfg.count_window_buckets)]
     return idx
 
 

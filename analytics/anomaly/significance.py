@@ -11,6 +11,13 @@ wrong yardstick:
   only if P(X >= k | n, p0) < `alpha`, where p0 is the series' own pooled failure
   rate over the trailing `window` buckets (past only, with a Jeffreys half-count so
   a series that never failed still has a rate).
+* A sum over requests (spend or tokens per bucket) moves by chance with the number
+  and size of the requests that happen to land in the bucket: with Poisson arrivals
+  its variance is the expected number of requests (at least one) times the mean
+  squared request, both from the trailing `window` buckets. The alarm stands only
+  if it departs from the expected value by at least `z` such standard deviations
+  (z = the normal quantile of `alpha`). A few large requests of a quiet team do not
+  page; eight times the traffic does.
 * A per-minute sum (tokens per minute) of a model that serves a few requests a
   minute is mostly zero, so one long request is a "spike". At that resolution an
   incident lasts: the alarm stands only if the series alarmed in at least `persist`
@@ -23,7 +30,7 @@ kernel and the `anomalies` table.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import binom
+from scipy.stats import binom, norm
 
 
 def trailing_rate(events: np.ndarray, trials: np.ndarray, window: int) -> np.ndarray:
@@ -75,3 +82,25 @@ def persistent(ts: np.ndarray, alarm: np.ndarray, step: int, persist: int) -> np
             out[i:j + 1] = True
         i = j + 1
     return out
+
+
+def _trailing_sum(x: np.ndarray, window: int) -> np.ndarray:
+    """Per point, the sum of x over the `window` points before it."""
+    c = np.concatenate(([0.0], np.cumsum(np.nan_to_num(x))))
+    i = np.arange(len(x))
+    return c[i] - c[np.maximum(i - window, 0)]
+
+
+def sampling_noise_significant(values: np.ndarray, expected: np.ndarray, requests: np.ndarray,
+                               squares: np.ndarray, index: np.ndarray, alpha: float, window: int) -> np.ndarray:
+    """Which alarms at `index` on a sum over requests exceed its compound-Poisson noise at level `alpha`."""
+    if len(index) == 0:
+        return np.zeros(0, dtype=bool)
+    n = _trailing_sum(requests, window)[index]
+    total = _trailing_sum(values, window)[index]
+    sq = _trailing_sum(squares, window)[index]
+    mean = total / np.maximum(n, 1.0)             # mean request
+    mean_sq = sq / np.maximum(n, 1.0)             # mean squared request
+    lam = np.maximum(np.abs(expected[index]) / np.where(mean > 0, mean, np.inf), 1.0)
+    sd = np.sqrt(lam * mean_sq)
+    return np.abs(values[index] - expected[index]) >= norm.isf(alpha) * sd
