@@ -3,7 +3,12 @@
 import numpy as np
 from scipy.stats import binom
 
-from inferledger.analytics.anomaly.significance import count_significant, persistent, trailing_rate
+from inferledger.analytics.anomaly.significance import (
+    count_significant,
+    persistent,
+    sampling_noise_significant,
+    trailing_rate,
+)
 
 WEEK = 2016  # five-minute buckets
 
@@ -52,3 +57,30 @@ def test_persistent_keeps_only_runs_without_gaps():
     gap = np.array([0, 0, 0, 1, 1, 0, 0], bool)   # 180 and 300 are two buckets apart
     assert not persistent(ts, gap, 60, 2).any()
     assert persistent(ts, alarm, 60, 1).tolist() == alarm.tolist()
+
+
+def _requests(rng, buckets, lam, size=2000.0):
+    n = rng.poisson(lam, buckets).astype(float)
+    vals, sq = np.zeros(buckets), np.zeros(buckets)
+    for i in np.flatnonzero(n):
+        x = rng.lognormal(np.log(size), 0.7, int(n[i]))
+        vals[i], sq[i] = x.sum(), (x * x).sum()
+    return vals, n, sq
+
+
+def test_sampling_noise_rejects_a_few_ordinary_requests_and_keeps_a_traffic_spike():
+    rng = np.random.default_rng(5)
+    lam, mean = 0.3, 2000.0 * np.exp(0.245)
+    vals, n, sq = _requests(rng, 2 * WEEK, lam)
+    exp = np.full(len(vals), lam * mean)
+    idx = np.arange(WEEK, 2 * WEEK)
+    null = sampling_noise_significant(vals, exp, n, sq, idx, 1e-4, WEEK)
+    assert null.mean() < 0.01                  # a floor under the detector: ordinary buckets rarely pass
+    # one request in a bucket passes only if it is several times the root-mean-square request
+    one = idx[n[idx] == 1]
+    assert sampling_noise_significant(vals, exp, n, sq, one, 1e-4, WEEK).mean() < 0.01
+    # an hour at 8x the traffic with 3x longer requests
+    spike = np.arange(WEEK + 200, WEEK + 260)
+    v2, n2, sq2 = _requests(rng, len(spike), 8 * lam, 6000.0)
+    vals[spike], n[spike], sq[spike] = v2, n2, sq2
+    assert sampling_noise_significant(vals, exp, n, sq, spike, 1e-4, WEEK).mean() >= 0.5
