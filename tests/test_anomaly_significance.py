@@ -85,3 +85,39 @@ def test_sampling_noise_rejects_a_few_ordinary_requests_and_keeps_a_traffic_spik
     vals[spike], n[spike], sq[spike] = v2, n2, sq2
     # (a quiet series: about 2.4 requests a bucket in the spike, so not every bucket; the hour is found)
     assert sampling_noise_significant(vals, exp, n, sq, spike, 1e-4, WEEK).sum() >= 10
+
+
+def test_job_stores_a_low_traffic_outage_but_not_single_failures(warehouse):
+    """A model with about 15 requests per 5 minutes and a 0.5 % failure rate for two days: its
+    isolated failures are not anomalies; half an hour at 40 % is. The series carries the counts."""
+    from datetime import datetime, timedelta
+
+    from inferledger.analytics.anomaly.job import run_detection
+    from inferledger.analytics.anomaly.series import load_series
+    from inferledger.analytics.anomaly.settings import AnomalySettings
+    from tests.factories import span_row
+    from tests.test_anomaly_job import insert_spans
+
+    rng = np.random.default_rng(11)
+    t0 = datetime(2026, 3, 2)
+    outage = (t0 + timedelta(days=1, hours=20), t0 + timedelta(days=1, hours=20, minutes=30))
+    rows, failures = [], 0
+    t = t0
+    while t < t0 + timedelta(days=2):
+        rate = 0.4 if outage[0] <= t < outage[1] else 0.005
+        for k in range(int(rng.integers(10, 21))):
+            bad = bool(rng.random() < rate)
+            failures += bad
+            rows.append(span_row(t + timedelta(seconds=5 + 10 * k), 1.0, request_model="m", is_error=bad,
+                                 status_code="ERROR" if bad else "UNSET"))
+        t += timedelta(minutes=5)
+    insert_spans(warehouse, rows)
+    now = t0 + timedelta(days=2)
+    cfg = AnomalySettings(series=["error_rate_5m"])
+    (s,) = load_series(warehouse, cfg.series, now, cfg.lookback_hours, cfg.min_requests)
+    assert s.trials.sum() == len(rows) and s.events.sum() == failures
+    run_detection(warehouse, cfg, now)
+    starts = [r[0] for r in warehouse.con.execute("SELECT bucket_start FROM anomalies").fetchall()]
+    assert any(outage[0] <= b < outage[1] for b in starts)
+    late = [b for b in starts if b >= t0 + timedelta(days=1)]
+    assert all(outage[0] <= b < outage[1] for b in late), late

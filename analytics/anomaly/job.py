@@ -30,6 +30,7 @@ from inferledger.analytics.anomaly.settings import AnomalySettings
 from inferledger.analytics.anomaly.significance import (
     binomial_upper_p,
     count_significant,
+    count_upper_p_all,
     persistent,
     sampling_noise_significant,
 )
@@ -111,19 +112,30 @@ def score_all(series: list[Series], cfg: AnomalySettings) -> list[Scored]:
 PERSIST_BELOW_SECONDS = 300
 
 
-def confirmed_alarms(s: Series, r: Scored, cfg: AnomalySettings) -> np.ndarray:
-    """Indices of the kernel's alarms that also pass the count test or the persistence rule."""
+def confirmed_alarms(s: Series, r: Scored, cfg: AnomalySettings) -> list[tuple[int, float, str]]:
+    """(index, score, kind) of the alarms that stand: the kernel's, confirmed by the count test,
+    the sampling-noise floor or the persistence rule, plus rises in failures that the count
+    test finds significant where the kernel did not alarm (score 0.5 at p = count_alpha, -> 1)."""
     alarm = r.alarm
     if s.bucket_seconds < PERSIST_BELOW_SECONDS:
         alarm = persistent(s.ts, alarm, s.bucket_seconds, cfg.persist_buckets)
     idx = np.flatnonzero(alarm)
-    if s.events is not None and s.trials is not None and len(idx):
+    score = r.score.astype(np.float64).copy()
+    kinds = [KIND_NAMES[int(k)] for k in r.kind]
+    if s.events is not None and s.trials is not None:
         up = s.values[idx] >= r.expected[idx]
         idx = idx[count_significant(s.events, s.trials, idx, up, cfg.count_alpha, cfg.count_window_buckets)]
+        p_up = count_upper_p_all(s.events, s.trials, cfg.count_window_buckets)
+        raised = np.flatnonzero(p_up < cfg.count_alpha)
+        score[raised] = np.maximum(score[raised], 1.0 - p_up[raised] / (2.0 * cfg.count_alpha))
+        for i in raised:
+            if kinds[i] == "none":
+                kinds[i] = "spike"
+        idx = np.union1d(idx, raised)
     if s.squares is not None and s.trials is not None and len(idx):
         idx = idx[sampling_noise_significant(s.values, r.expected, s.trials, s.squares, idx, cfg.count_alpha,
                                              cfg.count_window_buckets)]
-    return idx
+    return [(int(i), float(score[i]), kinds[i]) for i in idx]
 
 
 # the p95 count test: requests over the model's p95 of this many hours before the bucket
@@ -146,8 +158,8 @@ def run_detection(wh: Warehouse, cfg: AnomalySettings, now: datetime) -> RunSumm
     found: list[Found] = []
     for s, r in zip(series, score_all(series, cfg)):
         summary.points += len(s.values)
-        for i in confirmed_alarms(s, r, cfg):
-            f = Found(s, int(i), float(r.score[i]), float(r.expected[i]), KIND_NAMES[int(r.kind[i])])
+        for i, sc, kind in confirmed_alarms(s, r, cfg):
+            f = Found(s, i, sc, float(r.expected[i]), kind)
             if _p95_significant(wh, f, cfg):
                 found.append(f)
     summary.alarms = len(found)

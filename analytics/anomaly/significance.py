@@ -10,7 +10,10 @@ wrong yardstick:
   k failures among n requests are unusual is a binomial question: the alarm stands
   only if P(X >= k | n, p0) < `alpha`, where p0 is the series' own pooled failure
   rate over the trailing `window` buckets (past only, with a Jeffreys half-count so
-  a series that never failed still has a rate).
+  a series that never failed still has a rate). The same test also raises alarms the
+  detector missed: on a mostly-zero series its calibrated threshold adapts to the
+  frequent single-failure jumps and can sit above a real outage, while
+  P(X >= k | n, p0) < `alpha` is an alarm whatever the detector's spread.
 * A sum over requests (spend or tokens per bucket) moves by chance with the number
   and size of the requests that happen to land in the bucket: with Poisson arrivals
   its variance is the expected number of requests (at least one) times the mean
@@ -51,6 +54,16 @@ def binomial_upper_p(events: np.ndarray, trials: np.ndarray, rate: np.ndarray) -
 def binomial_lower_p(events: np.ndarray, trials: np.ndarray, rate: np.ndarray) -> np.ndarray:
     """P(X <= k) for X ~ Binomial(n, rate), elementwise."""
     return binom.cdf(np.round(events), np.round(trials), rate)
+
+
+def count_upper_p_all(events: np.ndarray, trials: np.ndarray, window: int) -> np.ndarray:
+    """Per point, P(X >= k) against the trailing rate (1 where the bucket has no count)."""
+    ok = np.isfinite(events) & np.isfinite(trials) & (trials > 0)
+    p = np.ones(len(events))
+    if ok.any():
+        rate = trailing_rate(events, trials, window)
+        p[ok] = binomial_upper_p(events[ok], trials[ok], rate[ok])
+    return p
 
 
 def count_significant(events: np.ndarray, trials: np.ndarray, index: np.ndarray, up: np.ndarray,
