@@ -238,6 +238,6 @@ def p95_exceedances(wh: Warehouse, model: str, bucket: datetime, step: int,
            f" SELECT count(*), count(*) FILTER (WHERE duration_s > (SELECT q FROM b)) FROM spans"
            f" WHERE {model_col} = ? AND start_time >= ? AND start_time < ? AND duration_s IS NOT NULL")
     end = bucket + timedelta(seconds=step)
-    n, k = wh.con.execute(sql, [model, bucket - timedelta(hours=baseline_hours), bucket,
-                                model, bucket, end]).fetchone()
+    (n, k), = wh.con.execute(sql, [model, bucket - timedelta(hours=baseline_hours), bucket,
+                                   model, bucket, end]).fetchall()
     return int(n or 0), int(k or 0)
