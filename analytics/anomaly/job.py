@@ -25,8 +25,15 @@ from inferledger.analytics.alert_records import (
 from inferledger.analytics.anomaly.detectors import KIND_NAMES, Scored, score_on_grid
 from inferledger.analytics.anomaly.explain import Movement, explain
 from inferledger.analytics.anomaly.incidents import Incident, group_incidents
-from inferledger.analytics.anomaly.series import Series, floor_time, load_series, source_for
+from inferledger.analytics.anomaly.series import Series, floor_time, load_series, p95_exceedances, source_for
 from inferledger.analytics.anomaly.settings import AnomalySettings
+from inferledger.analytics.anomaly.significance import (
+    binomial_upper_p,
+    count_significant,
+    count_upper_p_all,
+    persistent,
+    sampling_noise_significant,
+)
 from inferledger.analytics.jobs import JobContext, register_job
 from inferledger.analytics.lake.settings import on_dask
 from inferledger.analytics.warehouse import Warehouse, utcnow
@@ -102,21 +109,66 @@ def score_all(series: list[Series], cfg: AnomalySettings) -> list[Scored]:
     return out  # type: ignore[return-value]
 
 
+# series with buckets shorter than this are confirmed by persistence
+PERSIST_BELOW_SECONDS = 300
+
+
+def confirmed_alarms(s: Series, r: Scored, cfg: AnomalySettings) -> list[tuple[int, float, str]]:
+    """(index, score, kind) of the alarms that stand: the kernel's, confirmed by the count test,
+    the sampling-noise floor or the persistence rule, plus rises in failures that the count
+    test finds significant where the kernel did not alarm (score 0.5 at p = count_alpha, -> 1)."""
+    alarm = r.alarm
+    if s.bucket_seconds < PERSIST_BELOW_SECONDS:
+        alarm = persistent(s.ts, alarm, s.bucket_seconds, cfg.persist_buckets)
+    idx = np.flatnonzero(alarm)
+    score = r.score.astype(np.float64).copy()
+    kinds = [KIND_NAMES[int(k)] for k in r.kind]
+    if s.events is not None and s.trials is not None:
+        up = s.values[idx] >= r.expected[idx]
+        idx = idx[count_significant(s.events, s.trials, idx, up, cfg.count_alpha, cfg.count_window_buckets)]
+        p_up = count_upper_p_all(s.events, s.trials, cfg.count_window_buckets)
+        raised = np.flatnonzero(p_up < cfg.count_alpha)
+        score[raised] = np.maximum(score[raised], 1.0 - p_up[raised] / (2.0 * cfg.count_alpha))
+        for i in raised:
+            if kinds[i] == "none":
+                kinds[i] = "spike"
+        idx = np.union1d(idx, raised)
+    if s.squares is not None and s.trials is not None and len(idx):
+        idx = idx[sampling_noise_significant(s.values, r.expected, s.trials, s.squares, idx, cfg.count_alpha,
+                                             cfg.count_window_buckets)]
+    return [(int(i), float(score[i]), kinds[i]) for i in idx]
+
+
+# the p95 count test: requests over the model's p95 of this many hours before the bucket
+P95_BASELINE_HOURS = 24
+
+
+def _p95_significant(wh: Warehouse, f: Found, cfg: AnomalySettings) -> bool:
+    """A rising p95 alarm stands only if unusually many requests beat the past day's p95."""
+    if f.series.metric != "latency_p95_5m" or f.observed < f.expected or "model" not in f.labels:
+        return True
+    n, k = p95_exceedances(wh, f.labels["model"], f.bucket_start, f.bucket_seconds, P95_BASELINE_HOURS)
+    p = float(binomial_upper_p(np.array([k], float), np.array([n], float), np.array([0.05]))[0])
+    return p < cfg.count_alpha
+
+
 def run_detection(wh: Warehouse, cfg: AnomalySettings, now: datetime) -> RunSummary:
     summary = RunSummary()
     series = _select(load_series(wh, cfg.series, now, cfg.lookback_hours, cfg.min_requests), cfg)
     summary.series = len(series)
-    found: list[Found] = []
-    for s, r in zip(series, score_all(series, cfg)):
-        summary.points += len(s.values)
-        for i in np.flatnonzero(r.alarm):
-            f = Found(s, int(i), float(r.score[i]), float(r.expected[i]), KIND_NAMES[int(r.kind[i])])
-            found.append(f)
-    summary.alarms = len(found)
-
     stored = set(wh.con.execute(
         "SELECT series_key, bucket_start FROM anomalies WHERE bucket_start >= ?",
         [now - timedelta(hours=cfg.lookback_hours + 1)]).fetchall())
+    found: list[Found] = []
+    for s, r in zip(series, score_all(series, cfg)):
+        summary.points += len(s.values)
+        for i, sc, kind in confirmed_alarms(s, r, cfg):
+            f = Found(s, i, sc, float(r.expected[i]), kind)
+            # a stored alarm passed the p95 count test when it was stored (one query per new alarm)
+            if (s.key, f.bucket_start) in stored or _p95_significant(wh, f, cfg):
+                found.append(f)
+    summary.alarms = len(found)
+
     new = [f for f in found if (f.series.key, f.bucket_start) not in stored]
     new.sort(key=lambda f: f.bucket_start, reverse=True)
     sources = {}

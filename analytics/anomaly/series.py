@@ -39,6 +39,11 @@ class Series:
     bucket_seconds: int
     ts: np.ndarray       # int64 epoch seconds of bucket starts, ascending
     values: np.ndarray   # float64
+    # error-rate series: requests and failed requests per bucket (the counts behind the ratio)
+    trials: np.ndarray | None = None
+    events: np.ndarray | None = None
+    # request sums (spend, tokens): sum of squared per-request values per bucket (requests in `trials`)
+    squares: np.ndarray | None = None
 
     @property
     def key(self) -> str:
@@ -78,10 +83,14 @@ def _has_rows(wh: Warehouse, table: str, time_col: str, start: datetime, end: da
 def spend_source(wh: Warehouse, start: datetime, end: datetime) -> tuple[str, str, dict[str, str], str]:
     """(table, value expression, dimension columns, unit) for spend in [start, end)."""
     if _has_rows(wh, "cost_lines", "start_time", start, end):
-        return "cost_lines", "sum(cost)::DOUBLE", COST_DIMS, "usd"
+        return "cost_lines", COST_SUM, COST_DIMS, "usd"
     if _has_rows(wh, "spans", "start_time", start, end, "AND client_cost_usd IS NOT NULL"):
-        return "spans", "sum(coalesce(client_cost_usd, 0))::DOUBLE", SPAN_DIMS, "usd"
+        return "spans", CLIENT_COST_SUM, SPAN_DIMS, "usd"
     return "spans", TOKENS_EXPR, SPAN_DIMS, "tokens"
+
+
+COST_SUM = "sum(cost)::DOUBLE"
+CLIENT_COST_SUM = "sum(coalesce(client_cost_usd, 0))::DOUBLE"
 
 
 # one-sided 95 %: the ratio series report the value they exceed with that confidence
@@ -96,24 +105,31 @@ ERROR_RATE_LOWER_EXPR = (f"greatest(0.0, ({_ERR} + {_Z2 / 2} / count(*) - {CONFI
                          f" / count(*) + {_Z2 / 4} / (count(*) * count(*)))) / (1 + {_Z2} / count(*)))::DOUBLE")
 
 # Summed as DOUBLE: a BIGINT sum overflows on one stored span with INT64_MAX tokens.
-TOKENS_EXPR = ("sum(coalesce(input_tokens, 0)::DOUBLE + coalesce(output_tokens, 0)::DOUBLE"
-               " + CASE WHEN input_tokens IS NULL AND output_tokens IS NULL THEN coalesce(total_tokens, 0)::DOUBLE"
-               " ELSE 0 END)")
+TOKENS_ROW = ("coalesce(input_tokens, 0)::DOUBLE + coalesce(output_tokens, 0)::DOUBLE"
+              " + CASE WHEN input_tokens IS NULL AND output_tokens IS NULL THEN coalesce(total_tokens, 0)::DOUBLE"
+              " ELSE 0 END")
+TOKENS_EXPR = f"sum({TOKENS_ROW})"
+# per-request sums whose squares are summed too: a bucket's sampling noise (one row per request)
+SQUARES_EXPR = {COST_SUM: "sum(cost * cost)", CLIENT_COST_SUM: "sum(coalesce(client_cost_usd, 0) ^ 2)",
+                TOKENS_EXPR: f"sum(({TOKENS_ROW}) ^ 2)"}
 
 
 def _grouped(wh: Warehouse, table: str, time_col: str, value_expr: str, dim_col: str | None,
-             step: int, start: datetime, end: datetime, where: str = "") -> pl.DataFrame:
+             step: int, start: datetime, end: datetime, where: str = "", events_expr: str = "0",
+             squares_expr: str = "0") -> pl.DataFrame:
     dim = dim_col if dim_col is not None else "''"
     sql = (
         f"SELECT {dim} AS dim, time_bucket(to_seconds(?), {time_col}, TIMESTAMP '1970-01-01') AS bucket,"
-        f" {value_expr} AS value, count(*) AS n FROM {table}"
+        f" {value_expr} AS value, count(*) AS n, {events_expr}::DOUBLE AS k,"
+        f" {squares_expr}::DOUBLE AS sq FROM {table}"
         f" WHERE {time_col} >= ? AND {time_col} < ? {where} GROUP BY ALL ORDER BY dim, bucket"
     )
     return query_pl(wh, sql, [step, start, end])
 
 
 def _to_series(df: pl.DataFrame, metric: str, unit: str, dim_name: str | None, step: int,
-               start: datetime, end: datetime, dense: bool, min_rows: int = 1) -> list[Series]:
+               start: datetime, end: datetime, dense: bool, min_rows: int = 1,
+               counts: bool = False, squares: bool = False) -> list[Series]:
     out = []
     if not dense and min_rows > 1:
         # a p95 or an error rate of three requests is noise: such buckets become gaps
@@ -126,12 +142,16 @@ def _to_series(df: pl.DataFrame, metric: str, unit: str, dim_name: str | None, s
         if dense:
             grid = pl.DataFrame({"bucket": pl.datetime_range(part["bucket"][0], end - timedelta(seconds=step),
                                                            timedelta(seconds=step), time_unit="us", eager=True)})
-            part = grid.join(part.select("bucket", "value"), on="bucket", how="left").with_columns(
-                pl.col("value").fill_null(0.0))
+            part = grid.join(part.select("bucket", "value", "n", "k", "sq"), on="bucket", how="left").with_columns(
+                pl.col("value").fill_null(0.0), pl.col("n").fill_null(0), pl.col("k").fill_null(0.0),
+                pl.col("sq").fill_null(0.0))
         ts = part["bucket"].cast(pl.Int64).to_numpy() // 1_000_000
         values = part["value"].cast(pl.Float64).fill_null(float("nan")).to_numpy()
         labels = {} if dim_name is None else {dim_name: "" if dim_value is None else str(dim_value)}
-        out.append(Series(metric, unit, labels, step, ts.astype(np.int64), values))
+        trials = part["n"].cast(pl.Float64).to_numpy() if counts or squares else None
+        events = part["k"].cast(pl.Float64).to_numpy() if counts else None
+        sq = part["sq"].cast(pl.Float64).to_numpy() if squares else None
+        out.append(Series(metric, unit, labels, step, ts.astype(np.int64), values, trials, events, sq))
     return out
 
 
@@ -172,6 +192,8 @@ SERIES_DIMS = {"spend_5m": ADDITIVE_DIMS, "spend_1h": ADDITIVE_DIMS, "tokens_1m"
                "latency_p95_5m": ("model",), "error_rate_5m": ("model",), "gpu_util_5m": ("pool",),
                "gpu_idle_cost_1h": ("pool",)}
 SOURCE_FILTERS = {"gpu_samples": "AND utilization IS NOT NULL", "gpu_allocations": "AND line_kind = 'idle'"}
+# series that carry their counts (requests, failed requests) for the count significance test
+EVENTS_EXPR = {"error_rate_5m": "sum(CASE WHEN is_error THEN 1 ELSE 0 END)"}
 
 
 def load_series(wh: Warehouse, kinds: list[str], now: datetime, lookback_hours: int,
@@ -191,9 +213,31 @@ def load_series(wh: Warehouse, kinds: list[str], now: datetime, lookback_hours: 
         src = source_for(wh, kind, start, end)
         if src is None:
             continue
+        # sums over request rows (not GPU allocations) carry their sampling noise
+        per_request = src.additive and src.table in ("spans", "cost_lines") and src.value_expr in SQUARES_EXPR
         for d in SERIES_DIMS[kind]:
             df = _grouped(wh, src.table, src.time_col, src.value_expr, None if d is None else src.dims[d],
-                          step, start, end, SOURCE_FILTERS.get(src.table, ""))
+                          step, start, end, SOURCE_FILTERS.get(src.table, ""), EVENTS_EXPR.get(kind, "0"),
+                          SQUARES_EXPR.get(src.value_expr, "0") if per_request else "0")
             min_rows = min_requests if src.table == "spans" else 1
-            out += _to_series(df, kind, src.unit, d, step, start, end, dense=src.additive, min_rows=min_rows)
+            out += _to_series(df, kind, src.unit, d, step, start, end, dense=src.additive, min_rows=min_rows,
+                              counts=kind in EVENTS_EXPR, squares=per_request)
     return out
+
+
+def p95_exceedances(wh: Warehouse, model: str, bucket: datetime, step: int,
+                    baseline_hours: int) -> tuple[int, int]:
+    """(requests, requests slower than the model's p95 of the `baseline_hours` before) in one bucket.
+
+    If the bucket is like its past, the second count is Binomial(requests, 0.05): a count
+    test of a p95 alarm that needs no model of the latency distribution.
+    """
+    model_col = SPAN_DIMS["model"]
+    sql = (f"WITH b AS (SELECT quantile_cont(duration_s, 0.95) AS q FROM spans WHERE {model_col} = ?"
+           f" AND start_time >= ? AND start_time < ? AND duration_s IS NOT NULL)"
+           f" SELECT count(*), count(*) FILTER (WHERE duration_s > (SELECT q FROM b)) FROM spans"
+           f" WHERE {model_col} = ? AND start_time >= ? AND start_time < ? AND duration_s IS NOT NULL")
+    end = bucket + timedelta(seconds=step)
+    (n, k), = wh.con.execute(sql, [model, bucket - timedelta(hours=baseline_hours), bucket,
+                                   model, bucket, end]).fetchall()
+    return int(n or 0), int(k or 0)

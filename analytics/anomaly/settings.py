@@ -135,6 +135,14 @@ class AnomalySettings:
     max_series: int = 5000
     # buckets before the anomaly that form the explanation's baseline
     explain_baseline_buckets: int = 12
+    # an error-rate alarm stands only if its failures among its requests have a one-sided binomial
+    # p-value below this against the series' own trailing rate (1e-4: 1 / 2016 five-minute buckets a
+    # week, the one-false-alert-per-series-per-week budget, with a 5x margin for the estimated rate)
+    count_alpha: float = 1e-4
+    # buckets before a point that form its trailing failure rate (2016 = one week of 5 min buckets)
+    count_window_buckets: int = 2016
+    # alarms on series with buckets shorter than 5 minutes stand only in runs of this many buckets
+    persist_buckets: int = 2
     detector: DetectorConfig = field(default_factory=DetectorConfig)
 
     def __post_init__(self) -> None:
@@ -145,7 +153,10 @@ class AnomalySettings:
             raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, got {self.severity!r}")
         if self.alert_min_history_hours < 0:
             raise ValueError(f"alert_min_history_hours must be >= 0, got {self.alert_min_history_hours}")
+        if not 0.0 < self.count_alpha <= 1.0:
+            raise ValueError(f"count_alpha must be in (0, 1], got {self.count_alpha}")
         for name in ("lookback_hours", "min_points", "min_requests", "resolve_after_minutes", "alert_max_age_minutes",
-                     "max_series", "explain_baseline_buckets", "incident_gap_minutes"):
+                     "max_series", "explain_baseline_buckets", "incident_gap_minutes", "count_window_buckets",
+                     "persist_buckets"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -1,0 +1,119 @@
+"""Second opinions on the detector's alarms that only counts can give.
+
+The detector sees a number per bucket and measures how unusual it is against the
+spread of the series' past numbers. For two kinds of series that spread is the
+wrong yardstick:
+
+* An error rate is a count of failures among a count of requests. A model with a
+  0.5 % error rate and 20 requests per bucket has no error in most buckets, so its
+  robust spread is near zero and one failed request looks like a huge jump. Whether
+  k failures among n requests are unusual is a binomial question: the alarm stands
+  only if P(X >= k | n, p0) < `alpha`, where p0 is the series' own pooled failure
+  rate over the trailing `window` buckets (past only, with a Jeffreys half-count so
+  a series that never failed still has a rate). The same test also raises alarms the
+  detector missed: on a mostly-zero series its calibrated threshold adapts to the
+  frequent single-failure jumps and can sit above a real outage, while
+  P(X >= k | n, p0) < `alpha` is an alarm whatever the detector's spread.
+* A sum over requests (spend or tokens per bucket) moves by chance with the number
+  and size of the requests that happen to land in the bucket: with Poisson arrivals
+  its variance is the expected number of requests (at least one) times the mean
+  squared request, both from the trailing `window` buckets. The alarm stands only
+  if it departs from the expected value by at least `z` such standard deviations
+  (z = the normal quantile of `alpha`). A few large requests of a quiet team do not
+  page; eight times the traffic does.
+* A per-minute sum (tokens per minute) of a model that serves a few requests a
+  minute is mostly zero, so one long request is a "spike". At that resolution an
+  incident lasts: the alarm stands only if the series alarmed in at least `persist`
+  consecutive buckets.
+
+Both are pure functions over the series' arrays; the job applies them between the
+kernel and the `anomalies` table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import binom, norm
+
+
+def trailing_rate(events: np.ndarray, trials: np.ndarray, window: int) -> np.ndarray:
+    """Per point, the pooled rate of the `window` points before it: (sum k + 1/2) / (sum n + 1)."""
+    ck = np.concatenate(([0.0], np.cumsum(np.nan_to_num(events))))
+    cn = np.concatenate(([0.0], np.cumsum(np.nan_to_num(trials))))
+    i = np.arange(len(events))
+    lo = np.maximum(i - window, 0)
+    return (ck[i] - ck[lo] + 0.5) / (cn[i] - cn[lo] + 1.0)
+
+
+def binomial_upper_p(events: np.ndarray, trials: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """P(X >= k) for X ~ Binomial(n, rate), elementwise."""
+    k = np.round(events)
+    return binom.sf(k - 1, np.round(trials), rate)
+
+
+def binomial_lower_p(events: np.ndarray, trials: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """P(X <= k) for X ~ Binomial(n, rate), elementwise."""
+    return binom.cdf(np.round(events), np.round(trials), rate)
+
+
+def count_upper_p_all(events: np.ndarray, trials: np.ndarray, window: int) -> np.ndarray:
+    """Per point, P(X >= k) against the trailing rate (1 where the bucket has no count)."""
+    ok = np.isfinite(events) & np.isfinite(trials) & (trials > 0)
+    p = np.ones(len(events))
+    if ok.any():
+        rate = trailing_rate(events, trials, window)
+        p[ok] = binomial_upper_p(events[ok], trials[ok], rate[ok])
+    return p
+
+
+def count_significant(events: np.ndarray, trials: np.ndarray, index: np.ndarray, up: np.ndarray,
+                      alpha: float, window: int) -> np.ndarray:
+    """Which alarms at `index` (rising where `up`) are unusual as counts, at one-sided level `alpha`."""
+    if len(index) == 0:
+        return np.zeros(0, dtype=bool)
+    rate = trailing_rate(events, trials, window)[index]
+    k, n = events[index], trials[index]
+    p = np.where(up, binomial_upper_p(k, n, rate), binomial_lower_p(k, n, rate))
+    return p < alpha
+
+
+def persistent(ts: np.ndarray, alarm: np.ndarray, step: int, persist: int) -> np.ndarray:
+    """Alarms that belong to a run of at least `persist` alarmed buckets in a row (no gap)."""
+    out = np.zeros(len(alarm), dtype=bool)
+    if persist <= 1:
+        return alarm.copy()
+    i = 0
+    n = len(alarm)
+    while i < n:
+        if not alarm[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and alarm[j + 1] and ts[j + 1] - ts[j] == step:
+            j += 1
+        if j - i + 1 >= persist:
+            out[i:j + 1] = True
+        i = j + 1
+    return out
+
+
+def _trailing_sum(x: np.ndarray, window: int) -> np.ndarray:
+    """Per point, the sum of x over the `window` points before it."""
+    c = np.concatenate(([0.0], np.cumsum(np.nan_to_num(x))))
+    i = np.arange(len(x))
+    return c[i] - c[np.maximum(i - window, 0)]
+
+
+def sampling_noise_significant(values: np.ndarray, expected: np.ndarray, requests: np.ndarray,
+                               squares: np.ndarray, index: np.ndarray, alpha: float, window: int) -> np.ndarray:
+    """Which alarms at `index` on a sum over requests exceed its compound-Poisson noise at level `alpha`."""
+    if len(index) == 0:
+        return np.zeros(0, dtype=bool)
+    n = _trailing_sum(requests, window)[index]
+    total = _trailing_sum(values, window)[index]
+    sq = _trailing_sum(squares, window)[index]
+    mean = total / np.maximum(n, 1.0)             # mean request
+    mean_sq = sq / np.maximum(n, 1.0)             # mean squared request
+    lam = np.maximum(np.abs(expected[index]) / np.where(mean > 0, mean, np.inf), 1.0)
+    sd = np.sqrt(lam * mean_sq)
+    return np.abs(values[index] - expected[index]) >= norm.isf(alpha) * sd

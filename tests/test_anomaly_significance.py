@@ -1,0 +1,123 @@
+"""Count test and persistence rule that confirm the detector's alarms (analytics/anomaly/significance.py)."""
+
+import numpy as np
+from scipy.stats import binom
+
+from inferledger.analytics.anomaly.significance import (
+    count_significant,
+    persistent,
+    sampling_noise_significant,
+    trailing_rate,
+)
+
+WEEK = 2016  # five-minute buckets
+
+
+def _traffic(rng, buckets, rate):
+    n = rng.integers(3, 29, size=buckets).astype(float)
+    return rng.binomial(n.astype(int), rate).astype(float), n
+
+
+def test_low_traffic_errors_at_their_usual_rate_stay_under_one_alarm_per_week():
+    rng = np.random.default_rng(3)
+    weeks = 8
+    k, n = _traffic(rng, weeks * WEEK, 0.005)
+    idx = np.arange(WEEK, len(k))          # every bucket after the first week, as if each had alarmed
+    hits = count_significant(k, n, idx, np.ones(len(idx), bool), 1e-4, WEEK)
+    assert hits.sum() / (weeks - 1) <= 1.0
+    # one failure among 20 requests on a 0.5 % rate is never significant
+    single = (k[idx] == 1)
+    assert not hits[single].any()
+
+
+def test_an_outage_in_low_traffic_is_significant():
+    rng = np.random.default_rng(4)
+    k, n = _traffic(rng, 2 * WEEK, 0.005)
+    out = np.arange(WEEK + 100, WEEK + 112)   # an hour at a 40 % failure rate, 20 requests a bucket
+    n[out] = 20
+    k[out] = rng.binomial(20, 0.4, size=len(out))
+    hits = count_significant(k, n, out, np.ones(len(out), bool), 1e-4, WEEK)
+    assert hits.mean() >= 0.9
+
+
+def test_trailing_rate_uses_only_the_past_window():
+    k = np.array([0, 0, 10, 0, 0], float)
+    n = np.array([10, 10, 10, 10, 10], float)
+    r = trailing_rate(k, n, window=2)
+    assert r[2] == 0.5 / 21                    # points 0 and 1, not point 2 itself
+    assert r[3] == 10.5 / 21
+    assert r[5 - 1] == 10.5 / 21               # points 2 and 3
+    assert abs(binom.sf(0, 10, r[0]) - (1 - (1 - r[0]) ** 10)) < 1e-12
+
+
+def test_persistent_keeps_only_runs_without_gaps():
+    ts = np.array([0, 60, 120, 180, 300, 360, 420], dtype=np.int64)
+    alarm = np.array([1, 0, 1, 1, 0, 1, 0], bool)
+    assert persistent(ts, alarm, 60, 2).tolist() == [0, 0, 1, 1, 0, 0, 0]
+    gap = np.array([0, 0, 0, 1, 1, 0, 0], bool)   # 180 and 300 are two buckets apart
+    assert not persistent(ts, gap, 60, 2).any()
+    assert persistent(ts, alarm, 60, 1).tolist() == alarm.tolist()
+
+
+def _requests(rng, buckets, lam, size=2000.0):
+    n = rng.poisson(lam, buckets).astype(float)
+    vals, sq = np.zeros(buckets), np.zeros(buckets)
+    for i in np.flatnonzero(n):
+        x = rng.lognormal(np.log(size), 0.7, int(n[i]))
+        vals[i], sq[i] = x.sum(), (x * x).sum()
+    return vals, n, sq
+
+
+def test_sampling_noise_rejects_a_few_ordinary_requests_and_keeps_a_traffic_spike():
+    rng = np.random.default_rng(5)
+    lam, mean = 0.3, 2000.0 * np.exp(0.245)
+    vals, n, sq = _requests(rng, 2 * WEEK, lam)
+    exp = np.full(len(vals), lam * mean)
+    idx = np.arange(WEEK, 2 * WEEK)
+    null = sampling_noise_significant(vals, exp, n, sq, idx, 1e-4, WEEK)
+    assert null.mean() < 0.01                  # a floor under the detector: ordinary buckets rarely pass
+    # one request in a bucket passes only if it is several times the root-mean-square request
+    one = idx[n[idx] == 1]
+    assert sampling_noise_significant(vals, exp, n, sq, one, 1e-4, WEEK).mean() < 0.01
+    # an hour at 8x the traffic with 3x longer requests
+    spike = np.arange(WEEK + 200, WEEK + 260)
+    v2, n2, sq2 = _requests(rng, len(spike), 8 * lam, 6000.0)
+    vals[spike], n[spike], sq[spike] = v2, n2, sq2
+    # (a quiet series: about 2.4 requests a bucket in the spike, so not every bucket; the hour is found)
+    assert sampling_noise_significant(vals, exp, n, sq, spike, 1e-4, WEEK).sum() >= 10
+
+
+def test_job_stores_a_low_traffic_outage_but_not_single_failures(warehouse):
+    """A model with about 15 requests per 5 minutes and a 0.5 % failure rate for two days: its
+    isolated failures are not anomalies; half an hour at 40 % is. The series carries the counts."""
+    from datetime import datetime, timedelta
+
+    from inferledger.analytics.anomaly.job import run_detection
+    from inferledger.analytics.anomaly.series import load_series
+    from inferledger.analytics.anomaly.settings import AnomalySettings
+    from tests.factories import span_row
+    from tests.test_anomaly_job import insert_spans
+
+    rng = np.random.default_rng(11)
+    t0 = datetime(2026, 3, 2)
+    outage = (t0 + timedelta(days=1, hours=20), t0 + timedelta(days=1, hours=20, minutes=30))
+    rows, failures = [], 0
+    t = t0
+    while t < t0 + timedelta(days=2):
+        rate = 0.4 if outage[0] <= t < outage[1] else 0.005
+        for k in range(int(rng.integers(10, 21))):
+            bad = bool(rng.random() < rate)
+            failures += bad
+            rows.append(span_row(t + timedelta(seconds=5 + 10 * k), 1.0, request_model="m", is_error=bad,
+                                 status_code="ERROR" if bad else "UNSET"))
+        t += timedelta(minutes=5)
+    insert_spans(warehouse, rows)
+    now = t0 + timedelta(days=2)
+    cfg = AnomalySettings(series=["error_rate_5m"])
+    (s,) = load_series(warehouse, cfg.series, now, cfg.lookback_hours, cfg.min_requests)
+    assert s.trials.sum() == len(rows) and s.events.sum() == failures
+    run_detection(warehouse, cfg, now)
+    starts = [r[0] for r in warehouse.con.execute("SELECT bucket_start FROM anomalies").fetchall()]
+    assert any(outage[0] <= b < outage[1] for b in starts)
+    late = [b for b in starts if b >= t0 + timedelta(days=1)]
+    assert all(outage[0] <= b < outage[1] for b in late), late
