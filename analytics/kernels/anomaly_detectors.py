@@ -108,28 +108,26 @@ def hour_of_week(ts: int) -> int:
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
-def _season_update(s_mean, s_dev, s_n, b, xi, slim, alpha, min_obs):
-    """Huber-clipped EWMA of a bucket's mean and abs deviation; the first visit seeds the mean,
-    and the clip applies once the bucket has `min_obs` observations."""
-    if s_n[b] < min_obs:
+def _season_step(m, dv, n, xi, slim, alpha, min_obs):
+    """Huber-clipped EWMA of a bucket's mean and abs deviation (returns the new mean, deviation,
+    count); the first visit seeds the mean, and the clip applies once the bucket has `min_obs`
+    observations."""
+    if n < min_obs:
         slim = math.inf
-    if s_n[b] == 0.0:
-        s_mean[b] = xi
+    if n == 0.0:
+        m = xi
     else:
         a = alpha
-        if alpha * s_n[b] < 1.0:
-            a = 1.0 / s_n[b]
-        rb = xi - s_mean[b]
+        if alpha * n < 1.0:
+            a = 1.0 / n
+        rb = xi - m
         arb = abs(rb)
-        if rb > slim:
-            rb = slim
-        elif rb < -slim:
-            rb = -slim
-        if arb > slim:
-            arb = slim
-        s_mean[b] = s_mean[b] + a * rb
-        s_dev[b] = s_dev[b] + a * (arb - s_dev[b])
-    s_n[b] = s_n[b] + 1.0
+        rb = slim if rb > slim else rb
+        rb = -slim if rb < -slim else rb
+        arb = slim if arb > slim else arb
+        m = m + a * rb
+        dv = dv + a * (arb - dv)
+    return m, dv, n + 1.0
 
 
 def season_buckets(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -189,9 +187,19 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
     inv_q_up = 1.0 / q_up
     inv_q_down = 1.0 / q_down
 
-    s_mean = np.zeros(N_BUCKETS + 24)
-    s_dev = np.zeros(N_BUCKETS + 24)
-    s_n = np.zeros(N_BUCKETS + 24)
+    # season state, one row per bucket: (EWMA mean, EW abs deviation, observations).
+    # The current hour's two rows live in locals (mw, dw, nw / md, dd, nd) and are written
+    # back only when the hour changes: a 5-minute series visits the same buckets 12 times in
+    # a row, and keeping them in registers takes a store and reload off every point's chain.
+    st = np.zeros((N_BUCKETS + 24, 3))
+    cur_w = -1
+    cur_d = -1
+    mw = 0.0
+    dw = 0.0
+    nw = 0.0
+    md = 0.0
+    dd = 0.0
+    nd = 0.0
     level = 0.0
     dev = 0.0
     slow = 0.0
@@ -216,6 +224,9 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
     pot_m1 = 0.0     # EW mean of the excess z - t
     pot_m2 = 0.0     # EW mean of its square
     pot_mult = 1.0   # z_alarm / calibrated threshold: spike z is rescaled by it
+    pot_on = pot_risk > 0.0
+    select_best = season_select != 0.0
+    range_on = range_margin > 0.0
 
     for i in range(x.shape[0]):
         xi = x[i]
@@ -225,6 +236,26 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
             out_expected[i] = level if seen > 0 else math.nan
             out_kind[i] = KIND_NONE
             continue
+        bw = bws[i]
+        bd = bds[i]
+        if bw != cur_w:
+            if cur_w >= 0:
+                st[cur_w, 0] = mw
+                st[cur_w, 1] = dw
+                st[cur_w, 2] = nw
+            cur_w = bw
+            mw = st[bw, 0]
+            dw = st[bw, 1]
+            nw = st[bw, 2]
+        if bd != cur_d:
+            if cur_d >= 0:
+                st[cur_d, 0] = md
+                st[cur_d, 1] = dd
+                st[cur_d, 2] = nd
+            cur_d = bd
+            md = st[bd, 0]
+            dd = st[bd, 1]
+            nd = st[bd, 2]
         if seen == 0:
             level = xi
             slow = xi
@@ -232,10 +263,10 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
             prev_t = ti
             lo = xi
             hi = xi
-            s_mean[bws[i]] = xi
-            s_n[bws[i]] = 1.0
-            s_mean[bds[i]] = xi
-            s_n[bds[i]] = 1.0
+            mw = xi
+            nw = 1.0
+            md = xi
+            nd = 1.0
             seen = 1
             out_score[i] = 0.0
             out_expected[i] = xi
@@ -269,17 +300,16 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
         if a_slow * seen < 1.0:
             a_slow = 1.0 / seen
 
+        # the hot path below is written as selects (x if c else y) rather than branches:
+        # which model is nearest, the CUSUM's floor at 0 and the spike/shift choice flip
+        # from point to point, and a mispredicted branch costs more than both sides
         floor = abs_floor
         f = rel_floor * abs(slow)
-        if f > floor:
-            floor = f
-        if resolution < math.inf:
-            f = res_floor * resolution
-            if f > floor:
-                floor = f
+        floor = f if f > floor else floor
+        f = res_floor * resolution
+        floor = f if (resolution < math.inf and f > floor) else floor
         scale = dev * SIGMA_PER_MAD
-        if scale < floor:
-            scale = floor
+        scale = floor if scale < floor else scale
 
         inv_scale = 1.0 / scale
         r = xi - level
@@ -287,69 +317,57 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
         expected = level
         # CUSUM residual: against the slow level, or a seasonal mean where that fits better
         rcus = xi - slow
-        bw = bws[i]
-        bd = bds[i]
-        sw_scale = s_dev[bw] * SIGMA_PER_MAD
-        if sw_scale < floor:
-            sw_scale = floor
-        sd_scale = s_dev[bd] * SIGMA_PER_MAD
-        if sd_scale < floor:
-            sd_scale = floor
-        warm_w = s_n[bw] >= season_min_obs
-        warm_d = s_n[bd] >= season_min_obs
-        rw = xi - s_mean[bw]
-        rd = xi - s_mean[bd]
+        sw_scale = dw * SIGMA_PER_MAD
+        sw_scale = floor if sw_scale < floor else sw_scale
+        sd_scale = dd * SIGMA_PER_MAD
+        sd_scale = floor if sd_scale < floor else sd_scale
+        warm_w = nw >= season_min_obs
+        warm_d = nd >= season_min_obs
+        rw = xi - mw
+        rd = xi - md
         # signed seasonal residuals in their buckets' scales: one division each, used by the
         # spike rule and the shift confirmation alike (only a warm bucket's value is read)
-        zw = rw / sw_scale if warm_w else 0.0
-        zdd = rd / sd_scale if warm_d else 0.0
-        if season_select == 0.0:
-            if warm_w:
-                zs = abs(zw)
-                if zs < z:
-                    z = zs
-                    expected = s_mean[bw]
-                if abs(rw) < abs(rcus):
-                    rcus = rw
-            if warm_d:
-                zs = abs(zdd)
-                if zs < z:
-                    z = zs
-                    expected = s_mean[bd]
-                if abs(rd) < abs(rcus):
-                    rcus = rd
+        zw = rw / sw_scale
+        zw = zw if warm_w else 0.0
+        zdd = rd / sd_scale
+        zdd = zdd if warm_d else 0.0
+        if not select_best:
+            zs = abs(zw)
+            c = warm_w & (zs < z)
+            z = zs if c else z
+            expected = mw if c else expected
+            c = warm_w & (abs(rw) < abs(rcus))
+            rcus = rw if c else rcus
+            zs = abs(zdd)
+            c = warm_d & (zs < z)
+            z = zs if c else z
+            expected = md if c else expected
+            c = warm_d & (abs(rd) < abs(rcus))
+            rcus = rd if c else rcus
         else:
             best = e_f
             if warm_w and e_w < best:
                 best = e_w
                 z = abs(zw)
-                expected = s_mean[bw]
+                expected = mw
                 rcus = rw
             if warm_d and e_d < best:
                 z = abs(zdd)
-                expected = s_mean[bd]
+                expected = md
                 rcus = rd
 
         u = rcus * inv_scale
-        if u > cusum_clip:
-            u = cusum_clip
-        elif u < -cusum_clip:
-            u = -cusum_clip
+        u = cusum_clip if u > cusum_clip else u
+        u = -cusum_clip if u < -cusum_clip else u
         sp = sp + u - cusum_k
-        if sp < 0.0:
-            sp = 0.0
+        sp = 0.0 if sp < 0.0 else sp
         sn = sn - u - cusum_k
-        if sn < 0.0:
-            sn = 0.0
+        sn = 0.0 if sn < 0.0 else sn
         cs = sp if sp > sn else sn
         if warm_w or warm_d:
             # the residual against the season, in the bucket's own scale (the nearer bucket if both)
-            zc = math.inf
-            if warm_w:
-                zc = zw
-            if warm_d:
-                if abs(zdd) < abs(zc):
-                    zc = zdd
+            zc = zw if warm_w else math.inf
+            zc = zdd if (warm_d and abs(zdd) < abs(zc)) else zc
             cz = cz + confirm_alpha * (zc - cz)
             if shift_confirm > 0.0 and cs >= cusum_h and abs(cz) < shift_confirm:
                 # a daily ramp drifts from the slow level but stays inside the hour's seasonal
@@ -363,22 +381,16 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
         # and to its own calibrated (POT) threshold at the target false-alarm rate
         zn = z * ratio * pot_mult
         # zn/(zn+z_alarm) >= cs/(cs+cusum_h), without the two divisions
-        if zn * cusum_h >= cs * z_alarm:
-            score = zn / (zn + z_alarm)
-            kind = KIND_SPIKE
-        else:
-            score = cs / (cs + cusum_h)
-            kind = KIND_SHIFT
-            expected = xi - rcus
-        if range_margin > 0.0 and seen >= range_min_obs and hi > lo:
+        is_spike = zn * cusum_h >= cs * z_alarm
+        num = zn if is_spike else cs
+        score = num / (num + (z_alarm if is_spike else cusum_h))
+        kind = KIND_SPIKE if is_spike else KIND_SHIFT
+        expected = expected if is_spike else xi - rcus
+        if range_on and seen >= range_min_obs and hi > lo:
             # a new extreme well outside everything seen so far (HTM's "spatial anomaly")
             width = hi - lo
-            excess = 0.0
-            if xi > hi + range_margin * width:
-                excess = (xi - hi) / width
-            elif xi < lo - range_margin * width:
-                excess = (lo - xi) / width
-            if excess > 0.0:
+            if xi > hi + range_margin * width or xi < lo - range_margin * width:
+                excess = (xi - hi) / width if xi > hi else (lo - xi) / width
                 s_range = 0.5 + 0.49 * (excess / (excess + 1.0))
                 if s_range > score:
                     score = s_range
@@ -390,8 +402,7 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
             suppress_left -= 1
         elif score >= 0.5:
             suppress_left = suppress_points
-        if score < 0.5:
-            kind = KIND_NONE
+        kind = KIND_NONE if score < 0.5 else kind
         out_score[i] = score
         out_expected[i] = expected
         out_kind[i] = kind
@@ -399,22 +410,15 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
         # state update (after scoring: the score saw only the past)
         # no clipping while warming up: the scale is still being learnt
         lim = huber_k * scale if seen >= warmup else math.inf
-        if r > lim:
-            rc = lim
-        elif r < -lim:
-            rc = -lim
-        else:
-            rc = r
+        rc = lim if r > lim else r
+        rc = -lim if r < -lim else rc
         level = level + a_fast * rc
         ar = abs(r)
-        if ar > lim:
-            ar = lim
+        ar = lim if ar > lim else ar
         dev = dev + a_scale * (ar - dev)
         rs = xi - slow
-        if rs > lim:
-            rs = lim
-        elif rs < -lim:
-            rs = -lim
+        rs = lim if rs > lim else rs
+        rs = -lim if rs < -lim else rs
         slow = slow + a_slow * rs
         if cs >= cusum_h:
             # a sustained shift: re-baseline at the new level and start the CUSUM afresh
@@ -422,7 +426,7 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
             sn = 0.0
             level = xi
             slow = xi
-        if season_select != 0.0:
+        if select_best:
             ar = abs(r)
             if ar > lim:
                 ar = lim
@@ -437,18 +441,15 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
                 if ar > lim:
                     ar = lim
                 e_d = ar if e_d == math.inf else e_d + a_scale * (ar - e_d)
-        _season_update(s_mean, s_dev, s_n, bw, xi, huber_k * sw_scale, alpha_season, season_min_obs)
-        _season_update(s_mean, s_dev, s_n, bd, xi, huber_k * sd_scale, alpha_season, season_min_obs)
-        if z > q:
-            q = q * q_up
-            ratio = ratio * inv_q_up
-        else:
-            q = q * q_down
-            ratio = ratio * inv_q_down
+        mw, dw, nw = _season_step(mw, dw, nw, xi, huber_k * sw_scale, alpha_season, season_min_obs)
+        md, dd, nd = _season_step(md, dd, nd, xi, huber_k * sd_scale, alpha_season, season_min_obs)
+        up = z > q
+        q = q * (q_up if up else q_down)
+        ratio = ratio * (inv_q_up if up else inv_q_down)
         if q < tail_ref:
             q = tail_ref
             ratio = 1.0
-        if pot_risk > 0.0 and seen >= warmup:
+        if pot_on and seen >= warmup:
             if z > pot_t:
                 if zn < z_alarm:
                     # an ordinary exceedance (not an alarm) refits the GPD by the method of moments
@@ -483,15 +484,11 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
                 pot_t = pot_t * t_up
             else:
                 pot_t = pot_t * t_down
-                if pot_t < POT_T_MIN:
-                    pot_t = POT_T_MIN
-        if xi < lo:
-            lo = xi
-        if xi > hi:
-            hi = xi
+                pot_t = POT_T_MIN if pot_t < POT_T_MIN else pot_t
+        lo = xi if xi < lo else lo
+        hi = xi if xi > hi else hi
         d = abs(xi - prev_x)
-        if d > 0.0 and d < resolution:
-            resolution = d
+        resolution = d if (d > 0.0 and d < resolution) else resolution
         prev_x = xi
         prev_t = ti
         seen += 1
