@@ -95,6 +95,8 @@ SIGMA_PER_MAD = 1.2533141373155001  # sqrt(pi/2): mean abs deviation -> sigma fo
 POT_T_MIN = 0.5    # the POT threshold t never drops below half a scale (flat series)
 POT_GAMMA_MAX = 0.2  # GPD shape clamp
 
+INV_TABLE_MAX = 1 << 16  # entries of the 1/n table at most (512 KiB)
+
 KIND_NONE = 0
 KIND_SPIKE = 1
 KIND_SHIFT = 2
@@ -108,10 +110,10 @@ def hour_of_week(ts: int) -> int:
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
-def _season_step(m, dv, n, xi, slim, alpha, min_obs):
+def _season_step(m, dv, n, xi, slim, alpha, min_obs, inv):
     """Huber-clipped EWMA of a bucket's mean and abs deviation (returns the new mean, deviation,
     count); the first visit seeds the mean, and the clip applies once the bucket has `min_obs`
-    observations."""
+    observations. `inv[k]` is 1 / k (`reciprocals`): a lookup, not a division, while n is small."""
     if n < min_obs:
         slim = math.inf
     if n == 0.0:
@@ -119,7 +121,7 @@ def _season_step(m, dv, n, xi, slim, alpha, min_obs):
     else:
         a = alpha
         if alpha * n < 1.0:
-            a = 1.0 / n
+            a = inv[int(n)] if n < inv.shape[0] else 1.0 / n
         rb = xi - m
         arb = abs(rb)
         rb = slim if rb > slim else rb
@@ -138,11 +140,13 @@ def season_buckets(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @nb.njit(cache=True, error_model="numpy")
-def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
+def score_one(ts, bws, bds, x, p, inv, out_score, out_expected, out_kind):
     """Score one series in place. ts: int64 epoch seconds in arrival order, x: float64;
     bws / bds: the season buckets of ts (`season_buckets`), computed once per time axis.
 
-    A step back in time (out-of-order row) counts as one ordinary step.
+    inv: `reciprocals(p)`, the running-mean weights 1/n of the warm-up, looked up instead of
+    divided (the divider is the busiest unit of this loop). A step back in time
+    (out-of-order row) counts as one ordinary step.
     """
     alpha_fast = p[0]
     alpha_scale = p[1]
@@ -227,6 +231,7 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
     pot_on = pot_risk > 0.0
     select_best = season_select != 0.0
     range_on = range_margin > 0.0
+    tail_on = tail_eta != 0.0  # (0: q stays tail_ref, ratio 1, so the tracking is skipped)
 
     for i in range(x.shape[0]):
         xi = x[i]
@@ -293,12 +298,13 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
         # early on, a plain running mean (weight 1/n): an EWMA started at 0 would
         # underestimate the scale and alarm on the first ordinary wiggles
         # (alpha < 1/n written as alpha * n < 1: no division once warmed up)
+        inv_seen = inv[seen] if seen < inv.shape[0] else 1.0 / seen
         if a_fast * seen < 1.0:
-            a_fast = 1.0 / seen
+            a_fast = inv_seen
         if a_scale * seen < 1.0:
-            a_scale = 1.0 / seen
+            a_scale = inv_seen
         if a_slow * seen < 1.0:
-            a_slow = 1.0 / seen
+            a_slow = inv_seen
 
         # the hot path below is written as selects (x if c else y) rather than branches:
         # which model is nearest, the CUSUM's floor at 0 and the spike/shift choice flip
@@ -441,50 +447,51 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
                 if ar > lim:
                     ar = lim
                 e_d = ar if e_d == math.inf else e_d + a_scale * (ar - e_d)
-        mw, dw, nw = _season_step(mw, dw, nw, xi, huber_k * sw_scale, alpha_season, season_min_obs)
-        md, dd, nd = _season_step(md, dd, nd, xi, huber_k * sd_scale, alpha_season, season_min_obs)
-        up = z > q
-        q = q * (q_up if up else q_down)
-        ratio = ratio * (inv_q_up if up else inv_q_down)
-        if q < tail_ref:
-            q = tail_ref
-            ratio = 1.0
+        mw, dw, nw = _season_step(mw, dw, nw, xi, huber_k * sw_scale, alpha_season, season_min_obs, inv)
+        md, dd, nd = _season_step(md, dd, nd, xi, huber_k * sd_scale, alpha_season, season_min_obs, inv)
+        if tail_on:
+            up = z > q
+            q = q * (q_up if up else q_down)
+            ratio = ratio * (inv_q_up if up else inv_q_down)
+            if q < tail_ref:
+                q = tail_ref
+                ratio = 1.0
         if pot_on and seen >= warmup:
-            if z > pot_t:
-                if zn < z_alarm:
-                    # an ordinary exceedance (not an alarm) refits the GPD by the method of moments
-                    y = z - pot_t
-                    pot_n += 1.0
-                    a = pot_alpha
-                    if pot_alpha * pot_n < 1.0:
-                        a = 1.0 / pot_n
-                    pot_m1 = pot_m1 + a * (y - pot_m1)
-                    pot_m2 = pot_m2 + a * (y * y - pot_m2)
-                    if pot_n >= pot_min_exc:
-                        var = pot_m2 - pot_m1 * pot_m1
-                        if var > 0.0:
-                            k2 = pot_m1 * pot_m1 / var
-                            gam = 0.5 * (1.0 - k2)
-                            sig = 0.5 * pot_m1 * (1.0 + k2)
-                        else:
-                            gam = 0.0
-                            sig = pot_m1
-                        if gam > POT_GAMMA_MAX:
-                            gam = POT_GAMMA_MAX
-                        elif gam < -POT_GAMMA_MAX:
-                            gam = -POT_GAMMA_MAX
-                        if abs(gam) > 1e-6:
-                            ext = sig / gam * (math.exp(-gam * log_pot_r) - 1.0)
-                        else:
-                            ext = -sig * log_pot_r
-                        thr = pot_t + ext
-                        if thr < pot_z_min:
-                            thr = pot_z_min
-                        pot_mult = z_alarm / thr
-                pot_t = pot_t * t_up
-            else:
-                pot_t = pot_t * t_down
-                pot_t = POT_T_MIN if pot_t < POT_T_MIN else pot_t
+            # about 1 - pot_q0 of the points exceed t, at random: the step of t is a select,
+            # only the rarer refit (an exceedance that did not alarm) is a branch
+            exc = z > pot_t
+            if exc and zn < z_alarm:
+                # an ordinary exceedance (not an alarm) refits the GPD by the method of moments
+                y = z - pot_t
+                pot_n += 1.0
+                a = pot_alpha
+                if pot_alpha * pot_n < 1.0:
+                    a = inv[int(pot_n)] if pot_n < inv.shape[0] else 1.0 / pot_n
+                pot_m1 = pot_m1 + a * (y - pot_m1)
+                pot_m2 = pot_m2 + a * (y * y - pot_m2)
+                if pot_n >= pot_min_exc:
+                    var = pot_m2 - pot_m1 * pot_m1
+                    if var > 0.0:
+                        k2 = pot_m1 * pot_m1 / var
+                        gam = 0.5 * (1.0 - k2)
+                        sig = 0.5 * pot_m1 * (1.0 + k2)
+                    else:
+                        gam = 0.0
+                        sig = pot_m1
+                    if gam > POT_GAMMA_MAX:
+                        gam = POT_GAMMA_MAX
+                    elif gam < -POT_GAMMA_MAX:
+                        gam = -POT_GAMMA_MAX
+                    if abs(gam) > 1e-6:
+                        ext = sig / gam * (math.exp(-gam * log_pot_r) - 1.0)
+                    else:
+                        ext = -sig * log_pot_r
+                    thr = pot_t + ext
+                    if thr < pot_z_min:
+                        thr = pot_z_min
+                    pot_mult = z_alarm / thr
+            pot_t = pot_t * (t_up if exc else t_down)
+            pot_t = POT_T_MIN if (pot_t < POT_T_MIN and not exc) else pot_t  # the floor binds on the way down
         lo = xi if xi < lo else lo
         hi = xi if xi > hi else hi
         d = abs(xi - prev_x)
@@ -495,10 +502,10 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy")
-def score_batch(ts, bws, bds, x, p, out_score, out_expected, out_kind):
+def score_batch(ts, bws, bds, x, p, inv, out_score, out_expected, out_kind):
     """Score many series at once (rows), sharing one time axis; rows run in parallel."""
     for s in nb.prange(x.shape[0]):
-        score_one(ts, bws, bds, x[s], p, out_score[s], out_expected[s], out_kind[s])
+        score_one(ts, bws, bds, x[s], p, inv, out_score[s], out_expected[s], out_kind[s])
 
 
 def score_series(ts: np.ndarray, values: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -512,7 +519,7 @@ def score_series(ts: np.ndarray, values: np.ndarray, params: np.ndarray) -> tupl
     expected = np.empty_like(x)
     kind = np.empty(x.shape, dtype=np.int8)
     bws, bds = season_buckets(ts)
-    score_one(ts, bws, bds, x, p, score, expected, kind)
+    score_one(ts, bws, bds, x, p, reciprocals(p), score, expected, kind)
     return score, expected, kind
 
 
@@ -527,8 +534,20 @@ def score_matrix(ts: np.ndarray, values: np.ndarray, params: np.ndarray) -> tupl
     expected = np.empty_like(x)
     kind = np.empty(x.shape, dtype=np.int8)
     bws, bds = season_buckets(ts)
-    score_batch(ts, bws, bds, x, p, score, expected, kind)
+    score_batch(ts, bws, bds, x, p, reciprocals(p), score, expected, kind)
     return score, expected, kind
+
+
+def reciprocals(p: np.ndarray) -> np.ndarray:
+    """1 / k for every k below the longest running-mean phase (1 / smallest EWMA weight), k = 0 unused.
+
+    A running mean uses weight 1/n while alpha * n < 1; the table holds exactly the values the
+    division would give, so the lookup changes no bit of the output. Capped; past it, the kernel divides.
+    """
+    alphas = [a for a in (p[0], p[1], p[2], p[3], p[28]) if a > 0.0]
+    n = int(min(1.0 / min(alphas), float(INV_TABLE_MAX))) + 2 if alphas else 2
+    with np.errstate(divide="ignore"):
+        return 1.0 / np.arange(n, dtype=np.float64)
 
 
 def _check_params(params: np.ndarray) -> np.ndarray:
