@@ -132,17 +132,17 @@ def _season_step(m, dv, n, xi, slim, alpha, min_obs, inv):
     return m, dv, n + 1.0
 
 
-def season_buckets(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Hour-of-week and hour-of-day bucket indices (into one state array of 168 + 24)."""
+def season_buckets(ts: np.ndarray) -> np.ndarray:
+    """Hour-of-week bucket indices; the hour-of-day bucket of b is N_BUCKETS + b % 24
+    (one state array of 168 + 24 rows)."""
     hours = ts // 3600
-    bw = ((hours // 24 + 3) % 7) * 24 + hours % 24
-    return bw.astype(np.int64), (N_BUCKETS + hours % 24).astype(np.int64)
+    return (((hours // 24 + 3) % 7) * 24 + hours % 24).astype(np.int64)
 
 
 @nb.njit(cache=True, error_model="numpy")
-def score_one(ts, bws, bds, x, p, inv, out_score, out_expected, out_kind):
+def score_one(ts, bws, x, p, inv, out_score, out_expected, out_kind):
     """Score one series in place. ts: int64 epoch seconds in arrival order, x: float64;
-    bws / bds: the season buckets of ts (`season_buckets`), computed once per time axis.
+    bws: the hour-of-week buckets of ts (`season_buckets`), computed once per time axis.
 
     inv: `reciprocals(p)`, the running-mean weights 1/n of the warm-up, looked up instead of
     divided (the divider is the busiest unit of this loop). A step back in time
@@ -242,25 +242,23 @@ def score_one(ts, bws, bds, x, p, inv, out_score, out_expected, out_kind):
             out_kind[i] = KIND_NONE
             continue
         bw = bws[i]
-        bd = bds[i]
         if bw != cur_w:
+            # a new hour: both buckets change together (the day bucket is the week bucket's hour)
             if cur_w >= 0:
                 st[cur_w, 0] = mw
                 st[cur_w, 1] = dw
                 st[cur_w, 2] = nw
-            cur_w = bw
-            mw = st[bw, 0]
-            dw = st[bw, 1]
-            nw = st[bw, 2]
-        if bd != cur_d:
-            if cur_d >= 0:
                 st[cur_d, 0] = md
                 st[cur_d, 1] = dd
                 st[cur_d, 2] = nd
-            cur_d = bd
-            md = st[bd, 0]
-            dd = st[bd, 1]
-            nd = st[bd, 2]
+            cur_w = bw
+            cur_d = N_BUCKETS + bw % 24
+            mw = st[cur_w, 0]
+            dw = st[cur_w, 1]
+            nw = st[cur_w, 2]
+            md = st[cur_d, 0]
+            dd = st[cur_d, 1]
+            nd = st[cur_d, 2]
         if seen == 0:
             level = xi
             slow = xi
@@ -502,10 +500,10 @@ def score_one(ts, bws, bds, x, p, inv, out_score, out_expected, out_kind):
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy")
-def score_batch(ts, bws, bds, x, p, inv, out_score, out_expected, out_kind):
+def score_batch(ts, bws, x, p, inv, out_score, out_expected, out_kind):
     """Score many series at once (rows), sharing one time axis; rows run in parallel."""
     for s in nb.prange(x.shape[0]):
-        score_one(ts, bws, bds, x[s], p, inv, out_score[s], out_expected[s], out_kind[s])
+        score_one(ts, bws, x[s], p, inv, out_score[s], out_expected[s], out_kind[s])
 
 
 def score_series(ts: np.ndarray, values: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -518,8 +516,7 @@ def score_series(ts: np.ndarray, values: np.ndarray, params: np.ndarray) -> tupl
     score = np.empty_like(x)
     expected = np.empty_like(x)
     kind = np.empty(x.shape, dtype=np.int8)
-    bws, bds = season_buckets(ts)
-    score_one(ts, bws, bds, x, p, reciprocals(p), score, expected, kind)
+    score_one(ts, season_buckets(ts), x, p, reciprocals(p), score, expected, kind)
     return score, expected, kind
 
 
@@ -533,8 +530,7 @@ def score_matrix(ts: np.ndarray, values: np.ndarray, params: np.ndarray) -> tupl
     score = np.empty_like(x)
     expected = np.empty_like(x)
     kind = np.empty(x.shape, dtype=np.int8)
-    bws, bds = season_buckets(ts)
-    score_batch(ts, bws, bds, x, p, reciprocals(p), score, expected, kind)
+    score_batch(ts, season_buckets(ts), x, p, reciprocals(p), score, expected, kind)
     return score, expected, kind
 
 
