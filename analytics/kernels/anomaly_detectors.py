@@ -45,7 +45,12 @@ multiplied by `suppress_factor` for `suppress_points` points (hysteresis): one
 incident raises one alarm, not twenty.
 
 Parameters travel as one float64 array (see `PARAM_NAMES`); the NumPy reference in
-`anomaly_reference.py` implements the same recurrence and a test proves they agree.
+tests/reference/anomaly.py implements the same recurrence and a test proves they agree.
+
+Speed: the loop is bound by instructions per point (about 40 live values for 16 registers, so
+much of the state lives on the stack), not by memory. What helps and keeps every output bit:
+the current hour's two season buckets stay in locals until the hour changes, data-dependent
+choices are selects rather than branches, and the warm-up weights 1/n come from a table.
 """
 
 from __future__ import annotations
