@@ -11,6 +11,13 @@ time, vectorised over series) measured in the same run on `--ref-series` series 
 scaled linearly, with a check that both give the same numbers. Each phase runs in its
 own child process so its peak RSS is its own.
 
+Kernel against kernel: the kernel of `--baseline` (a git revision, default `main`, read with
+`git show` into a temporary module) and the working tree's, on the same `--cmp-series` series
+in the same process, alternating, `--reps` times on 1 and on 2 threads; the figure is CPU time
+(all threads) per point, i.e. ns/point/thread, minimum over the repetitions (the wall clock of a
+shared machine says more about the neighbours than about the kernel). Both must give
+bit-identical output.
+
 NAB: every file of ../shared/data/nab scored with the one default configuration and
 evaluated by benchmarks/nab_score.py (standard / low-FP / low-FN, per category),
 printed next to the published NAB scoreboard. Caveat: the EWMA / CUSUM / range defaults
@@ -23,9 +30,13 @@ held-out categories separately.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import multiprocessing as mp
 import resource
+import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -105,6 +116,42 @@ def _reference_phase(ref_series: int, n_points: int, q) -> None:
            "expected_max_rel_diff": float(np.max(np.abs(e - e_ref) / np.maximum(np.abs(e_ref), 1e-300)))})
 
 
+def _compare_phase(baseline: str, n_series: int, n_points: int, reps: int, q) -> None:
+    import numba
+
+    from inferledger.analytics.anomaly.settings import DetectorConfig
+    from inferledger.analytics.kernels import anomaly_detectors as new
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        src = subprocess.run(["git", "show", f"{baseline}:analytics/kernels/anomaly_detectors.py"], cwd=root,
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        q.put({"error": f"cannot read the kernel at {baseline!r}: {e}"})
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "anomaly_detectors_baseline.py"
+        path.write_text(src)
+        spec = importlib.util.spec_from_file_location("anomaly_detectors_baseline", path)
+        old = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(old)
+        params = DetectorConfig().params()
+        ts, x = make_chunk(n_series, n_points, seed=7)
+        outs = [m.score_matrix(ts, x, params) for m in (old, new)]  # compiles, and the equality check
+        same = all(np.array_equal(a, b, equal_nan=True) for a, b in zip(*outs))
+        res: dict = {"same": same, "points": x.size}
+        for threads in (1, 2):
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            best = {"old": float("inf"), "new": float("inf")}
+            for _ in range(reps):
+                for name, m in (("old", old), ("new", new)):
+                    c = time.process_time()
+                    m.score_matrix(ts, x, params)
+                    best[name] = min(best[name], time.process_time() - c)
+            res[threads] = {k: v / x.size * 1e9 for k, v in best.items()}
+    q.put(res)
+
+
 def _in_child(target, *args) -> dict:
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
@@ -115,7 +162,8 @@ def _in_child(target, *args) -> dict:
     return out
 
 
-def throughput(n_series: int, days: int, chunk: int, ref_series: int) -> None:
+def throughput(n_series: int, days: int, chunk: int, ref_series: int, baseline: str | None = None,
+               cmp_series: int = 300, reps: int = 7) -> None:
     n_points = days * 86400 // STEP
     total = n_series * n_points
     print(f"== throughput: {n_series:,} series x {days} days at 5 min = {total / 1e6:.1f} M points ==")
@@ -134,6 +182,17 @@ def throughput(n_series: int, days: int, chunk: int, ref_series: int) -> None:
     print(f"speed-up         : {ref_scaled / k['seconds']:.0f}x   goal < 2 s for 10,000 x 30 days: {goal}")
     print(f"same numbers     : max |score diff| {r['max_abs_diff']:.1e}, expected max rel diff "
           f"{r['expected_max_rel_diff']:.1e}, kinds equal: {r['kinds_equal']}")
+    if baseline:
+        c = _in_child(_compare_phase, baseline, cmp_series, n_points, reps)
+        if "error" in c:
+            print(f"kernel vs {baseline}: skipped ({c['error']})")
+            return
+        print(f"kernel vs {baseline} ({cmp_series} series x {n_points:,} points, CPU ns/point/thread, min of {reps}; "
+              f"bit-identical output: {c['same']})")
+        for threads in (1, 2):
+            o, n = c[threads]["old"], c[threads]["new"]
+            print(f"  {threads} thread{'s' if threads > 1 else ' '}        : {baseline} {o:.1f}   this tree {n:.1f}"
+                  f"   ({o / n:.2f}x)")
 
 
 def nab(nab_dir: str | None) -> None:
@@ -185,12 +244,15 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--chunk", type=int, default=1_000, help="series per kernel call")
     ap.add_argument("--ref-series", type=int, default=1_000, help="series the NumPy reference runs on")
+    ap.add_argument("--baseline", default="main", help="git revision whose kernel is timed beside this one ('' skips)")
+    ap.add_argument("--cmp-series", type=int, default=300, help="series of the kernel-vs-kernel comparison")
+    ap.add_argument("--reps", type=int, default=7, help="repetitions of the kernel-vs-kernel comparison")
     ap.add_argument("--nab-dir", default=None)
     ap.add_argument("--skip-nab", action="store_true")
     ap.add_argument("--skip-throughput", action="store_true")
     args = ap.parse_args()
     if not args.skip_throughput:
-        throughput(args.series, args.days, args.chunk, args.ref_series)
+        throughput(args.series, args.days, args.chunk, args.ref_series, args.baseline, args.cmp_series, args.reps)
     if not args.skip_nab:
         nab(args.nab_dir)
 

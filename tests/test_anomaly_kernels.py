@@ -68,6 +68,21 @@ def test_numba_kernel_equals_numpy_reference(cfg):
     assert np.array_equal(one.score, got.score[4])
 
 
+def test_kernel_past_its_reciprocal_table_divides_to_the_same_numbers(monkeypatch):
+    # the running-mean weights 1/n come from a table while n is small and from a division
+    # beyond it; with the table cut to 8 entries every later weight takes the division path
+    import inferledger.analytics.kernels.anomaly_detectors as kern
+
+    cfg = DetectorConfig()
+    ts, x = _mixed_batch()
+    monkeypatch.setattr(kern, "INV_TABLE_MAX", 8)
+    assert kern.reciprocals(cfg.params()).shape == (10,)
+    got = score_many(ts, x, cfg)
+    ref_score, _ref_expected, ref_kind = score_matrix_reference(ts, x, cfg.params())
+    np.testing.assert_allclose(got.score, ref_score, rtol=0, atol=1e-12)
+    assert np.array_equal(got.kind, ref_kind)
+
+
 def test_hour_of_week_matches_calendar():
     ts = np.array([T0, T0 + 3 * 86400, T0 + 3 * 86400 + 3600 * 13 + 59], dtype=np.int64)
     # 2024-03-01 is a Friday (Monday = 0): hour 4*24; 2024-03-04 is a Monday

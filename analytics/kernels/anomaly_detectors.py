@@ -45,7 +45,12 @@ multiplied by `suppress_factor` for `suppress_points` points (hysteresis): one
 incident raises one alarm, not twenty.
 
 Parameters travel as one float64 array (see `PARAM_NAMES`); the NumPy reference in
-`anomaly_reference.py` implements the same recurrence and a test proves they agree.
+tests/reference/anomaly.py implements the same recurrence and a test proves they agree.
+
+Speed: the loop is bound by instructions per point (about 40 live values for 16 registers, so
+much of the state lives on the stack), not by memory. What helps and keeps every output bit:
+the current hour's two season buckets stay in locals until the hour changes, data-dependent
+choices are selects rather than branches, and the warm-up weights 1/n come from a table.
 """
 
 from __future__ import annotations
@@ -95,6 +100,8 @@ SIGMA_PER_MAD = 1.2533141373155001  # sqrt(pi/2): mean abs deviation -> sigma fo
 POT_T_MIN = 0.5    # the POT threshold t never drops below half a scale (flat series)
 POT_GAMMA_MAX = 0.2  # GPD shape clamp
 
+INV_TABLE_MAX = 1 << 16  # entries of the 1/n table at most (512 KiB)
+
 KIND_NONE = 0
 KIND_SPIKE = 1
 KIND_SHIFT = 2
@@ -108,43 +115,43 @@ def hour_of_week(ts: int) -> int:
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
-def _season_update(s_mean, s_dev, s_n, b, xi, slim, alpha, min_obs):
-    """Huber-clipped EWMA of a bucket's mean and abs deviation; the first visit seeds the mean,
-    and the clip applies once the bucket has `min_obs` observations."""
-    if s_n[b] < min_obs:
+def _season_step(m, dv, n, xi, slim, alpha, min_obs, inv):
+    """Huber-clipped EWMA of a bucket's mean and abs deviation (returns the new mean, deviation,
+    count); the first visit seeds the mean, and the clip applies once the bucket has `min_obs`
+    observations. `inv[k]` is 1 / k (`reciprocals`): a lookup, not a division, while n is small."""
+    if n < min_obs:
         slim = math.inf
-    if s_n[b] == 0.0:
-        s_mean[b] = xi
+    if n == 0.0:
+        m = xi
     else:
         a = alpha
-        if alpha * s_n[b] < 1.0:
-            a = 1.0 / s_n[b]
-        rb = xi - s_mean[b]
+        if alpha * n < 1.0:
+            a = inv[int(n)] if n < inv.shape[0] else 1.0 / n
+        rb = xi - m
         arb = abs(rb)
-        if rb > slim:
-            rb = slim
-        elif rb < -slim:
-            rb = -slim
-        if arb > slim:
-            arb = slim
-        s_mean[b] = s_mean[b] + a * rb
-        s_dev[b] = s_dev[b] + a * (arb - s_dev[b])
-    s_n[b] = s_n[b] + 1.0
+        rb = slim if rb > slim else rb
+        rb = -slim if rb < -slim else rb
+        arb = slim if arb > slim else arb
+        m = m + a * rb
+        dv = dv + a * (arb - dv)
+    return m, dv, n + 1.0
 
 
-def season_buckets(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Hour-of-week and hour-of-day bucket indices (into one state array of 168 + 24)."""
+def season_buckets(ts: np.ndarray) -> np.ndarray:
+    """Hour-of-week bucket indices; the hour-of-day bucket of b is N_BUCKETS + b % 24
+    (one state array of 168 + 24 rows)."""
     hours = ts // 3600
-    bw = ((hours // 24 + 3) % 7) * 24 + hours % 24
-    return bw.astype(np.int64), (N_BUCKETS + hours % 24).astype(np.int64)
+    return (((hours // 24 + 3) % 7) * 24 + hours % 24).astype(np.int64)
 
 
 @nb.njit(cache=True, error_model="numpy")
-def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
+def score_one(ts, bws, x, p, inv, out_score, out_expected, out_kind):
     """Score one series in place. ts: int64 epoch seconds in arrival order, x: float64;
-    bws / bds: the season buckets of ts (`season_buckets`), computed once per time axis.
+    bws: the hour-of-week buckets of ts (`season_buckets`), computed once per time axis.
 
-    A step back in time (out-of-order row) counts as one ordinary step.
+    inv: `reciprocals(p)`, the running-mean weights 1/n of the warm-up, looked up instead of
+    divided (the divider is the busiest unit of this loop). A step back in time
+    (out-of-order row) counts as one ordinary step.
     """
     alpha_fast = p[0]
     alpha_scale = p[1]
@@ -189,9 +196,19 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
     inv_q_up = 1.0 / q_up
     inv_q_down = 1.0 / q_down
 
-    s_mean = np.zeros(N_BUCKETS + 24)
-    s_dev = np.zeros(N_BUCKETS + 24)
-    s_n = np.zeros(N_BUCKETS + 24)
+    # season state, one row per bucket: (EWMA mean, EW abs deviation, observations).
+    # The current hour's two rows live in locals (mw, dw, nw / md, dd, nd) and are written
+    # back only when the hour changes: a 5-minute series visits the same buckets 12 times in
+    # a row, and keeping them in registers takes a store and reload off every point's chain.
+    st = np.zeros((N_BUCKETS + 24, 3))
+    cur_w = -1
+    cur_d = -1
+    mw = 0.0
+    dw = 0.0
+    nw = 0.0
+    md = 0.0
+    dd = 0.0
+    nd = 0.0
     level = 0.0
     dev = 0.0
     slow = 0.0
@@ -216,6 +233,10 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
     pot_m1 = 0.0     # EW mean of the excess z - t
     pot_m2 = 0.0     # EW mean of its square
     pot_mult = 1.0   # z_alarm / calibrated threshold: spike z is rescaled by it
+    pot_on = pot_risk > 0.0
+    select_best = season_select != 0.0
+    range_on = range_margin > 0.0
+    tail_on = tail_eta != 0.0  # (0: q stays tail_ref, ratio 1, so the tracking is skipped)
 
     for i in range(x.shape[0]):
         xi = x[i]
@@ -225,6 +246,24 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
             out_expected[i] = level if seen > 0 else math.nan
             out_kind[i] = KIND_NONE
             continue
+        bw = bws[i]
+        if bw != cur_w:
+            # a new hour: both buckets change together (the day bucket is the week bucket's hour)
+            if cur_w >= 0:
+                st[cur_w, 0] = mw
+                st[cur_w, 1] = dw
+                st[cur_w, 2] = nw
+                st[cur_d, 0] = md
+                st[cur_d, 1] = dd
+                st[cur_d, 2] = nd
+            cur_w = bw
+            cur_d = N_BUCKETS + bw % 24
+            mw = st[cur_w, 0]
+            dw = st[cur_w, 1]
+            nw = st[cur_w, 2]
+            md = st[cur_d, 0]
+            dd = st[cur_d, 1]
+            nd = st[cur_d, 2]
         if seen == 0:
             level = xi
             slow = xi
@@ -232,10 +271,10 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
             prev_t = ti
             lo = xi
             hi = xi
-            s_mean[bws[i]] = xi
-            s_n[bws[i]] = 1.0
-            s_mean[bds[i]] = xi
-            s_n[bds[i]] = 1.0
+            mw = xi
+            nw = 1.0
+            md = xi
+            nd = 1.0
             seen = 1
             out_score[i] = 0.0
             out_expected[i] = xi
@@ -262,24 +301,24 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
         # early on, a plain running mean (weight 1/n): an EWMA started at 0 would
         # underestimate the scale and alarm on the first ordinary wiggles
         # (alpha < 1/n written as alpha * n < 1: no division once warmed up)
+        inv_seen = inv[seen] if seen < inv.shape[0] else 1.0 / seen
         if a_fast * seen < 1.0:
-            a_fast = 1.0 / seen
+            a_fast = inv_seen
         if a_scale * seen < 1.0:
-            a_scale = 1.0 / seen
+            a_scale = inv_seen
         if a_slow * seen < 1.0:
-            a_slow = 1.0 / seen
+            a_slow = inv_seen
 
+        # the hot path below is written as selects (x if c else y) rather than branches:
+        # which model is nearest, the CUSUM's floor at 0 and the spike/shift choice flip
+        # from point to point, and a mispredicted branch costs more than both sides
         floor = abs_floor
         f = rel_floor * abs(slow)
-        if f > floor:
-            floor = f
-        if resolution < math.inf:
-            f = res_floor * resolution
-            if f > floor:
-                floor = f
+        floor = f if f > floor else floor
+        f = res_floor * resolution
+        floor = f if (resolution < math.inf and f > floor) else floor
         scale = dev * SIGMA_PER_MAD
-        if scale < floor:
-            scale = floor
+        scale = floor if scale < floor else scale
 
         inv_scale = 1.0 / scale
         r = xi - level
@@ -287,69 +326,57 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
         expected = level
         # CUSUM residual: against the slow level, or a seasonal mean where that fits better
         rcus = xi - slow
-        bw = bws[i]
-        bd = bds[i]
-        sw_scale = s_dev[bw] * SIGMA_PER_MAD
-        if sw_scale < floor:
-            sw_scale = floor
-        sd_scale = s_dev[bd] * SIGMA_PER_MAD
-        if sd_scale < floor:
-            sd_scale = floor
-        warm_w = s_n[bw] >= season_min_obs
-        warm_d = s_n[bd] >= season_min_obs
-        rw = xi - s_mean[bw]
-        rd = xi - s_mean[bd]
+        sw_scale = dw * SIGMA_PER_MAD
+        sw_scale = floor if sw_scale < floor else sw_scale
+        sd_scale = dd * SIGMA_PER_MAD
+        sd_scale = floor if sd_scale < floor else sd_scale
+        warm_w = nw >= season_min_obs
+        warm_d = nd >= season_min_obs
+        rw = xi - mw
+        rd = xi - md
         # signed seasonal residuals in their buckets' scales: one division each, used by the
         # spike rule and the shift confirmation alike (only a warm bucket's value is read)
-        zw = rw / sw_scale if warm_w else 0.0
-        zdd = rd / sd_scale if warm_d else 0.0
-        if season_select == 0.0:
-            if warm_w:
-                zs = abs(zw)
-                if zs < z:
-                    z = zs
-                    expected = s_mean[bw]
-                if abs(rw) < abs(rcus):
-                    rcus = rw
-            if warm_d:
-                zs = abs(zdd)
-                if zs < z:
-                    z = zs
-                    expected = s_mean[bd]
-                if abs(rd) < abs(rcus):
-                    rcus = rd
+        zw = rw / sw_scale
+        zw = zw if warm_w else 0.0
+        zdd = rd / sd_scale
+        zdd = zdd if warm_d else 0.0
+        if not select_best:
+            zs = abs(zw)
+            c = warm_w & (zs < z)
+            z = zs if c else z
+            expected = mw if c else expected
+            c = warm_w & (abs(rw) < abs(rcus))
+            rcus = rw if c else rcus
+            zs = abs(zdd)
+            c = warm_d & (zs < z)
+            z = zs if c else z
+            expected = md if c else expected
+            c = warm_d & (abs(rd) < abs(rcus))
+            rcus = rd if c else rcus
         else:
             best = e_f
             if warm_w and e_w < best:
                 best = e_w
                 z = abs(zw)
-                expected = s_mean[bw]
+                expected = mw
                 rcus = rw
             if warm_d and e_d < best:
                 z = abs(zdd)
-                expected = s_mean[bd]
+                expected = md
                 rcus = rd
 
         u = rcus * inv_scale
-        if u > cusum_clip:
-            u = cusum_clip
-        elif u < -cusum_clip:
-            u = -cusum_clip
+        u = cusum_clip if u > cusum_clip else u
+        u = -cusum_clip if u < -cusum_clip else u
         sp = sp + u - cusum_k
-        if sp < 0.0:
-            sp = 0.0
+        sp = 0.0 if sp < 0.0 else sp
         sn = sn - u - cusum_k
-        if sn < 0.0:
-            sn = 0.0
+        sn = 0.0 if sn < 0.0 else sn
         cs = sp if sp > sn else sn
         if warm_w or warm_d:
             # the residual against the season, in the bucket's own scale (the nearer bucket if both)
-            zc = math.inf
-            if warm_w:
-                zc = zw
-            if warm_d:
-                if abs(zdd) < abs(zc):
-                    zc = zdd
+            zc = zw if warm_w else math.inf
+            zc = zdd if (warm_d and abs(zdd) < abs(zc)) else zc
             cz = cz + confirm_alpha * (zc - cz)
             if shift_confirm > 0.0 and cs >= cusum_h and abs(cz) < shift_confirm:
                 # a daily ramp drifts from the slow level but stays inside the hour's seasonal
@@ -363,22 +390,16 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
         # and to its own calibrated (POT) threshold at the target false-alarm rate
         zn = z * ratio * pot_mult
         # zn/(zn+z_alarm) >= cs/(cs+cusum_h), without the two divisions
-        if zn * cusum_h >= cs * z_alarm:
-            score = zn / (zn + z_alarm)
-            kind = KIND_SPIKE
-        else:
-            score = cs / (cs + cusum_h)
-            kind = KIND_SHIFT
-            expected = xi - rcus
-        if range_margin > 0.0 and seen >= range_min_obs and hi > lo:
+        is_spike = zn * cusum_h >= cs * z_alarm
+        num = zn if is_spike else cs
+        score = num / (num + (z_alarm if is_spike else cusum_h))
+        kind = KIND_SPIKE if is_spike else KIND_SHIFT
+        expected = expected if is_spike else xi - rcus
+        if range_on and seen >= range_min_obs and hi > lo:
             # a new extreme well outside everything seen so far (HTM's "spatial anomaly")
             width = hi - lo
-            excess = 0.0
-            if xi > hi + range_margin * width:
-                excess = (xi - hi) / width
-            elif xi < lo - range_margin * width:
-                excess = (lo - xi) / width
-            if excess > 0.0:
+            if xi > hi + range_margin * width or xi < lo - range_margin * width:
+                excess = (xi - hi) / width if xi > hi else (lo - xi) / width
                 s_range = 0.5 + 0.49 * (excess / (excess + 1.0))
                 if s_range > score:
                     score = s_range
@@ -390,8 +411,7 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
             suppress_left -= 1
         elif score >= 0.5:
             suppress_left = suppress_points
-        if score < 0.5:
-            kind = KIND_NONE
+        kind = KIND_NONE if score < 0.5 else kind
         out_score[i] = score
         out_expected[i] = expected
         out_kind[i] = kind
@@ -399,22 +419,15 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
         # state update (after scoring: the score saw only the past)
         # no clipping while warming up: the scale is still being learnt
         lim = huber_k * scale if seen >= warmup else math.inf
-        if r > lim:
-            rc = lim
-        elif r < -lim:
-            rc = -lim
-        else:
-            rc = r
+        rc = lim if r > lim else r
+        rc = -lim if r < -lim else rc
         level = level + a_fast * rc
         ar = abs(r)
-        if ar > lim:
-            ar = lim
+        ar = lim if ar > lim else ar
         dev = dev + a_scale * (ar - dev)
         rs = xi - slow
-        if rs > lim:
-            rs = lim
-        elif rs < -lim:
-            rs = -lim
+        rs = lim if rs > lim else rs
+        rs = -lim if rs < -lim else rs
         slow = slow + a_slow * rs
         if cs >= cusum_h:
             # a sustained shift: re-baseline at the new level and start the CUSUM afresh
@@ -422,7 +435,7 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
             sn = 0.0
             level = xi
             slow = xi
-        if season_select != 0.0:
+        if select_best:
             ar = abs(r)
             if ar > lim:
                 ar = lim
@@ -437,71 +450,65 @@ def score_one(ts, bws, bds, x, p, out_score, out_expected, out_kind):
                 if ar > lim:
                     ar = lim
                 e_d = ar if e_d == math.inf else e_d + a_scale * (ar - e_d)
-        _season_update(s_mean, s_dev, s_n, bw, xi, huber_k * sw_scale, alpha_season, season_min_obs)
-        _season_update(s_mean, s_dev, s_n, bd, xi, huber_k * sd_scale, alpha_season, season_min_obs)
-        if z > q:
-            q = q * q_up
-            ratio = ratio * inv_q_up
-        else:
-            q = q * q_down
-            ratio = ratio * inv_q_down
-        if q < tail_ref:
-            q = tail_ref
-            ratio = 1.0
-        if pot_risk > 0.0 and seen >= warmup:
-            if z > pot_t:
-                if zn < z_alarm:
-                    # an ordinary exceedance (not an alarm) refits the GPD by the method of moments
-                    y = z - pot_t
-                    pot_n += 1.0
-                    a = pot_alpha
-                    if pot_alpha * pot_n < 1.0:
-                        a = 1.0 / pot_n
-                    pot_m1 = pot_m1 + a * (y - pot_m1)
-                    pot_m2 = pot_m2 + a * (y * y - pot_m2)
-                    if pot_n >= pot_min_exc:
-                        var = pot_m2 - pot_m1 * pot_m1
-                        if var > 0.0:
-                            k2 = pot_m1 * pot_m1 / var
-                            gam = 0.5 * (1.0 - k2)
-                            sig = 0.5 * pot_m1 * (1.0 + k2)
-                        else:
-                            gam = 0.0
-                            sig = pot_m1
-                        if gam > POT_GAMMA_MAX:
-                            gam = POT_GAMMA_MAX
-                        elif gam < -POT_GAMMA_MAX:
-                            gam = -POT_GAMMA_MAX
-                        if abs(gam) > 1e-6:
-                            ext = sig / gam * (math.exp(-gam * log_pot_r) - 1.0)
-                        else:
-                            ext = -sig * log_pot_r
-                        thr = pot_t + ext
-                        if thr < pot_z_min:
-                            thr = pot_z_min
-                        pot_mult = z_alarm / thr
-                pot_t = pot_t * t_up
-            else:
-                pot_t = pot_t * t_down
-                if pot_t < POT_T_MIN:
-                    pot_t = POT_T_MIN
-        if xi < lo:
-            lo = xi
-        if xi > hi:
-            hi = xi
+        mw, dw, nw = _season_step(mw, dw, nw, xi, huber_k * sw_scale, alpha_season, season_min_obs, inv)
+        md, dd, nd = _season_step(md, dd, nd, xi, huber_k * sd_scale, alpha_season, season_min_obs, inv)
+        if tail_on:
+            up = z > q
+            q = q * (q_up if up else q_down)
+            ratio = ratio * (inv_q_up if up else inv_q_down)
+            if q < tail_ref:
+                q = tail_ref
+                ratio = 1.0
+        if pot_on and seen >= warmup:
+            # about 1 - pot_q0 of the points exceed t, at random: the step of t is a select,
+            # only the rarer refit (an exceedance that did not alarm) is a branch
+            exc = z > pot_t
+            if exc and zn < z_alarm:
+                # an ordinary exceedance (not an alarm) refits the GPD by the method of moments
+                y = z - pot_t
+                pot_n += 1.0
+                a = pot_alpha
+                if pot_alpha * pot_n < 1.0:
+                    a = inv[int(pot_n)] if pot_n < inv.shape[0] else 1.0 / pot_n
+                pot_m1 = pot_m1 + a * (y - pot_m1)
+                pot_m2 = pot_m2 + a * (y * y - pot_m2)
+                if pot_n >= pot_min_exc:
+                    var = pot_m2 - pot_m1 * pot_m1
+                    if var > 0.0:
+                        k2 = pot_m1 * pot_m1 / var
+                        gam = 0.5 * (1.0 - k2)
+                        sig = 0.5 * pot_m1 * (1.0 + k2)
+                    else:
+                        gam = 0.0
+                        sig = pot_m1
+                    if gam > POT_GAMMA_MAX:
+                        gam = POT_GAMMA_MAX
+                    elif gam < -POT_GAMMA_MAX:
+                        gam = -POT_GAMMA_MAX
+                    if abs(gam) > 1e-6:
+                        ext = sig / gam * (math.exp(-gam * log_pot_r) - 1.0)
+                    else:
+                        ext = -sig * log_pot_r
+                    thr = pot_t + ext
+                    if thr < pot_z_min:
+                        thr = pot_z_min
+                    pot_mult = z_alarm / thr
+            pot_t = pot_t * (t_up if exc else t_down)
+            pot_t = POT_T_MIN if (pot_t < POT_T_MIN and not exc) else pot_t  # the floor binds on the way down
+        lo = xi if xi < lo else lo
+        hi = xi if xi > hi else hi
         d = abs(xi - prev_x)
-        if d > 0.0 and d < resolution:
-            resolution = d
+        resolution = d if (d > 0.0 and d < resolution) else resolution
         prev_x = xi
         prev_t = ti
         seen += 1
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy")
-def score_batch(ts, bws, bds, x, p, out_score, out_expected, out_kind):
+def score_batch(ts, bws, x, p, inv, out_score, out_expected, out_kind):
     """Score many series at once (rows), sharing one time axis; rows run in parallel."""
     for s in nb.prange(x.shape[0]):
-        score_one(ts, bws, bds, x[s], p, out_score[s], out_expected[s], out_kind[s])
+        score_one(ts, bws, x[s], p, inv, out_score[s], out_expected[s], out_kind[s])
 
 
 def score_series(ts: np.ndarray, values: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -514,8 +521,7 @@ def score_series(ts: np.ndarray, values: np.ndarray, params: np.ndarray) -> tupl
     score = np.empty_like(x)
     expected = np.empty_like(x)
     kind = np.empty(x.shape, dtype=np.int8)
-    bws, bds = season_buckets(ts)
-    score_one(ts, bws, bds, x, p, score, expected, kind)
+    score_one(ts, season_buckets(ts), x, p, reciprocals(p), score, expected, kind)
     return score, expected, kind
 
 
@@ -529,9 +535,20 @@ def score_matrix(ts: np.ndarray, values: np.ndarray, params: np.ndarray) -> tupl
     score = np.empty_like(x)
     expected = np.empty_like(x)
     kind = np.empty(x.shape, dtype=np.int8)
-    bws, bds = season_buckets(ts)
-    score_batch(ts, bws, bds, x, p, score, expected, kind)
+    score_batch(ts, season_buckets(ts), x, p, reciprocals(p), score, expected, kind)
     return score, expected, kind
+
+
+def reciprocals(p: np.ndarray) -> np.ndarray:
+    """1 / k for every k below the longest running-mean phase (1 / smallest EWMA weight), k = 0 unused.
+
+    A running mean uses weight 1/n while alpha * n < 1; the table holds exactly the values the
+    division would give, so the lookup changes no bit of the output. Capped; past it, the kernel divides.
+    """
+    alphas = [a for a in (p[0], p[1], p[2], p[3], p[28]) if a > 0.0]
+    n = int(min(1.0 / min(alphas), float(INV_TABLE_MAX))) + 2 if alphas else 2
+    with np.errstate(divide="ignore"):
+        return 1.0 / np.arange(n, dtype=np.float64)
 
 
 def _check_params(params: np.ndarray) -> np.ndarray:
