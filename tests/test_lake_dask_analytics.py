@@ -160,12 +160,14 @@ def fleet() -> tuple[list[dict], list[dict]]:
                 ("search", "openai", "gpt-4o", None), ("support", "anthropic", "claude-sonnet-4-5", None),
                 ("ads", "vllm", "llama-3-70b", POD))):
             jump = late and team == "search"
-            spans.append(span_row(
-                t + timedelta(seconds=k), float(rng.gamma(4.0, 0.25)) * (6 if jump else 1),
-                tenant="acme" if i % 4 else "beta", team=team, provider=provider, request_model=model,
-                response_model=model, k8s_pod=pod, input_tokens=int(rng.integers(800, 1200)) * (12 if jump else 1),
-                output_tokens=int(rng.integers(100, 300)),
-                is_error=bool(late and team == "support" and rng.random() < 0.6 or rng.random() < 0.01)))
+            # search's traffic doubles too: enough requests per bucket for the p95 count test to confirm
+            for rep in range(2 if jump else 1):
+                spans.append(span_row(
+                    t + timedelta(seconds=k + 3 * rep), float(rng.gamma(4.0, 0.25)) * (6 if jump else 1),
+                    tenant="acme" if i % 4 else "beta", team=team, provider=provider, request_model=model,
+                    response_model=model, k8s_pod=pod, input_tokens=int(rng.integers(800, 1200)) * (12 if jump else 1),
+                    output_tokens=int(rng.integers(100, 300)),
+                    is_error=bool(late and team == "support" and rng.random() < 0.6 or rng.random() < 0.01)))
     for i in range(48 * 60):
         t = start + timedelta(minutes=i)
         for g, pod in (("GPU-a", POD), ("GPU-b", None)):

@@ -143,11 +143,11 @@ def confirmed_alarms(s: Series, r: Scored, cfg: AnomalySettings) -> list[tuple[i
 P95_BASELINE_HOURS = 24
 
 
-def _p95_significant(wh: Warehouse, f: Found, cfg: AnomalySettings) -> bool:
-    """A rising p95 alarm stands only if unusually many requests beat the past day's p95."""
+def p95_significant(wh: Warehouse, f: Found, cfg: AnomalySettings, table: str = "spans") -> bool:
+    """A rising p95 alarm stands only if unusually many requests beat the past day's p95 (spans in `table`)."""
     if f.series.metric != "latency_p95_5m" or f.observed < f.expected or "model" not in f.labels:
         return True
-    n, k = p95_exceedances(wh, f.labels["model"], f.bucket_start, f.bucket_seconds, P95_BASELINE_HOURS)
+    n, k = p95_exceedances(wh, f.labels["model"], f.bucket_start, f.bucket_seconds, P95_BASELINE_HOURS, table)
     p = float(binomial_upper_p(np.array([k], float), np.array([n], float), np.array([0.05]))[0])
     return p < cfg.count_alpha
 
@@ -165,7 +165,7 @@ def run_detection(wh: Warehouse, cfg: AnomalySettings, now: datetime) -> RunSumm
         for i, sc, kind in confirmed_alarms(s, r, cfg):
             f = Found(s, i, sc, float(r.expected[i]), kind)
             # a stored alarm passed the p95 count test when it was stored (one query per new alarm)
-            if (s.key, f.bucket_start) in stored or _p95_significant(wh, f, cfg):
+            if (s.key, f.bucket_start) in stored or p95_significant(wh, f, cfg):
                 found.append(f)
     summary.alarms = len(found)
 

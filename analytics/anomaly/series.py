@@ -22,6 +22,7 @@ Column names below come from fixed tables in this module, never from input.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -60,6 +61,7 @@ SPAN_DIMS = {"team": "team", "feature": "feature", "model": "coalesce(request_mo
 COST_DIMS = {"team": "team", "feature": "feature", "model": "coalesce(model, '')"}
 BUCKETS = {"spend_5m": 300, "spend_1h": 3600, "tokens_1m": 60, "latency_p95_5m": 300,
            "error_rate_5m": 300, "gpu_util_5m": 300, "gpu_idle_cost_1h": 3600}
+GPU_DIMS = {"pool": "coalesce(gpu_model, 'unknown')"}
 ADDITIVE_DIMS = (None, "team", "model", "feature")
 
 
@@ -110,17 +112,18 @@ TOKENS_ROW = ("coalesce(input_tokens, 0)::DOUBLE + coalesce(output_tokens, 0)::D
               " ELSE 0 END")
 TOKENS_EXPR = f"sum({TOKENS_ROW})"
 # per-request sums whose squares are summed too: a bucket's sampling noise (one row per request)
-SQUARES_EXPR = {COST_SUM: "sum(cost * cost)", CLIENT_COST_SUM: "sum(coalesce(client_cost_usd, 0) ^ 2)",
+# (squared as DOUBLE: a DECIMAL(38, 18) product overflows from 10 USD up)
+SQUARES_EXPR = {COST_SUM: "sum(cost::DOUBLE * cost::DOUBLE)", CLIENT_COST_SUM: "sum(coalesce(client_cost_usd, 0) ^ 2)",
                 TOKENS_EXPR: f"sum(({TOKENS_ROW}) ^ 2)"}
 
 
 def _grouped(wh: Warehouse, table: str, time_col: str, value_expr: str, dim_col: str | None,
              step: int, start: datetime, end: datetime, where: str = "", events_expr: str = "0",
-             squares_expr: str = "0") -> pl.DataFrame:
+             squares_expr: str = "0", count_expr: str = "count(*)") -> pl.DataFrame:
     dim = dim_col if dim_col is not None else "''"
     sql = (
         f"SELECT {dim} AS dim, time_bucket(to_seconds(?), {time_col}, TIMESTAMP '1970-01-01') AS bucket,"
-        f" {value_expr} AS value, count(*) AS n, {events_expr}::DOUBLE AS k,"
+        f" {value_expr} AS value, {count_expr} AS n, {events_expr}::DOUBLE AS k,"
         f" {squares_expr}::DOUBLE AS sq FROM {table}"
         f" WHERE {time_col} >= ? AND {time_col} < ? {where} GROUP BY ALL ORDER BY dim, bucket"
     )
@@ -165,35 +168,41 @@ class Source:
     dims: dict[str, str]    # dimension name -> column expression
     unit: str
     additive: bool          # sums (spend, tokens) are dense and explained by deltas of sums
+    where: str = ""         # row filter ("AND ...", fixed text)
+    requests: bool = False  # one row per request: ratio buckets below `min_requests` become gaps
+    count_expr: str = "count(*)"    # requests per group (a sum of counts over pre-aggregated rows)
+    squares_expr: str | None = None  # per-request sums: sum of squared per-request values per group
 
 
 def source_for(wh: Warehouse, kind: str, start: datetime, end: datetime) -> Source | None:
     if kind in ("spend_5m", "spend_1h"):
         table, expr, dims, unit = spend_source(wh, start, end)
-        return Source(table, "start_time", expr, dims, unit, True)
+        return Source(table, "start_time", expr, dims, unit, True, squares_expr=SQUARES_EXPR[expr])
     if kind == "tokens_1m":
-        return Source("spans", "start_time", TOKENS_EXPR, SPAN_DIMS, "tokens", True)
+        return Source("spans", "start_time", TOKENS_EXPR, SPAN_DIMS, "tokens", True,
+                      squares_expr=SQUARES_EXPR[TOKENS_EXPR])
     if kind == "latency_p95_5m":
-        return Source("spans", "start_time", P95_LOWER_EXPR, SPAN_DIMS, "seconds", False)
+        return Source("spans", "start_time", P95_LOWER_EXPR, SPAN_DIMS, "seconds", False, requests=True)
     if kind == "error_rate_5m":
-        return Source("spans", "start_time", ERROR_RATE_LOWER_EXPR, SPAN_DIMS, "ratio", False)
+        return Source("spans", "start_time", ERROR_RATE_LOWER_EXPR, SPAN_DIMS, "ratio", False, requests=True)
     if kind == "gpu_util_5m":
-        return Source("gpu_samples", "time", "avg(utilization)::DOUBLE",
-                      {"pool": "coalesce(gpu_model, 'unknown')"}, "ratio", False)
+        return Source("gpu_samples", "time", "avg(utilization)::DOUBLE", GPU_DIMS, "ratio", False,
+                      where="AND utilization IS NOT NULL")
     if kind == "gpu_idle_cost_1h":
         if not _has_rows(wh, "gpu_allocations", "hour", start, end):
             return None
-        return Source("gpu_allocations", "hour", "sum(cost)::DOUBLE",
-                      {"pool": "coalesce(gpu_model, 'unknown')"}, "usd", True)
+        return Source("gpu_allocations", "hour", "sum(cost)::DOUBLE", GPU_DIMS, "usd", True,
+                      where="AND line_kind = 'idle'")
     raise ValueError(f"unknown series kind {kind!r}")
 
 
 SERIES_DIMS = {"spend_5m": ADDITIVE_DIMS, "spend_1h": ADDITIVE_DIMS, "tokens_1m": (None, "team", "model"),
                "latency_p95_5m": ("model",), "error_rate_5m": ("model",), "gpu_util_5m": ("pool",),
                "gpu_idle_cost_1h": ("pool",)}
-SOURCE_FILTERS = {"gpu_samples": "AND utilization IS NOT NULL", "gpu_allocations": "AND line_kind = 'idle'"}
 # series that carry their counts (requests, failed requests) for the count significance test
 EVENTS_EXPR = {"error_rate_5m": "sum(CASE WHEN is_error THEN 1 ELSE 0 END)"}
+# where a series kind is read from: (database, source) for [start, end), or None when it has no data
+Resolver = Callable[[str, datetime, datetime], "tuple[Warehouse, Source] | None"]
 
 
 def load_series(wh: Warehouse, kinds: list[str], now: datetime, lookback_hours: int,
@@ -203,39 +212,57 @@ def load_series(wh: Warehouse, kinds: list[str], now: datetime, lookback_hours: 
     Ratio series computed from spans (p95 latency, error rate) keep only buckets with
     at least `min_requests` requests.
     """
+    def resolve(kind: str, start: datetime, end: datetime) -> tuple[Warehouse, Source] | None:
+        src = source_for(wh, kind, start, end)
+        return None if src is None else (wh, src)
+
+    return load_series_from(resolve, kinds, now, lookback_hours, min_requests)[0]
+
+
+def load_series_from(resolve: Resolver, kinds: list[str], now: datetime, lookback_hours: int,
+                     min_requests: int = 1) -> tuple[list[Series], dict[str, tuple[Warehouse, Source]]]:
+    """`load_series` over the sources `resolve` names (the lake's client tables read the same way);
+    also each kind's database and source, for the explanations."""
     out: list[Series] = []
+    sources: dict[str, tuple[Warehouse, Source]] = {}
     for kind in kinds:
         step = BUCKETS[kind]
         end = floor_time(now, step)
         start = floor_time(end - timedelta(hours=lookback_hours), step)
         if end <= start:
             continue
-        src = source_for(wh, kind, start, end)
-        if src is None:
+        found = resolve(kind, start, end)
+        if found is None:
             continue
-        # sums over request rows (not GPU allocations) carry their sampling noise
-        per_request = src.additive and src.table in ("spans", "cost_lines") and src.value_expr in SQUARES_EXPR
+        db, src = found
+        sources[kind] = found
         for d in SERIES_DIMS[kind]:
-            df = _grouped(wh, src.table, src.time_col, src.value_expr, None if d is None else src.dims[d],
-                          step, start, end, SOURCE_FILTERS.get(src.table, ""), EVENTS_EXPR.get(kind, "0"),
-                          SQUARES_EXPR.get(src.value_expr, "0") if per_request else "0")
-            min_rows = min_requests if src.table == "spans" else 1
-            out += _to_series(df, kind, src.unit, d, step, start, end, dense=src.additive, min_rows=min_rows,
-                              counts=kind in EVENTS_EXPR, squares=per_request)
-    return out
+            df = _grouped(db, src.table, src.time_col, src.value_expr, None if d is None else src.dims[d],
+                          step, start, end, src.where, EVENTS_EXPR.get(kind, "0"), src.squares_expr or "0",
+                          src.count_expr)
+            out += _to_series(df, kind, src.unit, d, step, start, end, dense=src.additive,
+                              min_rows=min_requests if src.requests else 1, counts=kind in EVENTS_EXPR,
+                              squares=src.squares_expr is not None)
+    return out, sources
+
+
+# tables of one row per span that the p95 count test may read (the warehouse's, the lake client's)
+SPAN_TABLES = ("spans", "lk_spans")
 
 
 def p95_exceedances(wh: Warehouse, model: str, bucket: datetime, step: int,
-                    baseline_hours: int) -> tuple[int, int]:
+                    baseline_hours: int, table: str = "spans") -> tuple[int, int]:
     """(requests, requests slower than the model's p95 of the `baseline_hours` before) in one bucket.
 
     If the bucket is like its past, the second count is Binomial(requests, 0.05): a count
     test of a p95 alarm that needs no model of the latency distribution.
     """
+    if table not in SPAN_TABLES:
+        raise ValueError(f"not a span table: {table!r}")
     model_col = SPAN_DIMS["model"]
-    sql = (f"WITH b AS (SELECT quantile_cont(duration_s, 0.95) AS q FROM spans WHERE {model_col} = ?"
+    sql = (f"WITH b AS (SELECT quantile_cont(duration_s, 0.95) AS q FROM {table} WHERE {model_col} = ?"
            f" AND start_time >= ? AND start_time < ? AND duration_s IS NOT NULL)"
-           f" SELECT count(*), count(*) FILTER (WHERE duration_s > (SELECT q FROM b)) FROM spans"
+           f" SELECT count(*), count(*) FILTER (WHERE duration_s > (SELECT q FROM b)) FROM {table}"
            f" WHERE {model_col} = ? AND start_time >= ? AND start_time < ? AND duration_s IS NOT NULL")
     end = bucket + timedelta(seconds=step)
     (n, k), = wh.con.execute(sql, [model, bucket - timedelta(hours=baseline_hours), bucket,

@@ -6,7 +6,12 @@ client gathers them into a small in-memory warehouse whose tables hold the
 columns the single node's series SQL reads, so `analytics.anomaly.series` builds
 the same series from them (a sum of per-bucket sums is the sum: cost is an exact
 decimal, tokens are integers; quantiles and means are taken over the shipped
-values). The series are scored through `analytics.anomaly.job.score_all`, the
+values). The cost and token pieces also carry their request count and sum of
+squared request values, so the series carry the single node's `trials` and
+`squares`; spans ship as rows (from the p95 count test's baseline day before the
+window on), so request counts, failures and that test are computed as on `spans`.
+The series are scored through `analytics.anomaly.job.score_all`, confirmed by
+the same `confirmed_alarms` and p95 count test, the
 alarms explained over the same tables, and new anomalies and alert records
 written to the warehouse the service reads (`anomalies`, `alert_records`), as
 `run_detection` writes them. GPU idle cost is read from that warehouse's
@@ -15,27 +20,36 @@ written to the warehouse the service reads (`anomalies`, `alert_records`), as
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
-from inferledger.analytics.anomaly.detectors import KIND_NAMES
 from inferledger.analytics.anomaly.explain import explain
-from inferledger.analytics.anomaly.job import MAX_EXPLAINED_PER_RUN, Found, RunSummary, _alerts, _select, score_all
+from inferledger.analytics.anomaly.job import (
+    MAX_EXPLAINED_PER_RUN,
+    P95_BASELINE_HOURS,
+    Found,
+    RunSummary,
+    _alerts,
+    _select,
+    confirmed_alarms,
+    p95_significant,
+    score_all,
+)
 from inferledger.analytics.anomaly.series import (
     BUCKETS,
+    CLIENT_COST_SUM,
     COST_DIMS,
-    SERIES_DIMS,
-    SOURCE_FILTERS,
+    GPU_DIMS,
     SPAN_DIMS,
+    SQUARES_EXPR,
     Series,
     Source,
-    _grouped,
     _has_rows,
-    _to_series,
     floor_time,
+    load_series_from,
     source_for,
 )
 from inferledger.analytics.anomaly.settings import AnomalySettings
@@ -46,14 +60,23 @@ from inferledger.analytics.lake.prices import price_tables
 from inferledger.analytics.lake.store import open_lake, partitions
 from inferledger.analytics.warehouse import Warehouse, open_warehouse, utcnow
 
-GPU_UTIL = Source("lk_gpu", "time", "avg(utilization)::DOUBLE", {"pool": "coalesce(gpu_model, 'unknown')"},
-                  "ratio", False)
+GPU_UTIL = Source("lk_gpu", "time", "avg(utilization)::DOUBLE", GPU_DIMS, "ratio", False,
+                  where="AND utilization IS NOT NULL")
+# per-bucket partial sums (lk_cost, lk_tokens): requests and squared request values are sums of the parts
+LK_COST = Source("lk_cost", "start_time", "sum(cost)::DOUBLE", COST_DIMS, "usd", True,
+                 count_expr="sum(n)", squares_expr="sum(sq)")
+LK_TOKENS = Source("lk_tokens", "start_time", "sum(tokens)::DOUBLE", SPAN_DIMS, "tokens", True,
+                   count_expr="sum(n)", squares_expr="sum(sq)")
+# one row per request, as in `spans`
+LK_CLIENT_COST = Source("lk_client_cost", "start_time", CLIENT_COST_SUM, SPAN_DIMS, "usd", True,
+                        squares_expr=SQUARES_EXPR[CLIENT_COST_SUM])
 _TABLES = {  # client table -> columns, for partitions that shipped none
-    "lk_cost": "start_time TIMESTAMP, team VARCHAR, feature VARCHAR, model VARCHAR, cost DECIMAL(38, 18)",
+    "lk_cost": "start_time TIMESTAMP, team VARCHAR, feature VARCHAR, model VARCHAR, cost DECIMAL(38, 18),"
+               " n BIGINT, sq DOUBLE",
     "lk_client_cost": "start_time TIMESTAMP, team VARCHAR, feature VARCHAR, request_model VARCHAR,"
                       " response_model VARCHAR, client_cost_usd DOUBLE",
     "lk_tokens": "start_time TIMESTAMP, team VARCHAR, feature VARCHAR, request_model VARCHAR,"
-                 " response_model VARCHAR, tokens DOUBLE",
+                 " response_model VARCHAR, tokens DOUBLE, n BIGINT, sq DOUBLE",
     "lk_spans": "start_time TIMESTAMP, team VARCHAR, feature VARCHAR, request_model VARCHAR,"
                 " response_model VARCHAR, duration_s DOUBLE, is_error BOOLEAN",
     "lk_gpu": "time TIMESTAMP, gpu_model VARCHAR, utilization DOUBLE",
@@ -72,17 +95,16 @@ def lake_source(lk: Warehouse, kind: str, start: datetime, end: datetime) -> Sou
     """`source_for` with the lake's client tables in place of `spans`, `cost_lines` and `gpu_samples`."""
     if kind in ("spend_5m", "spend_1h"):
         if _has_rows(lk, "lk_cost", "start_time", start, end):
-            return Source("lk_cost", "start_time", "sum(cost)::DOUBLE", COST_DIMS, "usd", True)
+            return LK_COST
         if _has_rows(lk, "lk_client_cost", "start_time", start, end, "AND client_cost_usd IS NOT NULL"):
-            return Source("lk_client_cost", "start_time", "sum(coalesce(client_cost_usd, 0))::DOUBLE", SPAN_DIMS,
-                          "usd", True)
-        return Source("lk_tokens", "start_time", "sum(tokens)::DOUBLE", SPAN_DIMS, "tokens", True)
+            return LK_CLIENT_COST
+        return LK_TOKENS
     if kind == "tokens_1m":
-        return Source("lk_tokens", "start_time", "sum(tokens)::DOUBLE", SPAN_DIMS, "tokens", True)
+        return LK_TOKENS
     if kind in ("latency_p95_5m", "error_rate_5m"):
         single = source_for(lk, kind, start, end)
         assert single is not None
-        return Source("lk_spans", single.time_col, single.value_expr, single.dims, single.unit, single.additive)
+        return replace(single, table="lk_spans")
     if kind == "gpu_util_5m":
         return GPU_UTIL
     raise ValueError(f"series kind {kind!r} is not read from the lake")
@@ -99,6 +121,9 @@ def gather(client: Any, lake_uri: str, cfg: AnomalySettings, now: datetime, cost
         return lk
     bounds = [kind_window(k, now, cfg.lookback_hours) for k in kinds]
     lo, hi = min(b[0] for b in bounds), max(b[1] for b in bounds)
+    if "latency_p95_5m" in kinds:
+        # the p95 count test compares a bucket with the model's spans of the day before it
+        lo -= timedelta(hours=P95_BASELINE_HOURS)
     lake = open_lake(lake_uri)
     span_kinds = [k for k in kinds if k != "gpu_util_5m"]
     items = [(lake_uri, files) for _, _, files in partitions(lake, "spans", lo, hi)] if span_kinds else []
@@ -126,25 +151,13 @@ def _append(lk: Warehouse, name: str, table: pa.Table) -> None:
 def lake_series(lk: Warehouse, wh: Warehouse, cfg: AnomalySettings,
                 now: datetime) -> tuple[list[Series], dict[str, tuple[Warehouse, Source]]]:
     """`load_series` over the client tables (GPU idle cost over `wh`); also each kind's table and source."""
-    out: list[Series] = []
-    sources: dict[str, tuple[Warehouse, Source]] = {}
-    for kind in cfg.series:
-        step = BUCKETS[kind]
-        start, end = kind_window(kind, now, cfg.lookback_hours)
-        if end <= start:
-            continue
-        db = wh if kind == "gpu_idle_cost_1h" else lk
-        src = source_for(wh, kind, start, end) if db is wh else lake_source(lk, kind, start, end)
-        if src is None:
-            continue
-        sources[kind] = (db, src)
-        where = SOURCE_FILTERS.get(src.table, "") or ("AND utilization IS NOT NULL" if src.table == "lk_gpu" else "")
-        for d in SERIES_DIMS[kind]:
-            df = _grouped(db, src.table, src.time_col, src.value_expr, None if d is None else src.dims[d],
-                          step, start, end, where)
-            min_rows = cfg.min_requests if src.table == "lk_spans" else 1
-            out += _to_series(df, kind, src.unit, d, step, start, end, dense=src.additive, min_rows=min_rows)
-    return out, sources
+    def resolve(kind: str, start: datetime, end: datetime) -> tuple[Warehouse, Source] | None:
+        if kind == "gpu_idle_cost_1h":
+            src = source_for(wh, kind, start, end)
+            return None if src is None else (wh, src)
+        return lk, lake_source(lk, kind, start, end)
+
+    return load_series_from(resolve, cfg.series, now, cfg.lookback_hours, cfg.min_requests)
 
 
 def run_detection_dask(client: Any, lake_uri: str, wh: Warehouse, cfg: AnomalySettings, now: datetime,
@@ -166,14 +179,16 @@ def _detect(lk: Warehouse, wh: Warehouse, cfg: AnomalySettings, now: datetime) -
     loaded, sources = lake_series(lk, wh, cfg, now)
     series = _select(loaded, cfg)
     summary.series = len(series)
+    stored = set(wh.con.execute("SELECT series_key, bucket_start FROM anomalies WHERE bucket_start >= ?",
+                                [now - timedelta(hours=cfg.lookback_hours + 1)]).fetchall())
     found: list[Found] = []
     for s, r in zip(series, score_all(series, cfg)):
         summary.points += len(s.values)
-        for i in np.flatnonzero(r.alarm):
-            found.append(Found(s, int(i), float(r.score[i]), float(r.expected[i]), KIND_NAMES[int(r.kind[i])]))
+        for i, sc, kind in confirmed_alarms(s, r, cfg):
+            f = Found(s, i, sc, float(r.expected[i]), kind)
+            if (s.key, f.bucket_start) in stored or p95_significant(lk, f, cfg, "lk_spans"):
+                found.append(f)
     summary.alarms = len(found)
-    stored = set(wh.con.execute("SELECT series_key, bucket_start FROM anomalies WHERE bucket_start >= ?",
-                                [now - timedelta(hours=cfg.lookback_hours + 1)]).fetchall())
     new = sorted((f for f in found if (f.series.key, f.bucket_start) not in stored),
                  key=lambda f: f.bucket_start, reverse=True)
     for f in new[:MAX_EXPLAINED_PER_RUN]:

@@ -102,7 +102,7 @@ _SPAN_MODEL = "coalesce(request_model, response_model, '')"
 def anomaly_parts(lake_uri: str, files: list[str], prices: dict[str, pa.Table] | None, start: datetime,
                   end: datetime, kinds: list[str]) -> dict:
     """The partition's contribution to every watched series in [start, end)."""
-    from inferledger.analytics.anomaly.series import TOKENS_EXPR
+    from inferledger.analytics.anomaly.series import COST_SUM, SQUARES_EXPR, TOKENS_EXPR
 
     wh, read, n = _load(lake_uri, files, ANOMALY_COLUMNS, prices, start, end)
     con = wh.con
@@ -111,7 +111,8 @@ def anomaly_parts(lake_uri: str, files: list[str], prices: dict[str, pa.Table] |
     if {"spend_5m", "spend_1h"} & set(kinds):
         out["cost"] = con.sql(
             "SELECT time_bucket(INTERVAL 300 SECOND, start_time, TIMESTAMP '1970-01-01') AS start_time, team,"
-            f" feature, coalesce(model, '') AS model, sum(cost) AS cost FROM cost_lines WHERE {span_window}"
+            f" feature, coalesce(model, '') AS model, sum(cost) AS cost, count(*) AS n,"
+            f" {SQUARES_EXPR[COST_SUM]}::DOUBLE AS sq FROM cost_lines WHERE {span_window}"
             " GROUP BY ALL", params=[start, end]).to_arrow_table()
         if out["cost"].num_rows == 0:
             # the instrumentation's own cost, used only when no partition has cost lines
@@ -124,8 +125,9 @@ def anomaly_parts(lake_uri: str, files: list[str], prices: dict[str, pa.Table] |
         per_row = TOKENS_EXPR[len("sum("):-1]
         out["tokens"] = con.sql(
             "SELECT time_bucket(INTERVAL 60 SECOND, start_time, TIMESTAMP '1970-01-01') AS start_time, team,"
-            f" feature, {_SPAN_MODEL} AS request_model, NULL::VARCHAR AS response_model, sum({per_row}) AS tokens"
-            f" FROM spans WHERE {span_window} GROUP BY ALL", params=[start, end]).to_arrow_table()
+            f" feature, {_SPAN_MODEL} AS request_model, NULL::VARCHAR AS response_model, sum({per_row}) AS tokens,"
+            f" count(*) AS n, {SQUARES_EXPR[TOKENS_EXPR]}::DOUBLE AS sq FROM spans WHERE {span_window} GROUP BY ALL",
+            params=[start, end]).to_arrow_table()
     if {"latency_p95_5m", "error_rate_5m"} & set(kinds):
         out["spans"] = con.sql(
             f"SELECT start_time, team, feature, {_SPAN_MODEL} AS request_model, NULL::VARCHAR AS response_model,"
