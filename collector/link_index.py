@@ -26,7 +26,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from inferledger.collector.dedupe import WINDOW
 from inferledger.collector.recent_ids import _insert, _keep_from, _slot, _table
@@ -39,7 +38,7 @@ _WINDOW_US = int(WINDOW.total_seconds() * 1e6)
 # keeps a trace key and a response key with the same text apart (a clash would only cost a query).
 _KEYS_SQL = """SELECT greatest(hash(tenant, 't', trace_id), 1::UBIGINT) AS t,
        CASE WHEN response_id IS NULL THEN 0::UBIGINT ELSE greatest(hash(tenant, 'r', response_id), 1::UBIGINT) END AS r,
-       epoch_us(start_time) AS s
+       epoch_us(start_time) AS s, coalesce(is_inference, false) AS i
 FROM {src}"""
 
 
@@ -111,23 +110,22 @@ class LinkIndex:
         """The inference rows of `spans` that need the linking query, with the keys to `add` after the commit."""
         if spans.num_rows == 0 or "is_inference" not in spans.column_names:
             return spans.slice(0, 0), np.zeros(0, np.uint64), np.zeros(0, np.int64)
-        inf = spans.filter(pc.equal(spans["is_inference"], True))
-        if inf.num_rows == 0:
-            return inf, np.zeros(0, np.uint64), np.zeros(0, np.int64)
-        con.register("_link_index_batch", inf.select(["tenant", "trace_id", "response_id", "start_time"]))
+        # keys of every row, computed in one scan; only the (rare) rows that need the query are copied
+        con.register("_link_index_batch", spans.select(["tenant", "trace_id", "response_id", "start_time", "is_inference"]))
         try:
             rows = con.execute(_KEYS_SQL.format(src="_link_index_batch")).fetchnumpy()
         finally:
             con.unregister("_link_index_batch")
-        th = np.asarray(rows["t"], dtype=np.uint64)
-        rh = np.asarray(rows["r"], dtype=np.uint64)
-        starts = np.asarray(rows["s"], dtype=np.int64)
-        need = _needs_query(self._keys, th, rh, starts, np.int64(self._cut()))
+        inf = np.flatnonzero(np.asarray(rows["i"], dtype=np.bool_))
+        rows = {k: np.asarray(rows[k])[inf] for k in ("t", "r", "s")}
+        need = _needs_query(self._keys, rows["t"].astype(np.uint64), rows["r"].astype(np.uint64),
+                            rows["s"].astype(np.int64), np.int64(self._cut()))
         n_need = int(need.sum())
         self.queried += n_need
-        self.skipped += inf.num_rows - n_need
+        self.skipped += inf.size - n_need
         hashes, key_starts = _flatten(rows)
-        return (inf if n_need == inf.num_rows else inf.filter(pa.array(need))), hashes, key_starts
+        linkable = spans.take(pa.array(inf[need])) if n_need else spans.slice(0, 0)  # a take of none still copies the schema's columns
+        return linkable, hashes, key_starts
 
     def _cut(self) -> int:
         """Spans starting before this may have an unindexed partner within the window."""
