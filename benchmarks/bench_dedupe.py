@@ -23,6 +23,7 @@ import inferledger.collector.writer as writer
 from inferledger.analytics.warehouse import open_warehouse
 from inferledger.collector.columns import SPAN_ARROW_SCHEMA, rows_to_arrow
 from inferledger.collector.dedupe import dedupe_batch
+from inferledger.collector.link_index import LinkIndex
 from inferledger.collector.normalize import normalize_traces
 from tests.otlp_builders import T0, ctx, span, traces
 
@@ -43,15 +44,18 @@ def batch(k: int, pairs: bool):
     return rows_to_arrow(normalize_traces(traces(spans), ctx()).rows, SPAN_ARROW_SCHEMA)
 
 
-def run(tables, with_dedupe: bool) -> tuple[float, float, int]:
+def run(tables, with_dedupe: bool, index: bool = False) -> tuple[float, float, int]:
     writer.dedupe_batch = dedupe_batch if with_dedupe else (lambda *a, **k: 0)
+    links = LinkIndex(2_000_000) if index else None  # a new warehouse is empty: nothing is missing from it
     d = Path(tempfile.mkdtemp())
     wh = open_warehouse(d / "w.duckdb")
     con = wh.cursor()
     times = []
     for t in tables:
         s = time.perf_counter()
-        writer._write(con, [writer.WriteBatch(tenant="acme", tables={"spans": t})])
+        done = writer._write(con, [writer.WriteBatch(tenant="acme", tables={"spans": t})], None, links)
+        if links is not None:
+            links.add(done[3], done[4])
         times.append(time.perf_counter() - s)
     (dups,) = con.execute("SELECT count(*) FROM spans WHERE duplicate_of IS NOT NULL").fetchone()
     con.close()
@@ -68,9 +72,12 @@ def main() -> None:
     n = sum(t.num_rows for t in tables)
     ref_total, ref_ms, _ = run(tables, False)
     total, ms, dups = run(tables, True)
+    idx_total, idx_ms, idx_dups = run(tables, True, index=True)
+    assert dups == idx_dups == 256 * (args.batches // 2), (dups, idx_dups)
     print(f"{n} spans in {args.batches} commits (half with nested pairs)")
     print(f"without dedupe (reference): {ref_total:.2f} s, {ref_ms:.1f} ms a commit (second half)")
     print(f"with dedupe:                {total:.2f} s, {ms:.1f} ms a commit (second half); {dups} spans linked")
+    print(f"with dedupe and link index: {idx_total:.2f} s, {idx_ms:.1f} ms a commit (second half); {idx_dups} spans linked")
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     writer.dedupe_batch = dedupe_batch
 

@@ -34,6 +34,7 @@ from inferledger.collector.decode import decompress
 from inferledger.collector.dedupe import dedupe_batch
 from inferledger.collector.fastpath.traces import normalize_traces_fast, scan
 from inferledger.collector.ingest_batch import IngestContext
+from inferledger.collector.link_index import LinkIndex
 from inferledger.collector.normalize import normalize_traces
 from inferledger.collector.recent_ids import RecentIds
 from inferledger.collector.settings import AttributionSettings, IngestSettings
@@ -56,6 +57,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--batches", type=int, default=24)
     ap.add_argument("--group", type=int, default=8, help="requests per group commit in the append figures")
+    ap.add_argument("--preload", type=int, default=200_000,
+                    help="inference spans stored in the linking window before the linking comparison")
     args = ap.parse_args()
     bodies = make_batches(args.batches)
     ctx = IngestContext("bench", IngestSettings(), AttributionSettings(), datetime(2026, 1, 1))
@@ -80,7 +83,7 @@ def main() -> None:
         con = wh.cursor()
         con.execute("CREATE TABLE spans_nopk AS SELECT * FROM spans LIMIT 0")
         con.execute("CREATE TABLE spans_pk AS SELECT * FROM spans LIMIT 0")
-        con.execute("ALTER TABLE spans_pk ADD PRIMARY KEY (tenant, trace_id, span_id)")  # the key before 0004
+        con.execute("ALTER TABLE spans_pk ADD PRIMARY KEY (tenant, trace_id, span_id)")  # the key before 0005
 
         def append(sql: str):
             def go(t):
@@ -112,10 +115,13 @@ def main() -> None:
         filt = once(check)
         recent = RecentIds(2_000_000)
         recent.load(con, 24, 0)
+        links = LinkIndex(2_000_000)
+        links.load(con, 24, 0)
 
         def writer(t):
-            done = _write(con, [WriteBatch(tenant="bench", tables={"spans": t})], recent)
+            done = _write(con, [WriteBatch(tenant="bench", tables={"spans": t})], recent, links)
             recent.add(done[0], done[1])
+            links.add(done[3], done[4])
 
         whole = once(writer)
         stored = con.execute("SELECT count(*) FROM spans").fetchone()[0]
@@ -125,7 +131,7 @@ def main() -> None:
 
         # The writer as it was: the same transaction against a warehouse still on the keyed table.
         old = open_warehouse(str(Path(tmp) / "keyed.duckdb"), migrate=False)
-        apply_migrations(old, [m for m in bundled_migrations() if m.version != 4])
+        apply_migrations(old, [m for m in bundled_migrations() if m.version != 5])
         ocon = old.cursor()
 
         def keyed_writer(t):
@@ -139,6 +145,7 @@ def main() -> None:
         keyed = once(keyed_writer)
         keyed_resend = once(keyed_writer)
         old.close()
+        linking = compare_linking(Path(tmp), singles[0], tables, args.preload)
 
     tracemalloc.start()
     normalize_traces_fast(bodies[0], ctx)
@@ -162,7 +169,49 @@ def main() -> None:
     print(f"recent-id filter (hash, probe, record)   : {filt:7.2f}")
     print(f"writer transaction (filter+append+links) : {whole:7.2f}   old keyed table (PK append+links): {keyed:7.2f}")
     print(f"  the same batches resent (all dropped)  : {resend:7.2f}   old keyed table                  : {keyed_resend:7.2f}")
+    print(f"-- linking with {args.preload:,} inference spans already stored in the window (distinct traces) --")
+    print(f"writer transaction, every span linked    : {linking['all']:7.2f}   (as before the link index)")
+    print(f"writer transaction, link index           : {linking['index']:7.2f}   "
+          f"(spans queried {linking['queried']:,}, skipped {linking['skipped']:,}; index {linking['nbytes'] / 2**20:.0f} MiB, "
+          f"load {linking['load_s']:.2f} s)")
     print(f"peak Python memory for one batch: fast {peak_fast / 1024:,.0f} KiB, reference {peak_ref / 1024:,.0f} KiB")
+
+
+def compare_linking(tmp: Path, seed: pa.Table, tables: list[pa.Table], preload: int) -> dict:
+    """The writer transaction with every inference span sent to the linking query, and with the
+    link index, each on its own warehouse already holding `preload` distinct inference spans that
+    start within the window of the batches (the query re-read them for every commit)."""
+    out: dict = {}
+    for variant in ("all", "index"):
+        wh = open_warehouse(str(tmp / f"links_{variant}.duckdb"))
+        con = wh.cursor()
+        con.register("_seed", seed)
+        con.execute(
+            "INSERT INTO spans SELECT s.* REPLACE (md5(s.span_id || r.i::VARCHAR) AS trace_id,"
+            " substr(md5(r.i::VARCHAR || s.span_id), 1, 16) AS span_id) FROM _seed s, range(?) r(i)",
+            [max(1, preload // seed.num_rows)],
+        )
+        con.unregister("_seed")
+        con.execute("CHECKPOINT")
+        recent = RecentIds(2_000_000)
+        recent.load(con, 24, 0)
+        links = None
+        if variant == "index":
+            links = LinkIndex(2_000_000)
+            t0 = time.perf_counter()
+            links.load(con, 24, 0)
+            out["load_s"] = time.perf_counter() - t0
+        t0 = time.process_time()
+        for t in tables:
+            done = _write(con, [WriteBatch(tenant="bench", tables={"spans": t})], recent, links)
+            recent.add(done[0], done[1])
+            if links is not None:
+                links.add(done[3], done[4])
+        out[variant] = (time.process_time() - t0) / sum(t.num_rows for t in tables) * 1e6
+        if links is not None:
+            out.update(queried=links.queried, skipped=links.skipped, nbytes=links.nbytes)
+        wh.close()
+    return out
 
 
 if __name__ == "__main__":

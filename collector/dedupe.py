@@ -7,6 +7,8 @@ or the Vercel AI SDK's outer `ai.generateText` over its inner `….doGenerate`. 
 may be exported seconds apart, in any order, in different batches, before or after a
 restart, so the decision is made in the warehouse: every commit re-decides the traces
 it touched from all their stored spans, and the answer depends only on those spans.
+The writer passes only the spans that can have a partner (collector.link_index); a span
+with none would be left as it is anyway.
 
 Rules, over the inference spans (`is_inference`) of one trace:
 

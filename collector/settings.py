@@ -33,6 +33,7 @@ class IngestSettings:
     max_commit_rows: int = 200_000
     # Span ids the writer holds in memory to drop resent spans before the append (16 bytes each,
     # twice over: 2M ids = 64 MiB). Older spans are looked up in the warehouse (exact, slower).
+    # The duplicate-link index (collector.link_index) holds as many trace/response keys.
     recent_ids: int = 2_000_000
     # On start, the set is loaded from the spans that started in the last this many hours.
     recent_ids_lookback_hours: float = 24.0

@@ -12,6 +12,8 @@ fails by itself and the good batches committed with it are kept.
 Spans whose (tenant, trace_id, span_id) is already stored (an exporter resending a
 batch whose response was lost) are dropped before the append by `RecentIds`, which
 the writer loads from the warehouse when it starts; the spans table has no key.
+Duplicate-call links are re-decided only for the spans `LinkIndex` says may have a
+partner (loaded on start the same way).
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 from inferledger.analytics.warehouse import Warehouse, utcnow
 from inferledger.collector import telemetry
 from inferledger.collector.dedupe import dedupe_batch
+from inferledger.collector.link_index import LinkIndex
 from inferledger.collector.recent_ids import RecentIds
 from inferledger.collector.unmapped import UnmappedCounter
 
@@ -81,6 +85,7 @@ class IngestWriter:
     ) -> None:
         self._wh = warehouse
         self.recent = RecentIds(recent_ids)
+        self.links = LinkIndex(max(2, recent_ids))
         self._lookback_hours = recent_ids_lookback_hours
         self.dropped_resent = 0  # spans dropped because already stored
         # Checkpoint when nothing waits and the WAL is past this (0: only DuckDB's own threshold).
@@ -127,6 +132,12 @@ class IngestWriter:
         except Exception as exc:  # still exact: every span is then looked up in the warehouse
             log.warning("could not load recent span ids, checking every span in the warehouse: %s", exc)
             self.recent.watermark = 2**63 - 1
+        try:
+            n = self.links.load(con, self._lookback_hours, _now_us())
+            log.info("loaded %d trace/response keys for duplicate-call linking", n)
+        except Exception as exc:  # still exact: every inference span then goes to the linking query
+            log.warning("could not load the link index, linking every span in the warehouse: %s", exc)
+            self.links.watermark = 2**63 - 1
 
     def _run(self) -> None:
         con = self._wh.cursor()
@@ -184,7 +195,7 @@ class IngestWriter:
     def _commit_group(self, con, group: list[WriteBatch]) -> None:
         started = time.perf_counter()
         try:
-            committed = _write(con, group, self.recent)
+            committed = _write(con, group, self.recent, self.links)
         except Exception as exc:  # one bad batch must not sink the others: retry them one by one
             if len(group) == 1:
                 log.error("ingest commit failed: %s", exc)
@@ -194,8 +205,9 @@ class IngestWriter:
                 self._commit_group(con, [batch])
             return
         if committed is not None:
-            hashes, starts, dropped = committed
+            hashes, starts, dropped, link_keys, link_starts = committed
             self.recent.add(hashes, starts)
+            self.links.add(link_keys, link_starts)
             self.dropped_resent += dropped
         telemetry.COMMIT_SECONDS.observe(time.perf_counter() - started)
         telemetry.COMMIT_ROWS.observe(sum(b.row_count for b in group))
@@ -210,14 +222,19 @@ def _now_us() -> int:
 _EPOCH = datetime(1970, 1, 1)
 
 
-def _write(con, group: list[WriteBatch], recent: RecentIds | None = None) -> tuple | None:
-    """One transaction for the group; returns (hashes, starts, dropped) of the spans appended, for `recent`.
+def _write(con, group: list[WriteBatch], recent: RecentIds | None = None, links: LinkIndex | None = None) -> tuple | None:
+    """One transaction for the group; returns (hashes, starts, dropped, link keys, link starts) of the
+    spans appended, for `recent.add` and `links.add`.
 
-    Without `recent`, every span is looked up in the warehouse (exact; for tools and tests).
+    Without `recent`, every span is looked up in the warehouse; without `links`, every inference
+    span goes to the linking query (exact either way; for tools and tests).
     """
     if recent is None:
         recent = RecentIds(1)
         recent.watermark = 2**63 - 1
+    if links is None:
+        links = LinkIndex(2)
+        links.watermark = 2**63 - 1
     committed = None
     con.execute("BEGIN TRANSACTION")
     try:
@@ -231,7 +248,7 @@ def _write(con, group: list[WriteBatch], recent: RecentIds | None = None) -> tup
                 dropped = int(data.num_rows - fresh.sum())
                 if dropped:
                     data = data.filter(pa.array(fresh))
-                committed = (hashes[fresh], starts[fresh], dropped)
+                committed = (hashes[fresh], starts[fresh], dropped, np.zeros(0, np.uint64), np.zeros(0, np.int64))
                 if data.num_rows == 0:
                     continue
             con.register("_batch", data)
@@ -240,7 +257,10 @@ def _write(con, group: list[WriteBatch], recent: RecentIds | None = None) -> tup
             finally:
                 con.unregister("_batch")
             if table == "spans":  # the same call reported twice: link the copies (collector.dedupe)
-                dedupe_batch(con, data, utcnow())
+                linkable, link_keys, link_starts = links.candidates(con, data)
+                if linkable.num_rows:
+                    dedupe_batch(con, linkable, utcnow())
+                committed = (*committed[:3], link_keys, link_starts)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

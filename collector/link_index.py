@@ -1,0 +1,165 @@
+"""Which inference spans of a batch can be copies of the same call: the writer's guard before linking.
+
+Duplicate-call linking (collector.dedupe) asks the warehouse for every stored inference span that
+shares a trace or a response id with the batch. Nearly every span of a busy service is alone in
+its trace and has its own response id, and linking leaves such a span as it is; still the query
+re-read the whole recent window for it, so its cost grew with the ingest rate. This index says
+which spans need the query at all.
+
+It holds 64-bit hashes of (tenant, trace_id) and (tenant, response_id) of the stored inference
+spans, each with the latest start time seen under it, in a fixed-size open-addressing table (the
+kernels of collector.recent_ids). Like the recent-id set it keeps a watermark `W`: every stored
+inference span that starts at or after `W` has both keys in the index. A batch span needs the
+linking query when one of its keys is in the index, when another span of the batch has the same
+key, or when it starts less than `dedupe.WINDOW` after `W` (a partner it may be linked to could
+start before `W` and be missing from the index). Every other span has no partner within the
+window, so the query would have left it unlinked: skipping it changes no answer, only the cost.
+A hash collision only sends a span to the query needlessly.
+
+When the table fills up, `W` rises to the median start and the older keys go; on start the
+index is loaded from the newest stored inference spans, so a pair split across a restart is
+still linked.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pyarrow as pa
+
+from inferledger.collector.dedupe import WINDOW
+from inferledger.collector.recent_ids import _insert, _keep_from, _slot, _table
+
+_NO_WATERMARK = np.iinfo(np.int64).min
+_MAX = np.iinfo(np.int64).max  # watermark that sends every span to the query
+_WINDOW_US = int(WINDOW.total_seconds() * 1e6)
+
+# Key 0 marks an empty slot and "no response id"; a real hash of 0 becomes 1. The 't'/'r' salt
+# keeps a trace key and a response key with the same text apart (a clash would only cost a query).
+_KEYS_SQL = """SELECT greatest(hash(tenant, 't', trace_id), 1::UBIGINT) AS t,
+       CASE WHEN response_id IS NULL THEN 0::UBIGINT ELSE greatest(hash(tenant, 'r', response_id), 1::UBIGINT) END AS r,
+       epoch_us(start_time) AS s, coalesce(is_inference, false) AS i
+FROM {src}"""
+
+
+@numba.njit(cache=True)
+def _needs_query(keys: np.ndarray, th: np.ndarray, rh: np.ndarray, starts: np.ndarray, cut: np.int64) -> np.ndarray:
+    """True where a span's trace or response key is indexed, repeats within the batch, or it starts before `cut`."""
+    n = th.size
+    size = 16
+    while size < 4 * n:
+        size *= 2
+    local = np.zeros(size, dtype=np.uint64)
+    seen = np.zeros(size, dtype=np.int64)
+    for i in range(n):
+        j = _slot(local, th[i])
+        local[j] = th[i]
+        seen[j] += 1
+        if rh[i] != 0:
+            j = _slot(local, rh[i])
+            local[j] = rh[i]
+            seen[j] += 1
+    out = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        if starts[i] < cut or keys[_slot(keys, th[i])] == th[i] or seen[_slot(local, th[i])] > 1:
+            out[i] = True
+        elif rh[i] != 0 and (keys[_slot(keys, rh[i])] == rh[i] or seen[_slot(local, rh[i])] > 1):
+            out[i] = True
+    return out
+
+
+class LinkIndex:
+    """Trace and response keys of stored inference spans, for the writer thread only (not thread-safe)."""
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 2:
+            raise ValueError("capacity must be >= 2")
+        self.capacity = capacity  # keys (up to two per span)
+        size = 16
+        while size < 2 * capacity:
+            size *= 2
+        self._keys, self._starts = _table(size)
+        self.count = 0
+        self.watermark = _NO_WATERMARK  # inference spans starting at or after it are all indexed
+        self.queried = 0  # spans sent to the linking query (for telemetry/benchmarks)
+        self.skipped = 0  # spans that could not be copies and skipped it
+
+    @property
+    def nbytes(self) -> int:
+        return self._keys.nbytes + self._starts.nbytes
+
+    def load(self, con, lookback_hours: float, now_us: int) -> int:
+        """Fill the index from the newest stored inference spans (started within the lookback)."""
+        since = now_us - int(lookback_hours * 3600e6)
+        limit = self.capacity // 2
+        rows = con.execute(
+            _KEYS_SQL.format(src="spans") + " WHERE is_inference AND start_time >= make_timestamp(?)"
+            " ORDER BY start_time DESC LIMIT ?",
+            [since, limit],
+        ).fetchnumpy()
+        self._keys[:] = 0
+        self._starts[:] = 0
+        hashes, starts = _flatten(rows)
+        self.count = _insert(self._keys, self._starts, hashes, starts)
+        span_starts = np.asarray(rows["s"], dtype=np.int64)
+        # Cut short by the capacity: only spans after the oldest loaded start are all there.
+        self.watermark = int(span_starts.min()) + 1 if span_starts.size >= limit else since
+        return self.count
+
+    def candidates(self, con, spans: pa.Table) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+        """The inference rows of `spans` that need the linking query, with the keys to `add` after the commit."""
+        if spans.num_rows == 0 or "is_inference" not in spans.column_names:
+            return spans.slice(0, 0), np.zeros(0, np.uint64), np.zeros(0, np.int64)
+        # keys of every row, computed in one scan; only the (rare) rows that need the query are copied
+        con.register("_link_index_batch", spans.select(["tenant", "trace_id", "response_id", "start_time", "is_inference"]))
+        try:
+            rows = con.execute(_KEYS_SQL.format(src="_link_index_batch")).fetchnumpy()
+        finally:
+            con.unregister("_link_index_batch")
+        inf = np.flatnonzero(np.asarray(rows["i"], dtype=np.bool_))
+        rows = {k: np.asarray(rows[k])[inf] for k in ("t", "r", "s")}
+        need = _needs_query(self._keys, rows["t"].astype(np.uint64), rows["r"].astype(np.uint64),
+                            rows["s"].astype(np.int64), np.int64(self._cut()))
+        n_need = int(need.sum())
+        self.queried += n_need
+        self.skipped += inf.size - n_need
+        hashes, key_starts = _flatten(rows)
+        linkable = spans.take(pa.array(inf[need])) if n_need else spans.slice(0, 0)  # a take of none still copies the schema's columns
+        return linkable, hashes, key_starts
+
+    def _cut(self) -> int:
+        """Spans starting before this may have an unindexed partner within the window."""
+        wm = self.watermark
+        if wm == _NO_WATERMARK:
+            return _NO_WATERMARK
+        return min(wm, _MAX - _WINDOW_US) + _WINDOW_US
+
+    def add(self, hashes: np.ndarray, starts: np.ndarray) -> None:
+        """Record the keys of committed inference spans (only after the commit: a rolled-back span is not stored)."""
+        step = max(1, self.capacity // 2)
+        for lo in range(0, hashes.size, step):  # a batch larger than the index goes in by halves
+            h, s = hashes[lo:lo + step], starts[lo:lo + step]
+            if self.count + h.size > self.capacity:
+                self._evict(h.size)
+            self.count += _insert(self._keys, self._starts, h, s)
+
+    def _evict(self, incoming: int) -> None:
+        occupied = self._starts[self._keys != 0]
+        target = max(0, min(self.capacity // 2, self.capacity - incoming))
+        if occupied.size <= target:
+            return
+        k = occupied.size - target  # drop the k oldest keys (and any whose latest start is the same microsecond)
+        cut = max(int(np.partition(occupied, k - 1)[k - 1]) + 1, self.watermark)
+        new_keys, new_starts = _table(self._keys.size)
+        self.count = _keep_from(self._keys, self._starts, np.int64(cut), new_keys, new_starts)
+        self._keys, self._starts = new_keys, new_starts
+        self.watermark = cut
+
+
+def _flatten(rows: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Trace keys then the present response keys, each with its span's start."""
+    th = np.asarray(rows["t"], dtype=np.uint64)
+    rh = np.asarray(rows["r"], dtype=np.uint64)
+    s = np.asarray(rows["s"], dtype=np.int64)
+    has_r = rh != 0
+    return np.concatenate([th, rh[has_r]]), np.concatenate([s, s[has_r]])
