@@ -43,6 +43,7 @@ DELEGATED_PREFIXES: tuple[str, ...] = ()
 # per distinct key, what the attribute loop does with it
 _K_SPEC, _K_CONTENT, _K_REST = 0, 1, 2
 _U64 = 1 << 64
+_SCALARS = (str, int, float, bool, type(None))
 
 
 class _Status:
@@ -127,20 +128,32 @@ def _values(payload: bytes, buf: np.ndarray, attrs: np.ndarray) -> list[Any] | N
     sel = np.flatnonzero(types == wire.V_BOOL)
     if len(sel):
         out[sel] = (attrs[sel, wire.AT_INT] != 0).tolist()
-    for i in np.flatnonzero(types >= wire.V_ARRAY).tolist():
-        t, o, ln = int(types[i]), int(attrs[i, wire.AT_OFF]), int(attrs[i, wire.AT_LEN])
-        raw = payload[o:o + ln]
-        if t == wire.V_BYTES:
-            out[i] = raw.hex()
-            continue
-        try:
-            msg = ArrayValue.FromString(raw) if t == wire.V_ARRAY else KeyValueList.FromString(raw)
-        except ProtobufDecodeError:
-            return None  # the reference rejects the whole body the way protobuf does
-        if t == wire.V_ARRAY:
-            out[i] = [any_value(x) for x in msg.values]
-        else:
-            out[i] = {kv.key: any_value(kv.value) for kv in msg.values}
+    sel = np.flatnonzero(types >= wire.V_ARRAY)
+    if len(sel):
+        # arrays and maps repeat (finish reasons, tags): each distinct encoding is decoded once
+        memo: dict[tuple[int, bytes], tuple[Any, bool]] = {}
+        for i, (t, o, ln) in zip(sel.tolist(), attrs[sel, wire.AT_TYPE:wire.AT_LEN + 1].tolist()):
+            raw = payload[o:o + ln]
+            if t == wire.V_BYTES:
+                out[i] = raw.hex()
+                continue
+            hit = memo.get((t, raw))
+            if hit is not None and hit[1]:  # flat: a shallow copy is a full copy
+                out[i] = list(hit[0]) if t == wire.V_ARRAY else dict(hit[0])
+                continue
+            try:
+                msg = ArrayValue.FromString(raw) if t == wire.V_ARRAY else KeyValueList.FromString(raw)
+            except ProtobufDecodeError:
+                return None  # the reference rejects the whole body the way protobuf does
+            if t == wire.V_ARRAY:
+                v = [any_value(x) for x in msg.values]
+                flat = all(type(x) in _SCALARS for x in v)
+            else:
+                v = {kv.key: any_value(kv.value) for kv in msg.values}
+                flat = all(type(x) in _SCALARS for x in v.values())
+            out[i] = v
+            if flat:
+                memo[(t, raw)] = (list(v) if t == wire.V_ARRAY else dict(v), True)
     # V_NONE stays None
     return out.tolist()
 
@@ -190,6 +203,79 @@ def normalize_traces_fast(payload: bytes, ctx: IngestContext) -> NormalizedBatch
                       res_list, scope_list, scope_flags_list, plan, ctx)
 
 
+class _Shape:
+    """What the reference's attribute loop does for one sequence of keys, values left out.
+
+    Which key fills which slot, which stay in `attributes`, which are content, the
+    marker flags and the unmapped keys depend on the keys alone; only the attribution
+    pick looks at the values (empty ones do not count), so it is kept as a list of
+    candidates replayed per span. Spans of one request mostly share a few key sequences.
+    """
+
+    __slots__ = ("flags", "found", "rest", "content", "odd", "meta", "attrib", "keys")
+
+    def __init__(self, kids: tuple[int, ...], keys: list[str], kinds: list[tuple], capture: bool) -> None:
+        flags = 0
+        found: list[Any] = [None] * N_SLOTS
+        rest: dict[str, int] = {}
+        content: dict[str, int] | None = None
+        odd: list[str] | None = None
+        meta = None
+        attrib: list[tuple[int, Any]] = []
+        for i, kid in enumerate(kids):
+            k = keys[kid]
+            kd = kinds[kid]
+            if kd[0] == _K_CONTENT:
+                if capture:
+                    if content is None:
+                        content = {}
+                    content[k] = i
+                flags |= kd[1]
+                continue
+            if kd[0] == _K_REST:
+                rest[k] = i
+                if kd[1] is not None:
+                    flags |= kd[1]
+                    if kd[2]:
+                        if odd is None:
+                            odd = []
+                        odd.append(k)
+                continue
+            slot, rank, f, attr, is_odd = kd[1]
+            flags |= f
+            if attr is not None:
+                attrib.append((i, attr))
+            if slot >= 0:
+                prev = found[slot]
+                if prev is None or rank <= prev[0]:
+                    if prev is not None and rank < prev[0]:
+                        rest[prev[1]] = prev[2]
+                    found[slot] = (rank, k, i)
+                else:
+                    rest[k] = i
+            elif slot == S_CONTENT:
+                if capture:
+                    if content is None:
+                        content = {}
+                    content[k] = i
+            else:
+                rest[k] = i
+                if slot == S_METADATA:
+                    meta = i
+                elif is_odd:
+                    if odd is None:
+                        odd = []
+                    odd.append(k)
+        self.flags = flags
+        self.found = [(slot, e[0], e[1], e[2]) for slot, e in enumerate(found) if e is not None]
+        self.rest = list(rest.items())
+        self.content = list(content.items()) if content is not None else None
+        self.odd = odd
+        self.meta = meta
+        self.attrib = attrib
+        self.keys = [keys[kid] for kid in kids]
+
+
 def _map_spans(payload, spans, span_names, messages, akey, vals, keys, kinds, res_list, scope_list,
                scope_flags_list, plan, ctx) -> NormalizedBatch:
     out = NormalizedBatch()
@@ -199,6 +285,7 @@ def _map_spans(payload, spans, span_names, messages, akey, vals, keys, kinds, re
     received = ctx.received_at
     bounds = SpanBounds(ctx.ingest)
     span_key_cap = ctx.ingest.max_unmapped_keys_per_span
+    shapes: dict[tuple[int, ...], _Shape] = {}
     for si, sp in enumerate(spans):
         res = res_list[sp[wire.SP_RES]]
         t0 = sp[wire.SP_TID_OFF]
@@ -220,39 +307,27 @@ def _map_spans(payload, spans, span_names, messages, akey, vals, keys, kinds, re
             out.reject(_span_problem(view))
             continue
 
-        flags = scope_flags_list[sp[wire.SP_SCOPE]]
+        a0, a1 = sp[wire.SP_A0], sp[wire.SP_A1]
+        kids = tuple(akey[a0:a1])
+        shape = shapes.get(kids)
+        if shape is None:
+            shape = shapes[kids] = _Shape(kids, keys, kinds, capture)
+        flags = scope_flags_list[sp[wire.SP_SCOPE]] | shape.flags
+        if not flags and not res.inference_service:
+            out.skipped += 1
+            continue
+        sv = vals[a0:a1]
         found: list[Any] = [None] * N_SLOTS
-        rest: dict[str, Any] = {}
-        content: dict[str, Any] | None = None
-        odd: list[str] | None = None
+        for slot, rank, k, i in shape.found:
+            found[slot] = (rank, k, sv[i])
+        rest = {k: sv[i] for k, i in shape.rest}
+        content = None if shape.content is None else {k: sv[i] for k, i in shape.content}
+        meta = None if shape.meta is None else sv[shape.meta]
         aval: list[Any] | None = None
         arank: list[int] | None = None
-        meta = None
-        a0, a1 = sp[wire.SP_A0], sp[wire.SP_A1]
-        for i in range(a0, a1):
-            kid = akey[i]
-            k = keys[kid]
-            v = vals[i]
-            kd = kinds[kid]
-            if kd[0] == _K_CONTENT:
-                if capture:
-                    if content is None:
-                        content = {}
-                    content[k] = v
-                flags |= kd[1]
-                continue
-            if kd[0] == _K_REST:
-                rest[k] = v
-                if kd[1] is not None:
-                    flags |= kd[1]
-                    if kd[2]:
-                        if odd is None:
-                            odd = []
-                        odd.append(k)
-                continue
-            slot, rank, f, attrib, is_odd = kd[1]
-            flags |= f
-            if attrib is not None and v is not None and v != "":
+        for i, attrib in shape.attrib:
+            v = sv[i]
+            if v is not None and v != "":
                 if aval is None:
                     aval = [None, None, None, None]
                     arank = [NO_RANK, NO_RANK, NO_RANK, NO_RANK]
@@ -260,46 +335,18 @@ def _map_spans(payload, spans, span_names, messages, akey, vals, keys, kinds, re
                     if r < arank[fi]:
                         arank[fi] = r
                         aval[fi] = v
-            if slot >= 0:
-                prev = found[slot]
-                if prev is None:
-                    found[slot] = (rank, k, v)
-                elif rank < prev[0]:
-                    rest[prev[1]] = prev[2]
-                    found[slot] = (rank, k, v)
-                elif rank == prev[0]:
-                    found[slot] = (rank, k, v)
-                else:
-                    rest[k] = v
-            elif slot == S_CONTENT:
-                if capture:
-                    if content is None:
-                        content = {}
-                    content[k] = v
-            else:
-                rest[k] = v
-                if slot == S_METADATA:
-                    meta = v
-                elif is_odd:
-                    if odd is None:
-                        odd = []
-                    odd.append(k)
-
-        if not flags and not res.inference_service:
-            out.skipped += 1
-            continue
 
         row = _span_row(view, found, rest, flags, res, plan, aval, meta, tenant, received, content,
                         scope_list[sp[wire.SP_SCOPE]], capture)
         if row is None:
             out.count_unmapped_span(scope_list[sp[wire.SP_SCOPE]])
-            _count_unmapped(out, [keys[akey[i]] for i in range(a0, a1)], span_key_cap, scope_list[sp[wire.SP_SCOPE]])
+            _count_unmapped(out, shape.keys, span_key_cap, scope_list[sp[wire.SP_SCOPE]])
             continue
         problem = bounds.problem(row, received)
         if problem is not None:
             out.reject(f"span {view.name!r} (trace_id {view.trace_id.hex()}, span_id {view.span_id.hex()}): {problem}")
             continue
-        if odd is not None:
-            _count_unmapped(out, odd, span_key_cap, scope_list[sp[wire.SP_SCOPE]])
+        if shape.odd is not None:
+            _count_unmapped(out, shape.odd, span_key_cap, scope_list[sp[wire.SP_SCOPE]])
         rows.append(row)
     return out
