@@ -37,6 +37,8 @@ class SpanBounds:
         self._duration = _index("duration_s")
         self._ttft = _index("time_to_first_token_s")
         self._cost = _index("client_cost_usd")
+        self._received: datetime | None = None  # the rows of one request share `received`
+        self._future = datetime.max
 
     def problem(self, row: tuple, received: datetime) -> str | None:
         """Why `row` is implausible, or None when every bounded field is within its bounds.
@@ -59,7 +61,10 @@ class SpanBounds:
         start = row[self._start]
         if start < self.min_time:
             return f"start time {start.isoformat()} is before {self.min_time.date()} (ingest.min_timestamp)"
-        if start > received + self.max_skew and start > datetime.now(UTC).replace(tzinfo=None) + self.max_skew:
+        if received is not self._received:
+            self._received = received
+            self._future = received + self.max_skew
+        if start > self._future and start > datetime.now(UTC).replace(tzinfo=None) + self.max_skew:
             return (f"start time {start.isoformat()} is more than {self.max_skew.total_seconds():.0f} s"
                     " in the future (ingest.max_clock_skew_s)")
         return None

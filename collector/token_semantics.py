@@ -14,6 +14,8 @@ The rules marked measured are checked against the real library in tests/instrume
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 # (scope-name prefix or None, vocabulary or None, provider or None) -> input includes cache.
 # None matches anything; the first matching rule wins, so specific rules come first.
 RULES: tuple[tuple[str | None, str | None, str | None, bool], ...] = (
@@ -36,6 +38,7 @@ RULES: tuple[tuple[str | None, str | None, str | None, bool], ...] = (
 )
 
 
+@lru_cache(maxsize=4096)  # once per row: a handful of (scope, vocabulary, provider) sources repeat
 def input_includes_cache(scope_name: str | None, vocabulary: str | None, provider: str | None) -> bool | None:
     """True / False from the first matching rule; None when no rule knows this source."""
     scope = scope_name or ""
