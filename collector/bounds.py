@@ -39,11 +39,13 @@ class SpanBounds:
         self._cost = _index("client_cost_usd")
         self._received: datetime | None = None  # the rows of one request share `received`
         self._future = datetime.max
+        self._clock_future: datetime | None = None
 
     def problem(self, row: tuple, received: datetime) -> str | None:
         """Why `row` is implausible, or None when every bounded field is within its bounds.
 
-        The future bound is taken from the later of `received` and the clock now.
+        The future bound is taken from the later of `received` and the clock, read once per
+        `received` (one request), when a row first starts beyond `received`.
         """
         for name, i in self._tokens:
             n = row[i]
@@ -64,7 +66,13 @@ class SpanBounds:
         if received is not self._received:
             self._received = received
             self._future = received + self.max_skew
-        if start > self._future and start > datetime.now(UTC).replace(tzinfo=None) + self.max_skew:
+            self._clock_future = None
+        if start > self._future and start > self._clock_bound():
             return (f"start time {start.isoformat()} is more than {self.max_skew.total_seconds():.0f} s"
                     " in the future (ingest.max_clock_skew_s)")
         return None
+
+    def _clock_bound(self) -> datetime:
+        if self._clock_future is None:
+            self._clock_future = datetime.now(UTC).replace(tzinfo=None) + self.max_skew
+        return self._clock_future
