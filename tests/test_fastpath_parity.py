@@ -272,3 +272,35 @@ def test_prepare_payload_decoders_store_the_same_table() -> None:
     assert out["fast"].num_rows == 5 and out["fast"].equals(out["reference"])
     with pytest.raises(ValueError, match="decoder"):
         IngestSettings(decoder="turbo")
+
+
+def test_spans_sharing_a_key_sequence_keep_their_own_values() -> None:
+    """Spans of one request with the same keys in the same order, values differing: empty
+    attribution values, a slot filled twice, a lower-ranked key for the same slot, and the same
+    array / map values repeated (flat and nested) must read as the reference reads each span."""
+    s, i_, d = (lambda t: ld(1, t)), (lambda n: vi(3, n)), (lambda x: tag(4, 1) + struct.pack("<d", x))
+    arr = lambda *vs: ld(5, b"".join(ld(1, v) for v in vs))
+    kvl = lambda **kv: ld(6, b"".join(ld(1, ld(1, k.encode()) + ld(2, v)) for k, v in kv.items()))
+    values = [
+        (s(b"alpha"), s(b"gpt-4o"), arr(s(b"stop")), kvl(team=s(b"red")), i_(10), s(b"x")),
+        (s(b""), s(b"gpt-4o"), arr(s(b"stop")), kvl(team=s(b"red")), i_(-3), s(b"")),
+        (s(b"beta"), i_(7), arr(s(b"stop"), arr(s(b"nested"))), kvl(team=arr(s(b"a"))), d(2.5), arr(s(b"x"))),
+        (i_(0), s(b"claude"), arr(s(b"stop"), arr(s(b"nested"))), kvl(team=arr(s(b"a"))), s(b"12"), ld(6, ld(1, ld(1, b"x")))),  # same bytes, read as a map
+        (s(b"alpha"), s(b"gpt-4o"), arr(s(b"length")), kvl(), i_(10), s(b"x")),
+    ]
+    keys = [b"team", b"gen_ai.request.model", b"gen_ai.response.finish_reasons", b"metadata",
+            b"gen_ai.usage.prompt_tokens", b"gen_ai.usage.input_tokens"]  # the deprecated key first
+    spans = []
+    for n in range(40):
+        vals = values[n % len(values)]
+        kv = b"".join(ld(9, ld(1, k) + ld(2, v)) for k, v in zip(keys, vals))
+        kv += ld(9, ld(1, b"team") + ld(2, vals[0]))  # the same key again: the later value counts
+        kv += ld(9, ld(1, b"llm.usage.prompt_tokens") + ld(2, i_(n)))
+        spans.append(ld(2, ld(1, (n + 1).to_bytes(16, "big")) + ld(2, (n + 1).to_bytes(8, "big")) + ld(5, b"chat")
+                        + fx64(7, T0) + fx64(8, T0 + 10**9) + kv))
+    payload = ld(1, ld(1, ld(1, ld(1, b"service.name") + ld(2, s(b"chat-api")))) + ld(2, b"".join(spans)))
+    for c in CONTEXTS:
+        batch = normalize_traces_fast(payload, c)
+        assert batch is not None
+        assert len(batch.rows) == 40
+        assert outcome(batch) == reference(payload, c)
