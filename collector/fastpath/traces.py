@@ -46,23 +46,16 @@ _U64 = 1 << 64
 _SCALARS = (str, int, float, bool, type(None))
 
 
-class _Status:
-    __slots__ = ("code", "message")
-
-    def __init__(self, code: int, message: str) -> None:
-        self.code = code
-        self.message = message
-
-
 class SpanView:
-    """The Span fields `_span_row` / `_span_problem` read, without a protobuf message."""
+    """The Span fields `_span_row` / `_span_problem` read, without a protobuf message; it is
+    its own `status` (code, message), which saves an object per span."""
 
     __slots__ = ("trace_id", "span_id", "parent_span_id", "name", "kind", "start_time_unix_nano",
-                 "end_time_unix_nano", "status")
+                 "end_time_unix_nano", "code", "message")
     events = ()  # spans with events go to the reference path
 
     def __init__(self, trace_id: bytes, span_id: bytes, parent: bytes, name: str, kind: int,
-                 start: int, end: int, status: _Status) -> None:
+                 start: int, end: int, code: int, message: str) -> None:
         self.trace_id = trace_id
         self.span_id = span_id
         self.parent_span_id = parent
@@ -70,7 +63,12 @@ class SpanView:
         self.kind = kind
         self.start_time_unix_nano = start
         self.end_time_unix_nano = end
-        self.status = status
+        self.code = code
+        self.message = message
+
+    @property
+    def status(self) -> SpanView:
+        return self
 
 
 def scan(payload: bytes) -> tuple | None:
@@ -294,7 +292,7 @@ def _map_spans(payload, spans, span_names, messages, akey, vals, keys, kinds, re
         view = SpanView(
             payload[t0:t0 + sp[wire.SP_TID_LEN]], payload[s0:s0 + sp[wire.SP_SID_LEN]],
             payload[p0:p0 + sp[wire.SP_PID_LEN]], span_names[si], sp[wire.SP_KIND],
-            sp[wire.SP_START], sp[wire.SP_END], _Status(sp[wire.SP_CODE], messages[si]),
+            sp[wire.SP_START], sp[wire.SP_END], sp[wire.SP_CODE], messages[si],
         )
         start_ns = view.start_time_unix_nano
         end_ns = view.end_time_unix_nano
