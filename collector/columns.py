@@ -8,6 +8,9 @@ against a real warehouse.
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import numpy as np
 import pyarrow as pa
 
 _TS = pa.timestamp("us")
@@ -165,5 +168,18 @@ def rows_to_arrow(rows: list[tuple], schema: pa.Schema) -> pa.Table:
     """Row tuples -> Arrow table (column-wise, which pyarrow converts far faster than row-wise)."""
     if not rows:
         return schema.empty_table()
-    cols = list(zip(*rows))
-    return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, schema)], schema=schema)
+    n = len(rows)
+    return pa.Table.from_arrays([_column(c, f.type, n) for c, f in zip(zip(*rows), schema)], schema=schema)
+
+
+def _column(values: tuple, type_: pa.DataType, n: int) -> pa.Array:
+    """One column. All NULL (most optional fields of a request) or one timestamp repeated
+    (`ingested_at`) skip pyarrow's per-value conversion, which is the costly part for those;
+    for None and datetime, equal values are the same Arrow value."""
+    first = values[0]
+    if first is None:
+        if values.count(None) == n:
+            return pa.nulls(n, type_)
+    elif type(first) is datetime and values[-1] == first and values.count(first) == n:
+        return pa.array([first], type=type_).take(np.zeros(n, np.int32))
+    return pa.array(values, type=type_)

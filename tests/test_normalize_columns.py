@@ -131,3 +131,25 @@ def test_any_value_type_under_any_known_key_never_breaks_a_batch(warehouse):
     _insert(warehouse, "spans", batch.rows)
     (n,) = warehouse.con.execute("SELECT count(*) FROM spans").fetchone()
     assert n == len(batch.rows)
+
+
+def test_null_and_repeated_timestamp_columns_convert_as_pyarrow_does():
+    """rows_to_arrow skips per-value conversion for all-NULL and one-timestamp columns: the table
+    must equal pyarrow's own value-by-value conversion, including near misses (a NULL first then
+    values, a timestamp repeated but for the last row, equal instants given as aware datetimes)."""
+    from datetime import UTC, datetime, timedelta
+
+    import pyarrow as pa
+
+    t = datetime(2026, 1, 1, 12)
+    schema = pa.schema([("a", pa.string()), ("b", pa.timestamp("us")), ("c", pa.timestamp("us")),
+                        ("d", pa.list_(pa.string())), ("e", pa.int64()), ("f", pa.timestamp("us")),
+                        ("g", pa.float64())])
+    rows = [(None, t, t, None, None, t.replace(tzinfo=UTC), None) for _ in range(5)]
+    rows[-1] = (None, t, t + timedelta(microseconds=1), None, 7, t.replace(tzinfo=UTC), -0.0)
+    got = rows_to_arrow(rows, schema)
+    want = pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(zip(*rows), schema)], schema=schema)
+    assert got.equals(want)
+    assert got.column("a").null_count == 5 and got.column("e").to_pylist() == [None] * 4 + [7]
+    assert got.column("c").to_pylist()[-1] == t + timedelta(microseconds=1)
+    assert got.column("b").to_pylist() == [t] * 5
