@@ -28,9 +28,8 @@ import numpy as np
 import pyarrow as pa
 
 from inferledger.collector.dedupe import WINDOW
-from inferledger.collector.recent_ids import _insert, _keep_from, _slot, _table
+from inferledger.collector.recent_ids import _NO_WATERMARK, TimedKeySet, _insert, _slot
 
-_NO_WATERMARK = np.iinfo(np.int64).min
 _MAX = np.iinfo(np.int64).max  # watermark that sends every span to the query
 _WINDOW_US = int(WINDOW.total_seconds() * 1e6)
 
@@ -68,25 +67,14 @@ def _needs_query(keys: np.ndarray, th: np.ndarray, rh: np.ndarray, starts: np.nd
     return out
 
 
-class LinkIndex:
-    """Trace and response keys of stored inference spans, for the writer thread only (not thread-safe)."""
+class LinkIndex(TimedKeySet):
+    """Trace and response keys of stored inference spans (up to two per span); inference spans
+    starting at or after the watermark are all indexed."""
 
     def __init__(self, capacity: int) -> None:
-        if capacity < 2:
-            raise ValueError("capacity must be >= 2")
-        self.capacity = capacity  # keys (up to two per span)
-        size = 16
-        while size < 2 * capacity:
-            size *= 2
-        self._keys, self._starts = _table(size)
-        self.count = 0
-        self.watermark = _NO_WATERMARK  # inference spans starting at or after it are all indexed
+        super().__init__(capacity, minimum=2)
         self.queried = 0  # spans sent to the linking query (for telemetry/benchmarks)
         self.skipped = 0  # spans that could not be copies and skipped it
-
-    @property
-    def nbytes(self) -> int:
-        return self._keys.nbytes + self._starts.nbytes
 
     def load(self, con, lookback_hours: float, now_us: int) -> int:
         """Fill the index from the newest stored inference spans (started within the lookback)."""
@@ -133,27 +121,6 @@ class LinkIndex:
         if wm == _NO_WATERMARK:
             return _NO_WATERMARK
         return min(wm, _MAX - _WINDOW_US) + _WINDOW_US
-
-    def add(self, hashes: np.ndarray, starts: np.ndarray) -> None:
-        """Record the keys of committed inference spans (only after the commit: a rolled-back span is not stored)."""
-        step = max(1, self.capacity // 2)
-        for lo in range(0, hashes.size, step):  # a batch larger than the index goes in by halves
-            h, s = hashes[lo:lo + step], starts[lo:lo + step]
-            if self.count + h.size > self.capacity:
-                self._evict(h.size)
-            self.count += _insert(self._keys, self._starts, h, s)
-
-    def _evict(self, incoming: int) -> None:
-        occupied = self._starts[self._keys != 0]
-        target = max(0, min(self.capacity // 2, self.capacity - incoming))
-        if occupied.size <= target:
-            return
-        k = occupied.size - target  # drop the k oldest keys (and any whose latest start is the same microsecond)
-        cut = max(int(np.partition(occupied, k - 1)[k - 1]) + 1, self.watermark)
-        new_keys, new_starts = _table(self._keys.size)
-        self.count = _keep_from(self._keys, self._starts, np.int64(cut), new_keys, new_starts)
-        self._keys, self._starts = new_keys, new_starts
-        self.watermark = cut
 
 
 def _flatten(rows: dict) -> tuple[np.ndarray, np.ndarray]:

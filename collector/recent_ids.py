@@ -97,24 +97,54 @@ def _keep_from(keys: np.ndarray, starts: np.ndarray, watermark: np.int64, new_ke
     return kept
 
 
-class RecentIds:
-    """Stored span ids, for the writer thread only (not thread-safe)."""
+class TimedKeySet:
+    """A fixed-size hash set of 64-bit keys, each with its latest span start, that evicts the
+    oldest half when full and keeps a watermark: every key recorded for a span starting at or
+    after it is still held. For the writer thread only (not thread-safe)."""
 
-    def __init__(self, capacity: int) -> None:
-        if capacity < 1:
-            raise ValueError("capacity must be >= 1")
+    def __init__(self, capacity: int, minimum: int = 1) -> None:
+        if capacity < minimum:
+            raise ValueError(f"capacity must be >= {minimum}")
         self.capacity = capacity
         size = 16
         while size < 2 * capacity:
             size *= 2
         self._keys, self._starts = _table(size)
         self.count = 0
-        self.watermark = _NO_WATERMARK  # spans starting at or after it are all in the set
-        self.warehouse_lookups = 0  # spans that had to be looked up in the warehouse (for telemetry/benchmarks)
+        self.watermark = _NO_WATERMARK
 
     @property
     def nbytes(self) -> int:
         return self._keys.nbytes + self._starts.nbytes
+
+    def add(self, hashes: np.ndarray, starts: np.ndarray) -> None:
+        """Record committed keys (call only after the commit: a rolled-back span is not stored)."""
+        step = max(1, self.capacity // 2)
+        for lo in range(0, hashes.size, step):  # a batch larger than the set goes in by halves
+            h, s = hashes[lo:lo + step], starts[lo:lo + step]
+            if self.count + h.size > self.capacity:
+                self._evict(h.size)
+            self.count += _insert(self._keys, self._starts, h, s)
+
+    def _evict(self, incoming: int) -> None:
+        occupied = self._starts[self._keys != 0]
+        target = max(0, min(self.capacity // 2, self.capacity - incoming))
+        if occupied.size <= target:
+            return
+        k = occupied.size - target  # drop the k oldest (and any that start at the same microsecond)
+        cut = max(int(np.partition(occupied, k - 1)[k - 1]) + 1, self.watermark)
+        new_keys, new_starts = _table(self._keys.size)
+        self.count = _keep_from(self._keys, self._starts, np.int64(cut), new_keys, new_starts)
+        self._keys, self._starts = new_keys, new_starts
+        self.watermark = cut
+
+
+class RecentIds(TimedKeySet):
+    """Stored span ids; spans starting at or after the watermark are all in the set."""
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__(capacity)
+        self.warehouse_lookups = 0  # spans that had to be looked up in the warehouse (for telemetry/benchmarks)
 
     def load(self, con, lookback_hours: float, now_us: int) -> int:
         """Fill the set from the newest stored spans (at most `capacity`, started within the lookback)."""
@@ -151,27 +181,6 @@ class RecentIds:
             stored = _stored_in_warehouse(con, table.take(pa.array(idx)))
             fresh[idx[stored]] = False
         return fresh, hashes, starts
-
-    def add(self, hashes: np.ndarray, starts: np.ndarray) -> None:
-        """Record committed spans (call only after the commit: a rolled-back span is not stored)."""
-        step = max(1, self.capacity // 2)
-        for lo in range(0, hashes.size, step):  # a batch larger than the set goes in by halves
-            h, s = hashes[lo:lo + step], starts[lo:lo + step]
-            if self.count + h.size > self.capacity:
-                self._evict(h.size)
-            self.count += _insert(self._keys, self._starts, h, s)
-
-    def _evict(self, incoming: int) -> None:
-        occupied = self._starts[self._keys != 0]
-        target = max(0, min(self.capacity // 2, self.capacity - incoming))
-        if occupied.size <= target:
-            return
-        k = occupied.size - target  # drop the k oldest (and any that start at the same microsecond)
-        cut = max(int(np.partition(occupied, k - 1)[k - 1]) + 1, self.watermark)
-        new_keys, new_starts = _table(self._keys.size)
-        self.count = _keep_from(self._keys, self._starts, np.int64(cut), new_keys, new_starts)
-        self._keys, self._starts = new_keys, new_starts
-        self.watermark = cut
 
 
 def _table(size: int) -> tuple[np.ndarray, np.ndarray]:

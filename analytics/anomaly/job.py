@@ -34,6 +34,7 @@ from inferledger.analytics.anomaly.significance import (
     persistent,
     sampling_noise_significant,
 )
+from inferledger.analytics.anomaly.store import insert_anomalies
 from inferledger.analytics.jobs import JobContext, register_job
 from inferledger.analytics.lake.settings import on_dask
 from inferledger.analytics.warehouse import Warehouse, utcnow
@@ -182,18 +183,7 @@ def run_detection(wh: Warehouse, cfg: AnomalySettings, now: datetime) -> RunSumm
         if src is not None:
             f.movement = explain(wh, src, f.series.labels, f.bucket_start, f.series.bucket_seconds,
                                  cfg.explain_baseline_buckets)
-    detected_at = utcnow()
-    if new:
-        wh.con.executemany(
-            "INSERT INTO anomalies (series_key, metric, unit, labels, bucket_start, bucket_seconds, observed,"
-            " expected, score, kind, moved_dimension, moved_value, moved_observed, moved_expected, moved_share,"
-            " detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [[f.series.key, f.series.metric, f.series.unit, f.series.labels_json, f.bucket_start,
-              f.series.bucket_seconds, f.observed, f.expected, f.score, f.kind,
-              *((f.movement.dimension, f.movement.value, f.movement.observed, f.movement.expected,
-                 f.movement.share) if f.movement else (None, None, None, None, None)),
-              detected_at] for f in new],
-        )
+    insert_anomalies(wh, new, utcnow())
     summary.new_anomalies = len(new)
     _alerts(wh, cfg, now, found, summary)
     return summary

@@ -111,3 +111,22 @@ def incident_rows(rows: list[dict], gap_minutes: int) -> list[dict]:
                     "series": list(dict.fromkeys(m.row["series_key"] for m in inc.members)),
                     "alarms": len(inc.members)})
     return out
+
+
+_INSERT = (
+    "INSERT INTO anomalies (series_key, metric, unit, labels, bucket_start, bucket_seconds, observed,"
+    " expected, score, kind, moved_dimension, moved_value, moved_observed, moved_expected, moved_share,"
+    " detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+
+
+def insert_anomalies(wh: Warehouse, found: list, detected_at: datetime) -> int:
+    """Store new alarms (`analytics.anomaly.job.Found`) once each; a stored (series, bucket) is kept as it was."""
+    if found:
+        wh.con.executemany(_INSERT, [
+            [f.series.key, f.series.metric, f.series.unit, f.series.labels_json, f.bucket_start,
+             f.series.bucket_seconds, f.observed, f.expected, f.score, f.kind,
+             *((f.movement.dimension, f.movement.value, f.movement.observed, f.movement.expected,
+                f.movement.share) if f.movement else (None, None, None, None, None)),
+             detected_at] for f in found])
+    return len(found)

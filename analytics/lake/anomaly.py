@@ -53,6 +53,7 @@ from inferledger.analytics.anomaly.series import (
     source_for,
 )
 from inferledger.analytics.anomaly.settings import AnomalySettings
+from inferledger.analytics.anomaly.store import insert_anomalies
 from inferledger.analytics.cost.settings import CostSettings
 from inferledger.analytics.lake import tasks
 from inferledger.analytics.lake.engine import RunStats, map_partitions
@@ -195,17 +196,7 @@ def _detect(lk: Warehouse, wh: Warehouse, cfg: AnomalySettings, now: datetime) -
         db, src = sources[f.series.metric]
         f.movement = explain(db, src, f.series.labels, f.bucket_start, f.series.bucket_seconds,
                              cfg.explain_baseline_buckets)
-    detected_at = utcnow()
-    if new:
-        wh.con.executemany(
-            "INSERT INTO anomalies (series_key, metric, unit, labels, bucket_start, bucket_seconds, observed,"
-            " expected, score, kind, moved_dimension, moved_value, moved_observed, moved_expected, moved_share,"
-            " detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [[f.series.key, f.series.metric, f.series.unit, f.series.labels_json, f.bucket_start,
-              f.series.bucket_seconds, f.observed, f.expected, f.score, f.kind,
-              *((f.movement.dimension, f.movement.value, f.movement.observed, f.movement.expected,
-                 f.movement.share) if f.movement else (None, None, None, None, None)),
-              detected_at] for f in new])
+    insert_anomalies(wh, new, utcnow())
     summary.new_anomalies = len(new)
     _alerts(wh, cfg, now, found, summary)
     return summary
