@@ -31,31 +31,10 @@ from inferledger.analytics.warehouse import open_warehouse, utcnow
 from inferledger.cli import cli
 from tests.factories import insert_spans, span_row
 from tests.harness import service_process
-from tests.lake_servers import dask_cluster, s3_server
 from tests.slo_helpers import insert_traffic
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 NO_SERVICE = {"INFERLEDGER_SERVER__ADMIN": "127.0.0.1:1"}
-
-
-@pytest.fixture(scope="module")
-def scheduler():
-    with dask_cluster(2) as address:
-        yield address
-
-
-@pytest.fixture(scope="module")
-def s3_lake():
-    with s3_server() as url:
-        yield url
-
-
-@pytest.fixture
-def client(scheduler):
-    from distributed import Client
-
-    with Client(scheduler) as c:
-        yield c
 
 
 def month_spans() -> tuple[list[dict], list[dict]]:

@@ -34,32 +34,11 @@ from inferledger.cli import cli
 from inferledger.dashboards.exporter import register_warehouse_collector
 from inferledger.dashboards.settings import DashboardSettings
 from tests.factories import insert_gpu_samples, insert_spans, span_row
-from tests.lake_servers import dask_cluster, s3_server
 from tests.slo_helpers import insert_traffic
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 NO_SERVICE = {"INFERLEDGER_SERVER__ADMIN": "127.0.0.1:1"}
 NOW = datetime(2026, 11, 20, 12, 0, 0)
-
-
-@pytest.fixture(scope="module")
-def scheduler():
-    with dask_cluster(2) as address:
-        yield address
-
-
-@pytest.fixture(scope="module")
-def s3_lake():
-    with s3_server() as url:
-        yield url
-
-
-@pytest.fixture
-def client(scheduler):
-    from distributed import Client
-
-    with Client(scheduler) as c:
-        yield c
 
 
 def seal_two_nodes(rows: list[dict], lake_uri: str) -> None:
