@@ -55,10 +55,18 @@ def test_keys_and_unmapped_spans_are_counted_per_scope(normalize):
     }
 
 
+def _unmapped_metric(text: str) -> dict[tuple[str, str], float]:
+    return {(s.labels["scope"], s.labels["scope_version"]): s.value
+            for fam in text_string_to_metric_families(text) for s in fam.samples
+            if s.name == "inferledger_ingest_unmapped_spans_total" and s.labels.get("tenant") == "default"}
+
+
 @pytest.mark.server
 def test_admin_cli_and_metrics_break_unmapped_down_by_scope(tmp_path):
     db = tmp_path / "w.duckdb"
     with running_service(db) as (_service, eps):
+        # the collector's counters are process-wide (an earlier test in this process may have counted too)
+        before = _unmapped_metric(httpx.get(f"{eps.admin}/metrics").text)
         r = httpx.post(f"{eps.http}/v1/traces", content=REQ.SerializeToString(), headers=PB, timeout=30)
         assert r.status_code == 200
         listed = httpx.get(f"{eps.admin}/admin/unmapped").json()
@@ -68,11 +76,9 @@ def test_admin_cli_and_metrics_break_unmapped_down_by_scope(tmp_path):
         only_beta = httpx.get(f"{eps.admin}/admin/unmapped", params={"scope": "lib.b"}).json()
         assert [(x["scope"], x["key"], x["spans"]) for x in only_beta] == [("lib.beta", "gen_ai.vendor.novelty", 2)]
 
-        text = httpx.get(f"{eps.admin}/metrics").text
-        unmapped = {(s.labels["scope"], s.labels["scope_version"]): s.value
-                    for fam in text_string_to_metric_families(text) for s in fam.samples
-                    if s.name == "inferledger_ingest_unmapped_spans_total" and s.labels.get("tenant") == "default"}
-        assert unmapped == {("lib.alpha", "1.2"): 1.0, ("", ""): 1.0}
+        after = _unmapped_metric(httpx.get(f"{eps.admin}/metrics").text)
+        grew = {k: v - before.get(k, 0.0) for k, v in after.items() if v != before.get(k, 0.0)}
+        assert grew == {("lib.alpha", "1.2"): 1.0, ("", ""): 1.0}
         time.sleep(1.5)  # flushed to the table when the writer is idle
 
     # after the service: read from the file, per scope, and filtered by scope on the CLI
