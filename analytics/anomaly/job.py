@@ -153,22 +153,35 @@ def p95_significant(wh: Warehouse, f: Found, cfg: AnomalySettings, table: str = 
     return p < cfg.count_alpha
 
 
-def run_detection(wh: Warehouse, cfg: AnomalySettings, now: datetime) -> RunSummary:
-    summary = RunSummary()
-    series = _select(load_series(wh, cfg.series, now, cfg.lookback_hours, cfg.min_requests), cfg)
-    summary.series = len(series)
-    stored = set(wh.con.execute(
+def stored_alarms(wh: Warehouse, cfg: AnomalySettings, now: datetime) -> set[tuple[str, datetime]]:
+    """(series key, bucket start) of the alarms already stored within the lookback."""
+    return set(wh.con.execute(
         "SELECT series_key, bucket_start FROM anomalies WHERE bucket_start >= ?",
         [now - timedelta(hours=cfg.lookback_hours + 1)]).fetchall())
+
+
+def standing_alarms(series: list[Series], cfg: AnomalySettings, stored: set[tuple[str, datetime]],
+                    summary: RunSummary, spans_db: Warehouse, spans_table: str = "spans") -> list[Found]:
+    """Score every series and keep the alarms that stand (counts `points` and `alarms` in `summary`);
+    the p95 count test reads `spans_table` in `spans_db`."""
     found: list[Found] = []
     for s, r in zip(series, score_all(series, cfg)):
         summary.points += len(s.values)
         for i, sc, kind in confirmed_alarms(s, r, cfg):
             f = Found(s, i, sc, float(r.expected[i]), kind)
             # a stored alarm passed the p95 count test when it was stored (one query per new alarm)
-            if (s.key, f.bucket_start) in stored or p95_significant(wh, f, cfg):
+            if (s.key, f.bucket_start) in stored or p95_significant(spans_db, f, cfg, spans_table):
                 found.append(f)
     summary.alarms = len(found)
+    return found
+
+
+def run_detection(wh: Warehouse, cfg: AnomalySettings, now: datetime) -> RunSummary:
+    summary = RunSummary()
+    series = _select(load_series(wh, cfg.series, now, cfg.lookback_hours, cfg.min_requests), cfg)
+    summary.series = len(series)
+    stored = stored_alarms(wh, cfg, now)
+    found = standing_alarms(series, cfg, stored, summary, wh)
 
     new = [f for f in found if (f.series.key, f.bucket_start) not in stored]
     new.sort(key=lambda f: f.bucket_start, reverse=True)

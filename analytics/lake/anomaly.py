@@ -30,13 +30,11 @@ from inferledger.analytics.anomaly.explain import explain
 from inferledger.analytics.anomaly.job import (
     MAX_EXPLAINED_PER_RUN,
     P95_BASELINE_HOURS,
-    Found,
     RunSummary,
     _alerts,
     _select,
-    confirmed_alarms,
-    p95_significant,
-    score_all,
+    standing_alarms,
+    stored_alarms,
 )
 from inferledger.analytics.anomaly.series import (
     BUCKETS,
@@ -180,16 +178,8 @@ def _detect(lk: Warehouse, wh: Warehouse, cfg: AnomalySettings, now: datetime) -
     loaded, sources = lake_series(lk, wh, cfg, now)
     series = _select(loaded, cfg)
     summary.series = len(series)
-    stored = set(wh.con.execute("SELECT series_key, bucket_start FROM anomalies WHERE bucket_start >= ?",
-                                [now - timedelta(hours=cfg.lookback_hours + 1)]).fetchall())
-    found: list[Found] = []
-    for s, r in zip(series, score_all(series, cfg)):
-        summary.points += len(s.values)
-        for i, sc, kind in confirmed_alarms(s, r, cfg):
-            f = Found(s, i, sc, float(r.expected[i]), kind)
-            if (s.key, f.bucket_start) in stored or p95_significant(lk, f, cfg, "lk_spans"):
-                found.append(f)
-    summary.alarms = len(found)
+    stored = stored_alarms(wh, cfg, now)
+    found = standing_alarms(series, cfg, stored, summary, lk, "lk_spans")
     new = sorted((f for f in found if (f.series.key, f.bucket_start) not in stored),
                  key=lambda f: f.bucket_start, reverse=True)
     for f in new[:MAX_EXPLAINED_PER_RUN]:
