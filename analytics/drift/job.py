@@ -158,6 +158,12 @@ def alert_records(
 
 def run_drift(wh: Warehouse, cfg: DriftSettings, now: datetime) -> dict:
     win, segments = detect_drift(wh, cfg, now)
+    return record_drift(wh, cfg, now, win, segments)
+
+
+def record_drift(wh: Warehouse, cfg: DriftSettings, now: datetime, win: Windows,
+                 segments: list[SegmentResult]) -> dict:
+    """Store the segments' results and their alert transitions in `wh`, wherever they were computed."""
     written = write_results(wh, now, win, segments)
     records = alert_records(wh, cfg, now, win, segments)
     write_alert_records(wh, records)

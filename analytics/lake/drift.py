@@ -16,13 +16,11 @@ from typing import Any
 
 import polars as pl
 
-from inferledger.analytics.alert_records import write_alert_records
 from inferledger.analytics.cost.settings import CostSettings
 from inferledger.analytics.drift.compare import compare_profile
-from inferledger.analytics.drift.job import SegmentResult, Windows, _segments, alert_records, windows_for
+from inferledger.analytics.drift.job import SegmentResult, Windows, _segments, record_drift, windows_for
 from inferledger.analytics.drift.profile import fit_profile
 from inferledger.analytics.drift.settings import DriftSettings
-from inferledger.analytics.drift.store import write_results
 from inferledger.analytics.lake import tasks
 from inferledger.analytics.lake.engine import RunStats, map_partitions
 from inferledger.analytics.lake.prices import price_tables
@@ -76,10 +74,4 @@ def run_drift_dask(client: Any, lake_uri: str, wh: Warehouse, cfg: DriftSettings
                    cost: CostSettings | None = None, stats: RunStats | None = None) -> dict:
     """`run_drift` over the lake: results and alert records written to `wh`, the warehouse the service reads."""
     win, segments = detect_drift_dask(client, lake_uri, cfg, now, cost, stats)
-    written = write_results(wh, now, win, segments)
-    records = alert_records(wh, cfg, now, win, segments)
-    write_alert_records(wh, records)
-    drifted = [f"{s.label}:{r.column}" for s in segments for r in s.results if r.drifted]
-    return {"segments": len(segments), "results": written, "drifted": drifted,
-            "alerts": sum(1 for r in records if r.status == "firing"),
-            "resolved": sum(1 for r in records if r.status == "resolved")}
+    return record_drift(wh, cfg, now, win, segments)

@@ -18,15 +18,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from inferledger.analytics.alert_records import write_alert_records
 from inferledger.analytics.jobs import JobContext, register_job
 from inferledger.analytics.lake.engine import RunStats
 from inferledger.analytics.lake.settings import on_dask
 from inferledger.analytics.lake.slo import rollups_dask
-from inferledger.analytics.slo.engine import evaluate
-from inferledger.analytics.slo.job import alert_transitions
+from inferledger.analytics.slo.job import record_evaluation
 from inferledger.analytics.slo.spec import SLOSpec
-from inferledger.analytics.slo.store import sync_definitions, write_states
+from inferledger.analytics.slo.store import sync_definitions
 from inferledger.analytics.warehouse import Warehouse
 
 JOBS = ("slo", "drift", "anomaly", "gpu")
@@ -42,13 +40,7 @@ def run_evaluation_dask(client: Any, lake_uri: str, wh: Warehouse, specs: list[S
     specs = [s for s in specs if s.sli is not None]
     sync_definitions(wh, specs, now)
     minutes = rollups_dask(client, lake_uri, specs, now, wh, stats, retention_days) if specs else 0
-    states = evaluate(wh, specs, now)
-    write_states(wh, states, history_days)
-    records = alert_transitions(wh, states, now)
-    write_alert_records(wh, records)
-    return {"slos": len(states), "minutes_rolled_up": minutes,
-            "page": sum(s.page for s in states), "ticket": sum(s.ticket for s in states),
-            "alert_records": len(records), **({"metric_only_skipped": skipped} if skipped else {})}
+    return record_evaluation(wh, specs, now, minutes, history_days, skipped)
 
 
 def run_jobs(client: Any, settings: Any, wh: Warehouse, now: datetime, jobs: tuple[str, ...] = JOBS[:3],

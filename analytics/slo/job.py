@@ -94,6 +94,12 @@ def run_evaluation(wh: Warehouse, specs: list[SLOSpec], now: datetime, *, overla
     sync_definitions(wh, specs, now)
     minutes = sum(update_rollups(wh, s, now, overlap_seconds=overlap_seconds, retention_days=retention_days)
                   for s in specs)
+    return record_evaluation(wh, specs, now, minutes, history_days, skipped)
+
+
+def record_evaluation(wh: Warehouse, specs: list, now: datetime, minutes: int, history_days: int,
+                      skipped: int) -> dict:
+    """Evaluate the SLOs over their rollups (however they were counted), store state and alert transitions."""
     states = evaluate(wh, specs, now)
     write_states(wh, states, history_days)
     records = alert_transitions(wh, states, now)
