@@ -28,6 +28,9 @@ HELDOUT_CATEGORIES = ("realAWSCloudwatch", "realTraffic", "realTweets")
 MERGE_ROWS = 10
 BASELINE_WINDOWS = (30, 60, 120, 288, 600)
 BASELINE_THRESHOLDS = (3.0, 4.0, 5.0, 6.0, 8.0)
+# the defaults before the seasonal CUSUM, the season-moving shift and the tuning-half search
+PREVIOUS_KW = {"z_alarm": 5.0, "cusum_h": 40.0, "cusum_clip": 4.0, "pot_risk": 5e-6,
+               "season_cusum_h": 0.0, "shift_season": 0.0}
 
 
 @dataclass
@@ -150,7 +153,10 @@ def main() -> None:
     ap.add_argument("--nab-dir", default=None)
     args = ap.parse_args()
     from benchmarks.nab_score import evaluate, load_corpus
+    from inferledger.analytics.anomaly.settings import DetectorConfig
 
+    global PREVIOUS
+    PREVIOUS = DetectorConfig(**PREVIOUS_KW)
     t = time.perf_counter()
     files = load_corpus(args.nab_dir)
     halves = {"tune": [f for f in files if f.category in TUNE_CATEGORIES],
@@ -158,10 +164,11 @@ def main() -> None:
     sets = {"tune": nab_cases(halves["tune"]) + synthetic_cases("tune"),
             "held-out": nab_cases(halves["held-out"]) + synthetic_cases("holdout")}
     print("== NAB by category half (official rules; each half scored as its own corpus) ==")
-    print("default: peaks-over-threshold calibration; tail-q: the earlier tail-quantile rescaling instead")
-    from inferledger.analytics.anomaly.settings import DetectorConfig
-
-    variants = (("default", None), ("tail-q", DetectorConfig(pot_risk=0.0, tail_eta=0.14)))
+    print("default: as configured; previous: the defaults before the seasonal CUSUM and the season-moving "
+          "shift; tail-q: the earlier tail-quantile rescaling instead of peaks-over-threshold")
+    variants = (("default", None), ("previous", PREVIOUS),
+                ("tail-q", DetectorConfig(pot_risk=0.0, tail_eta=0.14, **{k: v for k, v in PREVIOUS_KW.items()
+                                                                            if k != "pot_risk"})))
     for name, part in [("tune", halves["tune"]), ("held-out", halves["held-out"]), ("all", files)]:
         cats = sorted({f.category for f in part})
         for label, cfg in variants:
@@ -178,6 +185,8 @@ def main() -> None:
                            ("synthetic", [c for c in cases if c.name.startswith("synthetic")])):
             _s, al = ours(sub)
             print(f"{name:>9} {label:>9}  ours    : {total(sub, al)}")
+            _s, al = ours(sub, PREVIOUS)
+            print(f"{name:>9} {label:>9}  previous: {total(sub, al)}")
             print(f"{name:>9} {label:>9}  rolling z: {total(sub, [rolling_z_alarm(c.values, w, k) for c in sub])}")
     print(f"\n({time.perf_counter() - t:.1f} s; shared, loaded machine)")
 
