@@ -103,6 +103,10 @@ SIGMA_PER_MAD = 1.2533141373155001  # sqrt(pi/2): mean abs deviation -> sigma fo
 POT_T_MIN = 0.5    # the POT threshold t never drops below half a scale (flat series)
 POT_GAMMA_MAX = 0.2  # GPD shape clamp
 
+# the seasonal CUSUM starts after a week of history: before it, the hour-of-day buckets have
+# not seen a weekend, and a quiet Saturday would read as the daily pattern broken
+SEASON_CUSUM_HISTORY_S = 7 * 86400
+
 INV_TABLE_MAX = 1 << 16  # entries of the 1/n table at most (512 KiB)
 
 KIND_NONE = 0
@@ -244,6 +248,7 @@ def score_one(ts, bws, x, p, inv, out_score, out_expected, out_kind):
     gn = 0.0
     go = 0.0  # its baseline: the slowly tracked seasonal residual (a lasting shift is not news twice)
     zc = 0.0
+    t_first = 0
     season_on = season_h > 0.0
     select_best = season_select != 0.0
     range_on = range_margin > 0.0
@@ -280,6 +285,7 @@ def score_one(ts, bws, x, p, inv, out_score, out_expected, out_kind):
             slow = xi
             prev_x = xi
             prev_t = ti
+            t_first = ti
             lo = xi
             hi = xi
             mw = xi
@@ -389,7 +395,7 @@ def score_one(ts, bws, x, p, inv, out_score, out_expected, out_kind):
             zc = zw if warm_w else math.inf
             zc = zdd if (warm_d and abs(zdd) < abs(zc)) else zc
             cz = cz + confirm_alpha * (zc - cz)
-            if season_on:
+            if season_on and ti - t_first >= SEASON_CUSUM_HISTORY_S:
                 v = zc - go
                 v = cusum_clip if v > cusum_clip else v
                 v = -cusum_clip if v < -cusum_clip else v
@@ -455,7 +461,7 @@ def score_one(ts, bws, x, p, inv, out_score, out_expected, out_kind):
         rs = lim if rs > lim else rs
         rs = -lim if rs < -lim else rs
         slow = slow + a_slow * rs
-        if season_on and (warm_w or warm_d):
+        if season_on and (warm_w or warm_d) and ti - t_first >= SEASON_CUSUM_HISTORY_S:
             if gs >= season_h or cs >= cusum_h:
                 # re-baseline at the new offset from the season, as the level is below
                 gp = 0.0

@@ -16,6 +16,7 @@ from inferledger.analytics.kernels.anomaly_detectors import (
     N_BUCKETS,
     POT_GAMMA_MAX,
     POT_T_MIN,
+    SEASON_CUSUM_HISTORY_S,
     SIGMA_PER_MAD,
     _check_params,
 )
@@ -54,6 +55,7 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
     gp = np.zeros(S)
     gn = np.zeros(S)
     go = np.zeros(S)
+    t_first = np.zeros(S, dtype=np.int64)
     t_up = np.exp(pot_eta * pot_q0)
     t_down = np.exp(-pot_eta * (1.0 - pot_q0))
     log_pot_r = np.log(pot_risk / (1.0 - pot_q0)) if pot_risk > 0.0 else 0.0
@@ -113,6 +115,7 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
         slow[first] = xi[first]
         prev_x[first] = xi[first]
         prev_t[first] = ti
+        t_first[first] = ti
         for bk in (bw, bd):
             s_mean[first, bk] = xi[first]
             s_n[first, bk] = 1.0
@@ -183,8 +186,9 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
         zc = np.where(warm_d & (np.abs(zd) < np.abs(zc)), zd, zc)
         cz_new = np.where(warm_any, cz + confirm_alpha * (zc - cz), cz)
         v = np.clip(zc - go, -cusum_clip, cusum_clip)
-        gp_new = np.where(warm_any & (season_h > 0.0), np.maximum(gp + v - season_k, 0.0), gp)
-        gn_new = np.where(warm_any & (season_h > 0.0), np.maximum(gn - v - season_k, 0.0), gn)
+        season_live = warm_any & (season_h > 0.0) & (ti - t_first >= SEASON_CUSUM_HISTORY_S)
+        gp_new = np.where(season_live, np.maximum(gp + v - season_k, 0.0), gp)
+        gn_new = np.where(season_live, np.maximum(gn - v - season_k, 0.0), gn)
         unconfirmed = warm_any & (shift_confirm > 0.0) & (cs >= cusum_h) & (np.abs(cz_new) < shift_confirm)
         sp_new = np.where(unconfirmed, 0.5 * sp_new, sp_new)
         sn_new = np.where(unconfirmed, 0.5 * sn_new, sn_new)
@@ -205,11 +209,11 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
             kind = np.where(take, KIND_SHIFT, kind).astype(np.int8)
             near_w = (warm_w & (np.abs(rw / sw_scale) <= np.abs(np.where(warm_d, rd / sd_scale, 0.0)))) | ~warm_d
             expected = np.where(take, np.where(near_w, smw, smd), expected)
-            season_reset = warm_any & ((gs >= season_h) | (cs >= cusum_h))
+            season_reset = season_live & ((gs >= season_h) | (cs >= cusum_h))
             gp_new = np.where(season_reset, 0.0, gp_new)
             gn_new = np.where(season_reset, 0.0, gn_new)
             go_reset = np.where((cs >= cusum_h) & (shift_season != 0.0), 0.0, zc)
-            go_new = np.where(season_reset, go_reset, np.where(warm_any, go + a_slow * v, go))
+            go_new = np.where(season_reset, go_reset, np.where(season_live, go + a_slow * v, go))
         if range_margin > 0.0:
             width = hi - lo
             ok = (hi > lo) & (seen >= range_min_obs)
