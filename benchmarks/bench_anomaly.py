@@ -4,19 +4,20 @@
     .venv/bin/python -m benchmarks.bench_anomaly --skip-nab      # throughput only
 
 Throughput: 10,000 series x 30 days at 5-minute steps (86.4 M points) scored the way
-the anomaly job scores them (`job.score_all`: the series of one bucket size on one grid,
-one parallel numba call), in chunks of series so the inputs need not all sit in memory at once;
+the anomaly job scores them (`job.score_all` on one `Series` per row, each with its own arrays:
+one parallel numba call that returns the alarms), in chunks of series so the inputs need not
+all sit in memory at once; wall and CPU time are both printed;
 next to it, the NumPy reference implementation of the same recurrence (a loop over
 time, vectorised over series) measured in the same run on `--ref-series` series and
 scaled linearly, with a check that both give the same numbers. Each phase runs in its
 own child process so its peak RSS is its own.
 
-Kernel against kernel: the kernel of `--baseline` (a git revision, default `main`, read with
-`git show` into a temporary module) and the working tree's, on the same `--cmp-series` series
-in the same process, alternating, `--reps` times on 1 and on 2 threads; the figure is CPU time
-(all threads) per point, i.e. ns/point/thread, minimum over the repetitions (the wall clock of a
-shared machine says more about the neighbours than about the kernel). Both must give
-bit-identical output.
+Job against job: `score_all` of `--baseline` (a git revision, default `main`, unpacked with
+`git archive` and imported under its own copy of the package) and the working tree's, on the same
+`--cmp-series` series in the same process, alternating, `--reps` times on 1 and on 2 threads; the
+figures are CPU time (all threads) per point, i.e. ns/point/thread, and wall x threads per point,
+minimum over the repetitions (the wall clock of a shared machine says more about the neighbours
+than about the code). Both must give identical alarms (index, score, expected, kind).
 
 NAB: every file of ../shared/data/nab scored with the one default configuration and
 evaluated by benchmarks/nab_score.py (standard / low-FP / low-FN, per category),
@@ -30,7 +31,6 @@ held-out categories separately.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import multiprocessing as mp
 import resource
 import subprocess
@@ -62,93 +62,148 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _series(ts: np.ndarray, x: np.ndarray) -> list:
+    """What the job holds: one Series per row, each with its own time axis array."""
+    from inferledger.analytics.anomaly.series import Series
+
+    return [Series("spend_5m", "usd", {"team": str(i)}, STEP, ts.copy(), x[i]) for i in range(x.shape[0])]
+
+
+def _alarms_of(r) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(index, score, expected, kind) of the alarms in either result shape of `score_all`
+    (alarms only, or the older full per-point `Scored`)."""
+    if hasattr(r, "index"):
+        return r.index, r.score, r.expected, r.kind
+    idx = np.flatnonzero(r.kind)
+    return idx, r.score[idx], r.expected[idx], r.kind[idx]
+
+
+def _timed(fn) -> tuple[float, float, object]:
+    w, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - w, time.process_time() - c, out
+
+
 def _kernel_phase(n_series: int, n_points: int, chunk: int, q) -> None:
     import numba
 
     from inferledger.analytics.anomaly.job import score_all
-    from inferledger.analytics.anomaly.series import Series
-    from inferledger.analytics.anomaly.settings import AnomalySettings, DetectorConfig
-    from inferledger.analytics.kernels.anomaly_detectors import score_matrix
+    from inferledger.analytics.anomaly.settings import AnomalySettings
 
-    params = DetectorConfig().params()
     cfg = AnomalySettings()
     t = time.perf_counter()
     ts, x = make_chunk(4, 1000, 0)
-    score_matrix(ts, x, params)  # compile or load from cache
+    score_all(_series(ts, x), cfg)  # compile or load from cache
     compile_s = time.perf_counter() - t
     base_rss = _peak_rss_mb()
-    elapsed = 0.0
+    wall = cpu = 0.0
     alarms = 0
     for k, lo in enumerate(range(0, n_series, chunk)):
         ts, x = make_chunk(min(chunk, n_series - lo), n_points, seed=k + 1)
-        # what the job holds: one Series per row; what it runs: score_all (grid + parallel kernel)
-        series = [Series("spend_5m", "usd", {"team": str(i)}, STEP, ts, x[i]) for i in range(x.shape[0])]
-        t = time.perf_counter()
-        scored = score_all(series, cfg)
-        elapsed += time.perf_counter() - t
-        alarms += sum(int(r.alarm.sum()) for r in scored)
-        del scored, series, x
+        series = _series(ts, x)
+        del x
+        w, c, scored = _timed(lambda: score_all(series, cfg))
+        wall += w
+        cpu += c
+        alarms += sum(len(_alarms_of(r)[0]) for r in scored)
+        del scored, series
     threads = numba.get_num_threads()
     # one chunk again on a single thread: the per-core figure, for machines with more cores
     ts, x = make_chunk(min(chunk, n_series), n_points, seed=1)
+    series = _series(ts, x)
     numba.set_num_threads(1)
-    t = time.perf_counter()
-    score_matrix(ts, x, params)
-    one_thread_ns = (time.perf_counter() - t) / x.size * 1e9
-    q.put({"seconds": elapsed, "compile_s": compile_s, "peak_rss_mb": _peak_rss_mb(), "base_rss_mb": base_rss,
-           "alarms": alarms, "threads": threads, "one_thread_ns": one_thread_ns})
+    w1, c1, _ = _timed(lambda: score_all(series, cfg))
+    q.put({"seconds": wall, "cpu_s": cpu, "compile_s": compile_s, "peak_rss_mb": _peak_rss_mb(),
+           "base_rss_mb": base_rss, "alarms": alarms, "threads": threads,
+           "one_thread_ns": c1 / x.size * 1e9, "one_thread_wall_ns": w1 / x.size * 1e9})
 
 
 def _reference_phase(ref_series: int, n_points: int, q) -> None:
-    from inferledger.analytics.anomaly.settings import DetectorConfig
+    from inferledger.analytics.anomaly.job import score_all
+    from inferledger.analytics.anomaly.settings import AnomalySettings
     from inferledger.analytics.kernels.anomaly_detectors import score_matrix
     from tests.reference.anomaly import score_matrix_reference
 
-    params = DetectorConfig().params()
+    cfg = AnomalySettings()
+    params = cfg.detector.params()
     ts, x = make_chunk(ref_series, n_points, seed=1)
     base_rss = _peak_rss_mb()
     t = time.perf_counter()
     s_ref, e_ref, k_ref = score_matrix_reference(ts, x, params)
     elapsed = time.perf_counter() - t
     s, e, k = score_matrix(ts, x, params)
+    # and what the job runs: its alarms must be the reference's alarms
+    same_alarms = True
+    alarm_diff = 0.0
+    for row, r in enumerate(score_all(_series(ts, x), cfg)):
+        idx, sc, ex, kd = _alarms_of(r)
+        ref_idx = np.flatnonzero(k_ref[row])
+        same_alarms &= bool(np.array_equal(idx, ref_idx) and np.array_equal(kd, k_ref[row, ref_idx]))
+        if same_alarms and len(idx):
+            alarm_diff = max(alarm_diff, float(np.max(np.abs(sc - s_ref[row, idx]))))
     q.put({"seconds": elapsed, "peak_rss_mb": _peak_rss_mb(), "base_rss_mb": base_rss,
            "max_abs_diff": float(np.max(np.abs(s - s_ref))), "kinds_equal": bool(np.array_equal(k, k_ref)),
-           "expected_max_rel_diff": float(np.max(np.abs(e - e_ref) / np.maximum(np.abs(e_ref), 1e-300)))})
+           "expected_max_rel_diff": float(np.max(np.abs(e - e_ref) / np.maximum(np.abs(e_ref), 1e-300))),
+           "alarms_equal": same_alarms, "alarm_score_diff": alarm_diff})
+
+
+def _baseline_score_all(baseline: str, tmp: Path):
+    """`score_all` of another git revision, imported from a copy of that tree under its own
+    package name, then unloaded, so the working tree's imports in this process are untouched."""
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(["git", "archive", baseline], cwd=root, capture_output=True, check=True).stdout
+    src = tmp / "src"
+    src.mkdir()
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    pkg = tmp / "pkg"
+    pkg.mkdir()
+    subprocess.run(["cp", "-r", str(src / "inferledger"), str(pkg)], check=True)
+    for d in ("collector", "analytics", "alerts", "dashboards"):
+        (pkg / "inferledger" / d).symlink_to(src / d)
+    saved = {k: v for k, v in sys.modules.items() if k == "inferledger" or k.startswith("inferledger.")}
+    for k in saved:
+        del sys.modules[k]
+    sys.path.insert(0, str(pkg))
+    try:
+        from inferledger.analytics.anomaly.job import score_all
+    finally:
+        sys.path.remove(str(pkg))
+        for k in [k for k in sys.modules if k == "inferledger" or k.startswith("inferledger.")]:
+            del sys.modules[k]
+        sys.modules.update(saved)
+    return score_all
 
 
 def _compare_phase(baseline: str, n_series: int, n_points: int, reps: int, q) -> None:
     import numba
 
-    from inferledger.analytics.anomaly.settings import DetectorConfig
-    from inferledger.analytics.kernels import anomaly_detectors as new
+    from inferledger.analytics.anomaly.job import score_all as new
+    from inferledger.analytics.anomaly.settings import AnomalySettings
 
-    root = Path(__file__).resolve().parent.parent
-    try:
-        src = subprocess.run(["git", "show", f"{baseline}:analytics/kernels/anomaly_detectors.py"], cwd=root,
-                             capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError) as e:
-        q.put({"error": f"cannot read the kernel at {baseline!r}: {e}"})
-        return
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "anomaly_detectors_baseline.py"
-        path.write_text(src)
-        spec = importlib.util.spec_from_file_location("anomaly_detectors_baseline", path)
-        old = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(old)
-        params = DetectorConfig().params()
+        try:
+            old = _baseline_score_all(baseline, Path(tmp))
+        except (OSError, subprocess.CalledProcessError, ImportError) as e:
+            q.put({"error": f"cannot import score_all at {baseline!r}: {e}"})
+            return
+        cfg = AnomalySettings()
         ts, x = make_chunk(n_series, n_points, seed=7)
-        outs = [m.score_matrix(ts, x, params) for m in (old, new)]  # compiles, and the equality check
-        same = all(np.array_equal(a, b, equal_nan=True) for a, b in zip(*outs))
+        series = _series(ts, x)
+        outs = [f(series, cfg) for f in (old, new)]  # compiles, and the equality check
+        same = all(all(np.array_equal(a, b) for a, b in zip(_alarms_of(r0), _alarms_of(r1)))
+                   for r0, r1 in zip(*outs))
         res: dict = {"same": same, "points": x.size}
         for threads in (1, 2):
             numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-            best = {"old": float("inf"), "new": float("inf")}
+            best = {(k, m): float("inf") for k in ("old", "new") for m in ("cpu", "wall")}
             for _ in range(reps):
-                for name, m in (("old", old), ("new", new)):
-                    c = time.process_time()
-                    m.score_matrix(ts, x, params)
-                    best[name] = min(best[name], time.process_time() - c)
-            res[threads] = {k: v / x.size * 1e9 for k, v in best.items()}
+                for name, f in (("old", old), ("new", new)):
+                    w, c, _ = _timed(lambda: f(series, cfg))
+                    best[name, "cpu"] = min(best[name, "cpu"], c)
+                    best[name, "wall"] = min(best[name, "wall"], w)
+            res[threads] = {f"{k}_{m}": v / x.size * 1e9 for (k, m), v in best.items()}
     q.put(res)
 
 
@@ -170,29 +225,35 @@ def throughput(n_series: int, days: int, chunk: int, ref_series: int, baseline: 
     k = _in_child(_kernel_phase, n_series, n_points, chunk)
     r = _in_child(_reference_phase, ref_series, n_points)
     ref_scaled = r["seconds"] * n_series / ref_series
-    print(f"numba kernel     : {k['seconds']:.2f} s  ({total / k['seconds'] / 1e6:.1f} M points/s, "
+    ns_wall = k["seconds"] / total * 1e9 * k["threads"]
+    print(f"score_all (job)  : {k['seconds']:.2f} s wall  ({total / k['seconds'] / 1e6:.1f} M points/s, "
           f"{k['threads']} threads, chunks of {chunk:,} series; compile/cache load {k['compile_s']:.2f} s not counted)")
+    print(f"                   CPU {k['cpu_s']:.2f} s = {k['cpu_s'] / total * 1e9:.1f} ns/point/thread "
+          f"(wall x threads: {ns_wall:.1f}); one thread: {k['one_thread_ns']:.1f} ns/point CPU, "
+          f"{k['one_thread_wall_ns']:.1f} wall")
     print(f"                   peak RSS {k['peak_rss_mb']:.0f} MB (process before scoring {k['base_rss_mb']:.0f} MB); "
-          f"{k['alarms']:,} alarms; one thread: {k['one_thread_ns']:.0f} ns/point")
+          f"{k['alarms']:,} alarms")
     print(f"NumPy reference  : {r['seconds']:.2f} s on {ref_series:,} series -> {ref_scaled:.1f} s scaled to "
           f"{n_series:,} ({ref_series * n_points / r['seconds'] / 1e6:.2f} M points/s); peak RSS {r['peak_rss_mb']:.0f} MB "
           f"for {ref_series:,} series")
     full = n_series >= 10_000 and days >= 30
     goal = ("met" if k["seconds"] < 2 else "NOT met") if full else "n/a (smaller than 10,000 series x 30 days)"
     print(f"speed-up         : {ref_scaled / k['seconds']:.0f}x   goal < 2 s for 10,000 x 30 days: {goal}")
-    print(f"same numbers     : max |score diff| {r['max_abs_diff']:.1e}, expected max rel diff "
-          f"{r['expected_max_rel_diff']:.1e}, kinds equal: {r['kinds_equal']}")
+    print(f"same numbers     : kernel vs reference max |score diff| {r['max_abs_diff']:.1e}, expected max rel diff "
+          f"{r['expected_max_rel_diff']:.1e}, kinds equal: {r['kinds_equal']}; score_all's alarms are the "
+          f"reference's: {r['alarms_equal']} (max |score diff| {r['alarm_score_diff']:.1e})")
     if baseline:
         c = _in_child(_compare_phase, baseline, cmp_series, n_points, reps)
         if "error" in c:
-            print(f"kernel vs {baseline}: skipped ({c['error']})")
+            print(f"score_all vs {baseline}: skipped ({c['error']})")
             return
-        print(f"kernel vs {baseline} ({cmp_series} series x {n_points:,} points, CPU ns/point/thread, min of {reps}; "
-              f"bit-identical output: {c['same']})")
+        print(f"score_all vs {baseline} ({cmp_series} series x {n_points:,} points, ns/point/thread as CPU time "
+              f"and as wall x threads, min of {reps}; identical alarms: {c['same']})")
         for threads in (1, 2):
-            o, n = c[threads]["old"], c[threads]["new"]
-            print(f"  {threads} thread{'s' if threads > 1 else ' '}        : {baseline} {o:.1f}   this tree {n:.1f}"
-                  f"   ({o / n:.2f}x)")
+            d = c[threads]
+            print(f"  {threads} thread{'s' if threads > 1 else ' '}        : CPU {baseline} {d['old_cpu']:.1f}   this tree "
+                  f"{d['new_cpu']:.1f} ({d['old_cpu'] / d['new_cpu']:.2f}x)   wall {d['old_wall'] * threads:.1f} -> "
+                  f"{d['new_wall'] * threads:.1f} ({d['old_wall'] / d['new_wall']:.2f}x)")
 
 
 def nab(nab_dir: str | None) -> None:

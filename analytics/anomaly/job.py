@@ -22,7 +22,7 @@ from inferledger.analytics.alert_records import (
     resolved_records,
     write_alert_records,
 )
-from inferledger.analytics.anomaly.detectors import KIND_NAMES, Scored, score_on_grid
+from inferledger.analytics.anomaly.detectors import KIND_NAMES
 from inferledger.analytics.anomaly.explain import Movement, explain
 from inferledger.analytics.anomaly.incidents import Incident, group_incidents
 from inferledger.analytics.anomaly.series import Series, floor_time, load_series, p95_exceedances, source_for
@@ -31,11 +31,11 @@ from inferledger.analytics.anomaly.significance import (
     binomial_upper_p,
     count_significant,
     count_upper_p_all,
-    persistent,
     sampling_noise_significant,
 )
 from inferledger.analytics.anomaly.store import insert_anomalies
 from inferledger.analytics.jobs import JobContext, register_job
+from inferledger.analytics.kernels.anomaly_detectors import SeriesAlarms, score_alarms
 from inferledger.analytics.lake.settings import on_dask
 from inferledger.analytics.warehouse import Warehouse, utcnow
 
@@ -99,45 +99,77 @@ def _select(series: list[Series], cfg: AnomalySettings) -> list[Series]:
     return kept
 
 
-def score_all(series: list[Series], cfg: AnomalySettings) -> list[Scored]:
-    """Scores of every series, one parallel kernel call per bucket size (same numbers as one by one)."""
-    out: list[Scored | None] = [None] * len(series)
-    for step in sorted({s.bucket_seconds for s in series}):
-        rows = [i for i, s in enumerate(series) if s.bucket_seconds == step]
-        scored = score_on_grid([series[i].ts for i in rows], [series[i].values for i in rows], step, cfg.detector)
-        for i, r in zip(rows, scored):
-            out[i] = r
-    return out  # type: ignore[return-value]
+def _needs_every_point(s: Series) -> bool:
+    """Count series (failures of requests) are also tested where the kernel did not alarm."""
+    return s.events is not None and s.trials is not None
+
+
+def score_all(series: list[Series], cfg: AnomalySettings) -> list[SeriesAlarms]:
+    """The alarms of every series, from one parallel kernel call.
+
+    Each series is scored where it lies, exactly as alone (no grid, no copies); only its
+    alarms come back, plus every point's output for the count series, whose confirmation
+    reads them all.
+    """
+    return score_alarms([s.ts for s in series], [s.values for s in series], cfg.detector.params(),
+                        [_needs_every_point(s) for s in series])
+
+
+def persistent_index(ts: np.ndarray, index: np.ndarray, step: int, persist: int) -> np.ndarray:
+    """The alarms at `index` (ascending) that belong to a run of at least `persist` alarmed
+    buckets in a row (adjacent points `step` apart): `significance.persistent` on positions."""
+    if persist <= 1 or len(index) == 0:
+        return index
+    link = (np.diff(index) == 1) & (np.diff(ts[index]) == step)
+    starts = np.flatnonzero(np.concatenate(([True], ~link)))
+    lengths = np.diff(np.append(starts, len(index)))
+    return index[np.repeat(lengths >= persist, lengths)]
 
 
 # series with buckets shorter than this are confirmed by persistence
 PERSIST_BELOW_SECONDS = 300
 
 
-def confirmed_alarms(s: Series, r: Scored, cfg: AnomalySettings) -> list[tuple[int, float, str]]:
+def confirmed_alarms(s: Series, r: SeriesAlarms, cfg: AnomalySettings) -> list[tuple[int, float, str]]:
     """(index, score, kind) of the alarms that stand: the kernel's, confirmed by the count test,
     the sampling-noise floor or the persistence rule, plus rises in failures that the count
     test finds significant where the kernel did not alarm (score 0.5 at p = count_alpha, -> 1)."""
-    alarm = r.alarm
+    idx = r.index
     if s.bucket_seconds < PERSIST_BELOW_SECONDS:
-        alarm = persistent(s.ts, alarm, s.bucket_seconds, cfg.persist_buckets)
-    idx = np.flatnonzero(alarm)
-    score = r.score.astype(np.float64).copy()
-    kinds = [KIND_NAMES[int(k)] for k in r.kind]
-    if s.events is not None and s.trials is not None:
-        up = s.values[idx] >= r.expected[idx]
+        idx = persistent_index(s.ts, idx, s.bucket_seconds, cfg.persist_buckets)
+    if r.full is not None and s.events is not None and s.trials is not None:
+        score_all_points, expected, kind = r.full
+        score = score_all_points.copy()
+        kinds = {int(i): KIND_NAMES[int(kind[i])] for i in idx}
+        up = s.values[idx] >= expected[idx]
         idx = idx[count_significant(s.events, s.trials, idx, up, cfg.count_alpha, cfg.count_window_buckets)]
         p_up = count_upper_p_all(s.events, s.trials, cfg.count_window_buckets)
         raised = np.flatnonzero(p_up < cfg.count_alpha)
         score[raised] = np.maximum(score[raised], 1.0 - p_up[raised] / (2.0 * cfg.count_alpha))
         for i in raised:
-            if kinds[i] == "none":
-                kinds[i] = "spike"
+            kinds.setdefault(int(i), KIND_NAMES[int(kind[i])])
+            if kinds[int(i)] == "none":
+                kinds[int(i)] = "spike"
         idx = np.union1d(idx, raised)
+    else:
+        # only the alarms were scored out: their positions in r.index
+        at = np.searchsorted(r.index, idx)
+        score = np.zeros(len(s.values))
+        score[idx] = r.score[at]
+        expected = np.full(len(s.values), np.nan)
+        expected[idx] = r.expected[at]
+        kinds = {int(i): KIND_NAMES[int(k)] for i, k in zip(idx, r.kind[at])}
     if s.squares is not None and s.trials is not None and len(idx):
-        idx = idx[sampling_noise_significant(s.values, r.expected, s.trials, s.squares, idx, cfg.count_alpha,
+        idx = idx[sampling_noise_significant(s.values, expected, s.trials, s.squares, idx, cfg.count_alpha,
                                              cfg.count_window_buckets)]
-    return [(int(i), float(score[i]), kinds[i]) for i in idx]
+    return [(int(i), float(score[i]), kinds[int(i)]) for i in idx]
+
+
+def expected_at(r: SeriesAlarms, i: int) -> float:
+    """The expected value at position i of an alarm (or of any point where every point was kept)."""
+    if r.full is not None:
+        return float(r.full[1][i])
+    return float(r.expected[np.searchsorted(r.index, i)])
 
 
 # the p95 count test: requests over the model's p95 of this many hours before the bucket
@@ -168,7 +200,7 @@ def standing_alarms(series: list[Series], cfg: AnomalySettings, stored: set[tupl
     for s, r in zip(series, score_all(series, cfg)):
         summary.points += len(s.values)
         for i, sc, kind in confirmed_alarms(s, r, cfg):
-            f = Found(s, i, sc, float(r.expected[i]), kind)
+            f = Found(s, i, sc, expected_at(r, i), kind)
             # a stored alarm passed the p95 count test when it was stored (one query per new alarm)
             if (s.key, f.bucket_start) in stored or p95_significant(spans_db, f, cfg, spans_table):
                 found.append(f)

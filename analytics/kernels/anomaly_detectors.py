@@ -56,6 +56,7 @@ choices are selects rather than branches, and the warm-up weights 1/n come from 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numba as nb
 import numpy as np
@@ -152,9 +153,14 @@ def season_buckets(ts: np.ndarray) -> np.ndarray:
 
 
 @nb.njit(cache=True, error_model="numpy")
-def score_one(ts, bws, x, p, inv, out_score, out_expected, out_kind):
-    """Score one series in place. ts: int64 epoch seconds in arrival order, x: float64;
-    bws: the hour-of-week buckets of ts (`season_buckets`), computed once per time axis.
+def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_score, a_expected, a_kind):
+    """Score one series. ts: int64 epoch seconds in arrival order, x: float64.
+
+    full: write every point's score, expected value and kind to out_* (else they are not
+    touched and may be empty). Either way the alarms (kind != none) are appended to
+    a_idx / a_score / a_expected / a_kind while they have room; the return value is the number
+    of alarms (more than the room means some were not recorded). The job needs only the alarms:
+    writing 17 bytes per point that nobody reads costs more than the bookkeeping.
 
     inv: `reciprocals(p)`, the running-mean weights 1/n of the warm-up, looked up instead of
     divided (the divider is the busiest unit of this loop). A step back in time
@@ -211,6 +217,9 @@ def score_one(ts, bws, x, p, inv, out_score, out_expected, out_kind):
     # back only when the hour changes: a 5-minute series visits the same buckets 12 times in
     # a row, and keeping them in registers takes a store and reload off every point's chain.
     st = np.zeros((N_BUCKETS + 24, 3))
+    cap = a_idx.shape[0]
+    n_alarm = 0
+    cur_h = -(1 << 62)  # hour (epoch // 3600) of the current season buckets
     cur_w = -1
     cur_d = -1
     mw = 0.0
@@ -258,11 +267,16 @@ def score_one(ts, bws, x, p, inv, out_score, out_expected, out_kind):
         xi = x[i]
         ti = ts[i]
         if not math.isfinite(xi):
-            out_score[i] = 0.0
-            out_expected[i] = level if seen > 0 else math.nan
-            out_kind[i] = KIND_NONE
+            if full:
+                out_score[i] = 0.0
+                out_expected[i] = level if seen > 0 else math.nan
+                out_kind[i] = KIND_NONE
             continue
-        bw = bws[i]
+        hr = ti // 3600
+        bw = cur_w
+        if hr != cur_h:
+            cur_h = hr
+            bw = ((hr // 24 + 3) % 7) * 24 + hr % 24  # hour of week, Monday 00:00 UTC = 0
         if bw != cur_w:
             # a new hour: both buckets change together (the day bucket is the week bucket's hour)
             if cur_w >= 0:
@@ -293,9 +307,10 @@ def score_one(ts, bws, x, p, inv, out_score, out_expected, out_kind):
             md = xi
             nd = 1.0
             seen = 1
-            out_score[i] = 0.0
-            out_expected[i] = xi
-            out_kind[i] = KIND_NONE
+            if full:
+                out_score[i] = 0.0
+                out_expected[i] = xi
+                out_kind[i] = KIND_NONE
             continue
 
         # time since the previous point: gaps let the EWMAs catch up by more than one step
@@ -444,9 +459,17 @@ def score_one(ts, bws, x, p, inv, out_score, out_expected, out_kind):
         elif score >= 0.5:
             suppress_left = suppress_points
         kind = KIND_NONE if score < 0.5 else kind
-        out_score[i] = score
-        out_expected[i] = expected
-        out_kind[i] = kind
+        if full:
+            out_score[i] = score
+            out_expected[i] = expected
+            out_kind[i] = kind
+        if kind != KIND_NONE:
+            if n_alarm < cap:
+                a_idx[n_alarm] = i
+                a_score[n_alarm] = score
+                a_expected[n_alarm] = expected
+                a_kind[n_alarm] = kind
+            n_alarm += 1
 
         # state update (after scoring: the score saw only the past)
         # no clipping while warming up: the scale is still being learnt
@@ -556,26 +579,63 @@ def score_one(ts, bws, x, p, inv, out_score, out_expected, out_kind):
         prev_x = xi
         prev_t = ti
         seen += 1
+    return n_alarm
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy")
-def score_batch(ts, bws, x, p, inv, out_score, out_expected, out_kind):
+def score_batch(ts, x, p, inv, out_score, out_expected, out_kind):
     """Score many series at once (rows), sharing one time axis; rows run in parallel."""
+    no_i = np.empty(0, dtype=np.int64)
+    no_f = np.empty(0, dtype=np.float64)
+    no_k = np.empty(0, dtype=np.int8)
     for s in nb.prange(x.shape[0]):
-        score_one(ts, bws, x[s], p, inv, out_score[s], out_expected[s], out_kind[s])
+        score_one(ts, x[s], p, inv, out_score[s], out_expected[s], out_kind[s], True, no_i, no_f, no_f, no_k)
 
 
-def score_series(ts: np.ndarray, values: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Scores, expected values and alarm kinds for one series (kind 0 none, 1 spike, 2 shift)."""
+@nb.njit(cache=True, parallel=True, error_model="numpy")
+def score_list(ts_list, x_list, p, inv, full_off, full_score, full_expected, full_kind,
+               a_off, a_idx, a_score, a_expected, a_kind, counts):
+    """Score many series of any lengths and time axes in parallel, each exactly as alone.
+
+    Series s writes its alarms to a_*[a_off[s]:a_off[s + 1]] and their number to counts[s];
+    where full_off[s] >= 0 it also writes every point to full_*[full_off[s]:][:len]. Nothing is
+    gridded or copied: each series is read where it lies.
+    """
+    for i in nb.prange(full_off.shape[0]):
+        s = np.int64(i)
+        x = x_list[s]
+        n = x.shape[0]
+        fo = full_off[s]
+        full = fo >= 0
+        lo = fo if full else 0
+        hi = fo + n if full else 0
+        a = a_off[s]
+        b = a_off[s + 1]
+        counts[s] = score_one(ts_list[s], x, p, inv, full_score[lo:hi], full_expected[lo:hi], full_kind[lo:hi],
+                              full, a_idx[a:b], a_score[a:b], a_expected[a:b], a_kind[a:b])
+
+
+def _check_series(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ts = np.ascontiguousarray(ts, dtype=np.int64)
     x = np.ascontiguousarray(values, dtype=np.float64)
     if ts.shape != x.shape or ts.ndim != 1:
         raise ValueError(f"timestamps and values must be 1-D and equally long, got {ts.shape} and {x.shape}")
+    return ts, x
+
+
+_NO_I = np.empty(0, dtype=np.int64)
+_NO_F = np.empty(0, dtype=np.float64)
+_NO_K = np.empty(0, dtype=np.int8)
+
+
+def score_series(ts: np.ndarray, values: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scores, expected values and alarm kinds for one series (kind 0 none, 1 spike, 2 shift)."""
+    ts, x = _check_series(ts, values)
     p = _check_params(params)
     score = np.empty_like(x)
     expected = np.empty_like(x)
     kind = np.empty(x.shape, dtype=np.int8)
-    score_one(ts, season_buckets(ts), x, p, reciprocals(p), score, expected, kind)
+    score_one(ts, x, p, reciprocals(p), score, expected, kind, True, _NO_I, _NO_F, _NO_F, _NO_K)
     return score, expected, kind
 
 
@@ -589,8 +649,79 @@ def score_matrix(ts: np.ndarray, values: np.ndarray, params: np.ndarray) -> tupl
     score = np.empty_like(x)
     expected = np.empty_like(x)
     kind = np.empty(x.shape, dtype=np.int8)
-    score_batch(ts, season_buckets(ts), x, p, reciprocals(p), score, expected, kind)
+    score_batch(ts, x, p, reciprocals(p), score, expected, kind)
     return score, expected, kind
+
+
+@dataclass(frozen=True)
+class SeriesAlarms:
+    """One series' alarms (positions in the series, ascending) and, where asked for, every point."""
+
+    index: np.ndarray     # int64
+    score: np.ndarray     # float64
+    expected: np.ndarray  # float64
+    kind: np.ndarray      # int8, never KIND_NONE
+    full: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (score, expected, kind) of every point
+
+
+def alarm_capacity(n: int, p: np.ndarray) -> int:
+    """Room for a series' alarms: an alarm damps the next `suppress_points` scores by
+    `suppress_factor`, and a damped score (< 1 * factor) cannot alarm when factor <= 0.5,
+    so at most one alarm per suppress_points + 1 points. Otherwise room for every point."""
+    if p[11] <= 0.5:
+        return min(n, n // (int(p[10]) + 1) + 1)
+    return n
+
+
+# series per scheduling chunk of the parallel loop: threads take chunks as they finish, so a
+# thread slowed by a busy neighbour does not hold the others up
+PARALLEL_CHUNK = 16
+
+
+def score_alarms(ts_list: list[np.ndarray], values_list: list[np.ndarray], params: np.ndarray,
+                 full: list[bool] | None = None) -> list[SeriesAlarms]:
+    """Score many series (any lengths, any time axes) in one parallel call; each gets exactly
+    what `score_series` gives it alone, but only its alarms come back, plus every point's
+    output for the series flagged in `full`."""
+    p = _check_params(params)
+    n = len(values_list)
+    if len(ts_list) != n or (full is not None and len(full) != n):
+        raise ValueError("one time axis (and one full flag) per series")
+    tl = nb.typed.List()
+    xl = nb.typed.List()
+    for t, v in zip(ts_list, values_list):
+        t, v = _check_series(t, v)
+        tl.append(t)
+        xl.append(v)
+    lens = np.fromiter((len(v) for v in xl), dtype=np.int64, count=n)
+    want = np.zeros(n, dtype=bool) if full is None else np.asarray(full, dtype=bool)
+    full_off = np.where(want, np.cumsum(np.where(want, lens, 0)) - lens, -1).astype(np.int64)
+    n_full = int(lens[want].sum())
+    caps = np.fromiter((alarm_capacity(int(k), p) for k in lens), dtype=np.int64, count=n)
+    a_off = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(caps, out=a_off[1:])
+    m = int(a_off[-1])
+    fs, fe, fk = np.empty(n_full), np.empty(n_full), np.empty(n_full, dtype=np.int8)
+    a_idx, a_s, a_e, a_k = np.empty(m, dtype=np.int64), np.empty(m), np.empty(m), np.empty(m, dtype=np.int8)
+    counts = np.zeros(n, dtype=np.int64)
+    if n:
+        with nb.parallel_chunksize(PARALLEL_CHUNK):
+            score_list(tl, xl, p, reciprocals(p), full_off, fs, fe, fk, a_off, a_idx, a_s, a_e, a_k, counts)
+    out = []
+    for s in range(n):
+        c = int(counts[s])
+        f = None
+        if want[s]:
+            lo, hi = int(full_off[s]), int(full_off[s]) + int(lens[s])
+            f = (fs[lo:hi], fe[lo:hi], fk[lo:hi])
+        if c > caps[s]:  # more alarms than room (not possible with the damping above): score it alone
+            sc, ex, kd = score_series(tl[s], xl[s], p)
+            idx = np.flatnonzero(kd != KIND_NONE)
+            out.append(SeriesAlarms(idx, sc[idx], ex[idx], kd[idx], f))
+            continue
+        a = int(a_off[s])
+        out.append(SeriesAlarms(a_idx[a:a + c], a_s[a:a + c], a_e[a:a + c], a_k[a:a + c], f))
+    return out
 
 
 def reciprocals(p: np.ndarray) -> np.ndarray:
