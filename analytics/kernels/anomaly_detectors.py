@@ -16,6 +16,13 @@ rule are the same). Three models run side by side:
   warm season bucket, in that bucket's own scale, must reach `shift_confirm_z`. A smooth
   daily ramp of a per-minute series drifts away from the slow level for hours, but stays
   inside the hour's seasonal spread; an unconfirmed CUSUM is halved, not alarmed.
+  A confirmed shift moves every season bucket by the point's residual against it
+  (`shift_season`): the pattern moved, and the buckets visited after it would otherwise
+  report the same shift once an hour until they relearn it.
+* a seasonal CUSUM (`season_cusum_k`, `season_cusum_h`) on the residual against the nearer
+  warm season bucket in its own scale, less a slowly tracked offset (re-based at each of its
+  alarms and each shift): a day that leaves the series' own pattern smoothly (a missing daily
+  peak, a holiday) is an alarm though no point is a spike. It starts after a week of history.
 
 A point is a spike only if it is far from *every* expectation (EWMA and seasonal):
 the seasonal model covers the EWMA's lag on daily ramps, the EWMA covers seasonal
