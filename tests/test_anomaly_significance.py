@@ -121,3 +121,40 @@ def test_job_stores_a_low_traffic_outage_but_not_single_failures(warehouse):
     assert any(outage[0] <= b < outage[1] for b in starts)
     late = [b for b in starts if b >= t0 + timedelta(days=1)]
     assert all(outage[0] <= b < outage[1] for b in late), late
+
+
+def test_p95_alarm_whose_first_bucket_is_not_significant_stands_on_the_next(warehouse):
+    """A latency regression that starts late in a bucket: that bucket holds 3 slow requests of 18
+    (Binomial(18, 0.05) makes 3 or more likely enough, p ~ 0.06), the next ones are all slow.
+    The alarm moves to the first significant bucket after it; a blip back to normal has none."""
+    from datetime import datetime, timedelta
+
+    from inferledger.analytics.anomaly.job import Found, p95_onset_follower, p95_significant
+    from inferledger.analytics.anomaly.series import Series
+    from inferledger.analytics.anomaly.settings import AnomalySettings
+    from tests.factories import span_row
+    from tests.test_anomaly_job import insert_spans
+
+    rng = np.random.default_rng(21)
+    t0 = datetime(2026, 3, 2)
+    buckets = 2 * 288
+    onset = buckets - 24
+    rows = []
+    for b in range(buckets):
+        for k in range(18):
+            slow = b > onset or (b == onset and k >= 15)
+            d = float(rng.lognormal(0.0, 0.2)) * (4.0 if slow else 1.0)
+            rows.append(span_row(t0 + timedelta(minutes=5 * b, seconds=5 + 10 * k), d, request_model="m"))
+    insert_spans(warehouse, rows)
+    ts = (np.datetime64(t0, "s").astype(np.int64) + 300 * np.arange(buckets)).astype(np.int64)
+    values = np.where(np.arange(buckets) >= onset, 4.0, 1.4)
+    s = Series("latency_p95_5m", "s", {"model": "m"}, 300, ts, values)
+    cfg = AnomalySettings()
+    first = Found(s, onset, 0.7, 1.4, "spike")
+    assert not p95_significant(warehouse, first, cfg)
+    g = p95_onset_follower(s, first, cfg, set(), warehouse)
+    assert g is not None and g.index == onset + 1 and g.expected == 1.4
+    # the same alarm with the p95 back at its expected level right after: the buckets after it are
+    # not tested (their spans would pass; the series says the episode is over)
+    blip = Series("latency_p95_5m", "s", {"model": "m"}, 300, ts, np.where(np.arange(buckets) == onset, 4.0, 1.4))
+    assert p95_onset_follower(blip, Found(blip, onset, 0.7, 1.4, "spike"), cfg, set(), warehouse) is None

@@ -185,6 +185,27 @@ def p95_significant(wh: Warehouse, f: Found, cfg: AnomalySettings, table: str = 
     return p < cfg.count_alpha
 
 
+def p95_onset_follower(s: Series, f: Found, cfg: AnomalySettings, stored: set[tuple[str, datetime]],
+                       spans_db: Warehouse, spans_table: str = "spans") -> Found | None:
+    """The first bucket after a rejected p95 alarm, within `incident_gap_minutes`, that passes the
+    count test while staying above the alarm's expected value, as the alarm instead; else None.
+
+    The kernel alarms at an incident's first bucket and damps the buckets after it
+    (suppression), so when that first bucket holds too few slow requests to be significant
+    (a regression that starts mid-bucket), the same episode's next buckets are the evidence.
+    """
+    if s.metric != "latency_p95_5m" or f.observed < f.expected:
+        return None
+    last = min(len(s.values) - 1, f.index + max(1, cfg.incident_gap_minutes * 60 // s.bucket_seconds))
+    for j in range(f.index + 1, last + 1):
+        if not s.values[j] > f.expected:  # (NaN: a gap, not evidence)
+            continue
+        g = Found(s, j, f.score, f.expected, f.kind)
+        if (s.key, g.bucket_start) in stored or p95_significant(spans_db, g, cfg, spans_table):
+            return g
+    return None
+
+
 def stored_alarms(wh: Warehouse, cfg: AnomalySettings, now: datetime) -> set[tuple[str, datetime]]:
     """(series key, bucket start) of the alarms already stored within the lookback."""
     return set(wh.con.execute(
@@ -204,6 +225,8 @@ def standing_alarms(series: list[Series], cfg: AnomalySettings, stored: set[tupl
             # a stored alarm passed the p95 count test when it was stored (one query per new alarm)
             if (s.key, f.bucket_start) in stored or p95_significant(spans_db, f, cfg, spans_table):
                 found.append(f)
+            elif (g := p95_onset_follower(s, f, cfg, stored, spans_db, spans_table)) is not None:
+                found.append(g)
     summary.alarms = len(found)
     return found
 
