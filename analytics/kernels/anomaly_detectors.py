@@ -190,6 +190,8 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
     pot_alpha = p[28]
     pot_min_exc = p[29]
     pot_z_min = p[30]
+    # alpha * n >= alpha * (1 / alpha + 1) > 1 from here on, for each of the three weights
+    warm_n = int(min(1.0 / min(alpha_fast, alpha_scale, alpha_slow), 1e18)) + 2
     t_up = math.exp(pot_eta * pot_q0)
     t_down = math.exp(-pot_eta * (1.0 - pot_q0))
     # t tracks the q0 quantile, so about (1 - q0) of the points exceed it: the GPD tail
@@ -316,13 +318,15 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
         # early on, a plain running mean (weight 1/n): an EWMA started at 0 would
         # underestimate the scale and alarm on the first ordinary wiggles
         # (alpha < 1/n written as alpha * n < 1: no division once warmed up)
-        inv_seen = inv[seen] if seen < inv.shape[0] else 1.0 / seen
-        if a_fast * seen < 1.0:
-            a_fast = inv_seen
-        if a_scale * seen < 1.0:
-            a_scale = inv_seen
-        if a_slow * seen < 1.0:
-            a_slow = inv_seen
+        # (past warm_n points every weight is above 1/n, and a gap only raises it: one predictable test)
+        if seen < warm_n:
+            inv_seen = inv[seen] if seen < inv.shape[0] else 1.0 / seen
+            if a_fast * seen < 1.0:
+                a_fast = inv_seen
+            if a_scale * seen < 1.0:
+                a_scale = inv_seen
+            if a_slow * seen < 1.0:
+                a_slow = inv_seen
 
         # the hot path below is written as selects (x if c else y) rather than branches:
         # which model is nearest, the CUSUM's floor at 0 and the spike/shift choice flip
