@@ -35,10 +35,10 @@ class DetectorConfig:
     alpha_season: float = 0.03
     season_min_obs: float = 12.0
     huber_k: float = 3.0
-    z_alarm: float = 5.0
+    z_alarm: float = 4.0
     cusum_k: float = 0.75
-    cusum_h: float = 40.0
-    cusum_clip: float = 4.0
+    cusum_h: float = 30.0
+    cusum_clip: float = 3.0
     suppress_points: int = 110
     suppress_factor: float = 0.5
     warmup_points: int = 10
@@ -56,10 +56,13 @@ class DetectorConfig:
     confirm_alpha: float = 1.0
     pot_q0: float = 0.9
     pot_eta: float = 0.05
-    pot_risk: float = 5e-6
+    pot_risk: float = 1e-6
     pot_alpha: float = 0.01
     pot_min_exc: float = 30.0
     pot_z_min: float = 4.0
+    season_cusum_k: float = 1.0
+    season_cusum_h: float = 20.0
+    shift_season: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("alpha_fast", "alpha_scale", "alpha_slow", "alpha_season"):
@@ -74,6 +77,8 @@ class DetectorConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0.0 < self.tail_p < 1.0:
             raise ValueError(f"tail_p must be in (0, 1), got {self.tail_p}")
+        if self.shift_season not in (0.0, 1.0):
+            raise ValueError(f"shift_season must be 0 or 1, got {self.shift_season}")
         if self.season_select not in (0.0, 1.0):
             raise ValueError(f"season_select must be 0 or 1, got {self.season_select}")
         if not 0.0 < self.confirm_alpha <= 1.0:
@@ -88,6 +93,8 @@ class DetectorConfig:
             raise ValueError("pot_eta must be >= 0 and pot_min_exc >= 1")
         if self.pot_z_min <= 0:
             raise ValueError(f"pot_z_min must be > 0, got {self.pot_z_min}")
+        if self.season_cusum_k < 0 or self.season_cusum_h < 0:
+            raise ValueError("season_cusum_k and season_cusum_h must be >= 0")
         if self.shift_confirm_z < 0:
             raise ValueError(f"shift_confirm_z must be >= 0, got {self.shift_confirm_z}")
         if self.range_min_obs < 0:

@@ -93,6 +93,9 @@ PARAM_NAMES = (
     "pot_alpha",        # POT: EWMA weight of the exceedance moments (about 1/exceedances remembered)
     "pot_min_exc",      # POT: exceedances seen before the calibrated threshold is used
     "pot_z_min",        # POT: the calibrated spike threshold never drops below this z
+    "season_cusum_k",   # seasonal CUSUM slack, in season-bucket scales
+    "season_cusum_h",   # seasonal CUSUM alarm level (scores 0.5; 0 disables)
+    "shift_season",     # 1: a level-shift alarm moves every season bucket by the shift too (0: buckets relearn)
 )
 N_PARAMS = len(PARAM_NAMES)
 N_BUCKETS = 168
@@ -190,6 +193,9 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
     pot_alpha = p[28]
     pot_min_exc = p[29]
     pot_z_min = p[30]
+    season_k = p[31]
+    season_h = p[32]
+    shift_season = p[33] != 0.0
     # alpha * n >= alpha * (1 / alpha + 1) > 1 from here on, for each of the three weights
     warm_n = int(min(1.0 / min(alpha_fast, alpha_scale, alpha_slow), 1e18)) + 2
     t_up = math.exp(pot_eta * pot_q0)
@@ -245,6 +251,11 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
     pot_m2 = 0.0     # EW mean of its square
     pot_mult = 1.0   # z_alarm / calibrated threshold: spike z is rescaled by it
     pot_on = pot_risk > 0.0
+    gp = 0.0  # seasonal CUSUM (up / down) of the residual against the nearer warm season bucket
+    gn = 0.0
+    go = 0.0  # its baseline: the slowly tracked seasonal residual (a lasting shift is not news twice)
+    zc = 0.0
+    season_on = season_h > 0.0
     select_best = season_select != 0.0
     range_on = range_margin > 0.0
     tail_on = tail_eta != 0.0  # (0: q stays tail_ref, ratio 1, so the tracking is skipped)
@@ -397,6 +408,14 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
             zc = zw if warm_w else math.inf
             zc = zdd if (warm_d and abs(zdd) < abs(zc)) else zc
             cz = cz + confirm_alpha * (zc - cz)
+            if season_on:
+                v = zc - go
+                v = cusum_clip if v > cusum_clip else v
+                v = -cusum_clip if v < -cusum_clip else v
+                gp = gp + v - season_k
+                gp = 0.0 if gp < 0.0 else gp
+                gn = gn - v - season_k
+                gn = 0.0 if gn < 0.0 else gn
             if shift_confirm > 0.0 and cs >= cusum_h and abs(cz) < shift_confirm:
                 # a daily ramp drifts from the slow level but stays inside the hour's seasonal
                 # spread: a shift must also show against the series' own pattern
@@ -414,6 +433,13 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
         score = num / (num + (z_alarm if is_spike else cusum_h))
         kind = KIND_SPIKE if is_spike else KIND_SHIFT
         expected = expected if is_spike else xi - rcus
+        gs = gp if gp > gn else gn
+        if season_on and gs * (num + (z_alarm if is_spike else cusum_h)) > num * (gs + season_h):
+            # the series has left its own seasonal pattern for a while (a missing daily peak, a
+            # holiday), though it moved too smoothly for the spike rule and the slow level
+            score = gs / (gs + season_h)
+            kind = KIND_SHIFT
+            expected = mw if (warm_w and abs(zw) <= abs(zdd)) or not warm_d else md
         if range_on and seen >= range_min_obs and hi > lo:
             # a new extreme well outside everything seen so far (HTM's "spatial anomaly")
             width = hi - lo
@@ -456,12 +482,34 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
         rs = lim if rs > lim else rs
         rs = -lim if rs < -lim else rs
         slow = slow + a_slow * rs
+        if season_on and (warm_w or warm_d):
+            if gs >= season_h or cs >= cusum_h:
+                # re-baseline at the new offset from the season, as the level is below
+                gp = 0.0
+                gn = 0.0
+                go = 0.0 if (cs >= cusum_h and shift_season) else zc
+            else:
+                v = zc - go
+                v = cusum_clip if v > cusum_clip else v
+                v = -cusum_clip if v < -cusum_clip else v
+                go = go + a_slow * v
         if cs >= cusum_h:
             # a sustained shift: re-baseline at the new level and start the CUSUM afresh
             sp = 0.0
             sn = 0.0
             level = xi
             slow = xi
+            if shift_season:
+                # the whole pattern moved: every season bucket moves by this point's residual
+                # against it, so the buckets not visited since do not report the shift again
+                dwm = rw if warm_w else 0.0
+                ddm = rd if warm_d else 0.0
+                for b in range(N_BUCKETS):
+                    st[b, 0] += dwm
+                for b in range(N_BUCKETS, N_BUCKETS + 24):
+                    st[b, 0] += ddm
+                mw += dwm
+                md += ddm
         if select_best:
             ar = abs(r)
             if ar > lim:

@@ -32,7 +32,7 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
     (alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k, z_alarm,
      cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
      rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select, shift_confirm, confirm_alpha,
-     pot_q0, pot_eta, pot_risk, pot_alpha, pot_min_exc, pot_z_min) = p
+     pot_q0, pot_eta, pot_risk, pot_alpha, pot_min_exc, pot_z_min, season_k, season_h, shift_season) = p
     suppress_points = int(suppress_points)
     warmup = int(warmup)
     ts = np.asarray(ts, dtype=np.int64)
@@ -43,13 +43,17 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
         return _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k,
                     z_alarm, cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
                     rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select, shift_confirm, confirm_alpha,
-                    (pot_q0, pot_eta, pot_risk, pot_alpha, pot_min_exc, pot_z_min))
+                    (pot_q0, pot_eta, pot_risk, pot_alpha, pot_min_exc, pot_z_min), (season_k, season_h, shift_season))
 
 
 def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k,
          z_alarm, cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
-         rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select, shift_confirm, confirm_alpha, pot):
+         rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select, shift_confirm, confirm_alpha, pot, season):
     pot_q0, pot_eta, pot_risk, pot_alpha, pot_min_exc, pot_z_min = pot
+    season_k, season_h, shift_season = season
+    gp = np.zeros(S)
+    gn = np.zeros(S)
+    go = np.zeros(S)
     t_up = np.exp(pot_eta * pot_q0)
     t_down = np.exp(-pot_eta * (1.0 - pot_q0))
     log_pot_r = np.log(pot_risk / (1.0 - pot_q0)) if pot_risk > 0.0 else 0.0
@@ -178,6 +182,9 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
         zd = rd / sd_scale
         zc = np.where(warm_d & (np.abs(zd) < np.abs(zc)), zd, zc)
         cz_new = np.where(warm_any, cz + confirm_alpha * (zc - cz), cz)
+        v = np.clip(zc - go, -cusum_clip, cusum_clip)
+        gp_new = np.where(warm_any & (season_h > 0.0), np.maximum(gp + v - season_k, 0.0), gp)
+        gn_new = np.where(warm_any & (season_h > 0.0), np.maximum(gn - v - season_k, 0.0), gn)
         unconfirmed = warm_any & (shift_confirm > 0.0) & (cs >= cusum_h) & (np.abs(cz_new) < shift_confirm)
         sp_new = np.where(unconfirmed, 0.5 * sp_new, sp_new)
         sn_new = np.where(unconfirmed, 0.5 * sn_new, sn_new)
@@ -189,6 +196,20 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
             score = np.where(spike, zn / (zn + z_alarm), cs / (cs + cusum_h))
         kind = np.where(spike, KIND_SPIKE, KIND_SHIFT).astype(np.int8)
         expected = np.where(spike, expected, xi - rcus)
+        if season_h > 0.0:
+            # the seasonal CUSUM wins where its score is higher
+            gs = np.maximum(gp_new, gn_new)
+            s_season = gs / (gs + season_h)
+            take = s_season > score
+            score = np.where(take, s_season, score)
+            kind = np.where(take, KIND_SHIFT, kind).astype(np.int8)
+            near_w = (warm_w & (np.abs(rw / sw_scale) <= np.abs(np.where(warm_d, rd / sd_scale, 0.0)))) | ~warm_d
+            expected = np.where(take, np.where(near_w, smw, smd), expected)
+            season_reset = warm_any & ((gs >= season_h) | (cs >= cusum_h))
+            gp_new = np.where(season_reset, 0.0, gp_new)
+            gn_new = np.where(season_reset, 0.0, gn_new)
+            go_reset = np.where((cs >= cusum_h) & (shift_season != 0.0), 0.0, zc)
+            go_new = np.where(season_reset, go_reset, np.where(warm_any, go + a_slow * v, go))
         if range_margin > 0.0:
             width = hi - lo
             ok = (hi > lo) & (seen >= range_min_obs)
@@ -224,6 +245,10 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
         sp = np.where(act, sp_new, sp)
         sn = np.where(act, sn_new, sn)
         cz = np.where(act, cz_new, cz)
+        gp = np.where(act, gp_new, gp)
+        if season_h > 0.0:
+            go = np.where(act, go_new, go)
+        gn = np.where(act, gn_new, gn)
         suppress_left = np.where(act, sl_new, suppress_left)
         if season_select != 0.0:
             e_f = np.where(act, e_f + a_scale * (np.minimum(np.abs(r), lim) - e_f), e_f)
@@ -231,7 +256,12 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
                 val = np.minimum(np.abs(rs_), lim)
                 upd = np.where(e_arr == np.inf, val, e_arr + a_scale * (val - e_arr))
                 e_arr[:] = np.where(act & warm, upd, e_arr)
-        for bk, sm, s_scale in ((bw, smw, sw_scale), (bd, smd, sd_scale)):
+        if shift_season != 0.0:
+            moved = act & reset
+            s_mean[:, :N_BUCKETS] += np.where(moved & warm_w, rw, 0.0)[:, None]
+            s_mean[:, N_BUCKETS:] += np.where(moved & warm_d, rd, 0.0)[:, None]
+        for bk, s_scale in ((bw, sw_scale), (bd, sd_scale)):
+            sm = s_mean[:, bk].copy()
             fresh = s_n[:, bk] == 0.0
             slim = np.where(s_n[:, bk] < season_min_obs, np.inf, huber_k * s_scale)
             rb = xi - sm
