@@ -685,13 +685,13 @@ def score_alarms(ts_list: list[np.ndarray], values_list: list[np.ndarray], param
     n = len(values_list)
     if len(ts_list) != n or (full is not None and len(full) != n):
         raise ValueError("one time axis (and one full flag) per series")
+    checked = [_check_series(t, v) for t, v in zip(ts_list, values_list)]
     tl = nb.typed.List()
     xl = nb.typed.List()
-    for t, v in zip(ts_list, values_list):
-        t, v = _check_series(t, v)
+    for t, v in checked:
         tl.append(t)
         xl.append(v)
-    lens = np.fromiter((len(v) for v in xl), dtype=np.int64, count=n)
+    lens = np.fromiter((len(v) for _, v in checked), dtype=np.int64, count=n)
     want = np.zeros(n, dtype=bool) if full is None else np.asarray(full, dtype=bool)
     full_off = np.where(want, np.cumsum(np.where(want, lens, 0)) - lens, -1).astype(np.int64)
     n_full = int(lens[want].sum())
@@ -713,7 +713,7 @@ def score_alarms(ts_list: list[np.ndarray], values_list: list[np.ndarray], param
             lo, hi = int(full_off[s]), int(full_off[s]) + int(lens[s])
             f = (fs[lo:hi], fe[lo:hi], fk[lo:hi])
         if c > caps[s]:  # more alarms than room (not possible with the damping above): score it alone
-            sc, ex, kd = score_series(tl[s], xl[s], p)
+            sc, ex, kd = score_series(checked[s][0], checked[s][1], p)
             idx = np.flatnonzero(kd != KIND_NONE)
             out.append(SeriesAlarms(idx, sc[idx], ex[idx], kd[idx], f))
             continue
