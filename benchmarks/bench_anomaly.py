@@ -234,6 +234,10 @@ def throughput(n_series: int, days: int, chunk: int, ref_series: int, baseline: 
     print(f"== throughput: {n_series:,} series x {days} days at 5 min = {total / 1e6:.1f} M points ==")
     k = _in_child(_kernel_phase, n_series, n_points, chunk)
     r = _in_child(_reference_phase, ref_series, n_points)
+    for phase in (k, r):
+        if "error" in phase:
+            print(f"throughput: {phase['error']}")
+            return
     ref_scaled = r["seconds"] * n_series / ref_series
     ns_wall = k["seconds"] / total * 1e9 * k["threads"]
     print(f"score_all (job)  : {k['seconds']:.2f} s wall  ({total / k['seconds'] / 1e6:.1f} M points/s, "
