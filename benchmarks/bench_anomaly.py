@@ -168,12 +168,13 @@ def _baseline_score_all(baseline: str, tmp: Path):
     sys.path.insert(0, str(pkg))
     try:
         from inferledger.analytics.anomaly.job import score_all
+        from inferledger.analytics.anomaly.settings import AnomalySettings
     finally:
         sys.path.remove(str(pkg))
         for k in [k for k in sys.modules if k == "inferledger" or k.startswith("inferledger.")]:
             del sys.modules[k]
         sys.modules.update(saved)
-    return score_all
+    return score_all, AnomalySettings()  # that revision's own defaults
 
 
 def _compare_phase(baseline: str, n_series: int, n_points: int, reps: int, q) -> None:
@@ -184,14 +185,14 @@ def _compare_phase(baseline: str, n_series: int, n_points: int, reps: int, q) ->
 
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            old = _baseline_score_all(baseline, Path(tmp))
-        except (OSError, subprocess.CalledProcessError, ImportError) as e:
-            q.put({"error": f"cannot import score_all at {baseline!r}: {e}"})
+            old, old_cfg = _baseline_score_all(baseline, Path(tmp))
+            cfg = AnomalySettings()
+            ts, x = make_chunk(n_series, n_points, seed=7)
+            series = _series(ts, x)
+            outs = [f(series, c) for f, c in ((old, old_cfg), (new, cfg))]  # compiles, and the equality check
+        except Exception as e:  # any failure of the other revision is reported, not raised
+            q.put({"error": f"cannot run score_all of {baseline!r}: {type(e).__name__}: {e}"})
             return
-        cfg = AnomalySettings()
-        ts, x = make_chunk(n_series, n_points, seed=7)
-        series = _series(ts, x)
-        outs = [f(series, cfg) for f in (old, new)]  # compiles, and the equality check
         same = all(all(np.array_equal(a, b) for a, b in zip(_alarms_of(r0), _alarms_of(r1)))
                    for r0, r1 in zip(*outs))
         res: dict = {"same": same, "points": x.size}
@@ -199,8 +200,8 @@ def _compare_phase(baseline: str, n_series: int, n_points: int, reps: int, q) ->
             numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
             best = {(k, m): float("inf") for k in ("old", "new") for m in ("cpu", "wall")}
             for _ in range(reps):
-                for name, f in (("old", old), ("new", new)):
-                    w, c, _ = _timed(lambda: f(series, cfg))
+                for name, f, conf in (("old", old, old_cfg), ("new", new, cfg)):
+                    w, c, _ = _timed(lambda: f(series, conf))
                     best[name, "cpu"] = min(best[name, "cpu"], c)
                     best[name, "wall"] = min(best[name, "wall"], w)
             res[threads] = {f"{k}_{m}": v / x.size * 1e9 for (k, m), v in best.items()}
@@ -208,11 +209,20 @@ def _compare_phase(baseline: str, n_series: int, n_points: int, reps: int, q) ->
 
 
 def _in_child(target, *args) -> dict:
+    import queue
+
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     p = ctx.Process(target=target, args=(*args, q))
     p.start()
-    out = q.get()
+    while True:  # a child that dies without an answer must not hang the benchmark
+        try:
+            out = q.get(timeout=2)
+            break
+        except queue.Empty:
+            if not p.is_alive():
+                out = {"error": f"the {target.__name__} child exited with code {p.exitcode}"}
+                break
     p.join()
     return out
 
@@ -224,6 +234,10 @@ def throughput(n_series: int, days: int, chunk: int, ref_series: int, baseline: 
     print(f"== throughput: {n_series:,} series x {days} days at 5 min = {total / 1e6:.1f} M points ==")
     k = _in_child(_kernel_phase, n_series, n_points, chunk)
     r = _in_child(_reference_phase, ref_series, n_points)
+    for phase in (k, r):
+        if "error" in phase:
+            print(f"throughput: {phase['error']}")
+            return
     ref_scaled = r["seconds"] * n_series / ref_series
     ns_wall = k["seconds"] / total * 1e9 * k["threads"]
     print(f"score_all (job)  : {k['seconds']:.2f} s wall  ({total / k['seconds'] / 1e6:.1f} M points/s, "
@@ -248,7 +262,7 @@ def throughput(n_series: int, days: int, chunk: int, ref_series: int, baseline: 
             print(f"score_all vs {baseline}: skipped ({c['error']})")
             return
         print(f"score_all vs {baseline} ({cmp_series} series x {n_points:,} points, ns/point/thread as CPU time "
-              f"and as wall x threads, min of {reps}; identical alarms: {c['same']})")
+              f"and as wall x threads, min of {reps}; identical alarms: {c['same']}, each with its own defaults)")
         for threads in (1, 2):
             d = c[threads]
             print(f"  {threads} thread{'s' if threads > 1 else ' '}        : CPU {baseline} {d['old_cpu']:.1f}   this tree "

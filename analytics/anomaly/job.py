@@ -152,6 +152,8 @@ def confirmed_alarms(s: Series, r: SeriesAlarms, cfg: AnomalySettings) -> list[t
                 kinds[int(i)] = "spike"
         idx = np.union1d(idx, raised)
     else:
+        if len(idx) == 0:  # the usual case: nothing to confirm, nothing to allocate
+            return []
         # only the alarms were scored out: their positions in r.index
         at = np.searchsorted(r.index, idx)
         score = np.zeros(len(s.values))

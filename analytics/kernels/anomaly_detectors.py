@@ -207,6 +207,8 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
     season_k = p[31]
     season_h = p[32]
     shift_season = p[33] != 0.0
+    # alpha * n >= alpha * (1 / alpha + 1) > 1 from here on, for each of the three weights
+    warm_n = int(min(1.0 / min(alpha_fast, alpha_scale, alpha_slow), 1e18)) + 2
     t_up = math.exp(pot_eta * pot_q0)
     t_down = math.exp(-pot_eta * (1.0 - pot_q0))
     # t tracks the q0 quantile, so about (1 - q0) of the points exceed it: the GPD tail
@@ -340,13 +342,15 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
         # early on, a plain running mean (weight 1/n): an EWMA started at 0 would
         # underestimate the scale and alarm on the first ordinary wiggles
         # (alpha < 1/n written as alpha * n < 1: no division once warmed up)
-        inv_seen = inv[seen] if seen < inv.shape[0] else 1.0 / seen
-        if a_fast * seen < 1.0:
-            a_fast = inv_seen
-        if a_scale * seen < 1.0:
-            a_scale = inv_seen
-        if a_slow * seen < 1.0:
-            a_slow = inv_seen
+        # (past warm_n points every weight is above 1/n, and a gap only raises it: one predictable test)
+        if seen < warm_n:
+            inv_seen = inv[seen] if seen < inv.shape[0] else 1.0 / seen
+            if a_fast * seen < 1.0:
+                a_fast = inv_seen
+            if a_scale * seen < 1.0:
+                a_scale = inv_seen
+            if a_slow * seen < 1.0:
+                a_slow = inv_seen
 
         # the hot path below is written as selects (x if c else y) rather than branches:
         # which model is nearest, the CUSUM's floor at 0 and the spike/shift choice flip
@@ -694,13 +698,13 @@ def score_alarms(ts_list: list[np.ndarray], values_list: list[np.ndarray], param
     n = len(values_list)
     if len(ts_list) != n or (full is not None and len(full) != n):
         raise ValueError("one time axis (and one full flag) per series")
+    checked = [_check_series(t, v) for t, v in zip(ts_list, values_list)]
     tl = nb.typed.List()
     xl = nb.typed.List()
-    for t, v in zip(ts_list, values_list):
-        t, v = _check_series(t, v)
+    for t, v in checked:
         tl.append(t)
         xl.append(v)
-    lens = np.fromiter((len(v) for v in xl), dtype=np.int64, count=n)
+    lens = np.fromiter((len(v) for _, v in checked), dtype=np.int64, count=n)
     want = np.zeros(n, dtype=bool) if full is None else np.asarray(full, dtype=bool)
     full_off = np.where(want, np.cumsum(np.where(want, lens, 0)) - lens, -1).astype(np.int64)
     n_full = int(lens[want].sum())
@@ -722,7 +726,7 @@ def score_alarms(ts_list: list[np.ndarray], values_list: list[np.ndarray], param
             lo, hi = int(full_off[s]), int(full_off[s]) + int(lens[s])
             f = (fs[lo:hi], fe[lo:hi], fk[lo:hi])
         if c > caps[s]:  # more alarms than room (not possible with the damping above): score it alone
-            sc, ex, kd = score_series(tl[s], xl[s], p)
+            sc, ex, kd = score_series(checked[s][0], checked[s][1], p)
             idx = np.flatnonzero(kd != KIND_NONE)
             out.append(SeriesAlarms(idx, sc[idx], ex[idx], kd[idx], f))
             continue
