@@ -99,9 +99,10 @@ class IngestWriter:
         self._last_flush = 0.0
         self._queue: queue.Queue[WriteBatch] = queue.Queue(maxsize=max_batches)
         self._max_commit_rows = max_commit_rows
-        # A commit has a large fixed cost (~10 ms of CPU for a 52-column table: DuckDB sets up fresh
-        # column segments per transaction), so while requests are still being decoded (`expect`) the
-        # writer waits up to `commit_linger_s` for them, until the group holds `commit_target_rows`.
+        # A commit has a large fixed cost (measured ~7 ms of CPU for the spans table, about 900 rows'
+        # worth of append; benchmarks/bench_commit_latency.py), so while requests are still being
+        # decoded (`expect`) the writer waits up to `commit_linger_s` for them, until the group
+        # holds `commit_target_rows`.
         self._target_rows = min(commit_target_rows, max_commit_rows)
         self._linger_s = commit_linger_s
         self.expected = 0  # requests being decoded that will reach `submit` (event-loop thread only writes it)
