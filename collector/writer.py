@@ -94,6 +94,7 @@ class IngestWriter:
         self._idle_checkpoint_bytes = idle_checkpoint_bytes
         self._wal = None if warehouse.path == ":memory:" else Path(warehouse.path + ".wal")
         self.idle_checkpoints = 0
+        self.commits = 0  # transactions committed (group commits)
         # Unmapped-key counts wait here and are flushed after the data commits, never inside them.
         self.unmapped = unmapped or UnmappedCounter()
         self._last_flush = 0.0
@@ -239,6 +240,7 @@ class IngestWriter:
             self.recent.add(hashes, starts)
             self.links.add(link_keys, link_starts)
             self.dropped_resent += dropped
+        self.commits += 1
         telemetry.COMMIT_SECONDS.observe(time.perf_counter() - started)
         telemetry.COMMIT_ROWS.observe(sum(b.row_count for b in group))
         for batch in group:
