@@ -161,7 +161,7 @@ def main() -> None:
     table = Table(title=f"OTLP ingest, {SPANS_PER_BATCH} GenAI spans per request, concurrency {args.concurrency}, "
                         "ack after commit (same run, distinct payloads)")
     for col in ("server", "workers", "phase", "acked spans", "spans/s", "p50 ms", "p99 ms", "CPU us/span",
-                *(f"{p} us" for p in PARTS)):
+                *(f"{p} us" for p in PARTS), "rows/commit"):
         table.add_column(col, justify="right")
     for r in results:
         for phase in PHASES:
@@ -171,7 +171,7 @@ def main() -> None:
             split = r["split"][phase]
             table.add_row(r["name"], str(r["workers"]), phase, f"{acked:,}", f"{acked / secs:,.0f}",
                           f"{pct(lat, 50):.1f}", f"{pct(lat, 99):.1f}", f"{r['cpu_us'][phase]:.1f}",
-                          *(f"{split[p]:.1f}" for p in PARTS))
+                          *(f"{split[p]:.1f}" for p in PARTS), f"{r['rows_per_commit'][phase]:,.0f}")
     console.print(table)
     for r in results:
         console.print(f"{r['name']}, workers={r['workers']}: persisted {r['persisted']:,} "
@@ -205,7 +205,7 @@ def _run_server(tree: str, decoder: str, workers: int, args, batches, more: bool
                  **extra_env},
         )
         name = f"{decoder} ({Path(tree).name})" if tree else decoder
-        out: dict = {"name": name, "workers": workers, "cpu_us": {}, "split": {}}
+        out: dict = {"name": name, "workers": workers, "cpu_us": {}, "split": {}, "rows_per_commit": {}}
         try:
             wait_ready(f"http://127.0.0.1:{admin}", proc)
             server = psutil.Process(proc.pid)
@@ -220,9 +220,10 @@ def _run_server(tree: str, decoder: str, workers: int, args, batches, more: bool
                                                              {**HEADERS, "Content-Encoding": "gzip"})
                 sends["gRPC, full speed"] = lambda: send_grpc(f"127.0.0.1:{grpc_port}", grpc_bodies, args.concurrency)
             for phase, send in sends.items():
-                parts0 = _cpu_parts(server)
+                parts0, commits0 = _cpu_parts(server), _commits(admin)
                 lat, acked, secs = asyncio.run(send())
-                parts1 = _cpu_parts(server)
+                parts1, commits1 = _cpu_parts(server), _commits(admin)
+                out["rows_per_commit"][phase] = (commits1[0] - commits0[0]) / max(commits1[1] - commits0[1], 1)
                 out[phase] = (acked, secs, lat)
                 split = {p: (parts1.get(p, 0.0) - parts0.get(p, 0.0)) / max(acked, 1) * 1e6 for p in PARTS}
                 out["split"][phase] = split
@@ -236,6 +237,17 @@ def _run_server(tree: str, decoder: str, workers: int, args, batches, more: bool
     out["persisted"] = stats["tables"]["spans"]
     out["acked_total"] = sum(out[p][0] for p in PHASES if p in out) + 4 * SPANS_PER_BATCH  # + the warm-up
     return out
+
+
+def _commits(admin: int) -> tuple[float, float]:
+    """(rows committed, commits) so far, from the server's /metrics."""
+    text = httpx.get(f"http://127.0.0.1:{admin}/metrics", timeout=30).text
+    got = {}
+    for line in text.splitlines():
+        for suffix in ("sum", "count"):
+            if line.startswith(f"inferledger_ingest_commit_rows_{suffix} "):
+                got[suffix] = float(line.split()[1])
+    return got.get("sum", 0.0), got.get("count", 0.0)
 
 
 def _half(out: dict) -> float:

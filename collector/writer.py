@@ -293,11 +293,10 @@ def _write(con, group: list[WriteBatch], recent: RecentIds | None = None, links:
                 committed = (hashes[fresh], starts[fresh], dropped, np.zeros(0, np.uint64), np.zeros(0, np.int64))
                 if data.num_rows == 0:
                     continue
-            con.register("_batch", data)
-            try:
-                con.execute(insert_sql)
-            finally:
-                con.unregister("_batch")
+            # DuckDB reads `_batch` by name from this frame (replacement scan): registering and
+            # unregistering a view instead costs ~0.6 ms of CPU per statement, per commit.
+            _batch = data
+            con.execute(insert_sql)
             if table == "spans":  # the same call reported twice: link the copies (collector.dedupe)
                 linkable, link_keys, link_starts = links.candidates(con, data)
                 if linkable.num_rows:
