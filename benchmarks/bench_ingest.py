@@ -1,13 +1,16 @@
 """Ingest benchmark: pre-encoded OTLP/HTTP protobuf batches of 512 GenAI spans from a
 concurrent loopback client into `inferledger serve` (ack after commit).
 
-Runs one server per `ingest.decoder` (reference, then fast) on distinct batches.
-Prints acknowledged spans/s at full speed, p50/p99 request latency at full speed and
-at half that rate, then (last server) gzip bodies and OTLP/gRPC flat out; CPU per span of
-the server and its workers, the server's peak RSS (workers' too), and the spans actually
-persisted (counted in the warehouse, not 200s). No body is sent twice.
+Runs one server per `ingest.decoder` (reference, then fast) and per `ingest.workers` value
+on distinct batches, and with `--baseline DIR` the last decoder again from another checkout
+(its own .venv) on the same kind of payloads: before and after in one run. Prints
+acknowledged spans/s at full speed, p50/p99 request latency at full speed and at half that
+rate, then (last decoder) gzip bodies and OTLP/gRPC flat out; CPU per span of the server,
+split by thread (event loop, writer, other threads) and worker processes; rows per group
+commit (from /metrics); peak RSS (server and workers) and the spans actually persisted
+(counted in the warehouse, not 200s). No body is sent twice.
 
-    python -m benchmarks.bench_ingest [--batches 120] [--concurrency 8] [--decoders reference,fast]
+    python -m benchmarks.bench_ingest [--batches 120] [--workers 1,2] [--decoders reference,fast] [--baseline /work/main]
 """
 
 from __future__ import annotations
@@ -177,6 +180,7 @@ def main() -> None:
         console.print(f"{r['name']}, workers={r['workers']}: persisted {r['persisted']:,} "
                       f"(acknowledged {r['acked_total']:,}; equal: {r['persisted'] == r['acked_total']}); "
                       f"peak RSS: server {r['rss'] / 2**20:,.0f} MiB, workers {r['rss_workers'] / 2**20:,.0f} MiB")
+    console.print("a server that does not name its writer thread (il-writer) shows the writer under 'other threads'")
     console.print(f"machine: {os.cpu_count()} cores; figures from a shared machine move with its load")
     console.print("goal: >= 150,000 spans/s, p99 < 100 ms at half rate")
     if args.phoenix:
