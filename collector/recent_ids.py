@@ -168,9 +168,15 @@ class RecentIds(TimedKeySet):
         rows = con.execute(_HASH_SQL.format(src="_recent_ids_batch")).fetchnumpy()
         return _fix(np.asarray(rows["h"], dtype=np.uint64)), np.asarray(rows["s"], dtype=np.int64)
 
-    def new_rows(self, con, table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Mask of the rows of `table` not stored yet (first of repeats in the table), with their hashes and starts."""
-        hashes, starts = self.hashes(con, table)
+    def new_rows(
+        self, con, table: pa.Table, hashes: np.ndarray | None = None, starts: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mask of the rows of `table` not stored yet (first of repeats in the table), with their hashes
+        and starts (pass them when already computed, raw from `hash(tenant, trace_id, span_id)`)."""
+        if hashes is None or starts is None:
+            hashes, starts = self.hashes(con, table)
+        else:
+            hashes, starts = _fix(np.asarray(hashes, dtype=np.uint64)), np.asarray(starts, dtype=np.int64)
         fresh = ~_seen_mask(self._keys, hashes)
         old = fresh & (starts < self.watermark)
         if old.any():  # started before the watermark: the set cannot vouch for them, the warehouse can

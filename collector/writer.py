@@ -34,7 +34,7 @@ import pyarrow as pa
 from inferledger.analytics.warehouse import Warehouse, utcnow
 from inferledger.collector import telemetry
 from inferledger.collector.dedupe import dedupe_batch
-from inferledger.collector.link_index import LinkIndex
+from inferledger.collector.link_index import _KEYS_SQL, LinkIndex
 from inferledger.collector.recent_ids import RecentIds
 from inferledger.collector.unmapped import UnmappedCounter
 
@@ -247,6 +247,16 @@ class IngestWriter:
             batch.future.set_result(batch.row_count)
 
 
+_SPAN_KEYS_SQL = _KEYS_SQL.format(src="_keys_batch").replace("SELECT ", "SELECT hash(tenant, trace_id, span_id) AS h, ", 1)
+
+
+def _span_keys(con, spans: pa.Table) -> dict[str, np.ndarray]:
+    """Per row: the span-id hash and start (RecentIds) and the trace/response keys (LinkIndex)."""
+    _keys_batch = spans.select(["tenant", "trace_id", "span_id", "response_id", "start_time", "is_inference"])
+    rows = con.execute(_SPAN_KEYS_SQL).fetchnumpy()
+    return {k: np.asarray(v) for k, v in rows.items()}
+
+
 def _name_thread(name: str) -> None:
     """Name the OS thread (what `top -H` and /proc/<pid>/task/*/comm show), so its CPU can be told apart."""
     try:
@@ -285,11 +295,14 @@ def _write(con, group: list[WriteBatch], recent: RecentIds | None = None, links:
             if not parts:
                 continue
             data = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+            keys = None
             if table == "spans":
-                fresh, hashes, starts = recent.new_rows(con, data)
+                keys = _span_keys(con, data)  # the resend filter's and the link index's, in one query
+                fresh, hashes, starts = recent.new_rows(con, data, keys["h"], keys["s"])
                 dropped = int(data.num_rows - fresh.sum())
                 if dropped:
                     data = data.filter(pa.array(fresh))
+                    keys = {k: v[fresh] for k, v in keys.items()}
                 committed = (hashes[fresh], starts[fresh], dropped, np.zeros(0, np.uint64), np.zeros(0, np.int64))
                 if data.num_rows == 0:
                     continue
@@ -298,7 +311,7 @@ def _write(con, group: list[WriteBatch], recent: RecentIds | None = None, links:
             _batch = data
             con.execute(insert_sql)
             if table == "spans":  # the same call reported twice: link the copies (collector.dedupe)
-                linkable, link_keys, link_starts = links.candidates(con, data)
+                linkable, link_keys, link_starts = links.candidates(con, data, keys)
                 if linkable.num_rows:
                     dedupe_batch(con, linkable, utcnow())
                 committed = (*committed[:3], link_keys, link_starts)
