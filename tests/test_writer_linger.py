@@ -63,3 +63,25 @@ def test_a_request_that_fails_to_decode_ends_the_wait():
         assert writer.commits == 1
     finally:
         writer.stop()
+
+
+def test_linger_settings_are_validated():
+    import pytest
+
+    from inferledger.config import ConfigError, Settings, build
+
+    with pytest.raises(ConfigError, match="commit_linger_ms"):
+        build(Settings, {"ingest": {"commit_linger_ms": -1}}, "")
+    with pytest.raises(ConfigError, match="unknown key"):
+        build(Settings, {"ingest": {"commit_linger": 5}}, "")
+    assert build(Settings, {"ingest": {"commit_linger_ms": 15, "commit_target_rows": 4096}}, "").ingest.commit_linger_ms == 15
+
+
+def test_serve_gives_duckdb_the_cores_the_workers_leave():
+    import os
+
+    from inferledger.service import duckdb_threads
+
+    cores = len(os.sched_getaffinity(0))
+    assert duckdb_threads(0) == cores
+    assert duckdb_threads(cores) == 1 and duckdb_threads(cores + 5) == 1
