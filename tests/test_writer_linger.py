@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import time
+
+import pytest
 
 from inferledger.analytics.warehouse import open_warehouse
 from inferledger.collector.prepare import prepare_payload
 from inferledger.collector.settings import AttributionSettings, IngestSettings
 from inferledger.collector.writer import IngestWriter, WriteBatch
+from inferledger.config import ConfigError, Settings, build
+from inferledger.service import duckdb_threads
 from tests.otlp_payloads import genai_spans, traces_request_bytes
 
 
@@ -66,10 +71,6 @@ def test_a_request_that_fails_to_decode_ends_the_wait():
 
 
 def test_linger_settings_are_validated():
-    import pytest
-
-    from inferledger.config import ConfigError, Settings, build
-
     with pytest.raises(ConfigError, match="commit_linger_ms"):
         build(Settings, {"ingest": {"commit_linger_ms": -1}}, "")
     with pytest.raises(ConfigError, match="unknown key"):
@@ -78,10 +79,6 @@ def test_linger_settings_are_validated():
 
 
 def test_serve_gives_duckdb_the_cores_the_workers_leave():
-    import os
-
-    from inferledger.service import duckdb_threads
-
     cores = len(os.sched_getaffinity(0))
     assert duckdb_threads(0) == cores
     assert duckdb_threads(cores) == 1 and duckdb_threads(cores + 5) == 1
