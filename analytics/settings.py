@@ -20,6 +20,8 @@ class WarehouseSettings:
     retention_days: int = 90
     # DuckDB memory cap for the service process, e.g. "4GB"; empty means DuckDB's default.
     memory_limit: str = ""
+    # DuckDB threads; 0: DuckDB's default (all cores), except in `serve`, where it is the cores
+    # left over by ingest.workers (at least 1), so the writer's appends do not contend with decoding.
     threads: int = 0
     # Write-ahead-log size that triggers a checkpoint. A checkpoint blocks commits, so a
     # small value means frequent ingest stalls (DuckDB's 16MB default gave a p99 of
@@ -29,6 +31,8 @@ class WarehouseSettings:
     def __post_init__(self) -> None:
         if self.retention_days < 1:
             raise ValueError("retention_days must be >= 1")
+        if self.threads < 0:
+            raise ValueError("threads must be >= 0")
 
 
 @dataclass

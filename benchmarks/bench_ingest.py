@@ -1,13 +1,16 @@
 """Ingest benchmark: pre-encoded OTLP/HTTP protobuf batches of 512 GenAI spans from a
 concurrent loopback client into `inferledger serve` (ack after commit).
 
-Runs one server per `ingest.decoder` (reference, then fast) on distinct batches.
-Prints acknowledged spans/s at full speed, p50/p99 request latency at full speed and
-at half that rate, then (last server) gzip bodies and OTLP/gRPC flat out; CPU per span of
-the server and its workers, the server's peak RSS (workers' too), and the spans actually
-persisted (counted in the warehouse, not 200s). No body is sent twice.
+Runs one server per `ingest.decoder` (reference, then fast) and per `ingest.workers` value
+on distinct batches, and with `--baseline DIR` the last decoder again from another checkout
+(its own .venv) on the same kind of payloads: before and after in one run. Prints
+acknowledged spans/s at full speed, p50/p99 request latency at full speed and at half that
+rate, then (last decoder) gzip bodies and OTLP/gRPC flat out; CPU per span of the server,
+split by thread (event loop, writer, other threads) and worker processes; rows per group
+commit (from /metrics); peak RSS (server and workers) and the spans actually persisted
+(counted in the warehouse, not 200s). No body is sent twice.
 
-    python -m benchmarks.bench_ingest [--batches 120] [--concurrency 8] [--decoders reference,fast]
+    python -m benchmarks.bench_ingest [--batches 120] [--workers 1,2] [--decoders reference,fast] [--baseline /work/main]
 """
 
 from __future__ import annotations
@@ -130,88 +133,105 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else values[0] * 1000
 
 
+PHASES = ("full speed", "half rate", "gzip, full speed", "gRPC, full speed")
+# Where the server's CPU went, from /proc/<pid>/task: the event loop thread (HTTP/gRPC framing, auth,
+# hand-off to the workers, futures), the writer thread, the other threads of the service process
+# (DuckDB's workers, the process pool's feeder/manager, gRPC's core) and the decode worker processes.
+PARTS = ("event loop", "writer", "other threads", "workers")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--batches", type=int, default=120, help="requests per phase (512 spans each)")
     ap.add_argument("--concurrency", type=int, default=8)
-    ap.add_argument("--workers", type=int, default=1, help="ingest.workers of the server (0 = inline)")
+    ap.add_argument("--workers", default="1", help="ingest.workers values to run, comma-separated (0 = inline)")
     ap.add_argument("--decoders", default="reference,fast", help="ingest.decoder values to run, in this order")
+    ap.add_argument("--baseline", default="", help="another checkout (e.g. /work/main) whose server runs the "
+                    "last decoder too, with its own .venv, on the same payloads: the before/after in one run")
+    ap.add_argument("--env", action="append", default=[], help="extra KEY=VALUE for every server (config overrides)")
     ap.add_argument("--phoenix", default=os.environ.get("PHOENIX_BIN"),
                     help="path of a `phoenix` executable: send the same payloads to Arize Phoenix as the peer")
     ap.add_argument("--phoenix-wait", type=float, default=120, help="seconds to wait for Phoenix to persist")
     args = ap.parse_args()
-    console = Console(width=max(Console().width, 120))
-    batches = make_batches(args.batches * 2 * (len(args.decoders.split(",")) + 1))  # + the gzip and gRPC phases
-
-    results = [_run_server(decoder, args, batches) for decoder in args.decoders.split(",")]
-    table = Table(title=f"OTLP/HTTP ingest, {SPANS_PER_BATCH} GenAI spans per batch, concurrency {args.concurrency}, "
-                        f"ingest.workers={args.workers}, ack after commit (same run, same distinct payloads)")
-    for col in ("decoder", "phase", "acked spans", "seconds", "spans/s", "p50 ms", "p99 ms", "CPU us/span"):
+    console = Console(width=max(Console().width, 140))
+    decoders = args.decoders.split(",")
+    configs = [(tree, d, int(w)) for w in args.workers.split(",") for tree, d in
+               [("", d) for d in decoders] + ([(args.baseline, decoders[-1])] if args.baseline else [])]
+    batches = iter(make_batches(args.batches * sum(4 if d == decoders[-1] else 2 for _, d, _ in configs)))
+    extra_env = dict(kv.split("=", 1) for kv in args.env)
+    results = [_run_server(tree, decoder, workers, args, batches, decoder == decoders[-1], extra_env)
+               for tree, decoder, workers in configs]
+    table = Table(title=f"OTLP ingest, {SPANS_PER_BATCH} GenAI spans per request, concurrency {args.concurrency}, "
+                        "ack after commit (same run, distinct payloads)")
+    for col in ("server", "workers", "phase", "acked spans", "spans/s", "p50 ms", "p99 ms", "CPU us/span",
+                *(f"{p} us" for p in PARTS), "rows/commit"):
         table.add_column(col, justify="right")
     for r in results:
-        for phase in ("full speed", "half rate", "gzip, full speed", "gRPC, full speed"):
+        for phase in PHASES:
             if phase not in r:
                 continue
             acked, secs, lat = r[phase]
-            table.add_row(r["decoder"], phase, f"{acked:,}", f"{secs:.2f}", f"{acked / secs:,.0f}",
-                          f"{pct(lat, 50):.1f}", f"{pct(lat, 99):.1f}", f"{r['cpu_us'][phase]:.1f}")
+            split = r["split"][phase]
+            table.add_row(r["name"], str(r["workers"]), phase, f"{acked:,}", f"{acked / secs:,.0f}",
+                          f"{pct(lat, 50):.1f}", f"{pct(lat, 99):.1f}", f"{r['cpu_us'][phase]:.1f}",
+                          *(f"{split[p]:.1f}" for p in PARTS), f"{r['rows_per_commit'][phase]:,.0f}")
     console.print(table)
     for r in results:
-        console.print(f"{r['decoder']}: persisted spans in the warehouse: {r['persisted']:,} "
+        console.print(f"{r['name']}, workers={r['workers']}: persisted {r['persisted']:,} "
                       f"(acknowledged {r['acked_total']:,}; equal: {r['persisted'] == r['acked_total']}); "
                       f"peak RSS: server {r['rss'] / 2**20:,.0f} MiB, workers {r['rss_workers'] / 2**20:,.0f} MiB")
+    console.print("a server that does not name its writer thread (il-writer) shows the writer under 'other threads'")
     console.print(f"machine: {os.cpu_count()} cores; figures from a shared machine move with its load")
     console.print("goal: >= 150,000 spans/s, p99 < 100 ms at half rate")
-    rate_full = results[-1]["full speed"][0] / results[-1]["full speed"][1]
-    full = batches[: args.batches]
     if args.phoenix:
-        _compare_with_phoenix(console, args, full, rate_full)
+        rate_full = results[-1]["full speed"][0] / results[-1]["full speed"][1]
+        _compare_with_phoenix(console, args, [next(batches) for _ in range(args.batches)], rate_full)
     else:
         console.print("peer: Arize Phoenix not measured (pass --phoenix PATH; see benchmarks/phoenix_peer.py)")
 
 
-def _run_server(decoder: str, args, batches: list[bytes]) -> dict:
-    """One server with `ingest.decoder = decoder`: full speed, then half that rate, on batches no run sent."""
-    idx = args.decoders.split(",").index(decoder)
-    mine = batches[idx * 2 * args.batches:(idx + 1) * 2 * args.batches]
-    full, half = mine[: args.batches], mine[args.batches:]
-    last = idx == len(args.decoders.split(",")) - 1
-    extra = batches[-2 * args.batches:]
-    gz = [gzip.compress(b, 6) for b in extra[: args.batches]] if last else []
+def _run_server(tree: str, decoder: str, workers: int, args, batches, more: bool, extra_env: dict) -> dict:
+    """One server: full speed, then half that rate (then gzip and gRPC when `more`), each phase on
+    batches no phase sent. `tree` runs another checkout's server with its own virtualenv."""
+    full = [next(batches) for _ in range(args.batches)]
+    half = [next(batches) for _ in range(args.batches)]
+    gz = [gzip.compress(next(batches), 6) for _ in range(args.batches)] if more else []
+    grpc_bodies = [next(batches) for _ in range(args.batches)] if more else []
+    python = str(Path(tree) / ".venv/bin/python") if tree else sys.executable
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.duckdb"
         http, grpc_port, admin = free_port(), free_port(), free_port()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "inferledger", "--db", str(db), "serve", "--no-jobs",
+            [python, "-m", "inferledger", "--db", str(db), "serve", "--no-jobs",
              "--otlp-http", f"127.0.0.1:{http}", "--otlp-grpc", f"127.0.0.1:{grpc_port}", "--admin", f"127.0.0.1:{admin}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env={**os.environ, "INFERLEDGER_INGEST__WORKERS": str(args.workers), "INFERLEDGER_INGEST__DECODER": decoder},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tree or None,
+            env={**os.environ, "INFERLEDGER_INGEST__WORKERS": str(workers), "INFERLEDGER_INGEST__DECODER": decoder,
+                 **extra_env},
         )
-        out: dict = {"decoder": decoder, "cpu_us": {}}
+        name = f"{decoder} ({Path(tree).name})" if tree else decoder
+        out: dict = {"name": name, "workers": workers, "cpu_us": {}, "split": {}, "rows_per_commit": {}}
         try:
             wait_ready(f"http://127.0.0.1:{admin}", proc)
             server = psutil.Process(proc.pid)
             url = f"http://127.0.0.1:{http}/v1/traces"
             asyncio.run(send_all(url, make_batches(4), 2, None))  # warm-up (and numba cache load)
-            for phase, rate in (("full speed", None), ("half rate", 0.0)):
-                if rate is not None:
-                    acked_f, secs_f, _ = out["full speed"]
-                    rate = acked_f / secs_f / 2 / SPANS_PER_BATCH
-                cpu0 = _tree_cpu(server)
-                lat, acked, secs = asyncio.run(send_all(url, full if rate is None else half, args.concurrency, rate))
+            sends = {
+                "full speed": lambda: send_all(url, full, args.concurrency, None),
+                "half rate": lambda: send_all(url, half, args.concurrency, _half(out)),
+            }
+            if more:
+                sends["gzip, full speed"] = lambda: send_all(url, gz, args.concurrency, None,
+                                                             {**HEADERS, "Content-Encoding": "gzip"})
+                sends["gRPC, full speed"] = lambda: send_grpc(f"127.0.0.1:{grpc_port}", grpc_bodies, args.concurrency)
+            for phase, send in sends.items():
+                parts0, commits0 = _cpu_parts(server), _commits(admin)
+                lat, acked, secs = asyncio.run(send())
+                parts1, commits1 = _cpu_parts(server), _commits(admin)
+                out["rows_per_commit"][phase] = (commits1[0] - commits0[0]) / max(commits1[1] - commits0[1], 1)
                 out[phase] = (acked, secs, lat)
-                out["cpu_us"][phase] = (_tree_cpu(server) - cpu0) / max(acked, 1) * 1e6
-            if last:  # gzip bodies and OTLP/gRPC, flat out, on batches no phase sent
-                for phase, send in (
-                    ("gzip, full speed", lambda: send_all(url, gz, args.concurrency, None,
-                                                          {**HEADERS, "Content-Encoding": "gzip"})),
-                    ("gRPC, full speed", lambda: send_grpc(f"127.0.0.1:{grpc_port}", extra[args.batches:],
-                                                           args.concurrency)),
-                ):
-                    cpu0 = _tree_cpu(server)
-                    lat, acked, secs = asyncio.run(send())
-                    out[phase] = (acked, secs, lat)
-                    out["cpu_us"][phase] = (_tree_cpu(server) - cpu0) / max(acked, 1) * 1e6
+                split = {p: (parts1.get(p, 0.0) - parts0.get(p, 0.0)) / max(acked, 1) * 1e6 for p in PARTS}
+                out["split"][phase] = split
+                out["cpu_us"][phase] = sum(split.values())
             stats = httpx.get(f"http://127.0.0.1:{admin}/admin/stats", timeout=30).json()
             out["rss"] = _peak_rss(server)
             out["rss_workers"] = sum(_peak_rss(c) for c in server.children(recursive=True))
@@ -219,21 +239,46 @@ def _run_server(decoder: str, args, batches: list[bytes]) -> dict:
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
     out["persisted"] = stats["tables"]["spans"]
-    out["acked_total"] = sum(v[0] for k, v in out.items() if k not in ("decoder", "cpu_us") and isinstance(v, tuple))
-    out["acked_total"] += 4 * SPANS_PER_BATCH  # the warm-up
+    out["acked_total"] = sum(out[p][0] for p in PHASES if p in out) + 4 * SPANS_PER_BATCH  # + the warm-up
     return out
 
 
-def _tree_cpu(proc: psutil.Process) -> float:
-    """CPU seconds of the server and its worker processes."""
-    total = 0.0
-    for p in [proc, *proc.children(recursive=True)]:
+def _commits(admin: int) -> tuple[float, float]:
+    """(rows committed, commits) so far, from the server's /metrics."""
+    text = httpx.get(f"http://127.0.0.1:{admin}/metrics", timeout=30).text
+    got = {}
+    for line in text.splitlines():
+        for suffix in ("sum", "count"):
+            if line.startswith(f"inferledger_ingest_commit_rows_{suffix} "):
+                got[suffix] = float(line.split()[1])
+    return got.get("sum", 0.0), got.get("count", 0.0)
+
+
+def _half(out: dict) -> float:
+    acked, secs, _ = out["full speed"]
+    return acked / secs / 2 / SPANS_PER_BATCH
+
+
+def _cpu_parts(proc: psutil.Process) -> dict[str, float]:
+    """CPU seconds so far of the server's threads, grouped as in PARTS, and of its worker processes."""
+    parts = dict.fromkeys(PARTS, 0.0)
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{proc.pid}/task").iterdir():
         try:
-            t = p.cpu_times()
-            total += t.user + t.system
+            comm = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended
+            continue
+        cpu = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        part = "event loop" if task.name == str(proc.pid) else "writer" if comm == "il-writer" else "other threads"
+        parts[part] += cpu
+    for child in proc.children(recursive=True):
+        try:
+            t = child.cpu_times()
+            parts["workers"] += t.user + t.system
         except psutil.NoSuchProcess:
             pass
-    return total
+    return parts
 
 
 def _compare_with_phoenix(console: Console, args, batches: list[bytes], our_rate: float) -> None:

@@ -1,5 +1,6 @@
 """Where ingest time goes, per span, in one process: decode+normalize (reference and fast
-decoder, same bodies), rows -> Arrow, gzip inflate, and the DuckDB append: with the old
+decoder, same bodies), rows -> Arrow, gzip inflate, the hand-off to and from a worker
+process (pickling; the event-loop side is in bench_ingest's per-thread split), and the DuckDB append: with the old
 primary key, plain, with the writer's recent-id filter (collector.recent_ids), and the
 writer's whole transaction (filter + append + duplicate-call links, collector.dedupe).
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+import pickle
 import sys
 import tempfile
 import time
@@ -36,6 +38,7 @@ from inferledger.collector.fastpath.traces import normalize_traces_fast, scan
 from inferledger.collector.ingest_batch import IngestContext
 from inferledger.collector.link_index import LinkIndex
 from inferledger.collector.normalize import normalize_traces
+from inferledger.collector.prepare import prepare_payload
 from inferledger.collector.recent_ids import RecentIds
 from inferledger.collector.settings import AttributionSettings, IngestSettings
 from inferledger.collector.writer import WriteBatch, _write
@@ -74,6 +77,14 @@ def main() -> None:
     arrow = per_span(lambda rows: rows_to_arrow(rows, SPAN_ARROW_SCHEMA), row_batches, n)
     gz = [gzip.compress(b, 6) for b in bodies]
     inflate = per_span(lambda b: decompress(b, "gzip", 64 << 20), gz, n)
+    # The hand-off to and from an ingest worker: the request crosses as pickled bytes, the
+    # worker's PreparedPayload comes back pickled with its tables as Arrow IPC streams.
+    payloads = [prepare_payload("traces", b, "protobuf", None, "bench", IngestSettings(), AttributionSettings())
+                for b in bodies]
+    to_worker = per_span(lambda b: pickle.loads(pickle.dumps(("traces", b, "protobuf", None, "bench"))), bodies, n)
+    pickled = [pickle.dumps(p) for p in payloads]
+    result_out = per_span(pickle.dumps, payloads, n)
+    result_in = per_span(pickle.loads, pickled, n)
 
     # The writer commits the requests queued together in one transaction: append in groups.
     singles = [rows_to_arrow(r, SPAN_ARROW_SCHEMA) for r in row_batches]
@@ -163,6 +174,9 @@ def main() -> None:
     print(f"  of which the numba wire kernel         : {kernel:7.2f}")
     print(f"rows -> Arrow table                      : {arrow:7.2f}")
     print(f"gzip inflate                             : {inflate:7.2f}")
+    print(f"hand-off: request to a worker (pickle)   : {to_worker:7.2f}")
+    print(f"hand-off: worker's result out / back in  : {result_out:7.2f} / {result_in:.2f}  "
+          f"(Arrow IPC, {len(pickled[0]):,} bytes a request)")
     print(f"-- appends in group commits of {args.group} requests ({args.group * n:,} spans), file warehouse --")
     print(f"DuckDB append, INSERT OR IGNORE (old PK) : {pk:7.2f}")
     print(f"DuckDB append, plain INSERT (no PK)      : {nopk:7.2f}")

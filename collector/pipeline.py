@@ -93,11 +93,14 @@ class IngestPipeline:
         Raises DecodeError (4xx), QueueFull (429), WriterStopped, CommitFailed or
         WorkersUnavailable (503).
         """
+        self.writer.expect(1)  # the writer may hold its commit open a moment for this request
         try:
             prepared = await self._pool.prepare(signal, body, encoding, content_encoding, tenant)
         except DecodeError as exc:
             telemetry.INGEST_REJECTED.labels(signal, "too_large" if exc.status == 413 else "undecodable").inc()
             raise
+        finally:
+            self.writer.expect(-1)
         if prepared.rejected:
             telemetry.INGEST_REJECTED.labels(signal, "invalid_item").inc(prepared.rejected)
         if prepared.skipped:

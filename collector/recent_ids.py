@@ -163,16 +163,20 @@ class RecentIds(TimedKeySet):
 
     def hashes(self, con, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         """(hash, start µs) of each row of a spans Arrow table, computed by DuckDB."""
-        con.register("_recent_ids_batch", table.select(["tenant", "trace_id", "span_id", "start_time"]))
-        try:
-            rows = con.execute(_HASH_SQL.format(src="_recent_ids_batch")).fetchnumpy()
-        finally:
-            con.unregister("_recent_ids_batch")
+        # DuckDB reads the local by name (replacement scan): register + unregister cost ~0.6 ms a call
+        _recent_ids_batch = table.select(["tenant", "trace_id", "span_id", "start_time"])
+        rows = con.execute(_HASH_SQL.format(src="_recent_ids_batch")).fetchnumpy()
         return _fix(np.asarray(rows["h"], dtype=np.uint64)), np.asarray(rows["s"], dtype=np.int64)
 
-    def new_rows(self, con, table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Mask of the rows of `table` not stored yet (first of repeats in the table), with their hashes and starts."""
-        hashes, starts = self.hashes(con, table)
+    def new_rows(
+        self, con, table: pa.Table, hashes: np.ndarray | None = None, starts: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mask of the rows of `table` not stored yet (first of repeats in the table), with their hashes
+        and starts (pass them when already computed, raw from `hash(tenant, trace_id, span_id)`)."""
+        if hashes is None or starts is None:
+            hashes, starts = self.hashes(con, table)
+        else:
+            hashes, starts = _fix(np.asarray(hashes, dtype=np.uint64)), np.asarray(starts, dtype=np.int64)
         fresh = ~_seen_mask(self._keys, hashes)
         old = fresh & (starts < self.watermark)
         if old.any():  # started before the watermark: the set cannot vouch for them, the warehouse can
@@ -196,14 +200,11 @@ def _stored_in_warehouse(con, rows: pa.Table) -> np.ndarray:
     """For each row, whether a span with its (tenant, trace_id, span_id) is stored."""
     probe = pa.table({"i": pa.array(np.arange(rows.num_rows)), "tenant": rows["tenant"],
                       "trace_id": rows["trace_id"], "span_id": rows["span_id"]})
-    con.register("_recent_ids_probe", probe)
-    try:
-        found = con.execute(
-            "SELECT p.i FROM _recent_ids_probe p SEMI JOIN spans s"
-            " ON s.tenant = p.tenant AND s.trace_id = p.trace_id AND s.span_id = p.span_id"
-        ).fetchnumpy()["i"]
-    finally:
-        con.unregister("_recent_ids_probe")
+    _recent_ids_probe = probe  # read by name by DuckDB's replacement scan
+    found = con.execute(
+        "SELECT p.i FROM _recent_ids_probe p SEMI JOIN spans s"
+        " ON s.tenant = p.tenant AND s.trace_id = p.trace_id AND s.span_id = p.span_id"
+    ).fetchnumpy()["i"]
     out = np.zeros(rows.num_rows, dtype=np.bool_)
     out[np.asarray(found, dtype=np.int64)] = True
     return out

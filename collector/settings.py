@@ -31,6 +31,13 @@ class IngestSettings:
     decoder: str = "fast"
     # Largest number of rows one group commit takes in one transaction.
     max_commit_rows: int = 200_000
+    # A commit costs ~7 ms of CPU whatever its size, so the writer can hold a commit open for up to
+    # commit_linger_ms while requests are still being decoded, until it has commit_target_rows rows.
+    # It never waits when no request is on its way. Off by default: it saves CPU, but clients with a
+    # bounded number of requests in flight (every OTLP exporter) wait the linger too and send less
+    # (bench_ingest, 2 workers: 22k spans/s without, 14k with 20 ms).
+    commit_target_rows: int = 16_384
+    commit_linger_ms: float = 0.0
     # Span ids the writer holds in memory to drop resent spans before the append (16 bytes each,
     # twice over: 2M ids = 64 MiB). Older spans are looked up in the warehouse (exact, slower).
     # The duplicate-link index (collector.link_index) holds as many trace/response keys.
@@ -72,6 +79,10 @@ class IngestSettings:
             raise ValueError("idle_checkpoint_bytes must be >= 0")
         if self.recent_ids < 1 or self.recent_ids_lookback_hours < 0:
             raise ValueError("recent_ids must be >= 1 and recent_ids_lookback_hours >= 0")
+        if self.max_commit_rows < 1 or self.commit_target_rows < 0:
+            raise ValueError("max_commit_rows must be >= 1 and commit_target_rows >= 0")
+        if not 0 <= self.commit_linger_ms <= 1000:
+            raise ValueError("commit_linger_ms must be between 0 and 1000")
         if self.queue_max_batches < 1:
             raise ValueError("queue_max_batches must be >= 1")
         if not 0 < self.max_tokens_per_span < 2**62:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import os
 import signal
 import socket
 import threading
@@ -89,7 +90,7 @@ class Service:
             wh = open_warehouse(
                 s.warehouse.path,
                 memory_limit=s.warehouse.memory_limit,
-                threads=s.warehouse.threads,
+                threads=s.warehouse.threads or duckdb_threads(s.ingest.workers),
                 checkpoint_threshold=s.warehouse.checkpoint_threshold,
             )
             cleanup.callback(wh.close)
@@ -99,6 +100,7 @@ class Service:
                 unmapped=UnmappedCounter(s.ingest.max_unmapped_keys_per_request, s.ingest.max_unmapped_keys_total),
                 recent_ids=s.ingest.recent_ids, recent_ids_lookback_hours=s.ingest.recent_ids_lookback_hours,
                 idle_checkpoint_bytes=s.ingest.idle_checkpoint_bytes,
+                commit_target_rows=s.ingest.commit_target_rows, commit_linger_s=s.ingest.commit_linger_ms / 1000,
             )
             writer.start()
             cleanup.callback(writer.stop)  # commits everything still queued
@@ -154,6 +156,17 @@ class Service:
             run_job(job, JobContext(warehouse=wh, settings=self.settings))
         except Exception:
             log.exception("job %s failed", job.name)
+
+
+def duckdb_threads(workers: int) -> int:
+    """DuckDB threads of the service process when `warehouse.threads` is 0: the cores the decode
+    workers leave, at least one. More threads than free cores only make the writer's small
+    appends spin and wait (measured: ~6 µs/span more CPU with 2 threads on 2 cores)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - workers)
 
 
 def bind_socket(address: str, what: str) -> socket.socket:
