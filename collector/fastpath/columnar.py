@@ -1,0 +1,533 @@
+"""Kernel arrays -> the `spans` Arrow table, column by column, without a Python row per span.
+
+Spans are grouped by (scope, key sequence): within a group every span has the same
+keys at the same attribute positions, so the reference's attribute loop (which key
+fills which slot, what stays in `attributes`, the markers, the vocabulary) is decided
+once per group (`traces._Shape`), and a slot's values are the attributes at one
+position, read as NumPy / Arrow columns. A span is built here only when every value it
+carries is of the plain kind the reference passes through unchanged (a count is an
+int >= 0, a model a string, ...) and it is within the plausibility bounds; every other
+span (bad ids or times, a count sent as a string, invocation parameters, metadata
+attribution, error.type, output bodies, a value out of bounds, no inference meaning)
+goes through the reference's row code (`traces.map_spans`) in span order, so its
+rejection messages, skips and unmapped counts are the reference's. The two parts are
+merged back into span order.
+
+JSON text (`attributes`, `content`) is assembled per key from per-value JSON columns:
+strings without characters JSON escapes are quoted as they are, ints cast to decimal,
+everything else goes through the reference's `dumps_json` value by value (JSON is
+compositional, so this equals encoding the whole dict).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from json.encoder import encode_basestring
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from inferledger.collector.attributes import dumps_json, to_str, to_str_list
+from inferledger.collector.bounds import SpanBounds
+from inferledger.collector.columns import SPAN_ARROW_SCHEMA, SPAN_COLUMNS, rows_to_arrow
+from inferledger.collector.fastpath import protowire, wire
+from inferledger.collector.fastpath.traces import Decoded, _Shape, decode, map_spans
+from inferledger.collector.ingest_batch import EPOCH, MAX_UNIX_NS, IngestContext, NormalizedBatch
+from inferledger.collector.keymap import (
+    S_CACHE_READ,
+    S_CACHE_WRITE,
+    S_COST,
+    S_FINISH,
+    S_INPUT,
+    S_OPERATION,
+    S_OUTPUT,
+    S_PROVIDER,
+    S_REASONING,
+    S_REQUEST_MODEL,
+    S_RESPONSE_ID,
+    S_RESPONSE_MODEL,
+    S_SERVER_ADDRESS,
+    S_SERVER_PORT,
+    S_STREAMING,
+    S_TOTAL,
+    S_TTFT,
+)
+from inferledger.collector.normalize import _count_unmapped
+from inferledger.collector.token_semantics import input_includes_cache
+from inferledger.collector.vocabularies import (
+    PROVIDER_WITH_API,
+    STREAMING_OPERATION_IDS,
+    STRUCTURE_OPERATIONS,
+    normalize_operation,
+    normalize_provider,
+    vocabulary_of,
+)
+
+
+@dataclass
+class ColumnarBatch(NormalizedBatch):
+    """A NormalizedBatch whose accepted spans are already an Arrow table (`rows` stays empty)."""
+
+    table: pa.Table | None = None
+
+
+_TOKENS = (S_INPUT, S_OUTPUT, S_CACHE_READ, S_CACHE_WRITE, S_REASONING, S_TOTAL)
+_TOKEN_COLS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens",
+               "total_tokens")
+_HAS_TOKENS = (S_INPUT, S_OUTPUT, S_TOTAL, S_CACHE_READ, S_CACHE_WRITE)  # what counts as "has tokens"
+_STRS = (S_REQUEST_MODEL, S_RESPONSE_MODEL, S_SERVER_ADDRESS, S_RESPONSE_ID, S_OPERATION, S_PROVIDER)
+_FLOATS = (S_TTFT, S_COST)
+# every other slot (error type, invocation parameters, output body, ms to first chunk, cost parts) -> row code
+_COLUMNAR_SLOTS = frozenset(_TOKENS + _STRS + _FLOATS + (S_STREAMING, S_FINISH, S_SERVER_PORT))
+_TYPES = {n: f.type for n, f in zip(SPAN_COLUMNS, SPAN_ARROW_SCHEMA)}
+_STR = pa.string()
+_KIND_NAMES = pa.array(["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"])
+_STATUS_NAMES = pa.array(["UNSET", "OK", "ERROR"])
+_BOOL_JSON = pa.array(["false", "true"])
+_HEX = np.frombuffer(b"".join(b"%02x" % i for i in range(256)), np.uint8).reshape(256, 2)
+_NEEDS_ESCAPE = r'[\x00-\x1f"\\]'  # what json's encode_basestring (ensure_ascii off) escapes
+_US = np.int64(1000)
+
+_OPS: dict[tuple[str, str], str | None] = {}
+_PROVIDERS: dict[tuple[str, str], str | None] = {}
+_VOCABS: dict[tuple[int, bool], str | None] = {}
+
+
+def traces_table_fast(payload: bytes, ctx: IngestContext) -> ColumnarBatch | None:
+    """Protobuf ExportTraceServiceRequest -> batch with the `spans` table, or None for the reference path."""
+    d = decode(payload, ctx)
+    if d is None:
+        return None
+    return build(d, ctx)
+
+
+def build(d: Decoded, ctx: IngestContext) -> ColumnarBatch:
+    out = ColumnarBatch()
+    sp = d.spans
+    buf = d.buf
+    start, end = sp[:, wire.SP_START], sp[:, wire.SP_END]
+    valid = ((sp[:, wire.SP_TID_LEN] == 16) & (sp[:, wire.SP_SID_LEN] == 8) & (start > 0) & (end >= start)
+             & (end <= MAX_UNIX_NS))
+    vi = np.flatnonzero(valid)
+    if len(vi):
+        tid = buf[sp[vi, wire.SP_TID_OFF, None] + np.arange(16)]
+        sid = buf[sp[vi, wire.SP_SID_OFF, None] + np.arange(8)]
+        valid[vi[~tid.any(axis=1) | ~sid.any(axis=1)]] = False
+
+    groups: dict[tuple, list[int]] = {}
+    fallback: list[int] = []
+    akey = d.akey
+    for si, (ok, scope, a0, a1) in enumerate(zip(valid.tolist(), sp[:, wire.SP_SCOPE].tolist(),
+                                                 sp[:, wire.SP_A0].tolist(), sp[:, wire.SP_A1].tolist())):
+        if not ok:
+            fallback.append(si)
+            continue
+        key = (scope, tuple(akey[a0:a1]))
+        g = groups.get(key)
+        if g is None:
+            groups[key] = [si]
+        else:
+            g.append(si)
+
+    capture = ctx.ingest.capture_content
+    shapes: dict[tuple[int, ...], _Shape] = {}
+    bounds = SpanBounds(ctx.ingest)
+    limits = _Limits(bounds, ctx)
+    sall = None
+    chunks: dict[str, list[pa.Array]] = {}
+    fast: list[np.ndarray] = []
+    for (scope, kids), members in groups.items():
+        shape = shapes.get(kids)
+        if shape is None:
+            shape = shapes[kids] = _Shape(kids, d.keys, d.kinds, capture)
+        idx = np.array(members, np.int64)
+        res = d.res_list[sp[members[0], wire.SP_RES]]
+        flags = d.scope_flags_list[scope] | shape.flags
+        if not flags and not res.inference_service:
+            out.skipped += len(members)
+            continue
+        vkey = (flags, res.openlit)
+        vocabulary = _VOCABS.get(vkey, _VOCABS)
+        if vocabulary is _VOCABS:
+            vocabulary = _VOCABS[vkey] = vocabulary_of(flags, res.openlit)
+        if vocabulary is None or shape.meta is not None or any(f[0] not in _COLUMNAR_SLOTS for f in shape.found):
+            fallback.extend(members)
+            continue
+        if sall is None:
+            sall = _attr_strings(d)
+        g = _Group(d, sall, shape, idx)
+        ok = g.typed_ok() & limits.ok(g, start[idx], end[idx])
+        if not ok.all():
+            fallback.extend(idx[~ok].tolist())
+            if not ok.any():
+                continue
+            g = _Group(d, sall, shape, idx[ok])
+        meaningful = g.meaningful()
+        if not meaningful.all():
+            fallback.extend(g.idx[~meaningful].tolist())
+            if not meaningful.any():
+                continue
+            g = _Group(d, sall, shape, g.idx[meaningful])
+        for name, arr in g.columns(res, d.scope_list[scope], vocabulary, capture).items():
+            chunks.setdefault(name, []).append(arr)
+        fast.append(g.idx)
+        if shape.odd is not None:
+            tmp = NormalizedBatch()
+            _count_unmapped(tmp, shape.odd, ctx.ingest.max_unmapped_keys_per_span, d.scope_list[scope])
+            n = len(g.idx)
+            for k, c in tmp.unmapped_keys.items():
+                out.unmapped_keys[k] += c * n
+            out.unmapped_keys_dropped += tmp.unmapped_keys_dropped * n
+
+    fallback.sort()
+    row_spans: list[int] = []
+    if fallback:
+        map_spans(d, fallback, ctx, out, shapes, row_spans)
+    fast_idx = np.concatenate(fast) if fast else np.zeros(0, np.int64)
+    parts = []
+    if len(fast_idx):
+        parts.append(pa.Table.from_arrays(_span_columns(d, ctx, fast_idx, chunks), schema=SPAN_ARROW_SCHEMA))
+    if out.rows:
+        parts.append(rows_to_arrow(out.rows, SPAN_ARROW_SCHEMA))
+        out.rows = []
+    if not parts:
+        out.table = SPAN_ARROW_SCHEMA.empty_table()
+        return out
+    order = np.argsort(np.concatenate([fast_idx, np.array(row_spans, np.int64)]), kind="stable")
+    table = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
+    if (order != np.arange(len(order))).any():
+        table = table.take(order)
+    out.table = table.combine_chunks()
+    return out
+
+
+def _attr_strings(d: Decoded) -> pa.Array:
+    """Every attribute's string value as one Arrow array ("" where the value is not a string)."""
+    a = d.attrs
+    lens = np.where(a[:, wire.AT_TYPE] == wire.V_STR, a[:, wire.AT_LEN], 0)
+    data, off = protowire.gather(d.buf, np.ascontiguousarray(a[:, wire.AT_OFF]), np.ascontiguousarray(lens))
+    arr = pa.Array.from_buffers(pa.large_string(), len(a), [None, pa.py_buffer(off), pa.py_buffer(data)])
+    return arr.cast(_STR) if off[-1] < (1 << 31) else arr
+
+
+class _Limits:
+    """SpanBounds as vectorised tests: a span outside them goes to the row code, which rejects it
+    with the reference's message. The future bound is the later of `received` and the clock, as there."""
+
+    def __init__(self, b: SpanBounds, ctx: IngestContext) -> None:
+        us = timedelta(microseconds=1)
+        self.max_tokens = b.max_tokens
+        self.max_cost = b.max_cost
+        self.max_duration = b.max_duration
+        self.min_us = (b.min_time - EPOCH) // us
+        self.future_us = (ctx.received_at + b.max_skew - EPOCH) // us
+        self._bounds = b
+        self._clock_read = False
+
+    def ok(self, g: _Group, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        ok = (end - start) / 1e9 <= self.max_duration
+        su = start // _US
+        if not self._clock_read and (su > self.future_us).any():
+            self._clock_read = True
+            self.future_us = max(self.future_us, (self._bounds._clock_bound() - EPOCH) // timedelta(microseconds=1))
+        ok &= (su >= self.min_us) & (su <= self.future_us)
+        for slot in _TOKENS:
+            i = g.pos.get(slot)
+            if i is not None:
+                ok &= g.ints(i) <= self.max_tokens
+        i = g.pos.get(S_COST)
+        if i is not None:
+            v, fin = g.floats(i)
+            ok &= ~fin | ((v >= 0) & (v <= self.max_cost))
+        i = g.pos.get(S_TTFT)
+        if i is not None:
+            v, fin = g.floats(i)
+            ok &= ~fin | ((v >= 0) & (v <= self.max_duration))
+        return ok
+
+
+class _Group:
+    """Spans of one scope and key sequence; `pos` maps a canonical slot to its attribute position."""
+
+    def __init__(self, d: Decoded, sall: pa.Array, shape: _Shape, idx: np.ndarray) -> None:
+        self.d, self.sall, self.shape, self.idx = d, sall, shape, idx
+        self.a0 = d.spans[idx, wire.SP_A0]
+        self.pos = {slot: i for slot, _rank, _k, i in shape.found}
+        self.key = {slot: k for slot, _rank, k, _i in shape.found}
+        self._ops: tuple | None = None
+
+    def at(self, i: int, col: int) -> np.ndarray:
+        return self.d.attrs[self.a0 + i, col]
+
+    def ints(self, i: int) -> np.ndarray:
+        return self.at(i, wire.AT_INT)
+
+    def floats(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """to_float of an int or double attribute, and whether it is finite (else None)."""
+        t, iv = self.at(i, wire.AT_TYPE), self.ints(i)
+        v = np.where(t == wire.V_DOUBLE, iv.view(np.float64), iv.astype(np.float64))
+        return v, np.isfinite(v)
+
+    def strings(self, i: int) -> pa.Array:
+        return self.sall.take(pa.array(self.a0 + i))
+
+    def typed_ok(self) -> np.ndarray:
+        ok = np.ones(len(self.idx), bool)
+        for slot, i in self.pos.items():
+            t = self.at(i, wire.AT_TYPE)
+            if slot in _TOKENS:
+                ok &= (t == wire.V_INT) & (self.ints(i) >= 0)
+            elif slot in _STRS:
+                ok &= t == wire.V_STR
+            elif slot in _FLOATS:
+                ok &= (t == wire.V_INT) | (t == wire.V_DOUBLE)
+            elif slot == S_STREAMING:
+                ok &= (t == wire.V_INT) | (t == wire.V_BOOL)
+            elif slot == S_SERVER_PORT:
+                iv = self.ints(i)
+                ok &= (t == wire.V_INT) & (iv >= 0) & (iv <= 65535)
+        return ok
+
+    def operations(self) -> tuple[pa.Array | None, np.ndarray | None, pa.Array, np.ndarray]:
+        """(operation, streamed-operation mask, is_inference, operation is truthy), per span."""
+        if self._ops is not None:
+            return self._ops
+        n = len(self.idx)
+        i = self.pos.get(S_OPERATION)
+        if i is None:
+            self._ops = (None, None, pa.repeat(pa.scalar(None not in STRUCTURE_OPERATIONS), n), np.zeros(n, bool))
+            return self._ops
+        k = self.key[S_OPERATION]
+        enc = self.strings(i).dictionary_encode()
+        raw = enc.dictionary.to_pylist()
+        ops = []
+        for v in raw:
+            op = _OPS.get((k, v), _OPS)
+            if op is _OPS:
+                op = normalize_operation(k, v)
+                if len(_OPS) < 4096:
+                    _OPS[(k, v)] = op
+            ops.append(op)
+        ix = enc.indices
+        take = np.asarray(ix)
+        self._ops = (
+            pa.array(ops, _STR).take(ix),
+            np.array([v in STREAMING_OPERATION_IDS for v in raw], bool)[take],
+            pa.array([op not in STRUCTURE_OPERATIONS for op in ops], pa.bool_()).take(ix),
+            np.array([bool(op) for op in ops], bool)[take],
+        )
+        return self._ops
+
+    def meaningful(self) -> np.ndarray:
+        """The reference's test for a vocabulary span that is read: a model, tokens or an operation."""
+        if any(s in self.pos for s in _HAS_TOKENS):
+            return np.ones(len(self.idx), bool)
+        m = self.operations()[3].copy()
+        for slot in (S_REQUEST_MODEL, S_RESPONSE_MODEL):
+            i = self.pos.get(slot)
+            if i is not None:
+                m |= self.at(i, wire.AT_LEN) > 0
+        return m
+
+    def opt_string(self, slot: int) -> pa.Array:
+        """A string slot as the reference reads it: "" -> NULL."""
+        i = self.pos.get(slot)
+        if i is None:
+            return pa.nulls(len(self.idx), _STR)
+        return pc.if_else(pa.array(self.at(i, wire.AT_LEN) > 0), self.strings(i), pa.scalar(None, _STR))
+
+    def columns(self, res: Any, scope: tuple, vocabulary: str, capture: bool) -> dict[str, pa.Array]:
+        n = len(self.idx)
+        cols: dict[str, pa.Array] = {}
+        for name, v in (("service_name", res.service_name), ("service_version", res.service_version),
+                        ("deployment_environment", res.environment), ("host_name", res.host),
+                        ("k8s_namespace", res.k8s_namespace), ("k8s_pod", res.k8s_pod),
+                        ("resource_attributes", res.json), ("vocabulary", vocabulary),
+                        ("scope_name", scope[0]), ("scope_version", scope[1])):
+            cols[name] = _const(v, _TYPES[name], n)
+        operation, streamed, is_inference, _ = self.operations()
+        cols["operation"] = operation if operation is not None else pa.nulls(n, _STR)
+        cols["is_inference"] = is_inference
+        for slot, name in zip(_TOKENS, _TOKEN_COLS):
+            i = self.pos.get(slot)
+            cols[name] = pa.nulls(n, pa.int64()) if i is None else pa.array(self.ints(i))
+        cols["request_model"] = self.opt_string(S_REQUEST_MODEL)
+        cols["response_model"] = self.opt_string(S_RESPONSE_MODEL)
+        cols["server_address"] = self.opt_string(S_SERVER_ADDRESS)
+        cols["response_id"] = self.opt_string(S_RESPONSE_ID)
+        self._provider(cols, scope, vocabulary)
+        ttft_known = np.zeros(n, bool)
+        for slot, name in ((S_TTFT, "time_to_first_token_s"), (S_COST, "client_cost_usd")):
+            i = self.pos.get(slot)
+            if i is None:
+                cols[name] = pa.nulls(n, pa.float64())
+                continue
+            v, fin = self.floats(i)
+            cols[name] = pa.array(v, mask=~fin)
+            if slot == S_TTFT:
+                ttft_known = fin
+        i = self.pos.get(S_STREAMING)
+        if i is not None:
+            cols["is_streaming"] = pa.array(self.ints(i) != 0)
+        else:  # a streamed operation, or a first-token time, means streamed; else unknown
+            known = ttft_known if streamed is None else ttft_known | streamed
+            cols["is_streaming"] = pa.array(np.ones(n, bool), mask=~known)
+        i = self.pos.get(S_SERVER_PORT)
+        cols["server_port"] = pa.nulls(n, pa.int32()) if i is None else pa.array(self.ints(i).astype(np.int32))
+        i = self.pos.get(S_FINISH)
+        if i is None:
+            cols["finish_reasons"] = pa.nulls(n, _TYPES["finish_reasons"])
+            cols["finish_reason"] = pa.nulls(n, _STR)
+        else:
+            fr = [[v] if type(v) is str and v and v[0] != "[" else to_str_list(v)
+                  for v in self.d.vobj[self.a0 + i].tolist()]
+            cols["finish_reasons"] = pa.array(fr, _TYPES["finish_reasons"])
+            cols["finish_reason"] = pa.array([x[0] if x else None for x in fr], _STR)
+        for fi, name in enumerate(("team", "feature", "user_id", "conversation_id")):
+            cols[name] = self._attribution(fi, res.attribution[fi])
+        cols["attributes"] = self._json(self.shape.rest)
+        cols["content"] = self._json(self.shape.content) if capture and self.shape.content else pa.nulls(n, _STR)
+        return cols
+
+    def _provider(self, cols: dict[str, pa.Array], scope: tuple, vocabulary: str) -> None:
+        n = len(self.idx)
+        i = self.pos.get(S_PROVIDER)
+        if i is None:
+            cols["provider"] = pa.nulls(n, _STR)
+            cols["input_includes_cache"] = _const(input_includes_cache(scope[0], vocabulary, None), pa.bool_(), n)
+            return
+        k = self.key[S_PROVIDER]
+        enc = self.strings(i).dictionary_encode()
+        provs = []
+        for raw in enc.dictionary.to_pylist():
+            pk = (k if k in PROVIDER_WITH_API else "", raw)
+            p = _PROVIDERS.get(pk, _PROVIDERS)
+            if p is _PROVIDERS:
+                p = normalize_provider(raw, k)
+                if len(_PROVIDERS) < 4096:
+                    _PROVIDERS[pk] = p
+            provs.append(p)
+        cols["provider"] = pa.array(provs, _STR).take(enc.indices)
+        cols["input_includes_cache"] = pa.array(
+            [input_includes_cache(scope[0], vocabulary, p) for p in provs], pa.bool_()).take(enc.indices)
+
+    def _attribution(self, fi: int, default: str | None) -> pa.Array:
+        """The reference's pick: the best-ranked key whose value is not None or "", else the resource's."""
+        n = len(self.idx)
+        cands = sorted((r, order, i) for order, (i, attrib) in enumerate(self.shape.attrib)
+                       for f, r in attrib if f == fi)
+        if not cands:
+            return _const(default, _STR, n)
+        chosen = np.full(n, -1, np.int64)
+        for _r, _o, i in reversed(cands):
+            ai = self.a0 + i
+            t = self.d.attrs[ai, wire.AT_TYPE]
+            empty = (t == wire.V_NONE) | (((t == wire.V_STR) | (t == wire.V_BYTES)) & (self.d.attrs[ai, wire.AT_LEN] == 0))
+            chosen = np.where(empty, chosen, ai)
+        has = chosen >= 0
+        if not has.any():
+            return _const(default, _STR, n)
+        if has.all() and (self.d.attrs[chosen, wire.AT_TYPE] == wire.V_STR).all():
+            return self.sall.take(pa.array(chosen))
+        vals = np.full(n, default, object)
+        vals[has] = [v if type(v) is str else to_str(v) for v in self.d.vobj[chosen[has]].tolist()]
+        return pa.array(vals, _STR)
+
+    def _json(self, entries: list[tuple[str, int]]) -> pa.Array:
+        """`dumps_json` of {key: value at position i} for each span, as one Arrow column."""
+        n = len(self.idx)
+        if not entries:
+            return pa.nulls(n, _STR)
+        parts: list[Any] = []
+        lit = "{"
+        for j, (k, i) in enumerate(entries):
+            lit += ("," if j else "") + encode_basestring(k) + ":"
+            ai = self.a0 + i
+            t = self.d.attrs[ai, wire.AT_TYPE]
+            t0 = t[0]
+            same = (t == t0).all()
+            if same and t0 == wire.V_STR:
+                s = self.sall.take(pa.array(ai))
+                if not pc.any(pc.match_substring_regex(s, _NEEDS_ESCAPE)).as_py():
+                    parts += [lit + '"', s]
+                    lit = '"'
+                    continue
+                col = pa.array([encode_basestring(v) for v in s.to_pylist()], _STR)
+            elif same and t0 == wire.V_INT:
+                col = pc.cast(pa.array(self.d.attrs[ai, wire.AT_INT]), _STR)
+            elif same and t0 == wire.V_BOOL:
+                col = _BOOL_JSON.take(pa.array((self.d.attrs[ai, wire.AT_INT] != 0).astype(np.int8)))
+            elif same and t0 == wire.V_NONE:
+                lit += "null"
+                continue
+            else:
+                col = pa.array([dumps_json(v) for v in self.d.vobj[ai].tolist()], _STR)
+            parts += [lit, col]
+            lit = ""
+        lit += "}"
+        if not any(isinstance(p, pa.Array) for p in parts):
+            return _const("".join(parts) + lit, _STR, n)
+        parts.append(lit)
+        return pc.binary_join_element_wise(*parts, "")
+
+
+def _const(v: Any, type_: pa.DataType, n: int) -> pa.Array:
+    return pa.nulls(n, type_) if v is None else pa.repeat(pa.scalar(v, type_), n)
+
+
+def _hex(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> pa.Array:
+    """Byte slices of the body as lower-case hex strings."""
+    data, off = protowire.gather(buf, np.ascontiguousarray(offs), np.ascontiguousarray(lens))
+    return pa.Array.from_buffers(_STR, len(offs), [None, pa.py_buffer((off * 2).astype(np.int32)),
+                                                   pa.py_buffer(_HEX[data].ravel())])
+
+
+def _span_columns(d: Decoded, ctx: IngestContext, fi: np.ndarray, chunks: dict[str, list[pa.Array]]) -> list[pa.Array]:
+    """The columns read from the span itself, for the spans `fi` (group order), then the rest from `chunks`."""
+    sp = d.spans[fi]
+    n = len(fi)
+    buf = d.buf
+    start, end = sp[:, wire.SP_START], sp[:, wire.SP_END]
+    code = sp[:, wire.SP_CODE]
+    kind = sp[:, wire.SP_KIND]
+    plen = sp[:, wire.SP_PID_LEN]
+    parent = _hex(buf, sp[:, wire.SP_PID_OFF], plen)
+    if (plen == 0).any():
+        parent = pc.if_else(pa.array(plen > 0), parent, pa.scalar(None, _STR))
+    err = code == 2
+    ix = pa.array(fi)
+    cols = {
+        "tenant": _const(ctx.tenant, _STR, n),
+        "trace_id": _hex(buf, sp[:, wire.SP_TID_OFF], sp[:, wire.SP_TID_LEN]),
+        "span_id": _hex(buf, sp[:, wire.SP_SID_OFF], sp[:, wire.SP_SID_LEN]),
+        "parent_span_id": parent,
+        "start_time": pa.array(start // _US, pa.timestamp("us")),
+        "end_time": pa.array(end // _US, pa.timestamp("us")),
+        "duration_s": pa.array((end - start) / 1e9),
+        "span_name": d.span_names.take(ix),
+        "span_kind": _KIND_NAMES.take(pa.array(np.where((kind >= 0) & (kind < 6), kind, 0))),
+        "status_code": _STATUS_NAMES.take(pa.array(np.where((code >= 0) & (code < 3), code, 0))),
+        "is_error": pa.array(err),
+        "error_type": pc.if_else(pa.array(err), pa.scalar("_OTHER"), pa.scalar(None, _STR)),
+        "ingested_at": _const(ctx.received_at, pa.timestamp("us"), n),
+        "duplicate_of": pa.nulls(n, _STR),
+        "deduped_at": pa.nulls(n, pa.timestamp("us")),
+    }
+    if ctx.ingest.capture_content:
+        m = d.messages.take(ix)
+        cols["status_message"] = pc.if_else(pa.array(sp[:, wire.SP_MSG_LEN] > 0), m, pa.scalar(None, _STR))
+    else:
+        cols["status_message"] = pa.nulls(n, _STR)
+    out = []
+    for name in SPAN_COLUMNS:
+        arr = cols.get(name)
+        if arr is None:
+            c = chunks[name]
+            arr = c[0] if len(c) == 1 else pa.concat_arrays(c)
+        if arr.type != _TYPES[name]:
+            arr = arr.cast(_TYPES[name])
+        out.append(arr)
+    return out
