@@ -72,6 +72,7 @@ class ColumnarBatch(NormalizedBatch):
     """A NormalizedBatch whose accepted spans are already an Arrow table (`rows` stays empty)."""
 
     table: pa.Table | None = None
+    row_code_spans: int = 0  # spans that went through the reference's row code instead
 
 
 _TOKENS = (S_INPUT, S_OUTPUT, S_CACHE_READ, S_CACHE_WRITE, S_REASONING, S_TOTAL)
@@ -183,6 +184,7 @@ def build(d: Decoded, ctx: IngestContext) -> ColumnarBatch:
             out.unmapped_keys_dropped += tmp.unmapped_keys_dropped * n
 
     fallback.sort()
+    out.row_code_spans = len(fallback)
     row_spans: list[int] = []
     if fallback:
         map_spans(d, fallback, ctx, out, shapes, row_spans)
