@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from inferledger.collector.attributes import dumps_json, to_str, to_str_list
 from inferledger.collector.bounds import SpanBounds
 from inferledger.collector.columns import SPAN_ARROW_SCHEMA, SPAN_COLUMNS, rows_to_arrow
-from inferledger.collector.fastpath import protowire, wire
+from inferledger.collector.fastpath import grouping, protowire, wire
 from inferledger.collector.fastpath.traces import Decoded, _Shape, decode, map_spans
 from inferledger.collector.ingest_batch import EPOCH, MAX_UNIX_NS, IngestContext, NormalizedBatch
 from inferledger.collector.keymap import (
@@ -118,20 +118,14 @@ def build(d: Decoded, ctx: IngestContext) -> ColumnarBatch:
         sid = buf[sp[vi, wire.SP_SID_OFF, None] + np.arange(8)]
         valid[vi[~tid.any(axis=1) | ~sid.any(axis=1)]] = False
 
-    groups: dict[tuple, list[int]] = {}
-    fallback: list[int] = []
+    gid, firsts = grouping.span_groups(sp[:, wire.SP_SCOPE], sp[:, wire.SP_A0], sp[:, wire.SP_A1],
+                                       d.attrs[:, wire.AT_KEY], valid)
+    fallback: list[int] = np.flatnonzero(gid < 0).tolist()
+    by_group = np.argsort(gid, kind="stable")[len(fallback):]
+    cuts = np.cumsum(np.bincount(gid[by_group], minlength=len(firsts)))[:-1]
     akey = d.akey
-    for si, (ok, scope, a0, a1) in enumerate(zip(valid.tolist(), sp[:, wire.SP_SCOPE].tolist(),
-                                                 sp[:, wire.SP_A0].tolist(), sp[:, wire.SP_A1].tolist())):
-        if not ok:
-            fallback.append(si)
-            continue
-        key = (scope, tuple(akey[a0:a1]))
-        g = groups.get(key)
-        if g is None:
-            groups[key] = [si]
-        else:
-            g.append(si)
+    groups = [((sc, tuple(akey[a0:a1])), members) for (sc, a0, a1), members in zip(
+        sp[firsts][:, [wire.SP_SCOPE, wire.SP_A0, wire.SP_A1]].tolist(), np.split(by_group, cuts))]
 
     capture = ctx.ingest.capture_content
     shapes: dict[tuple[int, ...], _Shape] = {}
@@ -140,22 +134,21 @@ def build(d: Decoded, ctx: IngestContext) -> ColumnarBatch:
     sall = None
     chunks: dict[str, list[pa.Array]] = {}
     fast: list[np.ndarray] = []
-    for (scope, kids), members in groups.items():
+    for (scope, kids), idx in groups:
         shape = shapes.get(kids)
         if shape is None:
             shape = shapes[kids] = _Shape(kids, d.keys, d.kinds, capture)
-        idx = np.array(members, np.int64)
-        res = d.res_list[sp[members[0], wire.SP_RES]]
+        res = d.res_list[sp[idx[0], wire.SP_RES]]
         flags = d.scope_flags_list[scope] | shape.flags
         if not flags and not res.inference_service:
-            out.skipped += len(members)
+            out.skipped += len(idx)
             continue
         vkey = (flags, res.openlit)
         vocabulary = _VOCABS.get(vkey, _VOCABS)
         if vocabulary is _VOCABS:
             vocabulary = _VOCABS[vkey] = vocabulary_of(flags, res.openlit)
         if vocabulary is None or shape.meta is not None or any(f[0] not in _COLUMNAR_SLOTS for f in shape.found):
-            fallback.extend(members)
+            fallback.extend(idx.tolist())
             continue
         if sall is None:
             sall = _attr_strings(d)
@@ -276,6 +269,13 @@ class _Group:
     def strings(self, i: int) -> pa.Array:
         return self.sall.take(pa.array(self.a0 + i))
 
+    def distinct(self, i: int | np.ndarray) -> tuple[list[Any], pa.Array]:
+        """The distinct Python values at attribute position i (or attribute indices i), and
+        for each span the index of its value among them."""
+        ai = self.a0 + i if isinstance(i, int) else i
+        u, inv = np.unique(self.d.vid[ai], return_inverse=True)
+        return self.d.uvals[u].tolist(), pa.array(inv.astype(np.int32))
+
     def typed_ok(self) -> np.ndarray:
         ok = np.ones(len(self.idx), bool)
         for slot, i in self.pos.items():
@@ -384,10 +384,10 @@ class _Group:
             cols["finish_reasons"] = pa.nulls(n, _TYPES["finish_reasons"])
             cols["finish_reason"] = pa.nulls(n, _STR)
         else:
-            fr = [[v] if type(v) is str and v and v[0] != "[" else to_str_list(v)
-                  for v in self.d.vobj[self.a0 + i].tolist()]
-            cols["finish_reasons"] = pa.array(fr, _TYPES["finish_reasons"])
-            cols["finish_reason"] = pa.array([x[0] if x else None for x in fr], _STR)
+            u, inv = self.distinct(i)
+            fr = [[v] if type(v) is str and v and v[0] != "[" else to_str_list(v) for v in u]
+            cols["finish_reasons"] = pa.array(fr, _TYPES["finish_reasons"]).take(inv)
+            cols["finish_reason"] = pa.array([x[0] if x else None for x in fr], _STR).take(inv)
         for fi, name in enumerate(("team", "feature", "user_id", "conversation_id")):
             cols[name] = self._attribution(fi, res.attribution[fi])
         cols["attributes"] = self._json(self.shape.rest)
@@ -434,9 +434,9 @@ class _Group:
             return _const(default, _STR, n)
         if has.all() and (self.d.attrs[chosen, wire.AT_TYPE] == wire.V_STR).all():
             return self.sall.take(pa.array(chosen))
-        vals = np.full(n, default, object)
-        vals[has] = [v if type(v) is str else to_str(v) for v in self.d.vobj[chosen[has]].tolist()]
-        return pa.array(vals, _STR)
+        u, inv = self.distinct(np.where(has, chosen, chosen[has][0]))
+        picked = pa.array([v if type(v) is str else to_str(v) for v in u], _STR).take(inv)
+        return picked if has.all() else pc.if_else(pa.array(has), picked, pa.scalar(default, _STR))
 
     def _json(self, entries: list[tuple[str, int]]) -> pa.Array:
         """`dumps_json` of {key: value at position i} for each span, as one Arrow column."""
@@ -457,7 +457,8 @@ class _Group:
                     parts += [lit + '"', s]
                     lit = '"'
                     continue
-                col = pa.array([encode_basestring(v) for v in s.to_pylist()], _STR)
+                u, inv = self.distinct(i)
+                col = pa.array([encode_basestring(v) for v in u], _STR).take(inv)
             elif same and t0 == wire.V_INT:
                 col = pc.cast(pa.array(self.d.attrs[ai, wire.AT_INT]), _STR)
             elif same and t0 == wire.V_BOOL:
@@ -466,7 +467,8 @@ class _Group:
                 lit += "null"
                 continue
             else:
-                col = pa.array([dumps_json(v) for v in self.d.vobj[ai].tolist()], _STR)
+                u, inv = self.distinct(i)
+                col = pa.array([dumps_json(v) for v in u], _STR).take(inv)
             parts += [lit, col]
             lit = ""
         lit += "}"

@@ -26,7 +26,7 @@ from inferledger.collector.attributes import any_value
 from inferledger.collector.attribution import plan_for
 from inferledger.collector.bounds import SpanBounds
 from inferledger.collector.content import is_content_key
-from inferledger.collector.fastpath import protowire, wire
+from inferledger.collector.fastpath import grouping, protowire, wire
 from inferledger.collector.ingest_batch import MAX_UNIX_NS, IngestContext, NormalizedBatch
 from inferledger.collector.keymap import N_SLOTS, NO_RANK, S_CONTENT, S_METADATA, compiled_keys, head_flags
 from inferledger.collector.normalize import _ZERO_SPAN, _ZERO_TRACE, _count_unmapped, _resource, _span_problem, _span_row
@@ -164,9 +164,10 @@ def _values(payload: bytes, buf: np.ndarray, attrs: np.ndarray) -> np.ndarray | 
 
 
 class Decoded:
-    """One request after the kernel: flat arrays, keys and values as Python, resources and scopes."""
+    """One request after the kernel: flat arrays, keys and values as Python, resources and scopes.
+    `vid` numbers the distinct attribute values; `uvals[vid]` is `vobj`, the value of each attribute."""
 
-    __slots__ = ("payload", "buf", "spans", "attrs", "akey", "vobj", "vals", "keys", "kinds", "res_list",
+    __slots__ = ("payload", "buf", "spans", "attrs", "akey", "vobj", "vals", "vid", "uvals", "keys", "kinds", "res_list",
                  "scope_list", "scope_flags_list", "span_names", "messages", "plan")
 
     def __init__(self, **kw: Any) -> None:
@@ -185,9 +186,17 @@ def decode(payload: bytes, ctx: IngestContext) -> Decoded | None:
     for k in keys:
         if k in DELEGATED_KEYS or (DELEGATED_PREFIXES and k.startswith(DELEGATED_PREFIXES)):
             return None
-    vobj = _values(payload, buf, attrs)
-    if vobj is None:
+    # each distinct value becomes a Python object once (a request repeats models, counts, ["stop"])
+    rep = grouping.value_reps(buf, attrs[:, wire.AT_TYPE], attrs[:, wire.AT_OFF], attrs[:, wire.AT_LEN],
+                              attrs[:, wire.AT_INT])
+    uniq = np.flatnonzero(rep == np.arange(len(rep)))
+    uvals = _values(payload, buf, attrs[uniq])
+    if uvals is None:
         return None
+    where = np.empty(len(rep), np.int64)
+    where[uniq] = np.arange(len(uniq))
+    vid = where[rep]
+    vobj = uvals[vid]
     vals = vobj.tolist()
     plan = plan_for(ctx.attribution)
     kget = compiled_keys(plan).get
@@ -214,6 +223,7 @@ def decode(payload: bytes, ctx: IngestContext) -> Decoded | None:
     versions = _strings(payload, buf, scopes[:, wire.SC_VER_OFF], scopes[:, wire.SC_VER_LEN])
     return Decoded(
         payload=payload, buf=buf, spans=spans, attrs=attrs, akey=akey, vobj=vobj, vals=vals, keys=keys,
+        vid=vid, uvals=uvals,
         kinds=kinds, res_list=res_list, plan=plan,
         scope_list=[(n or None, v or None) for n, v in zip(names, versions)],
         scope_flags_list=[scope_flags_of(n) for n in names],
