@@ -22,7 +22,6 @@ compositional, so this equals encoding the whole dict).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -32,10 +31,11 @@ import pyarrow.compute as pc
 
 from inferledger.collector.attributes import dumps_json, to_str, to_str_list
 from inferledger.collector.bounds import SpanBounds
-from inferledger.collector.columns import SPAN_ARROW_SCHEMA, SPAN_COLUMNS, rows_to_arrow
+from inferledger.collector.columns import SPAN_ARROW_SCHEMA, rows_to_arrow
 from inferledger.collector.fastpath import grouping, protowire, wire
+from inferledger.collector.fastpath.span_columns import STR, TYPES, Limits, const, span_columns
 from inferledger.collector.fastpath.traces import Decoded, _Shape, decode, map_spans
-from inferledger.collector.ingest_batch import EPOCH, MAX_UNIX_NS, IngestContext, NormalizedBatch
+from inferledger.collector.ingest_batch import MAX_UNIX_NS, IngestContext, NormalizedBatch
 from inferledger.collector.keymap import (
     S_CACHE_READ,
     S_CACHE_WRITE,
@@ -83,14 +83,8 @@ _STRS = (S_REQUEST_MODEL, S_RESPONSE_MODEL, S_SERVER_ADDRESS, S_RESPONSE_ID, S_O
 _FLOATS = (S_TTFT, S_COST)
 # every other slot (error type, invocation parameters, output body, ms to first chunk, cost parts) -> row code
 _COLUMNAR_SLOTS = frozenset(_TOKENS + _STRS + _FLOATS + (S_STREAMING, S_FINISH, S_SERVER_PORT))
-_TYPES = {n: f.type for n, f in zip(SPAN_COLUMNS, SPAN_ARROW_SCHEMA)}
-_STR = pa.string()
-_KIND_NAMES = pa.array(["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"])
-_STATUS_NAMES = pa.array(["UNSET", "OK", "ERROR"])
 _BOOL_JSON = pa.array(["false", "true"])
-_HEX = np.frombuffer(b"".join(b"%02x" % i for i in range(256)), np.uint8).reshape(256, 2)
 _NEEDS_ESCAPE = r'[\x00-\x1f"\\]'  # what json's encode_basestring (ensure_ascii off) escapes
-_US = np.int64(1000)
 
 _OPS: dict[tuple[str, str], str | None] = {}
 _PROVIDERS: dict[tuple[str, str], str | None] = {}
@@ -130,7 +124,7 @@ def build(d: Decoded, ctx: IngestContext) -> ColumnarBatch:
     capture = ctx.ingest.capture_content
     shapes: dict[tuple[int, ...], _Shape] = {}
     bounds = SpanBounds(ctx.ingest)
-    limits = _Limits(bounds, ctx)
+    limits = Limits(bounds, ctx)
     sall = None
     chunks: dict[str, list[pa.Array]] = {}
     fast: list[np.ndarray] = []
@@ -153,7 +147,7 @@ def build(d: Decoded, ctx: IngestContext) -> ColumnarBatch:
         if sall is None:
             sall = _attr_strings(d)
         g = _Group(d, sall, shape, idx)
-        ok = g.typed_ok() & limits.ok(g, start[idx], end[idx])
+        ok = g.typed_ok() & limits.ok(g, start[idx], end[idx], _TOKENS, S_COST, S_TTFT)
         if not ok.all():
             fallback.extend(idx[~ok].tolist())
             if not ok.any():
@@ -184,7 +178,7 @@ def build(d: Decoded, ctx: IngestContext) -> ColumnarBatch:
     fast_idx = np.concatenate(fast) if fast else np.zeros(0, np.int64)
     parts = []
     if len(fast_idx):
-        parts.append(pa.Table.from_arrays(_span_columns(d, ctx, fast_idx, chunks), schema=SPAN_ARROW_SCHEMA))
+        parts.append(pa.Table.from_arrays(span_columns(d, ctx, fast_idx, chunks), schema=SPAN_ARROW_SCHEMA))
     if out.rows:
         parts.append(rows_to_arrow(out.rows, SPAN_ARROW_SCHEMA))
         out.rows = []
@@ -199,63 +193,41 @@ def build(d: Decoded, ctx: IngestContext) -> ColumnarBatch:
     return out
 
 
-def _attr_strings(d: Decoded) -> pa.Array:
+def _attr_strings(d: Decoded) -> _Strings:
     """Every attribute's string value as one Arrow array ("" where the value is not a string)."""
     a = d.attrs
     lens = np.where(a[:, wire.AT_TYPE] == wire.V_STR, a[:, wire.AT_LEN], 0)
     data, off = protowire.gather(d.buf, np.ascontiguousarray(a[:, wire.AT_OFF]), np.ascontiguousarray(lens))
     arr = pa.Array.from_buffers(pa.large_string(), len(a), [None, pa.py_buffer(off), pa.py_buffer(data)])
-    return arr.cast(_STR) if off[-1] < (1 << 31) else arr
+    return _Strings(arr.cast(STR) if off[-1] < (1 << 31) else arr,
+                    [np.ascontiguousarray(a[:, c]) for c in range(wire.AT_NCOL)])
 
 
-class _Limits:
-    """SpanBounds as vectorised tests: a span outside them goes to the row code, which rejects it
-    with the reference's message. The future bound is the later of `received` and the clock, as there."""
+class _Strings:
+    """Every attribute's string value as one Arrow array, and the attribute columns one by one."""
 
-    def __init__(self, b: SpanBounds, ctx: IngestContext) -> None:
-        us = timedelta(microseconds=1)
-        self.max_tokens = b.max_tokens
-        self.max_cost = b.max_cost
-        self.max_duration = b.max_duration
-        self.min_us = (b.min_time - EPOCH) // us
-        self.future_us = (ctx.received_at + b.max_skew - EPOCH) // us
-        self._bounds = b
-        self._clock_read = False
+    __slots__ = ("arr", "acol")
 
-    def ok(self, g: _Group, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-        ok = (end - start) / 1e9 <= self.max_duration
-        su = start // _US
-        if not self._clock_read and (su > self.future_us).any():
-            self._clock_read = True
-            self.future_us = max(self.future_us, (self._bounds._clock_bound() - EPOCH) // timedelta(microseconds=1))
-        ok &= (su >= self.min_us) & (su <= self.future_us)
-        for slot in _TOKENS:
-            i = g.pos.get(slot)
-            if i is not None:
-                ok &= g.ints(i) <= self.max_tokens
-        i = g.pos.get(S_COST)
-        if i is not None:
-            v, fin = g.floats(i)
-            ok &= ~fin | ((v >= 0) & (v <= self.max_cost))
-        i = g.pos.get(S_TTFT)
-        if i is not None:
-            v, fin = g.floats(i)
-            ok &= ~fin | ((v >= 0) & (v <= self.max_duration))
-        return ok
+    def __init__(self, arr: pa.Array, acol: list[np.ndarray]) -> None:
+        self.arr, self.acol = arr, acol
+
+    def take(self, ai: pa.Array) -> pa.Array:
+        return self.arr.take(ai)
 
 
 class _Group:
     """Spans of one scope and key sequence; `pos` maps a canonical slot to its attribute position."""
 
-    def __init__(self, d: Decoded, sall: pa.Array, shape: _Shape, idx: np.ndarray) -> None:
+    def __init__(self, d: Decoded, sall: _Strings, shape: _Shape, idx: np.ndarray) -> None:
         self.d, self.sall, self.shape, self.idx = d, sall, shape, idx
+        self.acol = sall.acol
         self.a0 = d.spans[idx, wire.SP_A0]
         self.pos = {slot: i for slot, _rank, _k, i in shape.found}
         self.key = {slot: k for slot, _rank, k, _i in shape.found}
         self._ops: tuple | None = None
 
     def at(self, i: int, col: int) -> np.ndarray:
-        return self.d.attrs[self.a0 + i, col]
+        return self.acol[col][self.a0 + i]
 
     def ints(self, i: int) -> np.ndarray:
         return self.at(i, wire.AT_INT)
@@ -275,6 +247,11 @@ class _Group:
         ai = self.a0 + i if isinstance(i, int) else i
         u, inv = np.unique(self.d.vid[ai], return_inverse=True)
         return self.d.uvals[u].tolist(), pa.array(inv.astype(np.int32))
+
+    def few(self, i: int) -> bool:
+        """Whether position i holds few distinct values (then Python work per value is cheap)."""
+        n = len(self.idx)
+        return n <= 64 or len(np.unique(self.d.vid[self.a0 + i])) * 4 <= n
 
     def typed_ok(self) -> np.ndarray:
         ok = np.ones(len(self.idx), bool)
@@ -303,8 +280,7 @@ class _Group:
             self._ops = (None, None, pa.repeat(pa.scalar(None not in STRUCTURE_OPERATIONS), n), np.zeros(n, bool))
             return self._ops
         k = self.key[S_OPERATION]
-        enc = self.strings(i).dictionary_encode()
-        raw = enc.dictionary.to_pylist()
+        raw, ix = self.distinct(i)
         ops = []
         for v in raw:
             op = _OPS.get((k, v), _OPS)
@@ -313,10 +289,9 @@ class _Group:
                 if len(_OPS) < 4096:
                     _OPS[(k, v)] = op
             ops.append(op)
-        ix = enc.indices
         take = np.asarray(ix)
         self._ops = (
-            pa.array(ops, _STR).take(ix),
+            pa.array(ops, STR).take(ix),
             np.array([v in STREAMING_OPERATION_IDS for v in raw], bool)[take],
             pa.array([op not in STRUCTURE_OPERATIONS for op in ops], pa.bool_()).take(ix),
             np.array([bool(op) for op in ops], bool)[take],
@@ -338,8 +313,11 @@ class _Group:
         """A string slot as the reference reads it: "" -> NULL."""
         i = self.pos.get(slot)
         if i is None:
-            return pa.nulls(len(self.idx), _STR)
-        return pc.if_else(pa.array(self.at(i, wire.AT_LEN) > 0), self.strings(i), pa.scalar(None, _STR))
+            return pa.nulls(len(self.idx), STR)
+        if self.few(i):
+            u, inv = self.distinct(i)
+            return pa.array([v or None for v in u], STR).take(inv)
+        return pc.if_else(pa.array(self.at(i, wire.AT_LEN) > 0), self.strings(i), pa.scalar(None, STR))
 
     def columns(self, res: Any, scope: tuple, vocabulary: str, capture: bool) -> dict[str, pa.Array]:
         n = len(self.idx)
@@ -349,9 +327,9 @@ class _Group:
                         ("k8s_namespace", res.k8s_namespace), ("k8s_pod", res.k8s_pod),
                         ("resource_attributes", res.json), ("vocabulary", vocabulary),
                         ("scope_name", scope[0]), ("scope_version", scope[1])):
-            cols[name] = _const(v, _TYPES[name], n)
+            cols[name] = const(v, TYPES[name], n)
         operation, streamed, is_inference, _ = self.operations()
-        cols["operation"] = operation if operation is not None else pa.nulls(n, _STR)
+        cols["operation"] = operation if operation is not None else pa.nulls(n, STR)
         cols["is_inference"] = is_inference
         for slot, name in zip(_TOKENS, _TOKEN_COLS):
             i = self.pos.get(slot)
@@ -381,30 +359,30 @@ class _Group:
         cols["server_port"] = pa.nulls(n, pa.int32()) if i is None else pa.array(self.ints(i).astype(np.int32))
         i = self.pos.get(S_FINISH)
         if i is None:
-            cols["finish_reasons"] = pa.nulls(n, _TYPES["finish_reasons"])
-            cols["finish_reason"] = pa.nulls(n, _STR)
+            cols["finish_reasons"] = pa.nulls(n, TYPES["finish_reasons"])
+            cols["finish_reason"] = pa.nulls(n, STR)
         else:
             u, inv = self.distinct(i)
             fr = [[v] if type(v) is str and v and v[0] != "[" else to_str_list(v) for v in u]
-            cols["finish_reasons"] = pa.array(fr, _TYPES["finish_reasons"]).take(inv)
-            cols["finish_reason"] = pa.array([x[0] if x else None for x in fr], _STR).take(inv)
+            cols["finish_reasons"] = pa.array(fr, TYPES["finish_reasons"]).take(inv)
+            cols["finish_reason"] = pa.array([x[0] if x else None for x in fr], STR).take(inv)
         for fi, name in enumerate(("team", "feature", "user_id", "conversation_id")):
             cols[name] = self._attribution(fi, res.attribution[fi])
         cols["attributes"] = self._json(self.shape.rest)
-        cols["content"] = self._json(self.shape.content) if capture and self.shape.content else pa.nulls(n, _STR)
+        cols["content"] = self._json(self.shape.content) if capture and self.shape.content else pa.nulls(n, STR)
         return cols
 
     def _provider(self, cols: dict[str, pa.Array], scope: tuple, vocabulary: str) -> None:
         n = len(self.idx)
         i = self.pos.get(S_PROVIDER)
         if i is None:
-            cols["provider"] = pa.nulls(n, _STR)
-            cols["input_includes_cache"] = _const(input_includes_cache(scope[0], vocabulary, None), pa.bool_(), n)
+            cols["provider"] = pa.nulls(n, STR)
+            cols["input_includes_cache"] = const(input_includes_cache(scope[0], vocabulary, None), pa.bool_(), n)
             return
         k = self.key[S_PROVIDER]
-        enc = self.strings(i).dictionary_encode()
+        raws, ix = self.distinct(i)
         provs = []
-        for raw in enc.dictionary.to_pylist():
+        for raw in raws:
             pk = (k if k in PROVIDER_WITH_API else "", raw)
             p = _PROVIDERS.get(pk, _PROVIDERS)
             if p is _PROVIDERS:
@@ -412,9 +390,9 @@ class _Group:
                 if len(_PROVIDERS) < 4096:
                     _PROVIDERS[pk] = p
             provs.append(p)
-        cols["provider"] = pa.array(provs, _STR).take(enc.indices)
+        cols["provider"] = pa.array(provs, STR).take(ix)
         cols["input_includes_cache"] = pa.array(
-            [input_includes_cache(scope[0], vocabulary, p) for p in provs], pa.bool_()).take(enc.indices)
+            [input_includes_cache(scope[0], vocabulary, p) for p in provs], pa.bool_()).take(ix)
 
     def _attribution(self, fi: int, default: str | None) -> pa.Array:
         """The reference's pick: the best-ranked key whose value is not None or "", else the resource's."""
@@ -422,116 +400,55 @@ class _Group:
         cands = sorted((r, order, i) for order, (i, attrib) in enumerate(self.shape.attrib)
                        for f, r in attrib if f == fi)
         if not cands:
-            return _const(default, _STR, n)
+            return const(default, STR, n)
         chosen = np.full(n, -1, np.int64)
         for _r, _o, i in reversed(cands):
             ai = self.a0 + i
-            t = self.d.attrs[ai, wire.AT_TYPE]
-            empty = (t == wire.V_NONE) | (((t == wire.V_STR) | (t == wire.V_BYTES)) & (self.d.attrs[ai, wire.AT_LEN] == 0))
+            t = self.acol[wire.AT_TYPE][ai]
+            empty = (t == wire.V_NONE) | (((t == wire.V_STR) | (t == wire.V_BYTES)) & (self.acol[wire.AT_LEN][ai] == 0))
             chosen = np.where(empty, chosen, ai)
         has = chosen >= 0
         if not has.any():
-            return _const(default, _STR, n)
-        if has.all() and (self.d.attrs[chosen, wire.AT_TYPE] == wire.V_STR).all():
-            return self.sall.take(pa.array(chosen))
+            return const(default, STR, n)
         u, inv = self.distinct(np.where(has, chosen, chosen[has][0]))
-        picked = pa.array([v if type(v) is str else to_str(v) for v in u], _STR).take(inv)
-        return picked if has.all() else pc.if_else(pa.array(has), picked, pa.scalar(default, _STR))
+        picked = pa.array([v if type(v) is str else to_str(v) for v in u], STR).take(inv)
+        return picked if has.all() else pc.if_else(pa.array(has), picked, pa.scalar(default, STR))
 
     def _json(self, entries: list[tuple[str, int]]) -> pa.Array:
         """`dumps_json` of {key: value at position i} for each span, as one Arrow column."""
         n = len(self.idx)
         if not entries:
-            return pa.nulls(n, _STR)
+            return pa.nulls(n, STR)
         parts: list[Any] = []
         lit = "{"
         for j, (k, i) in enumerate(entries):
             lit += ("," if j else "") + encode_basestring(k) + ":"
             ai = self.a0 + i
-            t = self.d.attrs[ai, wire.AT_TYPE]
+            t = self.acol[wire.AT_TYPE][ai]
             t0 = t[0]
             same = (t == t0).all()
-            if same and t0 == wire.V_STR:
+            if same and t0 == wire.V_STR and not self.few(i):
                 s = self.sall.take(pa.array(ai))
                 if not pc.any(pc.match_substring_regex(s, _NEEDS_ESCAPE)).as_py():
                     parts += [lit + '"', s]
                     lit = '"'
                     continue
                 u, inv = self.distinct(i)
-                col = pa.array([encode_basestring(v) for v in u], _STR).take(inv)
-            elif same and t0 == wire.V_INT:
-                col = pc.cast(pa.array(self.d.attrs[ai, wire.AT_INT]), _STR)
+                col = pa.array([encode_basestring(v) for v in u], STR).take(inv)
+            elif same and t0 == wire.V_INT and not self.few(i):
+                col = pc.cast(pa.array(self.acol[wire.AT_INT][ai]), STR)
             elif same and t0 == wire.V_BOOL:
-                col = _BOOL_JSON.take(pa.array((self.d.attrs[ai, wire.AT_INT] != 0).astype(np.int8)))
+                col = _BOOL_JSON.take(pa.array((self.acol[wire.AT_INT][ai] != 0).astype(np.int8)))
             elif same and t0 == wire.V_NONE:
                 lit += "null"
                 continue
             else:
                 u, inv = self.distinct(i)
-                col = pa.array([dumps_json(v) for v in u], _STR).take(inv)
+                col = pa.array([dumps_json(v) for v in u], STR).take(inv)
             parts += [lit, col]
             lit = ""
         lit += "}"
         if not any(isinstance(p, pa.Array) for p in parts):
-            return _const("".join(parts) + lit, _STR, n)
+            return const("".join(parts) + lit, STR, n)
         parts.append(lit)
         return pc.binary_join_element_wise(*parts, "")
-
-
-def _const(v: Any, type_: pa.DataType, n: int) -> pa.Array:
-    return pa.nulls(n, type_) if v is None else pa.repeat(pa.scalar(v, type_), n)
-
-
-def _hex(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> pa.Array:
-    """Byte slices of the body as lower-case hex strings."""
-    data, off = protowire.gather(buf, np.ascontiguousarray(offs), np.ascontiguousarray(lens))
-    return pa.Array.from_buffers(_STR, len(offs), [None, pa.py_buffer((off * 2).astype(np.int32)),
-                                                   pa.py_buffer(_HEX[data].ravel())])
-
-
-def _span_columns(d: Decoded, ctx: IngestContext, fi: np.ndarray, chunks: dict[str, list[pa.Array]]) -> list[pa.Array]:
-    """The columns read from the span itself, for the spans `fi` (group order), then the rest from `chunks`."""
-    sp = d.spans[fi]
-    n = len(fi)
-    buf = d.buf
-    start, end = sp[:, wire.SP_START], sp[:, wire.SP_END]
-    code = sp[:, wire.SP_CODE]
-    kind = sp[:, wire.SP_KIND]
-    plen = sp[:, wire.SP_PID_LEN]
-    parent = _hex(buf, sp[:, wire.SP_PID_OFF], plen)
-    if (plen == 0).any():
-        parent = pc.if_else(pa.array(plen > 0), parent, pa.scalar(None, _STR))
-    err = code == 2
-    ix = pa.array(fi)
-    cols = {
-        "tenant": _const(ctx.tenant, _STR, n),
-        "trace_id": _hex(buf, sp[:, wire.SP_TID_OFF], sp[:, wire.SP_TID_LEN]),
-        "span_id": _hex(buf, sp[:, wire.SP_SID_OFF], sp[:, wire.SP_SID_LEN]),
-        "parent_span_id": parent,
-        "start_time": pa.array(start // _US, pa.timestamp("us")),
-        "end_time": pa.array(end // _US, pa.timestamp("us")),
-        "duration_s": pa.array((end - start) / 1e9),
-        "span_name": d.span_names.take(ix),
-        "span_kind": _KIND_NAMES.take(pa.array(np.where((kind >= 0) & (kind < 6), kind, 0))),
-        "status_code": _STATUS_NAMES.take(pa.array(np.where((code >= 0) & (code < 3), code, 0))),
-        "is_error": pa.array(err),
-        "error_type": pc.if_else(pa.array(err), pa.scalar("_OTHER"), pa.scalar(None, _STR)),
-        "ingested_at": _const(ctx.received_at, pa.timestamp("us"), n),
-        "duplicate_of": pa.nulls(n, _STR),
-        "deduped_at": pa.nulls(n, pa.timestamp("us")),
-    }
-    if ctx.ingest.capture_content:
-        m = d.messages.take(ix)
-        cols["status_message"] = pc.if_else(pa.array(sp[:, wire.SP_MSG_LEN] > 0), m, pa.scalar(None, _STR))
-    else:
-        cols["status_message"] = pa.nulls(n, _STR)
-    out = []
-    for name in SPAN_COLUMNS:
-        arr = cols.get(name)
-        if arr is None:
-            c = chunks[name]
-            arr = c[0] if len(c) == 1 else pa.concat_arrays(c)
-        if arr.type != _TYPES[name]:
-            arr = arr.cast(_TYPES[name])
-        out.append(arr)
-    return out
