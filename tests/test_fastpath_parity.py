@@ -422,3 +422,28 @@ def test_columnar_groups_equal_reference(payload: bytes, ci: int) -> None:
     if batch.row_code_spans:
         event("some spans through the row code")
     assert table_outcome(batch) == reference(payload, c, as_table=True)
+
+
+def test_large_groups_of_distinct_values_equal_reference() -> None:
+    """Hundreds of spans of one key sequence whose values mostly differ take the column-wide
+    paths (Arrow takes, the escape scan, int casts) instead of work per distinct value."""
+    s, i_ = (lambda t: ld(1, utf8(t))), (lambda n: vi(3, n))
+    specials = ['say "hi"', "back\\slash", "new\nline", "ctl\x01", "юникод", "😀", "", "</tag>", "\t"]
+    spans = []
+    for n in range(300):
+        text = specials[n % len(specials)] if n % 3 == 0 else f"value-{n}-ü"
+        kv = [
+            (b"gen_ai.operation.name", s("chat")), (b"gen_ai.request.model", s("" if n % 7 == 0 else f"model-{n}")),
+            (b"gen_ai.response.id", s(f"resp-{n}")), (b"gen_ai.usage.input_tokens", i_(n * 3)),
+            (b"app.note", s(text)), (b"app.plain", s(f"p-{n}-ü")), (b"app.count", i_([-(2**63), 2**63 - 1, -1, 0][n % 4] if n % 5 == 0 else n)),
+            (b"feature", s("" if n % 4 == 0 else f"feat-{n}")), (b"gen_ai.prompt.0.content", s(text)),
+            (b"server.port", i_(n)), (b"gen_ai.response.finish_reasons", s(f"reason-{n}")),
+        ]
+        attrs = b"".join(ld(9, ld(1, k) + ld(2, v)) for k, v in kv)
+        spans.append(ld(1, (n + 1).to_bytes(16, "big")) + ld(2, (n + 1).to_bytes(8, "big")) + ld(5, utf8(text))
+                     + fx64(7, T0 + n) + fx64(8, T0 + n + 10**9) + attrs + ld(15, ld(2, utf8(text)) + vi(3, n % 3)))
+    payload = ld(1, ld(1, ld(1, ld(1, b"service.name") + ld(2, s("chat-api")))) + ld(2, b"".join(ld(2, sp) for sp in spans)))
+    for c in CONTEXTS:
+        batch = traces_table_fast(payload, c)
+        assert batch is not None and batch.row_code_spans == 0 and batch.table.num_rows == 300
+        assert table_outcome(batch) == reference(payload, c, as_table=True)
