@@ -158,6 +158,9 @@ def main() -> None:
     normalize_traces_fast(bodies[0], ctx)
     _, peak_fast = tracemalloc.get_traced_memory()
     tracemalloc.reset_peak()
+    traces_table_fast(bodies[0], ctx)
+    _, peak_columnar = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
     normalize_traces(ExportTraceServiceRequest.FromString(bodies[0]), ctx)
     _, peak_ref = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -182,7 +185,8 @@ def main() -> None:
     print(f"writer transaction, link index           : {linking['index']:7.2f}   "
           f"(spans queried {linking['queried']:,}, skipped {linking['skipped']:,}; index {linking['nbytes'] / 2**20:.0f} MiB, "
           f"load {linking['load_s']:.2f} s)")
-    print(f"peak Python memory for one batch: fast {peak_fast / 1024:,.0f} KiB, reference {peak_ref / 1024:,.0f} KiB")
+    print(f"peak Python memory for one batch: fast rows {peak_fast / 1024:,.0f} KiB, columnar {peak_columnar / 1024:,.0f} KiB "
+          f"(NumPy buffers counted, Arrow's own not), reference {peak_ref / 1024:,.0f} KiB")
 
 
 def compare_linking(tmp: Path, seed: pa.Table, tables: list[pa.Table], preload: int) -> dict:
