@@ -35,3 +35,15 @@ def test_span_groups_equal_reference(spans: list[tuple]) -> None:
     gid, first = grouping.span_groups(scope, a0, ends, akey, valid)
     rgid, rfirst = ref.span_groups(scope, a0, ends, akey, valid)
     assert gid.tolist() == rgid.tolist() and first.tolist() == rfirst.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=40), st.lists(st.tuples(st.integers(0, 40), st.integers(0, 20)), max_size=10))
+def test_gather_hex_equals_bytes_hex(buf: bytes, slices: list[tuple[int, int]]) -> None:
+    from inferledger.collector.fastpath.protowire import gather_hex
+
+    offs = np.array([min(o, len(buf)) for o, _ in slices], np.int64)
+    lens = np.array([min(ln, len(buf) - o) for (_, ln), o in zip(slices, offs)], np.int64)
+    data, off = gather_hex(np.frombuffer(buf, np.uint8) if buf else np.zeros(0, np.uint8), offs, lens)
+    got = [bytes(data[off[i]:off[i + 1]]).decode() for i in range(len(slices))]
+    assert got == [buf[o:o + ln].hex() for o, ln in zip(offs, lens)]

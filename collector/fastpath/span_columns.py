@@ -20,7 +20,6 @@ TYPES = {n: f.type for n, f in zip(SPAN_COLUMNS, SPAN_ARROW_SCHEMA)}
 STR = pa.string()
 _KIND_NAMES = pa.array(["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"])
 _STATUS_NAMES = pa.array(["UNSET", "OK", "ERROR"])
-_HEX = np.frombuffer(b"".join(b"%02x" % i for i in range(256)), np.uint8).reshape(256, 2)
 _US = np.int64(1000)
 
 
@@ -67,9 +66,8 @@ def const(v: Any, type_: pa.DataType, n: int) -> pa.Array:
 
 def hex_ids(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> pa.Array:
     """Byte slices of the body as lower-case hex strings."""
-    data, off = protowire.gather(buf, np.ascontiguousarray(offs), np.ascontiguousarray(lens))
-    return pa.Array.from_buffers(STR, len(offs), [None, pa.py_buffer((off * 2).astype(np.int32)),
-                                                   pa.py_buffer(_HEX[data].ravel())])
+    data, off = protowire.gather_hex(buf, np.ascontiguousarray(offs), np.ascontiguousarray(lens))
+    return pa.Array.from_buffers(STR, len(offs), [None, pa.py_buffer(off), pa.py_buffer(data)])
 
 
 def span_columns(d: Decoded, ctx: IngestContext, fi: np.ndarray, chunks: dict[str, list[pa.Array]]) -> list[pa.Array]:
