@@ -313,7 +313,7 @@ class _Group:
         """A string slot as the reference reads it: "" -> NULL."""
         i = self.pos.get(slot)
         if i is None:
-            return pa.nulls(len(self.idx), STR)
+            return const(None, STR, len(self.idx))
         if self.few(i):
             u, inv = self.distinct(i)
             return pa.array([v or None for v in u], STR).take(inv)
@@ -329,11 +329,11 @@ class _Group:
                         ("scope_name", scope[0]), ("scope_version", scope[1])):
             cols[name] = const(v, TYPES[name], n)
         operation, streamed, is_inference, _ = self.operations()
-        cols["operation"] = operation if operation is not None else pa.nulls(n, STR)
+        cols["operation"] = operation if operation is not None else const(None, STR, n)
         cols["is_inference"] = is_inference
         for slot, name in zip(_TOKENS, _TOKEN_COLS):
             i = self.pos.get(slot)
-            cols[name] = pa.nulls(n, pa.int64()) if i is None else pa.array(self.ints(i))
+            cols[name] = const(None, pa.int64(), n) if i is None else pa.array(self.ints(i))
         cols["request_model"] = self.opt_string(S_REQUEST_MODEL)
         cols["response_model"] = self.opt_string(S_RESPONSE_MODEL)
         cols["server_address"] = self.opt_string(S_SERVER_ADDRESS)
@@ -343,7 +343,7 @@ class _Group:
         for slot, name in ((S_TTFT, "time_to_first_token_s"), (S_COST, "client_cost_usd")):
             i = self.pos.get(slot)
             if i is None:
-                cols[name] = pa.nulls(n, pa.float64())
+                cols[name] = const(None, pa.float64(), n)
                 continue
             v, fin = self.floats(i)
             cols[name] = pa.array(v, mask=~fin)
@@ -356,11 +356,11 @@ class _Group:
             known = ttft_known if streamed is None else ttft_known | streamed
             cols["is_streaming"] = pa.array(np.ones(n, bool), mask=~known)
         i = self.pos.get(S_SERVER_PORT)
-        cols["server_port"] = pa.nulls(n, pa.int32()) if i is None else pa.array(self.ints(i).astype(np.int32))
+        cols["server_port"] = const(None, pa.int32(), n) if i is None else pa.array(self.ints(i).astype(np.int32))
         i = self.pos.get(S_FINISH)
         if i is None:
-            cols["finish_reasons"] = pa.nulls(n, TYPES["finish_reasons"])
-            cols["finish_reason"] = pa.nulls(n, STR)
+            cols["finish_reasons"] = const(None, TYPES["finish_reasons"], n)
+            cols["finish_reason"] = const(None, STR, n)
         else:
             u, inv = self.distinct(i)
             fr = [[v] if type(v) is str and v and v[0] != "[" else to_str_list(v) for v in u]
@@ -369,14 +369,14 @@ class _Group:
         for fi, name in enumerate(("team", "feature", "user_id", "conversation_id")):
             cols[name] = self._attribution(fi, res.attribution[fi])
         cols["attributes"] = self._json(self.shape.rest)
-        cols["content"] = self._json(self.shape.content) if capture and self.shape.content else pa.nulls(n, STR)
+        cols["content"] = self._json(self.shape.content) if capture and self.shape.content else const(None, STR, n)
         return cols
 
     def _provider(self, cols: dict[str, pa.Array], scope: tuple, vocabulary: str) -> None:
         n = len(self.idx)
         i = self.pos.get(S_PROVIDER)
         if i is None:
-            cols["provider"] = pa.nulls(n, STR)
+            cols["provider"] = const(None, STR, n)
             cols["input_includes_cache"] = const(input_includes_cache(scope[0], vocabulary, None), pa.bool_(), n)
             return
         k = self.key[S_PROVIDER]
@@ -418,7 +418,7 @@ class _Group:
         """`dumps_json` of {key: value at position i} for each span, as one Arrow column."""
         n = len(self.idx)
         if not entries:
-            return pa.nulls(n, STR)
+            return const(None, STR, n)
         parts: list[Any] = []
         lit = "{"
         for j, (k, i) in enumerate(entries):

@@ -60,8 +60,20 @@ class Limits:
         return ok
 
 
+_CONSTS: dict[tuple, pa.Array] = {}
+
+
 def const(v: Any, type_: pa.DataType, n: int) -> pa.Array:
-    return pa.nulls(n, type_) if v is None else pa.repeat(pa.scalar(v, type_), n)
+    """`v` (None: NULL) n times. Arrow arrays are immutable, so the few that recur (request
+    sizes, tenants, services, NULL columns) are kept and shared."""
+    key = (v, str(type_), n)
+    arr = _CONSTS.get(key)
+    if arr is None:
+        arr = pa.nulls(n, type_) if v is None else pa.repeat(pa.scalar(v, type_), n)
+        if len(_CONSTS) >= 512:
+            _CONSTS.clear()
+        _CONSTS[key] = arr
+    return arr
 
 
 def hex_ids(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> pa.Array:
@@ -99,14 +111,14 @@ def span_columns(d: Decoded, ctx: IngestContext, fi: np.ndarray, chunks: dict[st
         "is_error": pa.array(err),
         "error_type": pc.if_else(pa.array(err), pa.scalar("_OTHER"), pa.scalar(None, STR)),
         "ingested_at": const(ctx.received_at, pa.timestamp("us"), n),
-        "duplicate_of": pa.nulls(n, STR),
-        "deduped_at": pa.nulls(n, pa.timestamp("us")),
+        "duplicate_of": const(None, STR, n),
+        "deduped_at": const(None, pa.timestamp("us"), n),
     }
     if ctx.ingest.capture_content:
         m = d.messages if every else d.messages.take(ix)
         cols["status_message"] = pc.if_else(pa.array(sp[:, wire.SP_MSG_LEN] > 0), m, pa.scalar(None, STR))
     else:
-        cols["status_message"] = pa.nulls(n, STR)
+        cols["status_message"] = const(None, STR, n)
     out = []
     for name in SPAN_COLUMNS:
         arr = cols.get(name)
