@@ -8,7 +8,7 @@ position, read as NumPy / Arrow columns. A span is built here only when every va
 carries is of the plain kind the reference passes through unchanged (a count is an
 int >= 0, a model a string, ...) and it is within the plausibility bounds; every other
 span (bad ids or times, a count sent as a string, invocation parameters, metadata
-attribution, error.type, output bodies, a value out of bounds, no inference meaning)
+attribution, output bodies, a value out of bounds, no inference meaning)
 goes through the reference's row code (`traces.map_spans`) in span order, so its
 rejection messages, skips and unmapped counts are the reference's. The two parts are
 merged back into span order.
@@ -33,13 +33,14 @@ from inferledger.collector.attributes import dumps_json, to_str, to_str_list
 from inferledger.collector.bounds import SpanBounds
 from inferledger.collector.columns import SPAN_ARROW_SCHEMA, rows_to_arrow
 from inferledger.collector.fastpath import grouping, protowire, wire
-from inferledger.collector.fastpath.span_columns import STR, TYPES, Limits, const, span_columns
+from inferledger.collector.fastpath.span_columns import ERROR_ATTR, STR, TYPES, Limits, const, span_columns
 from inferledger.collector.fastpath.traces import Decoded, _Shape, decode, map_spans
 from inferledger.collector.ingest_batch import MAX_UNIX_NS, IngestContext, NormalizedBatch
 from inferledger.collector.keymap import (
     S_CACHE_READ,
     S_CACHE_WRITE,
     S_COST,
+    S_ERROR_TYPE,
     S_FINISH,
     S_INPUT,
     S_OPERATION,
@@ -61,6 +62,7 @@ from inferledger.collector.vocabularies import (
     PROVIDER_WITH_API,
     STREAMING_OPERATION_IDS,
     STRUCTURE_OPERATIONS,
+    clean_error_type,
     normalize_operation,
     normalize_provider,
     vocabulary_of,
@@ -79,10 +81,10 @@ _TOKENS = (S_INPUT, S_OUTPUT, S_CACHE_READ, S_CACHE_WRITE, S_REASONING, S_TOTAL)
 _TOKEN_COLS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens",
                "total_tokens")
 _HAS_TOKENS = (S_INPUT, S_OUTPUT, S_TOTAL, S_CACHE_READ, S_CACHE_WRITE)  # what counts as "has tokens"
-_STRS = (S_REQUEST_MODEL, S_RESPONSE_MODEL, S_SERVER_ADDRESS, S_RESPONSE_ID, S_OPERATION, S_PROVIDER)
+_STRS = (S_REQUEST_MODEL, S_RESPONSE_MODEL, S_SERVER_ADDRESS, S_RESPONSE_ID, S_OPERATION, S_PROVIDER, S_ERROR_TYPE)
 _FLOATS = (S_TTFT, S_COST)
-# every other slot (error type, invocation parameters, output body, ms to first chunk, cost parts) -> row code
-_COLUMNAR_SLOTS = frozenset(_TOKENS + _STRS + _FLOATS + (S_STREAMING, S_FINISH, S_SERVER_PORT))
+# every other slot (invocation parameters, output body, ms to first chunk, cost parts) -> row code
+_COLUMNAR_SLOTS = frozenset(_TOKENS + _STRS + _FLOATS + (S_STREAMING, S_FINISH, S_SERVER_PORT, S_ERROR_TYPE))
 _BOOL_JSON = pa.array(["false", "true"])
 _NEEDS_ESCAPE = r'[\x00-\x1f"\\]'  # what json's encode_basestring (ensure_ascii off) escapes
 
@@ -338,6 +340,13 @@ class _Group:
         cols["response_model"] = self.opt_string(S_RESPONSE_MODEL)
         cols["server_address"] = self.opt_string(S_SERVER_ADDRESS)
         cols["response_id"] = self.opt_string(S_RESPONSE_ID)
+        i = self.pos.get(S_ERROR_TYPE)
+        if i is None:
+            cols[ERROR_ATTR] = const(None, STR, n)
+        else:
+            u, inv = self.distinct(i)
+            cols[ERROR_ATTR] = pa.array([None if not v else clean_error_type(v) if v[0] == "<" else v for v in u],
+                                        STR).take(inv)
         self._provider(cols, scope, vocabulary)
         ttft_known = np.zeros(n, bool)
         for slot, name in ((S_TTFT, "time_to_first_token_s"), (S_COST, "client_cost_usd")):

@@ -16,6 +16,7 @@ from inferledger.collector.fastpath import protowire, wire
 from inferledger.collector.fastpath.traces import Decoded
 from inferledger.collector.ingest_batch import EPOCH, IngestContext
 
+ERROR_ATTR = "error_type from attributes"  # a per-group chunk, merged into error_type / is_error
 TYPES = {n: f.type for n, f in zip(SPAN_COLUMNS, SPAN_ARROW_SCHEMA)}
 STR = pa.string()
 _KIND_NAMES = pa.array(["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"])
@@ -110,6 +111,14 @@ def span_columns(d: Decoded, ctx: IngestContext, fi: np.ndarray, chunks: dict[st
         "status_code": _STATUS_NAMES.take(pa.array(np.where((code >= 0) & (code < 3), code, 0))),
         "is_error": pa.array(err),
         "error_type": pc.if_else(pa.array(err), pa.scalar("_OTHER"), pa.scalar(None, STR)),
+    }
+    # error.type read from the attributes (NULL where absent) wins over the status code's "_OTHER"
+    named = chunks.pop(ERROR_ATTR)
+    named = named[0] if len(named) == 1 else pa.concat_arrays(named)
+    if named.null_count < n:
+        cols["is_error"] = pc.or_(cols["is_error"], pc.is_valid(named))
+        cols["error_type"] = pc.coalesce(named, cols["error_type"])
+    cols |= {
         "ingested_at": const(ctx.received_at, pa.timestamp("us"), n),
         "duplicate_of": const(None, STR, n),
         "deduped_at": const(None, pa.timestamp("us"), n),
