@@ -26,6 +26,7 @@ from inferledger.collector.keymap import (
     S_CACHE_WRITE,
     S_COST,
     S_INPUT,
+    S_INVOCATION,
     S_OUTPUT,
     S_REASONING,
     S_SERVER_PORT,
@@ -375,6 +376,10 @@ def plain_value(key: str):
             lambda f: vi(3, f) if type(f) is int else tag(4, 1) + struct.pack("<d", f))
     if slot == S_STREAMING:
         return st.booleans().map(lambda b: vi(2, int(b)))
+    if slot == S_INVOCATION:
+        return st.sampled_from(['{"model":"gpt-4o","stream":true}', '{"temperature":0.1}', '{"user":"u-1"}',
+                                '{"model":"","metadata":{"user_id":7}}', '{"stream":"maybe"}', "[1]", "{bad",
+                                '{"model":["x"],"user":"ü\\n"}']).map(lambda t: ld(1, utf8(t)))
     return st.sampled_from(["gpt-4o", "chat", "openai", "anthropic", "search", "stop", "", "ok",
                             "<class 'openai.RateLimitError'>"]).map(
         lambda s: ld(1, utf8(s)))
@@ -438,7 +443,7 @@ def test_large_groups_of_distinct_values_equal_reference() -> None:
             (b"gen_ai.response.id", s(f"resp-{n}")), (b"gen_ai.usage.input_tokens", i_(n * 3)),
             (b"app.note", s(text)), (b"app.plain", s(f"p-{n}-ü")), (b"app.count", i_([-(2**63), 2**63 - 1, -1, 0][n % 4] if n % 5 == 0 else n)),
             (b"feature", s("" if n % 4 == 0 else f"feat-{n}")), (b"gen_ai.prompt.0.content", s(text)),
-            (b"server.port", i_(n)), (b"error.type", s(["", "timeout", "<class 'openai.APIError'>", "<odd"][n % 4])), (b"gen_ai.response.finish_reasons", s(f"reason-{n}")),
+            (b"server.port", i_(n)), (b"llm.invocation_parameters", s(f'{{"model":"inv-{n % 9}","stream":{"true" if n % 2 else "false"}}}' if n % 3 else "{}")), (b"error.type", s(["", "timeout", "<class 'openai.APIError'>", "<odd"][n % 4])), (b"gen_ai.response.finish_reasons", s(f"reason-{n}")),
         ]
         attrs = b"".join(ld(9, ld(1, k) + ld(2, v)) for k, v in kv)
         spans.append(ld(1, (n + 1).to_bytes(16, "big")) + ld(2, (n + 1).to_bytes(8, "big")) + ld(5, utf8(text))

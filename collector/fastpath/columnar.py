@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from inferledger.collector.attributes import dumps_json, to_str, to_str_list
+from inferledger.collector.attributes import dumps_json, to_bool, to_str, to_str_list
 from inferledger.collector.bounds import SpanBounds
 from inferledger.collector.columns import SPAN_ARROW_SCHEMA, rows_to_arrow
 from inferledger.collector.fastpath import grouping, protowire, wire
@@ -43,6 +43,7 @@ from inferledger.collector.keymap import (
     S_ERROR_TYPE,
     S_FINISH,
     S_INPUT,
+    S_INVOCATION,
     S_OPERATION,
     S_OUTPUT,
     S_PROVIDER,
@@ -57,6 +58,7 @@ from inferledger.collector.keymap import (
     S_TTFT,
 )
 from inferledger.collector.normalize import _count_unmapped
+from inferledger.collector.span_extras import invocation, invocation_user
 from inferledger.collector.token_semantics import input_includes_cache
 from inferledger.collector.vocabularies import (
     PROVIDER_WITH_API,
@@ -84,7 +86,8 @@ _HAS_TOKENS = (S_INPUT, S_OUTPUT, S_TOTAL, S_CACHE_READ, S_CACHE_WRITE)  # what 
 _STRS = (S_REQUEST_MODEL, S_RESPONSE_MODEL, S_SERVER_ADDRESS, S_RESPONSE_ID, S_OPERATION, S_PROVIDER, S_ERROR_TYPE)
 _FLOATS = (S_TTFT, S_COST)
 # every other slot (invocation parameters, output body, ms to first chunk, cost parts) -> row code
-_COLUMNAR_SLOTS = frozenset(_TOKENS + _STRS + _FLOATS + (S_STREAMING, S_FINISH, S_SERVER_PORT, S_ERROR_TYPE))
+_COLUMNAR_SLOTS = frozenset(_TOKENS + _STRS + _FLOATS + (S_STREAMING, S_FINISH, S_SERVER_PORT, S_ERROR_TYPE,
+                                                           S_INVOCATION))
 _BOOL_JSON = pa.array(["false", "true"])
 _NEEDS_ESCAPE = r'[\x00-\x1f"\\]'  # what json's encode_basestring (ensure_ascii off) escapes
 
@@ -143,7 +146,8 @@ def build(d: Decoded, ctx: IngestContext) -> ColumnarBatch:
         vocabulary = _VOCABS.get(vkey, _VOCABS)
         if vocabulary is _VOCABS:
             vocabulary = _VOCABS[vkey] = vocabulary_of(flags, res.openlit)
-        if vocabulary is None or shape.meta is not None or any(f[0] not in _COLUMNAR_SLOTS for f in shape.found):
+        if (vocabulary is None or shape.meta is not None or any(f[0] not in _COLUMNAR_SLOTS for f in shape.found)
+                or any(f[0] == S_INVOCATION and any(k == f[2] for k, _ in shape.rest) for f in shape.found)):
             fallback.extend(idx.tolist())
             continue
         if sall is None:
@@ -358,12 +362,17 @@ class _Group:
             cols[name] = pa.array(v, mask=~fin)
             if slot == S_TTFT:
                 ttft_known = fin
+        inv_model, inv_stream, inv_user = self._invocation()
+        if inv_model is not None:  # the request's own parameters name the model when no attribute does
+            cols["request_model"] = pc.coalesce(cols["request_model"], inv_model)
         i = self.pos.get(S_STREAMING)
         if i is not None:
             cols["is_streaming"] = pa.array(self.ints(i) != 0)
-        else:  # a streamed operation, or a first-token time, means streamed; else unknown
+        else:  # the request's `stream`, else a streamed operation or a first-token time means streamed
             known = ttft_known if streamed is None else ttft_known | streamed
             cols["is_streaming"] = pa.array(np.ones(n, bool), mask=~known)
+            if inv_stream is not None:
+                cols["is_streaming"] = pc.coalesce(inv_stream, cols["is_streaming"])
         i = self.pos.get(S_SERVER_PORT)
         cols["server_port"] = const(None, pa.int32(), n) if i is None else pa.array(self.ints(i).astype(np.int32))
         i = self.pos.get(S_FINISH)
@@ -377,9 +386,26 @@ class _Group:
             cols["finish_reason"] = pa.array([x[0] if x else None for x in fr], STR).take(inv)
         for fi, name in enumerate(("team", "feature", "user_id", "conversation_id")):
             cols[name] = self._attribution(fi, res.attribution[fi])
-        cols["attributes"] = self._json(self.shape.rest)
+        rest = self.shape.rest
+        if inv_user is not None:
+            cols["user_id"] = pc.coalesce(cols["user_id"], inv_user)
+            rest = [*rest, (self.key[S_INVOCATION], self.pos[S_INVOCATION])]  # kept whole in `attributes`, last
+            # (build() sends spans whose invocation key is also among the leftovers to the row code)
+        cols["attributes"] = self._json(rest)
         cols["content"] = self._json(self.shape.content) if capture and self.shape.content else const(None, STR, n)
         return cols
+
+    def _invocation(self) -> tuple[pa.Array | None, pa.Array | None, pa.Array | None]:
+        """Model, `stream` and end user from OpenInference's invocation parameters, per span
+        (NULL where they do not say); None when the spans carry none."""
+        i = self.pos.get(S_INVOCATION)
+        if i is None:
+            return None, None, None
+        u, inv = self.distinct(i)
+        parsed = [invocation(v) for v in u]
+        return (pa.array([None if p is None else to_str(p.get("model")) for p in parsed], STR).take(inv),
+                pa.array([None if p is None else to_bool(p.get("stream", False)) for p in parsed], pa.bool_()).take(inv),
+                pa.array([None if p is None else invocation_user(p) for p in parsed], STR).take(inv))
 
     def _provider(self, cols: dict[str, pa.Array], scope: tuple, vocabulary: str) -> None:
         n = len(self.idx)
