@@ -7,7 +7,7 @@ once per group (`traces._Shape`), and a slot's values are the attributes at one
 position, read as NumPy / Arrow columns. A span is built here only when every value it
 carries is of the plain kind the reference passes through unchanged (a count is an
 int >= 0, a model a string, ...) and it is within the plausibility bounds; every other
-span (bad ids or times, a count sent as a string, invocation parameters, metadata
+span (bad ids or times, a count sent as a string, metadata
 attribution, output bodies, a value out of bounds, no inference meaning)
 goes through the reference's row code (`traces.map_spans`) in span order, so its
 rejection messages, skips and unmapped counts are the reference's. The two parts are
@@ -85,7 +85,7 @@ _TOKEN_COLS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_writ
 _HAS_TOKENS = (S_INPUT, S_OUTPUT, S_TOTAL, S_CACHE_READ, S_CACHE_WRITE)  # what counts as "has tokens"
 _STRS = (S_REQUEST_MODEL, S_RESPONSE_MODEL, S_SERVER_ADDRESS, S_RESPONSE_ID, S_OPERATION, S_PROVIDER, S_ERROR_TYPE)
 _FLOATS = (S_TTFT, S_COST)
-# every other slot (invocation parameters, output body, ms to first chunk, cost parts) -> row code
+# every other slot (output body, ms to first chunk, cost parts) -> row code
 _COLUMNAR_SLOTS = frozenset(_TOKENS + _STRS + _FLOATS + (S_STREAMING, S_FINISH, S_SERVER_PORT, S_ERROR_TYPE,
                                                            S_INVOCATION))
 _BOOL_JSON = pa.array(["false", "true"])
