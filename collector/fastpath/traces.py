@@ -98,6 +98,12 @@ def warm_up() -> None:
     assert scanned is not None and len(scanned[0]) == 1
     buf = np.frombuffer(body, np.uint8)
     _strings(body, buf, scanned[4][:, 0], scanned[4][:, 1])
+    # the columnar path's kernels (collector.fastpath.columnar)
+    sp, at = scanned[0], scanned[1]
+    grouping.value_reps(buf, at[:, wire.AT_TYPE], at[:, wire.AT_OFF], at[:, wire.AT_LEN], at[:, wire.AT_INT])
+    grouping.span_groups(sp[:, wire.SP_SCOPE], sp[:, wire.SP_A0], sp[:, wire.SP_A1], at[:, wire.AT_KEY],
+                         np.ones(len(sp), bool))
+    protowire.gather_hex(buf, np.ascontiguousarray(sp[:, wire.SP_TID_OFF]), np.ascontiguousarray(sp[:, wire.SP_TID_LEN]))
 
 
 def str_array(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> pa.Array:
