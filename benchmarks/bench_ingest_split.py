@@ -1,6 +1,7 @@
 """Where ingest time goes, per span, in one process: decode+normalize (reference and fast
-decoder, same bodies), rows -> Arrow, gzip inflate, the hand-off to and from a worker
-process (pickling; the event-loop side is in bench_ingest's per-thread split), and the DuckDB append: with the old
+decoder, same bodies), rows -> Arrow, the columnar fast decoder (straight to Arrow), gzip
+inflate, the hand-off to and from a worker process (pickling; the event-loop side is in
+bench_ingest's per-thread split), and the DuckDB append: with the old
 primary key, plain, with the writer's recent-id filter (collector.recent_ids), and the
 writer's whole transaction (filter + append + duplicate-call links, collector.dedupe).
 
@@ -34,6 +35,7 @@ from inferledger.analytics.warehouse import apply_migrations, bundled_migrations
 from inferledger.collector.columns import SPAN_ARROW_SCHEMA, rows_to_arrow
 from inferledger.collector.decode import decompress
 from inferledger.collector.dedupe import dedupe_batch
+from inferledger.collector.fastpath.columnar import traces_table_fast
 from inferledger.collector.fastpath.traces import normalize_traces_fast, scan
 from inferledger.collector.ingest_batch import IngestContext
 from inferledger.collector.link_index import LinkIndex
@@ -71,6 +73,12 @@ def main() -> None:
     upb = per_span(ExportTraceServiceRequest.FromString, bodies, n)
     fast = per_span(lambda b: normalize_traces_fast(b, ctx), bodies, n)
     kernel = per_span(scan, bodies, n)
+    columnar = per_span(lambda b: traces_table_fast(b, ctx), bodies, n)
+    for b in bodies[:2]:
+        built = traces_table_fast(b, ctx)
+        assert built.row_code_spans == 0, "bench spans should not need the row code"
+        ref_rows = normalize_traces(ExportTraceServiceRequest.FromString(b), ctx).rows
+        assert built.table.to_pylist() == rows_to_arrow(ref_rows, SPAN_ARROW_SCHEMA).to_pylist(), "columnar differs"
     assert all(normalize_traces_fast(b, ctx).rows == normalize_traces(ExportTraceServiceRequest.FromString(b), ctx).rows
                for b in bodies[:2]), "fast path differs from the reference"
     row_batches = [normalize_traces_fast(b, ctx).rows for b in bodies]
@@ -162,6 +170,9 @@ def main() -> None:
     normalize_traces_fast(bodies[0], ctx)
     _, peak_fast = tracemalloc.get_traced_memory()
     tracemalloc.reset_peak()
+    traces_table_fast(bodies[0], ctx)
+    _, peak_columnar = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
     normalize_traces(ExportTraceServiceRequest.FromString(bodies[0]), ctx)
     _, peak_ref = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -172,7 +183,8 @@ def main() -> None:
     print(f"  of which upb parse alone               : {upb:7.2f}")
     print(f"fast       normalize_traces_fast         : {fast:7.2f} us/span  ({1e6 / fast:10,.0f} spans/s/core)")
     print(f"  of which the numba wire kernel         : {kernel:7.2f}")
-    print(f"rows -> Arrow table                      : {arrow:7.2f}")
+    print(f"rows -> Arrow table                      : {arrow:7.2f}   (fast rows + Arrow: {fast + arrow:.2f})")
+    print(f"fast columnar traces_table_fast (+Arrow) : {columnar:7.2f} us/span  ({1e6 / columnar:10,.0f} spans/s/core)")
     print(f"gzip inflate                             : {inflate:7.2f}")
     print(f"hand-off: request to a worker (pickle)   : {to_worker:7.2f}")
     print(f"hand-off: worker's result out / back in  : {result_out:7.2f} / {result_in:.2f}  "
@@ -188,7 +200,8 @@ def main() -> None:
     print(f"writer transaction, link index           : {linking['index']:7.2f}   "
           f"(spans queried {linking['queried']:,}, skipped {linking['skipped']:,}; index {linking['nbytes'] / 2**20:.0f} MiB, "
           f"load {linking['load_s']:.2f} s)")
-    print(f"peak Python memory for one batch: fast {peak_fast / 1024:,.0f} KiB, reference {peak_ref / 1024:,.0f} KiB")
+    print(f"peak Python memory for one batch: fast rows {peak_fast / 1024:,.0f} KiB, columnar {peak_columnar / 1024:,.0f} KiB "
+          f"(NumPy buffers counted, Arrow's own not), reference {peak_ref / 1024:,.0f} KiB")
 
 
 def compare_linking(tmp: Path, seed: pa.Table, tables: list[pa.Table], preload: int) -> dict:

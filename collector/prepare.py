@@ -25,7 +25,8 @@ import pyarrow as pa
 from inferledger.analytics.warehouse import utcnow
 from inferledger.collector.columns import TABLES, rows_to_arrow
 from inferledger.collector.decode import Encoding, decompress, parse_request
-from inferledger.collector.fastpath.traces import normalize_traces_fast, warm_up
+from inferledger.collector.fastpath.columnar import ColumnarBatch, traces_table_fast
+from inferledger.collector.fastpath.traces import warm_up
 from inferledger.collector.ingest_batch import MAX_ERRORS, IngestContext, NormalizedBatch, partial_success_message
 from inferledger.collector.logs_normalize import normalize_logs
 from inferledger.collector.metrics_normalize import normalize_metrics
@@ -74,7 +75,7 @@ def prepare_payload(
     parts: dict[str, NormalizedBatch]
     fast = None
     if signal == "traces" and encoding == "protobuf" and ingest.decoder == "fast":
-        fast = normalize_traces_fast(payload, ctx)  # None: a request only the reference reproduces
+        fast = traces_table_fast(payload, ctx)  # None: a request only the reference reproduces
     if fast is not None:
         parts = {"spans": fast}
     elif signal == "traces":
@@ -86,9 +87,13 @@ def prepare_payload(
         parts = {"log_records": normalize_logs(parse_request(signal, payload, encoding), ctx)}
     out = PreparedPayload()
     for table, batch in parts.items():
-        if batch.rows:
+        if isinstance(batch, ColumnarBatch):  # the fast decoder built the Arrow table itself
+            if batch.table.num_rows:
+                out.tables[table] = batch.table
+            out.accepted += batch.table.num_rows
+        elif batch.rows:
             out.tables[table] = rows_to_arrow(batch.rows, TABLES[table][1])
-        out.accepted += len(batch.rows)
+            out.accepted += len(batch.rows)
         out.rejected += batch.rejected
         out.skipped += batch.skipped
         out.unmapped_spans += batch.unmapped_spans

@@ -16,8 +16,25 @@ import struct
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from inferledger.collector.attribution import plan_for
+from inferledger.collector.columns import SPAN_ARROW_SCHEMA, rows_to_arrow
 from inferledger.collector.decode import DecodeError, parse_request
+from inferledger.collector.fastpath.columnar import _COLUMNAR_SLOTS, traces_table_fast
 from inferledger.collector.fastpath.traces import normalize_traces_fast
+from inferledger.collector.keymap import (
+    S_CACHE_READ,
+    S_CACHE_WRITE,
+    S_COST,
+    S_INPUT,
+    S_INVOCATION,
+    S_OUTPUT,
+    S_REASONING,
+    S_SERVER_PORT,
+    S_STREAMING,
+    S_TOTAL,
+    S_TTFT,
+    compiled_keys,
+)
 from inferledger.collector.normalize import normalize_traces
 from inferledger.collector.settings import AttributionSettings
 from inferledger.collector.vocabularies import CONTENT_PREFIXES, SPAN_KEYS
@@ -180,17 +197,29 @@ def request(draw) -> bytes:
     return b"".join(out)
 
 
+def counts(batch) -> tuple:
+    return (batch.rejected, batch.error_message, batch.skipped, batch.unmapped_spans,
+            dict(batch.unmapped_span_scopes), dict(batch.unmapped_keys), batch.unmapped_keys_dropped)
+
+
 def outcome(batch) -> tuple:
-    return (batch.rows, batch.rejected, batch.error_message, batch.skipped, batch.unmapped_spans,
-            dict(batch.unmapped_span_scopes), dict(batch.unmapped_keys))
+    return (batch.rows, *counts(batch))
 
 
-def reference(payload: bytes, c) -> tuple:
+def table_outcome(batch) -> tuple:
+    """The accepted spans as the Arrow table the writer gets, row for row, then the counts."""
+    table = batch.table if hasattr(batch, "table") else rows_to_arrow(batch.rows, SPAN_ARROW_SCHEMA)
+    assert table.schema == SPAN_ARROW_SCHEMA
+    return (table.to_pylist(), *counts(batch))
+
+
+def reference(payload: bytes, c, as_table: bool = False) -> tuple:
     try:
         req = parse_request("traces", payload, "protobuf")
     except DecodeError as exc:
         return ("error", exc.status, exc.message)
-    return outcome(normalize_traces(req, c))
+    batch = normalize_traces(req, c)
+    return table_outcome(batch) if as_table else outcome(batch)
 
 
 def fast(payload: bytes, c) -> tuple:
@@ -200,6 +229,13 @@ def fast(payload: bytes, c) -> tuple:
         return reference(payload, c)  # exactly what the service does
     event("fast path")
     return outcome(batch)
+
+
+def columnar(payload: bytes, c) -> tuple:
+    batch = traces_table_fast(payload, c)
+    if batch is None:
+        return reference(payload, c, as_table=True)
+    return table_outcome(batch)
 
 
 CONTEXTS = [
@@ -215,6 +251,7 @@ CONTEXTS = [
 def test_fast_path_equals_reference(payload: bytes, ci: int) -> None:
     c = CONTEXTS[ci]
     assert fast(payload, c) == reference(payload, c)
+    assert columnar(payload, c) == reference(payload, c, as_table=True)
 
 
 def test_ordinary_requests_take_the_fast_path() -> None:
@@ -230,6 +267,9 @@ def test_ordinary_requests_take_the_fast_path() -> None:
     batch = normalize_traces_fast(payload, c)
     assert batch is not None and len(batch.rows) == 1
     assert outcome(batch) == reference(payload, c)
+    assert columnar(payload, c) == reference(payload, c, as_table=True)
+    cb = traces_table_fast(payload, c)
+    assert cb.table.num_rows == 1 and cb.row_code_spans == 0  # built column by column
     row = batch.rows[0]
     assert row[1] == "01" * 16 and row[18] == "gpt-4o" and row[20] == 1200 and row[29] == ["stop"]
 
@@ -254,6 +294,7 @@ def test_requests_beyond_the_first_array_sizes_match() -> None:
     batch = normalize_traces_fast(payload, c)
     assert batch is not None and len(batch.rows) == 400 and batch.rejected == 500
     assert outcome(batch) == reference(payload, c)
+    assert columnar(payload, c) == reference(payload, c, as_table=True)
 
 
 def test_prepare_payload_decoders_store_the_same_table() -> None:
@@ -304,3 +345,111 @@ def test_spans_sharing_a_key_sequence_keep_their_own_values() -> None:
         assert batch is not None
         assert len(batch.rows) == 40
         assert outcome(batch) == reference(payload, c)
+        assert columnar(payload, c) == reference(payload, c, as_table=True)
+
+
+# --- many spans sharing a few key sequences: the columnar path's groups --------------------
+_PLAN_KEYS = compiled_keys(plan_for(AttributionSettings()))
+_TOKEN_SLOTS = {S_INPUT, S_OUTPUT, S_TOTAL, S_CACHE_READ, S_CACHE_WRITE, S_REASONING, S_SERVER_PORT}
+_FLOAT_SLOTS = {S_TTFT, S_COST}
+odd_texts = st.sampled_from(["", "модель-4", 'quote"and\\back', "line\nbreak", "tab\tbell\x07", "\x1f", "😀 emoji",
+                             "</script>", "plain"])
+odd_values = st.one_of(
+    odd_texts.map(lambda s: ld(1, utf8(s))),
+    st.sampled_from([0, 7, 65535, 65536, 2**40, 2**63 - 1, -1, -(2**63)]).map(lambda n: vi(3, n)),
+    st.sampled_from([0.0, 0.25, 1e16, -2.5, float("nan"), float("inf"), 1e-7]).map(
+        lambda f: tag(4, 1) + struct.pack("<d", f)),
+    st.booleans().map(lambda b: vi(2, int(b))),
+    st.just(b""),
+    st.sampled_from([ld(5, ld(1, ld(1, b"stop"))), ld(5, b""), ld(7, b"\x00\xff"), ld(6, ld(1, ld(1, b"k") + ld(2, ld(1, b"v"))))]),
+)
+
+
+def plain_value(key: str):
+    """The value type the reference reads unchanged for this key (what an SDK sends)."""
+    spec = _PLAN_KEYS.get(key)
+    slot = spec[0] if spec is not None else None
+    if slot in _TOKEN_SLOTS:
+        return st.integers(0, 5000).map(lambda n: vi(3, n))
+    if slot in _FLOAT_SLOTS:
+        return st.sampled_from([0.0, 0.125, 3.5, 12]).map(
+            lambda f: vi(3, f) if type(f) is int else tag(4, 1) + struct.pack("<d", f))
+    if slot == S_STREAMING:
+        return st.booleans().map(lambda b: vi(2, int(b)))
+    if slot == S_INVOCATION:
+        return st.sampled_from(['{"model":"gpt-4o","stream":true}', '{"temperature":0.1}', '{"user":"u-1"}',
+                                '{"model":"","metadata":{"user_id":7}}', '{"stream":"maybe"}', "[1]", "{bad",
+                                '{"model":["x"],"user":"ü\\n"}']).map(lambda t: ld(1, utf8(t)))
+    return st.sampled_from(["gpt-4o", "chat", "openai", "anthropic", "search", "stop", "", "ok",
+                            "<class 'openai.RateLimitError'>"]).map(
+        lambda s: ld(1, utf8(s)))
+
+
+TEMPLATE_KEYS = sorted(SPAN_KEYS) + ["team", "feature", "user.id", "session.id", "metadata", "http.route",
+                                     "llm.custom_thing", "gen_ai.unknown.key", "app.note", "ключ"]
+# keys whose plain values the columnar path reads itself (the others send a span to the row code)
+COLUMNAR_KEYS = [k for k in TEMPLATE_KEYS if k != "metadata" and (
+    _PLAN_KEYS.get(k) is None or _PLAN_KEYS[k][0] in _COLUMNAR_SLOTS or _PLAN_KEYS[k][0] < 0)]
+
+
+@st.composite
+def shared_shapes_request(draw) -> bytes:
+    key = st.one_of(st.sampled_from(COLUMNAR_KEYS), st.sampled_from(COLUMNAR_KEYS), st.sampled_from(TEMPLATE_KEYS))
+    templates = draw(st.lists(st.lists(key, min_size=1, max_size=8), min_size=1, max_size=3))
+    spans = []
+    for n in range(draw(st.integers(1, 24))):
+        keys = templates[draw(st.integers(0, len(templates) - 1))]
+        plain = draw(st.sampled_from([True] * 3 + [False]))  # a span an SDK writes, or one with odd values
+        kv = b"".join(ld(9, ld(1, utf8(k)) + ld(2, draw(plain_value(k) if plain else st.one_of(plain_value(k), odd_values))))
+                      for k in keys)
+        start = T0 + n * 1000 + draw(st.sampled_from([0, 0, 0, 7]))
+        end = start + (1_500_000_000 if plain else draw(st.sampled_from([1_500_000_000, 999, 0, 10**16])))
+        parent = draw(st.sampled_from([b"", b"", (n + 7).to_bytes(8, "big"), b"\x05" * 3]))
+        status = draw(st.sampled_from([b"", ld(15, vi(3, 2)), ld(15, ld(2, b"bad \"thing\"") + vi(3, 2)), ld(15, vi(3, 1))]))
+        spans.append(ld(1, (n + 1).to_bytes(16, "big")) + ld(2, (n + 1).to_bytes(8, "big"))
+                     + (ld(4, parent) if parent else b"") + ld(5, utf8(draw(odd_texts)))
+                     + vi(6, draw(st.sampled_from([1, 3, 9]))) + fx64(7, start) + fx64(8, end) + kv + status)
+    scope = draw(st.sampled_from([b"", b"openinference.instrumentation.openai", b"openlit.otel"]))
+    res = draw(st.sampled_from([b"chat-api", b"other"]))
+    rs = ld(1, ld(1, ld(1, b"service.name") + ld(2, ld(1, res))))
+    return ld(1, rs + ld(2, ld(1, ld(1, scope)) + b"".join(ld(2, s) for s in spans)))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shared_shapes_request(), st.sampled_from(range(len(CONTEXTS))))
+def test_columnar_groups_equal_reference(payload: bytes, ci: int) -> None:
+    """Spans of one key sequence with plain values (built column by column) mixed with spans whose
+    values need the row code (strings for counts, NaN, out-of-bounds numbers, odd strings)."""
+    c = CONTEXTS[ci]
+    batch = traces_table_fast(payload, c)
+    assert batch is not None
+    if batch.table.num_rows > batch.row_code_spans:
+        event("some rows built column by column")
+    if batch.row_code_spans:
+        event("some spans through the row code")
+    assert table_outcome(batch) == reference(payload, c, as_table=True)
+
+
+def test_large_groups_of_distinct_values_equal_reference() -> None:
+    """Hundreds of spans of one key sequence whose values mostly differ take the column-wide
+    paths (Arrow takes, the escape scan, int casts) instead of work per distinct value."""
+    s, i_ = (lambda t: ld(1, utf8(t))), (lambda n: vi(3, n))
+    specials = ['say "hi"', "back\\slash", "new\nline", "ctl\x01", "юникод", "😀", "", "</tag>", "\t"]
+    spans = []
+    for n in range(300):
+        text = specials[n % len(specials)] if n % 3 == 0 else f"value-{n}-ü"
+        kv = [
+            (b"gen_ai.operation.name", s("chat")), (b"gen_ai.request.model", s("" if n % 7 == 0 else f"model-{n}")),
+            (b"gen_ai.response.id", s(f"resp-{n}")), (b"gen_ai.usage.input_tokens", i_(n * 3)),
+            (b"app.note", s(text)), (b"app.plain", s(f"p-{n}-ü")), (b"app.count", i_([-(2**63), 2**63 - 1, -1, 0][n % 4] if n % 5 == 0 else n)),
+            (b"feature", s("" if n % 4 == 0 else f"feat-{n}")), (b"gen_ai.prompt.0.content", s(text)),
+            (b"server.port", i_(n)), (b"llm.invocation_parameters", s(f'{{"model":"inv-{n % 9}","stream":{"true" if n % 2 else "false"}}}' if n % 3 else "{}")), (b"error.type", s(["", "timeout", "<class 'openai.APIError'>", "<odd"][n % 4])), (b"gen_ai.response.finish_reasons", s(f"reason-{n}")),
+        ]
+        attrs = b"".join(ld(9, ld(1, k) + ld(2, v)) for k, v in kv)
+        spans.append(ld(1, (n + 1).to_bytes(16, "big")) + ld(2, (n + 1).to_bytes(8, "big")) + ld(5, utf8(text))
+                     + fx64(7, T0 + n) + fx64(8, T0 + n + 10**9) + attrs + ld(15, ld(2, utf8(text)) + vi(3, n % 3)))
+    payload = ld(1, ld(1, ld(1, ld(1, b"service.name") + ld(2, s("chat-api")))) + ld(2, b"".join(ld(2, sp) for sp in spans)))
+    for c in CONTEXTS:
+        batch = traces_table_fast(payload, c)
+        assert batch is not None and batch.row_code_spans == 0 and batch.table.num_rows == 300
+        assert table_outcome(batch) == reference(payload, c, as_table=True)

@@ -120,3 +120,27 @@ def gather(buf, offs, lens):
             data[p + j] = buf[o + j]
         p += lens[i]
     return data, out_off
+
+
+@nb.njit(cache=True)
+def gather_hex(buf, offs, lens):
+    """Like `gather`, each byte written as two lower-case hex digits (Arrow int32 offsets)."""
+    n = offs.shape[0]
+    out_off = np.empty(n + 1, np.int32)
+    total = 0
+    for i in range(n):
+        out_off[i] = total
+        total += 2 * lens[i]
+    out_off[n] = total
+    data = np.empty(total, np.uint8)
+    p = 0
+    for i in range(n):
+        o = offs[i]
+        for j in range(lens[i]):
+            b = buf[o + j]
+            hi = b >> 4
+            lo = b & 15
+            data[p] = hi + 48 if hi < 10 else hi + 87
+            data[p + 1] = lo + 48 if lo < 10 else lo + 87
+            p += 2
+    return data, out_off

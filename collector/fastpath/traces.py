@@ -26,7 +26,7 @@ from inferledger.collector.attributes import any_value
 from inferledger.collector.attribution import plan_for
 from inferledger.collector.bounds import SpanBounds
 from inferledger.collector.content import is_content_key
-from inferledger.collector.fastpath import protowire, wire
+from inferledger.collector.fastpath import grouping, protowire, wire
 from inferledger.collector.ingest_batch import MAX_UNIX_NS, IngestContext, NormalizedBatch
 from inferledger.collector.keymap import N_SLOTS, NO_RANK, S_CONTENT, S_METADATA, compiled_keys, head_flags
 from inferledger.collector.normalize import _ZERO_SPAN, _ZERO_TRACE, _count_unmapped, _resource, _span_problem, _span_row
@@ -98,18 +98,31 @@ def warm_up() -> None:
     assert scanned is not None and len(scanned[0]) == 1
     buf = np.frombuffer(body, np.uint8)
     _strings(body, buf, scanned[4][:, 0], scanned[4][:, 1])
+    # the columnar path's kernels (collector.fastpath.columnar)
+    sp, at = scanned[0], scanned[1]
+    grouping.value_reps(buf, at[:, wire.AT_TYPE], at[:, wire.AT_OFF], at[:, wire.AT_LEN], at[:, wire.AT_INT])
+    grouping.span_groups(sp[:, wire.SP_SCOPE], sp[:, wire.SP_A0], sp[:, wire.SP_A1], at[:, wire.AT_KEY],
+                         np.ones(len(sp), bool))
+    protowire.gather_hex(buf, np.ascontiguousarray(sp[:, wire.SP_TID_OFF]), np.ascontiguousarray(sp[:, wire.SP_TID_LEN]))
+
+
+def str_array(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> pa.Array:
+    """Slices of the body as one Arrow string array (the kernel has checked the UTF-8)."""
+    data, off = protowire.gather(buf, np.ascontiguousarray(offs), np.ascontiguousarray(lens))
+    if off[-1] < (1 << 31):
+        return pa.Array.from_buffers(pa.string(), len(offs), [None, pa.py_buffer(off.astype(np.int32)),
+                                                              pa.py_buffer(data)])
+    return pa.Array.from_buffers(pa.large_string(), len(offs), [None, pa.py_buffer(off), pa.py_buffer(data)])
 
 
 def _strings(payload: bytes, buf: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> list[str]:
-    """Slices of the body as str, through one Arrow array (the kernel has checked the UTF-8)."""
+    """Slices of the body as str."""
     if len(offs) == 0:
         return []
-    data, off = protowire.gather(buf, np.ascontiguousarray(offs), np.ascontiguousarray(lens))
-    arr = pa.Array.from_buffers(pa.large_string(), len(offs), [None, pa.py_buffer(off), pa.py_buffer(data)])
-    return arr.to_pylist()
+    return str_array(buf, offs, lens).to_pylist()
 
 
-def _values(payload: bytes, buf: np.ndarray, attrs: np.ndarray) -> list[Any] | None:
+def _values(payload: bytes, buf: np.ndarray, attrs: np.ndarray) -> np.ndarray | None:
     """Python value of every attribute, as the reference's loop reads it; None -> reference path."""
     n = len(attrs)
     out = np.empty(n, dtype=object)
@@ -153,11 +166,24 @@ def _values(payload: bytes, buf: np.ndarray, attrs: np.ndarray) -> list[Any] | N
             if flat:
                 memo[(t, raw)] = (list(v) if t == wire.V_ARRAY else dict(v), True)
     # V_NONE stays None
-    return out.tolist()
+    return out
 
 
-def normalize_traces_fast(payload: bytes, ctx: IngestContext) -> NormalizedBatch | None:
-    """Protobuf body of an ExportTraceServiceRequest -> `spans` rows, or None for the reference path."""
+class Decoded:
+    """One request after the kernel: flat arrays, keys and values as Python, resources and scopes.
+    `vid` numbers the distinct attribute values; `uvals[vid]` is `vobj`, the value of each attribute
+    (`vals` the same as a list, made when the row code first needs it)."""
+
+    __slots__ = ("payload", "buf", "spans", "attrs", "akey", "vobj", "vals", "vid", "uvals", "keys", "kinds", "res_list",
+                 "scope_list", "scope_flags_list", "span_names", "messages", "plan")
+
+    def __init__(self, **kw: Any) -> None:
+        for k, v in kw.items():
+            setattr(self, k, v)
+
+
+def decode(payload: bytes, ctx: IngestContext) -> Decoded | None:
+    """Kernel scan plus what depends on the request, not the span; None -> reference path."""
     scanned = scan(payload)
     if scanned is None:
         return None
@@ -167,9 +193,17 @@ def normalize_traces_fast(payload: bytes, ctx: IngestContext) -> NormalizedBatch
     for k in keys:
         if k in DELEGATED_KEYS or (DELEGATED_PREFIXES and k.startswith(DELEGATED_PREFIXES)):
             return None
-    vals = _values(payload, buf, attrs)
-    if vals is None:
+    # each distinct value becomes a Python object once (a request repeats models, counts, ["stop"])
+    rep = grouping.value_reps(buf, attrs[:, wire.AT_TYPE], attrs[:, wire.AT_OFF], attrs[:, wire.AT_LEN],
+                              attrs[:, wire.AT_INT])
+    uniq = np.flatnonzero(rep == np.arange(len(rep)))
+    uvals = _values(payload, buf, attrs[uniq])
+    if uvals is None:
         return None
+    where = np.empty(len(rep), np.int64)
+    where[uniq] = np.arange(len(uniq))
+    vid = where[rep]
+    vobj = uvals[vid]
     plan = plan_for(ctx.attribution)
     kget = compiled_keys(plan).get
     heads_get = INFERENCE_HEADS.get
@@ -189,16 +223,29 @@ def normalize_traces_fast(payload: bytes, ctx: IngestContext) -> NormalizedBatch
 
     res_list = []
     for a0, a1 in resources.tolist():
-        d = {keys[akey[i]]: vals[i] for i in range(a0, a1)} if a0 >= 0 else {}
+        d = dict(zip([keys[k] for k in akey[a0:a1]], vobj[a0:a1].tolist())) if a0 >= 0 else {}
         res_list.append(_resource(d, ctx, plan))
     names = _strings(payload, buf, scopes[:, wire.SC_NAME_OFF], scopes[:, wire.SC_NAME_LEN])
     versions = _strings(payload, buf, scopes[:, wire.SC_VER_OFF], scopes[:, wire.SC_VER_LEN])
-    scope_list = [(n or None, v or None) for n, v in zip(names, versions)]
-    scope_flags_list = [scope_flags_of(n) for n in names]
-    span_names = _strings(payload, buf, spans[:, wire.SP_NAME_OFF], spans[:, wire.SP_NAME_LEN])
-    messages = _strings(payload, buf, spans[:, wire.SP_MSG_OFF], spans[:, wire.SP_MSG_LEN])
-    return _map_spans(payload, spans.tolist(), span_names, messages, akey, vals, keys, kinds,
-                      res_list, scope_list, scope_flags_list, plan, ctx)
+    return Decoded(
+        payload=payload, buf=buf, spans=spans, attrs=attrs, akey=akey, vobj=vobj, vals=None, keys=keys,
+        vid=vid, uvals=uvals,
+        kinds=kinds, res_list=res_list, plan=plan,
+        scope_list=[(n or None, v or None) for n, v in zip(names, versions)],
+        scope_flags_list=[scope_flags_of(n) for n in names],
+        span_names=str_array(buf, spans[:, wire.SP_NAME_OFF], spans[:, wire.SP_NAME_LEN]),
+        messages=str_array(buf, spans[:, wire.SP_MSG_OFF], spans[:, wire.SP_MSG_LEN]),
+    )
+
+
+def normalize_traces_fast(payload: bytes, ctx: IngestContext) -> NormalizedBatch | None:
+    """Protobuf body of an ExportTraceServiceRequest -> `spans` rows, or None for the reference path."""
+    d = decode(payload, ctx)
+    if d is None:
+        return None
+    out = NormalizedBatch()
+    map_spans(d, range(len(d.spans)), ctx, out, {}, None)
+    return out
 
 
 class _Shape:
@@ -274,25 +321,34 @@ class _Shape:
         self.keys = [keys[kid] for kid in kids]
 
 
-def _map_spans(payload, spans, span_names, messages, akey, vals, keys, kinds, res_list, scope_list,
-               scope_flags_list, plan, ctx) -> NormalizedBatch:
-    out = NormalizedBatch()
+def map_spans(d: Decoded, which: Any, ctx: IngestContext, out: NormalizedBatch,
+              shapes: dict[tuple[int, ...], _Shape], row_spans: list[int] | None) -> None:
+    """The spans `which` (indices, in order) through the reference's row code into `out.rows`;
+    `row_spans`, when given, receives the span index of each row."""
+    if d.vals is None:
+        d.vals = d.vobj.tolist()
+    payload, akey, vals, keys, kinds = d.payload, d.akey, d.vals, d.keys, d.kinds
+    res_list, scope_list, scope_flags_list, plan = d.res_list, d.scope_list, d.scope_flags_list, d.plan
+    spans = d.spans
     rows = out.rows
     capture = ctx.ingest.capture_content
     tenant = ctx.tenant
     received = ctx.received_at
     bounds = SpanBounds(ctx.ingest)
     span_key_cap = ctx.ingest.max_unmapped_keys_per_span
-    shapes: dict[tuple[int, ...], _Shape] = {}
-    for si, sp in enumerate(spans):
+    which = list(which)
+    span_names = d.span_names.take(which).to_pylist() if len(which) < len(spans) else d.span_names.to_pylist()
+    messages = d.messages.take(which).to_pylist() if len(which) < len(spans) else d.messages.to_pylist()
+    picked = spans[which].tolist() if len(which) < len(spans) else spans.tolist()
+    for n, (si, sp) in enumerate(zip(which, picked)):
         res = res_list[sp[wire.SP_RES]]
         t0 = sp[wire.SP_TID_OFF]
         s0 = sp[wire.SP_SID_OFF]
         p0 = sp[wire.SP_PID_OFF]
         view = SpanView(
             payload[t0:t0 + sp[wire.SP_TID_LEN]], payload[s0:s0 + sp[wire.SP_SID_LEN]],
-            payload[p0:p0 + sp[wire.SP_PID_LEN]], span_names[si], sp[wire.SP_KIND],
-            sp[wire.SP_START], sp[wire.SP_END], sp[wire.SP_CODE], messages[si],
+            payload[p0:p0 + sp[wire.SP_PID_LEN]], span_names[n], sp[wire.SP_KIND],
+            sp[wire.SP_START], sp[wire.SP_END], sp[wire.SP_CODE], messages[n],
         )
         start_ns = view.start_time_unix_nano
         end_ns = view.end_time_unix_nano
@@ -347,4 +403,5 @@ def _map_spans(payload, spans, span_names, messages, akey, vals, keys, kinds, re
         if shape.odd is not None:
             _count_unmapped(out, shape.odd, span_key_cap, scope_list[sp[wire.SP_SCOPE]])
         rows.append(row)
-    return out
+        if row_spans is not None:
+            row_spans.append(si)

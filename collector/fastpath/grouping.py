@@ -1,0 +1,108 @@
+"""Numba kernels that find what repeats within one request, so Python work is done once per
+distinct thing: equal attribute values (a model name, `["stop"]`, a token count) and spans
+with the same scope and key sequence. Both compare the bytes / ids exactly; the hash only
+picks the probe slot. Reference implementations: tests/reference/fastpath_groups.py.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from inferledger.collector.fastpath.wire import V_ARRAY, V_BYTES, V_KVLIST, V_NONE, V_STR
+
+_FNV = np.uint64(14695981039346656037)
+_PRIME = np.uint64(1099511628211)
+
+
+@nb.njit(cache=True)
+def _table(n):
+    size = 16
+    while size < 2 * n + 2:
+        size <<= 1
+    return np.full(size, -1, np.int64)
+
+
+@nb.njit(cache=True)
+def value_reps(buf, types, offs, lens, ints):
+    """rep[i]: the first attribute whose value equals attribute i's (same type and same bytes, or
+    the same int / double bits / bool)."""
+    n = types.shape[0]
+    table = _table(n)
+    mask = table.shape[0] - 1
+    rep = np.empty(n, np.int64)
+    for i in range(n):
+        t = types[i]
+        by_bytes = t == V_STR or t == V_BYTES or t == V_ARRAY or t == V_KVLIST
+        h = (_FNV ^ np.uint64(t)) * _PRIME
+        if by_bytes:
+            for j in range(offs[i], offs[i] + lens[i]):
+                h = (h ^ np.uint64(buf[j])) * _PRIME
+            h = (h ^ np.uint64(lens[i])) * _PRIME
+        elif t != V_NONE:
+            h = (h ^ np.uint64(ints[i])) * _PRIME
+        slot = np.int64(h & np.uint64(mask))
+        while True:
+            r = table[slot]
+            if r < 0:
+                table[slot] = i
+                rep[i] = i
+                break
+            if types[r] == t:
+                same = True
+                if by_bytes:
+                    if lens[r] != lens[i]:
+                        same = False
+                    else:
+                        o1, o2 = offs[r], offs[i]
+                        for j in range(lens[i]):
+                            if buf[o1 + j] != buf[o2 + j]:
+                                same = False
+                                break
+                elif t != V_NONE:
+                    same = ints[r] == ints[i]
+                if same:
+                    rep[i] = r
+                    break
+            slot = (slot + 1) & mask
+    return rep
+
+
+@nb.njit(cache=True)
+def span_groups(scope, a0, a1, akey, valid):
+    """Group id per span (-1 where not `valid`), spans with equal scope and key sequence sharing
+    one, numbered in order of first appearance; and the first span of each group."""
+    n = scope.shape[0]
+    table = _table(n)
+    mask = table.shape[0] - 1
+    gid = np.full(n, -1, np.int64)
+    first = np.empty(n, np.int64)
+    ng = 0
+    for s in range(n):
+        if not valid[s]:
+            continue
+        h = (_FNV ^ np.uint64(scope[s])) * _PRIME
+        for j in range(a0[s], a1[s]):
+            h = (h ^ np.uint64(akey[j])) * _PRIME
+        h = (h ^ np.uint64(a1[s] - a0[s])) * _PRIME
+        slot = np.int64(h & np.uint64(mask))
+        while True:
+            g = table[slot]
+            if g < 0:
+                table[slot] = ng
+                first[ng] = s
+                gid[s] = ng
+                ng += 1
+                break
+            r = first[g]
+            if scope[r] == scope[s] and a1[r] - a0[r] == a1[s] - a0[s]:
+                same = True
+                for j in range(a1[s] - a0[s]):
+                    if akey[a0[r] + j] != akey[a0[s] + j]:
+                        same = False
+                        break
+                if same:
+                    gid[s] = g
+                    break
+            slot = (slot + 1) & mask
+    return gid, first[:ng]

@@ -1,0 +1,140 @@
+"""The columns of the `spans` table read from the span itself (ids, times, name, kind, status),
+and the plausibility bounds as vectorised tests, for the columnar fast path (columnar.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from inferledger.collector.bounds import SpanBounds
+from inferledger.collector.columns import SPAN_ARROW_SCHEMA, SPAN_COLUMNS
+from inferledger.collector.fastpath import protowire, wire
+from inferledger.collector.fastpath.traces import Decoded
+from inferledger.collector.ingest_batch import EPOCH, IngestContext
+
+ERROR_ATTR = "error_type from attributes"  # a per-group chunk, merged into error_type / is_error
+TYPES = {n: f.type for n, f in zip(SPAN_COLUMNS, SPAN_ARROW_SCHEMA)}
+STR = pa.string()
+_KIND_NAMES = pa.array(["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"])
+_STATUS_NAMES = pa.array(["UNSET", "OK", "ERROR"])
+_US = np.int64(1000)
+
+
+class Limits:
+    """SpanBounds as vectorised tests: a span outside them goes to the row code, which rejects it
+    with the reference's message. The future bound is the later of `received` and the clock, as there."""
+
+    def __init__(self, b: SpanBounds, ctx: IngestContext) -> None:
+        us = timedelta(microseconds=1)
+        self.max_tokens = b.max_tokens
+        self.max_cost = b.max_cost
+        self.max_duration = b.max_duration
+        self.min_us = (b.min_time - EPOCH) // us
+        self.future_us = (ctx.received_at + b.max_skew - EPOCH) // us
+        self._bounds = b
+        self._clock_read = False
+
+    def ok(self, g: Any, start: np.ndarray, end: np.ndarray, tokens: tuple[int, ...], cost: int, ttft: int) -> np.ndarray:
+        """Per span of group `g`: within every bound (`tokens`, `cost`, `ttft`: the slots to test)."""
+        ok = (end - start) / 1e9 <= self.max_duration
+        su = start // _US
+        if not self._clock_read and (su > self.future_us).any():
+            self._clock_read = True
+            self.future_us = max(self.future_us, (self._bounds._clock_bound() - EPOCH) // timedelta(microseconds=1))
+        ok &= (su >= self.min_us) & (su <= self.future_us)
+        for slot in tokens:
+            i = g.pos.get(slot)
+            if i is not None:
+                ok &= g.ints(i) <= self.max_tokens
+        i = g.pos.get(cost)
+        if i is not None:
+            v, fin = g.floats(i)
+            ok &= ~fin | ((v >= 0) & (v <= self.max_cost))
+        i = g.pos.get(ttft)
+        if i is not None:
+            v, fin = g.floats(i)
+            ok &= ~fin | ((v >= 0) & (v <= self.max_duration))
+        return ok
+
+
+_CONSTS: dict[tuple, pa.Array] = {}
+
+
+def const(v: Any, type_: pa.DataType, n: int) -> pa.Array:
+    """`v` (None: NULL) n times. Arrow arrays are immutable, so the few that recur (request
+    sizes, tenants, services, NULL columns) are kept and shared."""
+    key = (v, str(type_), n)
+    arr = _CONSTS.get(key)
+    if arr is None:
+        arr = pa.nulls(n, type_) if v is None else pa.repeat(pa.scalar(v, type_), n)
+        if len(_CONSTS) >= 512:
+            _CONSTS.clear()
+        _CONSTS[key] = arr
+    return arr
+
+
+def hex_ids(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> pa.Array:
+    """Byte slices of the body as lower-case hex strings."""
+    data, off = protowire.gather_hex(buf, np.ascontiguousarray(offs), np.ascontiguousarray(lens))
+    return pa.Array.from_buffers(STR, len(offs), [None, pa.py_buffer(off), pa.py_buffer(data)])
+
+
+def span_columns(d: Decoded, ctx: IngestContext, fi: np.ndarray, chunks: dict[str, list[pa.Array]]) -> list[pa.Array]:
+    """The columns read from the span itself, for the spans `fi` (group order), then the rest from `chunks`."""
+    sp = d.spans[fi]
+    n = len(fi)
+    buf = d.buf
+    start, end = sp[:, wire.SP_START], sp[:, wire.SP_END]
+    code = sp[:, wire.SP_CODE]
+    kind = sp[:, wire.SP_KIND]
+    plen = sp[:, wire.SP_PID_LEN]
+    parent = hex_ids(buf, sp[:, wire.SP_PID_OFF], plen)
+    if (plen == 0).any():
+        parent = pc.if_else(pa.array(plen > 0), parent, pa.scalar(None, STR))
+    err = code == 2
+    every = n == len(d.spans) and bool((fi == np.arange(n)).all())  # the common case: all spans, in order
+    ix = pa.array(fi)
+    cols = {
+        "tenant": const(ctx.tenant, STR, n),
+        "trace_id": hex_ids(buf, sp[:, wire.SP_TID_OFF], sp[:, wire.SP_TID_LEN]),
+        "span_id": hex_ids(buf, sp[:, wire.SP_SID_OFF], sp[:, wire.SP_SID_LEN]),
+        "parent_span_id": parent,
+        "start_time": pa.array(start // _US, pa.timestamp("us")),
+        "end_time": pa.array(end // _US, pa.timestamp("us")),
+        "duration_s": pa.array((end - start) / 1e9),
+        "span_name": d.span_names if every else d.span_names.take(ix),
+        "span_kind": _KIND_NAMES.take(pa.array(np.where((kind >= 0) & (kind < 6), kind, 0))),
+        "status_code": _STATUS_NAMES.take(pa.array(np.where((code >= 0) & (code < 3), code, 0))),
+        "is_error": pa.array(err),
+        "error_type": pc.if_else(pa.array(err), pa.scalar("_OTHER"), pa.scalar(None, STR)),
+    }
+    # error.type read from the attributes (NULL where absent) wins over the status code's "_OTHER"
+    named = chunks.pop(ERROR_ATTR)
+    named = named[0] if len(named) == 1 else pa.concat_arrays(named)
+    if named.null_count < n:
+        cols["is_error"] = pc.or_(cols["is_error"], pc.is_valid(named))
+        cols["error_type"] = pc.coalesce(named, cols["error_type"])
+    cols |= {
+        "ingested_at": const(ctx.received_at, pa.timestamp("us"), n),
+        "duplicate_of": const(None, STR, n),
+        "deduped_at": const(None, pa.timestamp("us"), n),
+    }
+    if ctx.ingest.capture_content:
+        m = d.messages if every else d.messages.take(ix)
+        cols["status_message"] = pc.if_else(pa.array(sp[:, wire.SP_MSG_LEN] > 0), m, pa.scalar(None, STR))
+    else:
+        cols["status_message"] = const(None, STR, n)
+    out = []
+    for name in SPAN_COLUMNS:
+        arr = cols.get(name)
+        if arr is None:
+            c = chunks[name]
+            arr = c[0] if len(c) == 1 else pa.concat_arrays(c)
+        if arr.type != TYPES[name]:
+            arr = arr.cast(TYPES[name])
+        out.append(arr)
+    return out
