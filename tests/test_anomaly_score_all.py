@@ -7,13 +7,12 @@ from __future__ import annotations
 import numpy as np
 
 from inferledger.analytics.anomaly.detectors import KIND_NAMES, Scored, score, score_on_grid
-from inferledger.analytics.anomaly.job import confirmed_alarms, expected_at, persistent_index, score_all
+from inferledger.analytics.anomaly.job import confirmed_alarms, expected_at, score_all
 from inferledger.analytics.anomaly.series import Series
 from inferledger.analytics.anomaly.settings import AnomalySettings
 from inferledger.analytics.anomaly.significance import (
     count_significant,
     count_upper_p_all,
-    persistent,
     sampling_noise_significant,
 )
 from inferledger.analytics.kernels.anomaly_detectors import alarm_capacity, score_alarms
@@ -23,9 +22,15 @@ T0 = 1_709_251_200
 
 def _grid_confirmed(s: Series, r: Scored, cfg: AnomalySettings) -> list[tuple[int, float, str]]:
     """The confirmation as it ran on full per-point outputs (before only alarms were kept)."""
-    alarm = r.alarm
+    alarm = r.alarm.copy()
     if s.bucket_seconds < 300:
-        alarm = persistent(s.ts, alarm, s.bucket_seconds, cfg.persist_buckets)
+        for i in np.flatnonzero(alarm):
+            d = s.values[i] - r.expected[i]
+            edge = abs(d) * (1 - r.score[i]) / r.score[i]
+            for j in range(i + 1, i + cfg.persist_buckets):
+                dep = (s.values[j] - r.expected[i]) * (1 if d >= 0 else -1) if j < len(s.values) else np.nan
+                if not (s.ts[j - 1] + s.bucket_seconds == s.ts[min(j, len(s.ts) - 1)] and dep >= edge and dep > 0):
+                    alarm[i] = False
     idx = np.flatnonzero(alarm)
     sc = r.score.astype(np.float64).copy()
     kinds = [KIND_NAMES[int(k)] for k in r.kind]
@@ -132,14 +137,3 @@ def test_alarm_room_bound_holds_when_every_point_would_alarm():
         assert np.array_equal(r.score, alone[0][r.index])
         counts.append(len(r.index))
     assert counts[0] <= alarm_capacity(3000, p) < counts[1]
-
-
-def test_persistence_on_positions_equals_persistence_on_masks():
-    rng = np.random.default_rng(2)
-    for _ in range(50):
-        n = int(rng.integers(1, 200))
-        ts = np.cumsum(rng.choice([60, 60, 60, 120], n)).astype(np.int64)
-        alarm = rng.random(n) < 0.4
-        for persist in (1, 2, 3):
-            assert np.array_equal(persistent_index(ts, np.flatnonzero(alarm), 60, persist),
-                                  np.flatnonzero(persistent(ts, alarm, 60, persist)))

@@ -3,9 +3,12 @@
 import numpy as np
 from scipy.stats import binom
 
+from inferledger.analytics.anomaly.job import confirmed_alarms, score_all
+from inferledger.analytics.anomaly.series import Series
+from inferledger.analytics.anomaly.settings import AnomalySettings
 from inferledger.analytics.anomaly.significance import (
     count_significant,
-    persistent,
+    persisting,
     sampling_noise_significant,
     trailing_rate,
 )
@@ -50,13 +53,41 @@ def test_trailing_rate_uses_only_the_past_window():
     assert abs(binom.sf(0, 10, r[0]) - (1 - (1 - r[0]) ** 10)) < 1e-12
 
 
-def test_persistent_keeps_only_runs_without_gaps():
-    ts = np.array([0, 60, 120, 180, 300, 360, 420], dtype=np.int64)
-    alarm = np.array([1, 0, 1, 1, 0, 1, 0], bool)
-    assert persistent(ts, alarm, 60, 2).tolist() == [0, 0, 1, 1, 0, 0, 0]
-    gap = np.array([0, 0, 0, 1, 1, 0, 0], bool)   # 180 and 300 are two buckets apart
-    assert not persistent(ts, gap, 60, 2).any()
-    assert persistent(ts, alarm, 60, 1).tolist() == alarm.tolist()
+def test_persisting_needs_the_next_buckets_beyond_the_alarm_boundary_on_its_side():
+    ts = np.array([0, 60, 120, 180, 300, 360, 420, 480], dtype=np.int64)
+    v = np.array([10, 40, 25, 18, 40, 40, 5, np.nan])
+    idx = np.array([1, 3, 4, 6])
+    # alarm at 1: d = 30, s = 0.75 -> boundary 10 above 10; 25 is beyond it, 18 would not be
+    score = np.array([0.75, 0.75, 0.75, 0.75])
+    exp = np.array([10.0, 10.0, 10.0, 10.0])
+    assert persisting(ts, v, idx, score, exp, 60, 2).tolist() == [True, False, True, False]
+    # 3 -> 4 is a gap of two buckets; 6 is followed by NaN; a low alarm needs a low follower
+    assert persisting(ts, v, idx, score, exp, 60, 3).tolist() == [False, False, False, False]
+    assert persisting(ts, v, np.array([5]), np.array([0.6]), np.array([60.0]), 60, 2).tolist() == [True]
+    assert persisting(ts, v, idx, score, exp, 60, 1).all()
+
+
+def _minutes(rng, n):
+    t = (1_709_251_200 + 60 * np.arange(n)).astype(np.int64)
+    v = rng.poisson(400, n) * 25.0 + 2000 * np.sin(2 * np.pi * (t % 86400) / 86400) + 20000
+    return t, v
+
+
+def test_per_minute_incident_that_lasts_alarms_once_and_a_one_minute_blip_does_not():
+    """The detector damps the buckets after an alarm, so they never alarm themselves: the
+    persistence rule must read them against the alarm's band, or no per-minute alarm stands."""
+    cfg = AnomalySettings()
+    assert cfg.persist_buckets == 2
+    for seed in range(3):
+        t, v = _minutes(np.random.default_rng(seed), 3 * 1440)
+        v[3000:3008] *= 3          # eight minutes of triple traffic
+        v[3600] *= 3               # one minute of it
+        v[3900:3906] *= 0.2        # six minutes of a fifth
+        s = Series("tokens_1m", "tokens", {"model": "m"}, 60, t, v)
+        r = score_all([s], cfg)[0]
+        assert {3000, 3600, 3900} <= set(r.index.tolist())   # the kernel alarmed at all three
+        stood = [i for i, _, _ in confirmed_alarms(s, r, cfg)]
+        assert stood == [3000, 3900]
 
 
 def _requests(rng, buckets, lam, size=2000.0):

@@ -31,6 +31,7 @@ from inferledger.analytics.anomaly.significance import (
     binomial_upper_p,
     count_significant,
     count_upper_p_all,
+    persisting,
     sampling_noise_significant,
 )
 from inferledger.analytics.anomaly.store import insert_anomalies
@@ -115,17 +116,6 @@ def score_all(series: list[Series], cfg: AnomalySettings) -> list[SeriesAlarms]:
                         [_needs_every_point(s) for s in series])
 
 
-def persistent_index(ts: np.ndarray, index: np.ndarray, step: int, persist: int) -> np.ndarray:
-    """The alarms at `index` (ascending) that belong to a run of at least `persist` alarmed
-    buckets in a row (adjacent points `step` apart): `significance.persistent` on positions."""
-    if persist <= 1 or len(index) == 0:
-        return index
-    link = (np.diff(index) == 1) & (np.diff(ts[index]) == step)
-    starts = np.flatnonzero(np.concatenate(([True], ~link)))
-    lengths = np.diff(np.append(starts, len(index)))
-    return index[np.repeat(lengths >= persist, lengths)]
-
-
 # series with buckets shorter than this are confirmed by persistence
 PERSIST_BELOW_SECONDS = 300
 
@@ -136,7 +126,7 @@ def confirmed_alarms(s: Series, r: SeriesAlarms, cfg: AnomalySettings) -> list[t
     test finds significant where the kernel did not alarm (score 0.5 at p = count_alpha, -> 1)."""
     idx = r.index
     if s.bucket_seconds < PERSIST_BELOW_SECONDS:
-        idx = persistent_index(s.ts, idx, s.bucket_seconds, cfg.persist_buckets)
+        idx = idx[persisting(s.ts, s.values, idx, r.score, r.expected, s.bucket_seconds, cfg.persist_buckets)]
     if r.full is not None and s.events is not None and s.trials is not None:
         score_all_points, expected, kind = r.full
         score = score_all_points.copy()

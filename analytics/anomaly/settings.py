@@ -155,7 +155,8 @@ class AnomalySettings:
     count_alpha: float = 1e-4
     # buckets before a point that form its trailing failure rate (2016 = one week of 5 min buckets)
     count_window_buckets: int = 2016
-    # alarms on series with buckets shorter than 5 minutes stand only in runs of this many buckets
+    # alarms on series with buckets shorter than 5 minutes stand only if they and the buckets after
+    # them, this many in all, lie beyond the alarm's boundary (significance.persisting)
     persist_buckets: int = 2
     detector: DetectorConfig = field(default_factory=DetectorConfig)
 

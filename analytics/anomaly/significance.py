@@ -23,8 +23,12 @@ wrong yardstick:
   page; eight times the traffic does.
 * A per-minute sum (tokens per minute) of a model that serves a few requests a
   minute is mostly zero, so one long request is a "spike". At that resolution an
-  incident lasts: the alarm stands only if the series alarmed in at least `persist`
-  consecutive buckets.
+  incident lasts: the alarm stands only if the next `persist - 1` buckets also lie
+  beyond the alarm's own band, on the same side. The detector damps the scores after
+  an alarm (one incident, one alarm), so the buckets after it never alarm themselves;
+  the band is read from the alarm instead: a score s = z / (z + z_alarm) at departure
+  d = |observed - expected| puts the alarm boundary (s = 1/2) at d (1 - s) / s in the
+  same scale and calibration (for the CUSUM kinds, S / (S + h), a fraction <= 1 of d).
 
 Both are pure functions over the series' arrays; the job applies them between the
 kernel and the `anomalies` table.
@@ -77,24 +81,27 @@ def count_significant(events: np.ndarray, trials: np.ndarray, index: np.ndarray,
     return p < alpha
 
 
-def persistent(ts: np.ndarray, alarm: np.ndarray, step: int, persist: int) -> np.ndarray:
-    """Alarms that belong to a run of at least `persist` alarmed buckets in a row (no gap)."""
-    out = np.zeros(len(alarm), dtype=bool)
-    if persist <= 1:
-        return alarm.copy()
-    i = 0
-    n = len(alarm)
-    while i < n:
-        if not alarm[i]:
-            i += 1
-            continue
-        j = i
-        while j + 1 < n and alarm[j + 1] and ts[j + 1] - ts[j] == step:
-            j += 1
-        if j - i + 1 >= persist:
-            out[i:j + 1] = True
-        i = j + 1
-    return out
+def persisting(ts: np.ndarray, values: np.ndarray, index: np.ndarray, score: np.ndarray,
+               expected: np.ndarray, step: int, persist: int) -> np.ndarray:
+    """Which alarms at `index` (with their undamped `score` and `expected`) are followed by
+    `persist - 1` buckets, each `step` after the previous one, departing from the alarm's
+    expected value on the alarm's side by at least its boundary departure d (1 - s) / s."""
+    keep = np.ones(len(index), dtype=bool)
+    if persist <= 1 or len(index) == 0:
+        return keep
+    n = len(values)
+    d = values[index] - expected
+    side = np.where(d >= 0, 1.0, -1.0)
+    s = np.clip(score, 0.5, 1.0)
+    edge = np.abs(d) * (1.0 - s) / s
+    for a in range(1, persist):
+        j = index + a
+        inside = j < n
+        jj = np.minimum(j, n - 1)
+        adjacent = inside & (ts[jj] - ts[np.minimum(j - 1, n - 1)] == step)
+        dep = (values[jj] - expected) * side      # NaN (a gap) compares False
+        keep &= adjacent & (dep >= edge) & (dep > 0)
+    return keep
 
 
 def _trailing_sum(x: np.ndarray, window: int) -> np.ndarray:
