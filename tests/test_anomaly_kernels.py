@@ -54,8 +54,6 @@ def _mixed_batch(n: int = 4000) -> tuple[np.ndarray, np.ndarray]:
     DetectorConfig(tail_eta=0.0, pot_risk=1e-4, pot_q0=0.95, pot_min_exc=5, pot_z_min=2.0, pot_alpha=0.05),
     # the seasonal CUSUM with a low alarm level, so it decides often
     DetectorConfig(season_cusum_h=6.0, season_cusum_k=0.5, season_min_obs=3),
-    # ... with its offset kept per hour-of-week bucket
-    DetectorConfig(season_cusum_h=6.0, season_cusum_k=0.5, season_min_obs=3, season_offset_bucket=1.0),
     pytest.param(DetectorConfig(season_select=1.0, range_margin=0.3, range_min_obs=50, max_gap_steps=3),
                  marks=pytest.mark.slow),
 ])

@@ -34,10 +34,6 @@ class DetectorConfig:
     holiday), which neither the spike rule nor the slow level sees. It starts after a week
     of history. `shift_season = 1`: a level-shift alarm also moves every season bucket by
     the shift, so the hours visited after it do not report the same shift again.
-    `season_offset_bucket = 1` adds a per hour-of-week part to the seasonal CUSUM's offset
-    (tracked while its hour is visited, re-based with the shared one), meant for series whose
-    hours sit at different distances from their buckets; off by default, as it scored lower
-    on the NAB tuning half.
     """
 
     alpha_fast: float = 0.033
@@ -74,7 +70,6 @@ class DetectorConfig:
     season_cusum_k: float = 1.0
     season_cusum_h: float = 20.0
     shift_season: float = 1.0
-    season_offset_bucket: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("alpha_fast", "alpha_scale", "alpha_slow", "alpha_season"):
@@ -91,8 +86,6 @@ class DetectorConfig:
             raise ValueError(f"tail_p must be in (0, 1), got {self.tail_p}")
         if self.shift_season not in (0.0, 1.0):
             raise ValueError(f"shift_season must be 0 or 1, got {self.shift_season}")
-        if self.season_offset_bucket not in (0.0, 1.0):
-            raise ValueError(f"season_offset_bucket must be 0 or 1, got {self.season_offset_bucket}")
         if self.season_select not in (0.0, 1.0):
             raise ValueError(f"season_select must be 0 or 1, got {self.season_select}")
         if not 0.0 < self.confirm_alpha <= 1.0:

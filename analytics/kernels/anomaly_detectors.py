@@ -23,8 +23,6 @@ rule are the same). Three models run side by side:
   warm season bucket in its own scale, less a slowly tracked offset (re-based at each of its
   alarms and each shift): a day that leaves the series' own pattern smoothly (a missing daily
   peak, a holiday) is an alarm though no point is a spike. It starts after a week of history.
-  `season_offset_bucket` adds a per hour-of-week part to that offset, tracked only while its
-  hour is visited (kept off by default: it scored lower on the NAB tuning half).
 
 A point is a spike only if it is far from *every* expectation (EWMA and seasonal):
 the seasonal model covers the EWMA's lag on daily ramps, the EWMA covers seasonal
@@ -105,7 +103,6 @@ PARAM_NAMES = (
     "season_cusum_k",   # seasonal CUSUM slack, in season-bucket scales
     "season_cusum_h",   # seasonal CUSUM alarm level (scores 0.5; 0 disables)
     "shift_season",     # 1: a level-shift alarm moves every season bucket by the shift too (0: buckets relearn)
-    "season_offset_bucket",  # 1: the seasonal CUSUM's offset gets a per hour-of-week bucket part too (0: one offset)
 )
 N_PARAMS = len(PARAM_NAMES)
 N_BUCKETS = 168
@@ -210,7 +207,6 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
     season_k = p[31]
     season_h = p[32]
     shift_season = p[33] != 0.0
-    offset_bucket = p[34] != 0.0
     # alpha * n >= alpha * (1 / alpha + 1) > 1 from here on, for each of the three weights
     warm_n = int(min(1.0 / min(alpha_fast, alpha_scale, alpha_slow), 1e18)) + 2
     t_up = math.exp(pot_eta * pot_q0)
@@ -230,10 +226,6 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
     # back only when the hour changes: a 5-minute series visits the same buckets 12 times in
     # a row, and keeping them in registers takes a store and reload off every point's chain.
     st = np.zeros((N_BUCKETS + 24, 3))
-    # the seasonal CUSUM offset's per hour-of-week bucket part (season_offset_bucket); the current
-    # bucket's lives in `gb` and is written back when the hour changes, like the season rows
-    gob = np.zeros(N_BUCKETS)
-    gb = 0.0
     cap = a_idx.shape[0]
     n_alarm = 0
     cur_h = -(1 << 62)  # hour (epoch // 3600) of the current season buckets
@@ -303,8 +295,6 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
                 st[cur_d, 0] = md
                 st[cur_d, 1] = dd
                 st[cur_d, 2] = nd
-                if offset_bucket:
-                    gob[cur_w] = gb
             cur_w = bw
             cur_d = N_BUCKETS + bw % 24
             mw = st[cur_w, 0]
@@ -313,8 +303,6 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
             md = st[cur_d, 0]
             dd = st[cur_d, 1]
             nd = st[cur_d, 2]
-            if offset_bucket:
-                gb = gob[cur_w]
         if seen == 0:
             level = xi
             slow = xi
@@ -434,7 +422,7 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
             zc = zdd if (warm_d and abs(zdd) < abs(zc)) else zc
             cz = cz + confirm_alpha * (zc - cz)
             if season_on and ti - t_first >= SEASON_CUSUM_HISTORY_S:
-                v = zc - go - gb
+                v = zc - go
                 v = cusum_clip if v > cusum_clip else v
                 v = -cusum_clip if v < -cusum_clip else v
                 gp = gp + v - season_k
@@ -512,13 +500,12 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
                 # re-baseline at the new offset from the season, as the level is below
                 gp = 0.0
                 gn = 0.0
-                go = 0.0 if (cs >= cusum_h and shift_season) else zc - gb
+                go = 0.0 if (cs >= cusum_h and shift_season) else zc
             else:
-                v = zc - go - gb
+                v = zc - go
                 v = cusum_clip if v > cusum_clip else v
                 v = -cusum_clip if v < -cusum_clip else v
                 go = go + a_slow * v
-                gb = gb + a_slow * v if offset_bucket else gb
         if cs >= cusum_h:
             # a sustained shift: re-baseline at the new level and start the CUSUM afresh
             sp = 0.0
@@ -534,11 +521,6 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
                     st[b, 0] += dwm
                 for b in range(N_BUCKETS, N_BUCKETS + 24):
                     st[b, 0] += ddm
-                if offset_bucket:
-                    # the buckets' offsets are re-based with the pattern, as the shared one is
-                    gb = 0.0
-                    for b in range(N_BUCKETS):
-                        gob[b] = 0.0
                 mw += dwm
                 md += ddm
         if select_best:

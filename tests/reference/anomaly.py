@@ -33,8 +33,7 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
     (alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k, z_alarm,
      cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
      rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select, shift_confirm, confirm_alpha,
-     pot_q0, pot_eta, pot_risk, pot_alpha, pot_min_exc, pot_z_min, season_k, season_h, shift_season,
-     offset_bucket) = p
+     pot_q0, pot_eta, pot_risk, pot_alpha, pot_min_exc, pot_z_min, season_k, season_h, shift_season) = p
     suppress_points = int(suppress_points)
     warmup = int(warmup)
     ts = np.asarray(ts, dtype=np.int64)
@@ -45,19 +44,17 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
         return _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k,
                     z_alarm, cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
                     rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select, shift_confirm, confirm_alpha,
-                    (pot_q0, pot_eta, pot_risk, pot_alpha, pot_min_exc, pot_z_min), (season_k, season_h, shift_season, offset_bucket))
+                    (pot_q0, pot_eta, pot_risk, pot_alpha, pot_min_exc, pot_z_min), (season_k, season_h, shift_season))
 
 
 def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k,
          z_alarm, cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
          rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select, shift_confirm, confirm_alpha, pot, season):
     pot_q0, pot_eta, pot_risk, pot_alpha, pot_min_exc, pot_z_min = pot
-    season_k, season_h, shift_season, offset_bucket = season
-    per_bucket = offset_bucket != 0.0
+    season_k, season_h, shift_season = season
     gp = np.zeros(S)
     gn = np.zeros(S)
     go = np.zeros(S)
-    go_b = np.zeros((S, N_BUCKETS))  # the offset's per hour-of-week part (season_offset_bucket)
     t_first = np.zeros(S, dtype=np.int64)
     t_up = np.exp(pot_eta * pot_q0)
     t_down = np.exp(-pot_eta * (1.0 - pot_q0))
@@ -188,8 +185,7 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
         zd = rd / sd_scale
         zc = np.where(warm_d & (np.abs(zd) < np.abs(zc)), zd, zc)
         cz_new = np.where(warm_any, cz + confirm_alpha * (zc - cz), cz)
-        gb = go_b[:, bw].copy() if per_bucket else np.zeros(S)
-        v = np.clip(zc - go - gb, -cusum_clip, cusum_clip)
+        v = np.clip(zc - go, -cusum_clip, cusum_clip)
         season_live = warm_any & (season_h > 0.0) & (ti - t_first >= SEASON_CUSUM_HISTORY_S)
         gp_new = np.where(season_live, np.maximum(gp + v - season_k, 0.0), gp)
         gn_new = np.where(season_live, np.maximum(gn - v - season_k, 0.0), gn)
@@ -216,9 +212,8 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
             season_reset = season_live & ((gs >= season_h) | (cs >= cusum_h))
             gp_new = np.where(season_reset, 0.0, gp_new)
             gn_new = np.where(season_reset, 0.0, gn_new)
-            go_reset = np.where((cs >= cusum_h) & (shift_season != 0.0), 0.0, zc - gb)
+            go_reset = np.where((cs >= cusum_h) & (shift_season != 0.0), 0.0, zc)
             go_new = np.where(season_reset, go_reset, np.where(season_live, go + a_slow * v, go))
-            gb = np.where(season_live & ~season_reset, gb + a_slow * v, gb)
         if range_margin > 0.0:
             width = hi - lo
             ok = (hi > lo) & (seen >= range_min_obs)
@@ -269,11 +264,6 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
             moved = act & reset
             s_mean[:, :N_BUCKETS] += np.where(moved & warm_w, rw, 0.0)[:, None]
             s_mean[:, N_BUCKETS:] += np.where(moved & warm_d, rd, 0.0)[:, None]
-            if per_bucket:
-                go_b[moved, :] = 0.0
-                gb = np.where(moved, 0.0, gb)
-        if per_bucket:
-            go_b[act, bw] = gb[act]
         for bk, s_scale in ((bw, sw_scale), (bd, sd_scale)):
             sm = s_mean[:, bk].copy()
             fresh = s_n[:, bk] == 0.0
