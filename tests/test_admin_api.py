@@ -22,6 +22,7 @@ from tests.harness import free_port, running_service
 from tests.otlp_payloads import genai_spans
 
 
+@pytest.mark.slow
 def test_health_stats_metrics_and_job_runs(tmp_path):
     with running_service(tmp_path / "w.duckdb") as (service, eps):
         assert httpx.get(f"{eps.admin}/healthz").json() == {"status": "ok"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -44,6 +45,7 @@ def _run(tmp_path, url, *args):
     return res
 
 
+@pytest.mark.slow
 def test_list_shows_alerts_silences_and_delivery(tmp_path):
     rec = RecordingReceiver().start()
     try:
@@ -72,6 +74,7 @@ def test_list_shows_alerts_silences_and_delivery(tmp_path):
         rec.stop()
 
 
+@pytest.mark.slow
 def test_silence_create_list_expire(tmp_path):
     url = "http://127.0.0.1:9"
     res = _run(tmp_path, url, "alerts", "silence", "create", "-m", "team=ml", "-m", "alertname=~Budget.*",

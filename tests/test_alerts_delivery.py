@@ -213,6 +213,7 @@ def test_5xx_then_ok_same_idempotency_key(warehouse, receiver):
     assert len(keys) == 1
 
 
+@pytest.mark.slow
 def test_restart_with_undelivered_notifications(tmp_path):
     path = tmp_path / "wh.duckdb"
     wh = open_warehouse(path)
@@ -453,6 +454,7 @@ def test_abandoned_record_id_closes_after_grace(warehouse, receiver):
     assert warehouse.con.execute("SELECT count(*) FROM alert_seen_records").fetchone()[0] == 0
 
 
+@pytest.mark.slow
 def test_overlapping_delivery_passes_send_once(warehouse):
     """The scheduled job and an admin-triggered run may overlap: a row goes out once."""
     import threading

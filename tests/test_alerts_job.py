@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from inferledger.alerts.delivery import deliver_due
 from inferledger.alerts.pipeline import evaluate
 from inferledger.analytics.alert_records import AlertRecord, write_alert_records
@@ -66,6 +68,7 @@ def test_pending_then_firing_through_pipeline(warehouse):
         rec.stop()
 
 
+@pytest.mark.slow
 def test_flapping_alert_pages_once(warehouse):
     from inferledger.demo.receiver import RecordingReceiver
 

@@ -84,6 +84,7 @@ def test_detector_config_comes_from_settings(tmp_path):
     assert res.exit_code == 0 and json.loads(res.output)["alarms"] == []
 
 
+@pytest.mark.slow
 def test_list_reads_stored_anomalies(tmp_path):
     from inferledger.analytics.anomaly.job import run_detection
     from inferledger.analytics.warehouse import open_warehouse
@@ -148,6 +149,7 @@ def _insert(wh, key, metric, labels, at, score, kind, moved=(None, None)):
                    [key, metric, json.dumps(labels), at, score, kind, moved[0], moved[1], utcnow()])
 
 
+@pytest.mark.slow
 def test_list_filters_by_series_team_model_kind_score_time_and_groups_incidents(tmp_path):
     from inferledger.analytics.warehouse import open_warehouse, utcnow
 

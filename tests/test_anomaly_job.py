@@ -90,6 +90,7 @@ def test_series_are_built_from_spans(seeded, settings):
     assert spend.ts[-1] + 300 <= (NOW - datetime(1970, 1, 1)).total_seconds()
 
 
+@pytest.mark.slow
 def test_demo_incidents_found_with_team_and_model(seeded, settings):
     summary = run_detection(seeded, _cfg(settings), NOW)
     assert summary.series > 10 and summary.new_anomalies > 0
@@ -114,6 +115,7 @@ def test_demo_incidents_found_with_team_and_model(seeded, settings):
     assert not others
 
 
+@pytest.mark.slow
 def test_alerts_fire_then_resolve_once(tmp_path, settings):
     from inferledger.analytics.warehouse import open_warehouse
 
@@ -148,6 +150,7 @@ def test_alerts_fire_then_resolve_once(tmp_path, settings):
     wh.close()
 
 
+@pytest.mark.slow
 def test_cost_spike_pages_once_for_all_the_series_it_moved(tmp_path, settings):
     """The search team's 8x spend spike alarms its spend, the total and its tokens: one page,
     naming team=search and listing only series that alarmed in the spike."""
@@ -169,6 +172,7 @@ def test_cost_spike_pages_once_for_all_the_series_it_moved(tmp_path, settings):
     wh.close()
 
 
+@pytest.mark.slow
 def test_registered_job_runs_and_gpu_series(warehouse, settings):
     rows = []
     t = T0

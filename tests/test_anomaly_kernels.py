@@ -57,6 +57,7 @@ def _mixed_batch(n: int = 4000) -> tuple[np.ndarray, np.ndarray]:
     pytest.param(DetectorConfig(season_select=1.0, range_margin=0.3, range_min_obs=50, max_gap_steps=3),
                  marks=pytest.mark.slow),
 ])
+@pytest.mark.slow
 def test_numba_kernel_equals_numpy_reference(cfg):
     ts, x = _mixed_batch()
     got = score_many(ts, x, cfg)
@@ -70,6 +71,7 @@ def test_numba_kernel_equals_numpy_reference(cfg):
     assert np.array_equal(one.score, got.score[4])
 
 
+@pytest.mark.slow
 def test_kernel_past_its_reciprocal_table_divides_to_the_same_numbers(monkeypatch):
     # the running-mean weights 1/n come from a table while n is small and from a division
     # beyond it; with the table cut to 8 entries every later weight takes the division path

@@ -62,6 +62,7 @@ def test_threshold_sweep_equals_direct_scoring():
         assert pts.n_windows == 3
 
 
+@pytest.mark.slow
 def test_null_and_perfect_detectors_on_nab():
     if not (default_nab_dir() / "labels" / "combined_windows.json").exists():
         pytest.skip("NAB data (../shared/data/nab) not present")

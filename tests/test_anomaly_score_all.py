@@ -5,6 +5,7 @@ Python) gave, and `confirmed_alarms` keeps the same (index, score, kind)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from inferledger.analytics.anomaly.detectors import KIND_NAMES, Scored, score, score_on_grid
 from inferledger.analytics.anomaly.job import confirmed_alarms, expected_at, score_all
@@ -76,6 +77,7 @@ def _fleet(rng) -> list[Series]:
     return out
 
 
+@pytest.mark.slow
 def test_score_all_gives_the_gridded_alarms_and_confirmations_bit_for_bit():
     rng = np.random.default_rng(11)
     series = _fleet(rng)
@@ -105,6 +107,7 @@ def test_score_all_gives_the_gridded_alarms_and_confirmations_bit_for_bit():
     assert n_alarms > 40 and n_confirmed > 10  # the comparison covered real alarms
 
 
+@pytest.mark.slow
 def test_alarms_of_a_series_alone_equal_its_full_scores():
     rng = np.random.default_rng(5)
     t = T0 + 300 * np.arange(5000, dtype=np.int64)

@@ -1,6 +1,7 @@
 """Count test and persistence rule that confirm the detector's alarms (analytics/anomaly/significance.py)."""
 
 import numpy as np
+import pytest
 from scipy.stats import binom
 
 from inferledger.analytics.anomaly.job import confirmed_alarms, score_all
@@ -118,6 +119,7 @@ def test_sampling_noise_rejects_a_few_ordinary_requests_and_keeps_a_traffic_spik
     assert sampling_noise_significant(vals, exp, n, sq, spike, 1e-4, WEEK).sum() >= 10
 
 
+@pytest.mark.slow
 def test_job_stores_a_low_traffic_outage_but_not_single_failures(warehouse):
     """A model with about 15 requests per 5 minutes and a 0.5 % failure rate for two days: its
     isolated failures are not anomalies; half an hour at 40 % is. The series carries the counts."""
@@ -154,6 +156,7 @@ def test_job_stores_a_low_traffic_outage_but_not_single_failures(warehouse):
     assert all(outage[0] <= b < outage[1] for b in late), late
 
 
+@pytest.mark.slow
 def test_p95_alarm_whose_first_bucket_is_not_significant_stands_on_the_next(warehouse):
     """A latency regression that starts late in a bucket: that bucket holds 3 slow requests of 18
     (Binomial(18, 0.05) makes 3 or more likely enough, p ~ 0.06), the next ones are all slow.

@@ -1,3 +1,5 @@
+import pytest
+
 """Budgets: weekday/weekend forecast by hand, threshold and forecast alert records, resolution."""
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def _spend(wh, day: datetime, usd: Decimal, team="search"):
                                response_model=None, input_tokens=0, output_tokens=1, team=team) for i in range(n)])
 
 
+@pytest.mark.slow
 def test_threshold_and_forecast_alerts_fire_once_and_resolve_next_month(warehouse):
     s = CostSettings(budgets=[Budget("search", monthly=100.0), Budget("search", "answers", 1000.0)],
                      overrides=[PriceOverride(model="dollar-model", input_cost_per_token=0, output_cost_per_token=1.0)])

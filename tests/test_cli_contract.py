@@ -61,6 +61,7 @@ def test_every_command_takes_every_global_option():
     ["--json", "ingest", "--db", "{db}", "unmapped"],
     ["--db", "{other}", "ingest", "unmapped", "--db", "{db}", "--json"],  # the later, closer one wins
 ])
+@pytest.mark.slow
 def test_global_options_before_or_after_the_subcommand(tmp_path, args):
     db, other = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
     _warehouse_with_key(db, "ai.model.id")
@@ -135,6 +136,7 @@ def test_a_warehouse_that_does_not_exist_is_an_error_and_nothing_is_created(tmp_
     assert not (tmp_path / "typo").exists()
 
 
+@pytest.mark.slow
 def test_a_file_locked_by_another_process_names_that_process(tmp_path):
     db = tmp_path / "held.duckdb"
     open_warehouse(db).close()
@@ -173,6 +175,7 @@ def test_admin_api_says_which_warehouse_it_holds(service_on_a, tmp_path):
     again.close()
 
 
+@pytest.mark.slow
 def test_the_cli_asks_the_service_only_about_the_file_it_holds(service_on_a, tmp_path, monkeypatch):
     import inferledger.app as app
 
@@ -229,6 +232,7 @@ def test_a_bad_file_named_by_the_config_stops_start_up(tmp_path, override, needl
         httpx.get(f"{eps.admin}/readyz", timeout=1)
 
 
+@pytest.mark.slow
 def test_the_demo_prints_an_inferledger_that_runs_as_printed():
     from inferledger.commands.demo import cli_invocation
 

@@ -103,6 +103,7 @@ def _columns_holding(con, needle: str) -> list[str]:
     return hits
 
 
+@pytest.mark.slow
 def test_marker_sent_through_every_content_path_is_stored_nowhere(tmp_path):
     with running_service(tmp_path / "w.duckdb") as (service, eps):
         _send_everything(eps)

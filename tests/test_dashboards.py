@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 import yaml
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -51,6 +52,7 @@ def test_dashboards_are_complete_and_linked():
     assert "var-team=${__field.labels.team}" in json.dumps(boards["inferledger-cost"])
 
 
+@pytest.mark.slow
 def test_every_metric_a_panel_uses_is_exported(warehouse):
     """Catches a renamed metric: a panel may only use names /metrics actually serves."""
     seed_all(warehouse)

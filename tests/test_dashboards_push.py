@@ -95,6 +95,7 @@ def test_alert_annotations_are_created_then_updated_not_duplicated(grafana, ware
     assert "/d/inferledger-slo" in ann["text"]
 
 
+@pytest.mark.slow
 def test_fake_grafana_checks_request_shapes(grafana):
     h = {"Authorization": "Bearer admin"}
     r = httpx.post(f"{grafana.url}/api/dashboards/db", headers=h, json={"dashboard": {"title": "x"}, "folderUID": "a"})
@@ -114,6 +115,7 @@ def test_fake_grafana_checks_request_shapes(grafana):
     assert stale.status_code == 412 and stale.json()["status"] == "version-mismatch"
 
 
+@pytest.mark.slow
 def test_cli_push_with_annotations_from_the_warehouse(grafana, tmp_path):
     from click.testing import CliRunner
 

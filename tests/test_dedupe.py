@@ -43,6 +43,7 @@ def _links(wh) -> dict[str, str | None]:
     return dict(wh.con.execute("SELECT span_id, duplicate_of FROM spans").fetchall())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("order", [(0, 1), (1, 0)])
 def test_nested_sdk_span_is_a_duplicate_in_any_order_and_across_a_restart(tmp_path, order):
     reqs = _requests()

@@ -34,6 +34,7 @@ def _by_kind(incidents):
 
 # --- determinism ---------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_same_seed_same_fleet_other_seed_other_fleet():
     start, end = END - timedelta(hours=3), END
     a = list(simulate_requests(SPEC, start, end, seed=11))
@@ -46,6 +47,7 @@ def test_same_seed_same_fleet_other_seed_other_fleet():
         list(simulate_gpu_samples(SPEC, start, end, 60, seed=11))
 
 
+@pytest.mark.slow
 def test_window_split_gives_the_same_requests():
     """A backfill and the live stream that continues it agree (minute-keyed random streams)."""
     a, b, c = END - timedelta(hours=2), END - timedelta(minutes=47, seconds=13), END

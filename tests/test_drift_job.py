@@ -83,6 +83,7 @@ def test_windows_rolling_and_pinned():
         DriftSettings(segment_keys=["colour"])
 
 
+@pytest.mark.slow
 def test_prompt_length_drift_is_attributed_to_its_segment(warehouse):
     _seed(warehouse)
     cfg = DriftSettings()
@@ -134,6 +135,7 @@ def test_job_writes_results_and_fires_then_resolves(warehouse, settings):
     assert summary3["resolved"] == 0
 
 
+@pytest.mark.slow
 def test_attribute_columns_and_overrides(warehouse):
     rng = np.random.default_rng(4)
     start = NOW - timedelta(hours=1)
@@ -174,6 +176,7 @@ def test_drift_config_from_toml_and_errors_name_the_field(tmp_path):
         load_settings(None, environ={}, overrides={"analytics.drift.reference_mode": "fixed"})
 
 
+@pytest.mark.slow
 def test_reference_profile_is_fitted_once_and_reused(warehouse, monkeypatch):
     import inferledger.analytics.drift.job as job_mod
     from inferledger.analytics.drift.compare import compare_frames, compare_profile
@@ -271,6 +274,7 @@ def test_demo_fleet_prompt_length_drift_is_found_in_its_segment(warehouse):
     assert all(svc == drift.service and mdl == drift.model for _s, svc, mdl in input_drifts)
 
 
+@pytest.mark.slow
 def test_alert_columns_limit_which_drifts_raise_alerts(warehouse):
     _seed(warehouse)
     quiet = run_drift(warehouse, DriftSettings(alert_columns=["output_tokens"]), NOW)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,7 @@ from tests.reference import fastpath_groups as ref
 @given(st.binary(min_size=1, max_size=64), st.lists(st.tuples(st.integers(0, 7), st.integers(0, 63), st.integers(0, 8),
                                                                 st.sampled_from([0, 1, -1, 2**63 - 1, -(2**63), 7])),
                                                       max_size=60))
+@pytest.mark.slow
 def test_value_reps_equal_reference(buf: bytes, rows: list[tuple]) -> None:
     arr = np.frombuffer(buf, np.uint8)
     t = np.array([r[0] for r in rows], np.int64)
@@ -24,6 +26,7 @@ def test_value_reps_equal_reference(buf: bytes, rows: list[tuple]) -> None:
     assert got.tolist() == ref.value_reps(buf, t, o, ln, iv).tolist()
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 2), st.lists(st.integers(0, 3), max_size=4), st.booleans()), max_size=40))
 def test_span_groups_equal_reference(spans: list[tuple]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import struct
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -246,12 +247,25 @@ CONTEXTS = [
 ]
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(request(), st.sampled_from(range(len(CONTEXTS))))
-def test_fast_path_equals_reference(payload: bytes, ci: int) -> None:
+def _paths_agree(payload: bytes, ci: int) -> None:
     c = CONTEXTS[ci]
     assert fast(payload, c) == reference(payload, c)
     assert columnar(payload, c) == reference(payload, c, as_table=True)
+
+
+@pytest.mark.slow
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(request(), st.sampled_from(range(len(CONTEXTS))))
+def test_fast_path_equals_reference(payload: bytes, ci: int) -> None:
+    _paths_agree(payload, ci)
+
+
+@pytest.mark.slow
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(request(), st.sampled_from(range(len(CONTEXTS))))
+def test_fast_path_equals_reference_quick(payload: bytes, ci: int) -> None:
+    """The same property on fewer examples, for the fast suite; `make test` runs the 400."""
+    _paths_agree(payload, ci)
 
 
 def test_ordinary_requests_take_the_fast_path() -> None:
@@ -281,6 +295,7 @@ def test_invalid_utf8_is_left_to_the_reference() -> None:
     assert reference(payload, ctx())[0] == "error"
 
 
+@pytest.mark.slow
 def test_requests_beyond_the_first_array_sizes_match() -> None:
     """Many tiny spans and thousands of distinct keys make the kernel ask for larger arrays."""
     spans = []
@@ -415,6 +430,7 @@ def shared_shapes_request(draw) -> bytes:
     return ld(1, rs + ld(2, ld(1, ld(1, scope)) + b"".join(ld(2, s) for s in spans)))
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(shared_shapes_request(), st.sampled_from(range(len(CONTEXTS))))
 def test_columnar_groups_equal_reference(payload: bytes, ci: int) -> None:

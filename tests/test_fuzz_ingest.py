@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
 from google.protobuf import json_format
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -73,6 +74,7 @@ def _check(body: bytes, encoding: str, n_good: int, n_total: int) -> None:
     assert {f"good-{i}" for i in range(n_good)} <= set(names), out.errors
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(SPANS, max_size=6), st.integers(1, 3))
 def test_fuzzed_spans_never_escape_and_never_drop_good_neighbours(fuzzed, n_good):

@@ -47,6 +47,7 @@ def settings(**kw) -> CostSettings:
                                            valid_to=(T0 + timedelta(hours=HOURS)).isoformat())], **kw)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("step_s", [15, 60, 600])
 def test_gpu_cost_is_inventory_times_hours_times_rate_at_any_scrape_interval(warehouse, step_s):
     insert_gpu_samples(warehouse, fleet(step_s))
@@ -94,6 +95,7 @@ def test_a_gpu_scraped_every_half_hour_is_not_cut_to_a_fixed_cap(warehouse):
     assert cost == pytest.approx(4 * 4 * RATE, rel=0.01)
 
 
+@pytest.mark.slow
 def test_allocating_hour_by_hour_equals_allocating_the_day(warehouse):
     insert_gpu_samples(warehouse, fleet(600, hours=6))
     s = settings()

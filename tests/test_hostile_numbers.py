@@ -129,6 +129,7 @@ def test_jobs_survive_int64_max_already_in_the_warehouse(warehouse, settings, tm
     run_detection(warehouse, settings.analytics.anomaly, day + timedelta(hours=2))  # raised Overflow before
 
 
+@pytest.mark.slow
 def test_grpc_answers_partial_success_for_int64_max_tokens(tmp_path):
     import grpc
     from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc

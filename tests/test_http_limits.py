@@ -32,6 +32,7 @@ def _raw(url: str, data: bytes, wait: float = 5.0) -> bytes:
         return out
 
 
+@pytest.mark.slow
 def test_oversized_and_too_many_headers_get_431(tmp_path):
     with running_service(tmp_path / "w.duckdb") as (_service, eps):
         big = b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (1024 * 1024) + b"\r\n\r\n"
@@ -41,6 +42,7 @@ def test_oversized_and_too_many_headers_get_431(tmp_path):
         assert httpx.get(f"{eps.admin}/healthz").status_code == 200  # ordinary requests still pass
 
 
+@pytest.mark.slow
 def test_slow_headers_are_cut_off(tmp_path):
     with running_service(tmp_path / "w.duckdb", **{"ingest.header_timeout_s": 0.5}) as (_service, eps):
         t0 = time.monotonic()
@@ -50,6 +52,7 @@ def test_slow_headers_are_cut_off(tmp_path):
         assert reply.startswith(b"HTTP/1.1 408") and time.monotonic() - t0 < 5
 
 
+@pytest.mark.slow
 def test_connections_beyond_the_cap_are_refused_and_logged(tmp_path, caplog):
     with running_service(tmp_path / "w.duckdb", **{"ingest.max_connections": 4}) as (_service, eps):
         idle = [socket.create_connection(_host_port(eps.http)) for _ in range(4)]
@@ -65,6 +68,7 @@ def test_connections_beyond_the_cap_are_refused_and_logged(tmp_path, caplog):
         assert httpx.get(f"{eps.admin}/healthz").status_code == 200
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("declared", [True, False])
 def test_bytes_in_flight_are_bounded_before_decoding(tmp_path, declared):
     limits = {"ingest.max_body_bytes": 1024 * 1024, "ingest.max_inflight_bytes": 1024 * 1024}

@@ -77,6 +77,7 @@ def test_reseal_after_a_late_span_replaces_the_nodes_file(wh, tmp_path):
     assert len(list((tmp_path / "lake/spans").rglob("*.parquet"))) == 1
 
 
+@pytest.mark.slow
 def test_spans_resent_to_two_nodes_count_once(tmp_path):
     shared = [span_row(H0 + timedelta(minutes=i)) for i in range(20)]
     only_a = [span_row(H0 + timedelta(minutes=i, seconds=30)) for i in range(7)]

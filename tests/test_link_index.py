@@ -72,6 +72,7 @@ def _assert_ground_truth(links: dict[str, str | None], pairs: set[frozenset]) ->
     assert all(d is None for s, d in links.items() if s not in in_pair)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_tiny_index_with_evictions_links_like_the_full_query(seed):
     base = utcnow() - timedelta(hours=2)
@@ -101,6 +102,7 @@ def test_tiny_index_with_evictions_links_like_the_full_query(seed):
     assert got[True] == got[False]
 
 
+@pytest.mark.slow
 def test_large_index_skips_lone_spans_and_still_links_pairs():
     base = utcnow() - timedelta(hours=2)
     rows, pairs = _calls(base, 200, 7)
@@ -125,6 +127,7 @@ def _submit(writer: IngestWriter, t: pa.Table) -> None:
     writer.submit(WriteBatch(tenant="acme", tables={"spans": t})).result(timeout=30)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("first", [0, 1])
 def test_pair_split_across_a_restart_is_linked_from_the_loaded_index(tmp_path, first):
     db = tmp_path / "w.duckdb"
@@ -153,6 +156,7 @@ def test_pair_split_across_a_restart_is_linked_from_the_loaded_index(tmp_path, f
     wh.close()
 
 
+@pytest.mark.slow
 def test_index_that_could_not_load_queries_everything():
     wh = open_warehouse(":memory:")
     writer = IngestWriter(wh)

@@ -30,6 +30,7 @@ def span_count(service) -> int:
     return service.state.warehouse.cursor().execute("SELECT count(*) FROM spans").fetchone()[0]
 
 
+@pytest.mark.slow
 def test_sdk_http_protobuf_exporter_lands_spans(tmp_path):
     with running_service(tmp_path / "w.duckdb") as (service, eps):
         exporter = HttpSpanExporter(endpoint=f"{eps.http}/v1/traces")
@@ -53,6 +54,7 @@ def test_sdk_http_gzip_and_grpc_exporters_through_worker_process(tmp_path):
         assert models == {"gpt-4o": 10, "o3-mini": 7}
 
 
+@pytest.mark.slow
 def test_handwritten_json_with_partial_success(tmp_path):
     good = json_span(input_tokens="1500")
     bad = json_span(trace_id="zz-not-hex")
@@ -68,6 +70,7 @@ def test_handwritten_json_with_partial_success(tmp_path):
         assert row == [(good["traceId"], 1500, 800, True, "CLIENT", "json-svc")]
 
 
+@pytest.mark.slow
 def test_resent_batch_is_not_counted_twice(tmp_path):
     spans = genai_spans(20)
     with running_service(tmp_path / "w.duckdb") as (service, eps):
@@ -80,6 +83,7 @@ def test_resent_batch_is_not_counted_twice(tmp_path):
         assert tokens == (20, sum(100 + i for i in range(20)))
 
 
+@pytest.mark.slow
 def test_resend_after_a_restart_is_not_counted_twice(tmp_path):
     spans = genai_spans(20)
     with running_service(tmp_path / "w.duckdb") as (service, eps):
@@ -106,6 +110,7 @@ def test_resend_after_a_restart_is_not_counted_twice(tmp_path):
     ],
     ids=["malformed-protobuf", "bad-json", "json-not-object", "wrong-content-type", "bad-gzip", "oversize", "gzip-bomb"],
 )
+@pytest.mark.slow
 def test_bad_input_is_a_clear_4xx_and_loses_nothing_else(tmp_path, body, headers, status, needle):
     with running_service(tmp_path / "w.duckdb", **{"ingest.max_body_bytes": 4096}) as (service, eps):
         before = traces_request_bytes(genai_spans(3))
@@ -119,6 +124,7 @@ def test_bad_input_is_a_clear_4xx_and_loses_nothing_else(tmp_path, body, headers
         assert span_count(service) == 7
 
 
+@pytest.mark.slow
 def test_auth_tokens_map_to_tenants_and_wrong_token_writes_nothing(tmp_path):
     tokens = {"auth.tokens": {"s3cret-a": "acme", "s3cret-b": "globex"}}
     with running_service(tmp_path / "w.duckdb", **tokens) as (service, eps):
@@ -136,6 +142,7 @@ def test_auth_tokens_map_to_tenants_and_wrong_token_writes_nothing(tmp_path):
         assert tenants == [("globex", 5)]
 
 
+@pytest.mark.slow
 def test_tenant_header_when_auth_is_off(tmp_path):
     with running_service(tmp_path / "w.duckdb") as (service, eps):
         body = traces_request_bytes(genai_spans(2))
@@ -143,6 +150,7 @@ def test_tenant_header_when_auth_is_off(tmp_path):
         assert service.state.warehouse.cursor().execute("SELECT DISTINCT tenant FROM spans").fetchall() == [("initech",)]
 
 
+@pytest.mark.slow
 def test_full_queue_answers_429_and_resource_exhausted_with_retry_after(tmp_path, monkeypatch):
     gate = threading.Event()
     real_write = writer_module._write
@@ -182,6 +190,7 @@ def test_full_queue_answers_429_and_resource_exhausted_with_retry_after(tmp_path
         assert span_count(service) == 3 * results.count(200)  # every acknowledged span, nothing else
 
 
+@pytest.mark.slow
 def test_unmapped_keys_are_listed(tmp_path):
     langchain = {
         "traceId": "ab" * 16, "spanId": "cd" * 8, "name": "llm", "kind": 1,
@@ -198,6 +207,7 @@ def test_unmapped_keys_are_listed(tmp_path):
         assert span_count(service) == 0
 
 
+@pytest.mark.slow
 def test_metrics_and_logs_endpoints_accept_json(tmp_path):
     metrics = {"resourceMetrics": [{"resource": {"attributes": [{"key": "host.name", "value": {"stringValue": "gpu-1"}}]},
         "scopeMetrics": [{"metrics": [{"name": "DCGM_FI_DEV_GPU_UTIL", "gauge": {"dataPoints": [
@@ -214,6 +224,7 @@ def test_metrics_and_logs_endpoints_accept_json(tmp_path):
         assert con.execute("SELECT trace_id, body FROM log_records").fetchall() == [("ab" * 16, None)]
 
 
+@pytest.mark.slow
 def test_shutdown_flushes_and_file_reopens(tmp_path):
     db = tmp_path / "w.duckdb"
     with running_service(db) as (service, eps):

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
 from inferledger.analytics.warehouse import apply_migrations, bundled_migrations, open_warehouse, utcnow
 from inferledger.collector.columns import SPAN_ARROW_SCHEMA, SPAN_COLUMNS
@@ -36,6 +37,7 @@ def _write(wh, writer_con, recent: RecentIds, table: pa.Table) -> None:
     recent.add(hashes[fresh], starts[fresh])
 
 
+@pytest.mark.slow
 def test_random_resends_evictions_and_late_spans_store_each_id_once():
     rng = random.Random(7)
     wh = open_warehouse(":memory:")
@@ -77,6 +79,7 @@ def _submit(writer: IngestWriter, table: pa.Table) -> None:
     writer.submit(WriteBatch(tenant="a", tables={"spans": table})).result(10)
 
 
+@pytest.mark.slow
 def test_resend_after_a_restart_is_still_dropped(tmp_path):
     db = tmp_path / "w.duckdb"
     now = utcnow()
@@ -104,6 +107,7 @@ def test_resend_after_a_restart_is_still_dropped(tmp_path):
     assert rows == (7, 7)
 
 
+@pytest.mark.slow
 def test_existing_warehouse_migrates_to_a_table_without_key(tmp_path):
     db = tmp_path / "old.duckdb"
     wh = open_warehouse(db, migrate=False)

@@ -165,6 +165,7 @@ def test_month_is_validated():
     assert parse_month("2026-12") == (datetime(2026, 12, 1), datetime(2027, 1, 1))
 
 
+@pytest.mark.slow
 def test_cli_report_and_prices_check(tmp_path):
     from inferledger.cli import cli
 
@@ -188,6 +189,7 @@ def test_cli_report_and_prices_check(tmp_path):
     assert res.exit_code != 0 and "YYYY-MM" in res.output
 
 
+@pytest.mark.slow
 def test_cli_reprice_dry_run_then_real(tmp_path):
     from inferledger.cli import cli
 
@@ -211,6 +213,7 @@ def test_cli_reprice_dry_run_then_real(tmp_path):
     assert check["unpriced"] == []
 
 
+@pytest.mark.slow
 def test_admin_routes_answer_like_the_cli(warehouse, tmp_path, settings):
     from starlette.applications import Starlette
     from starlette.testclient import TestClient

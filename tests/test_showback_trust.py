@@ -8,6 +8,7 @@ import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from click.testing import CliRunner
 
 from inferledger.analytics.cost.job import update_costs
@@ -45,6 +46,7 @@ def test_month_in_progress_is_month_to_date_against_the_same_days(warehouse, tmp
     assert closed.as_of is None and closed.teams[0].total == 300 and closed.period_label == "whole month"
 
 
+@pytest.mark.slow
 def test_empty_month_says_no_data_and_strict_exits_non_zero(tmp_path):
     db = str(tmp_path / "w.duckdb")
     open_warehouse(db).close()  # an empty warehouse, as `serve` leaves it (a missing one is an error)
@@ -58,6 +60,7 @@ def test_empty_month_says_no_data_and_strict_exits_non_zero(tmp_path):
     assert strict.exit_code == 1 and "no data for 2026-03" in strict.output
 
 
+@pytest.mark.slow
 def test_money_in_csv_and_focus_is_exact_decimals(warehouse, tmp_path):
     # one span per amount, output tokens priced at $0.05: exact in decimal, noisy in binary
     insert_spans(warehouse, [span_row(datetime(2026, 10, 3, 9 + i), provider="openai", request_model="nickel-model",

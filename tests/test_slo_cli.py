@@ -44,6 +44,7 @@ def test_rules_invalid_spec_names_the_field(tmp_path):
     assert f"{bad}.slos[0].objective" in res.output
 
 
+@pytest.mark.slow
 def test_evaluate_then_status(tmp_path):
     db = tmp_path / "wh.duckdb"
     cfg = tmp_path / "config.toml"
@@ -78,6 +79,7 @@ def test_admin_route_serves_state(tmp_path):
     wh.close()
 
 
+@pytest.mark.slow
 def test_replay_command(tmp_path):
     db = tmp_path / "wh.duckdb"
     cfg = tmp_path / "config.toml"

@@ -77,6 +77,7 @@ def test_exhaustion_hours():
     [(50, True, True), (100, True, True), (200, False, True), (2000, False, False)],
     ids=["2%", "1%", "0.5%", "0.05%"],
 )
+@pytest.mark.slow
 def test_constant_error_rates(warehouse, error_every, page, ticket):
     insert_traffic(warehouse, BASE, 1440, 100, error_every=error_every)
     now = BASE + timedelta(minutes=1439, seconds=30)
@@ -92,6 +93,7 @@ def test_constant_error_rates(warehouse, error_every, page, ticket):
 # ----------------------------------------------------------------- outage, resolution, low traffic
 
 
+@pytest.mark.slow
 def test_five_minute_outage_pages_then_resolves_after_short_window(warehouse):
     """A 5-minute full outage pages; the page clears when the short windows have cleared.
 

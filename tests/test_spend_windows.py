@@ -25,6 +25,7 @@ def _samples(wh, name: str) -> list:
     return [s for fam in text_string_to_metric_families(text) for s in fam.samples if s.name == name]
 
 
+@pytest.mark.slow
 def test_month_to_date_gauge_equals_the_showback_total(warehouse):
     now = utcnow()
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)

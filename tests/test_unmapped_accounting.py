@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import datetime
 
 import httpx
+import pytest
 
 from inferledger.collector.unmapped import UnmappedCounter, top_unmapped_keys
 from tests.harness import running_service
@@ -16,6 +17,7 @@ from tests.otlp_builders import span, traces
 PB = {"Content-Type": "application/x-protobuf"}
 
 
+@pytest.mark.slow
 def test_ten_thousand_keys_on_one_span_do_not_hold_up_another_clients_commit(tmp_path):
     hostile = traces([span({"ai.model.id": "m", **{f"ai.k{i}": "v" for i in range(10_000)}}, name="hostile")])
     good = traces([span({"gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 1}, name="good")])
@@ -56,6 +58,7 @@ def test_counter_caps_per_request_and_in_total(warehouse):
     assert rows == {"a": 6, "b": 4, "c": 3, "e": 1, "f": 1}
 
 
+@pytest.mark.slow
 def test_admin_unmapped_rejects_a_bad_limit(tmp_path):
     with running_service(tmp_path / "w.duckdb") as (_service, eps):
         r = httpx.get(f"{eps.admin}/admin/unmapped?limit=abc")

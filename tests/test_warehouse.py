@@ -4,6 +4,8 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import pytest
+
 from inferledger.analytics.retention import enforce_retention
 from inferledger.analytics.warehouse import bundled_migrations, open_warehouse, utcnow
 from tests.factories import insert_spans, span_row
@@ -20,6 +22,7 @@ def test_migrations_applied_once(tmp_path):
     wh.close()
 
 
+@pytest.mark.slow
 def test_second_process_gets_clear_error_not_hang(tmp_path):
     path = tmp_path / "w.duckdb"
     wh = open_warehouse(path)

@@ -28,6 +28,7 @@ def _writer(linger_s: float):
     return wh, writer
 
 
+@pytest.mark.slow
 def test_a_request_still_decoding_joins_the_open_commit():
     wh, writer = _writer(linger_s=2.0)
     try:
@@ -45,6 +46,7 @@ def test_a_request_still_decoding_joins_the_open_commit():
         writer.stop()
 
 
+@pytest.mark.slow
 def test_nothing_on_its_way_commits_at_once():
     wh, writer = _writer(linger_s=5.0)
     try:
