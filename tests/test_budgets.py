@@ -1,11 +1,11 @@
-import pytest
-
 """Budgets: weekday/weekend forecast by hand, threshold and forecast alert records, resolution."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+
+import pytest
 
 from inferledger.analytics.alert_records import firing_fingerprints
 from inferledger.analytics.cost.budgets import check_budgets, forecast_month_end
