@@ -91,6 +91,7 @@ _COLUMNAR_SLOTS = frozenset(_TOKENS + _STRS + _FLOATS + (S_STREAMING, S_FINISH, 
 _BOOL_JSON = pa.array(["false", "true"])
 _NEEDS_ESCAPE = r'[\x00-\x1f"\\]'  # what json's encode_basestring (ensure_ascii off) escapes
 
+_MAX_NS = min(MAX_UNIX_NS, (1 << 63) - 1)  # int64 times: a later bound cannot be exceeded
 _OPS: dict[tuple[str, str], str | None] = {}
 _PROVIDERS: dict[tuple[str, str], str | None] = {}
 _VOCABS: dict[tuple[int, bool], str | None] = {}
@@ -109,13 +110,8 @@ def build(d: Decoded, ctx: IngestContext) -> ColumnarBatch:
     sp = d.spans
     buf = d.buf
     start, end = sp[:, wire.SP_START], sp[:, wire.SP_END]
-    valid = ((sp[:, wire.SP_TID_LEN] == 16) & (sp[:, wire.SP_SID_LEN] == 8) & (start > 0) & (end >= start)
-             & (end <= MAX_UNIX_NS))
-    vi = np.flatnonzero(valid)
-    if len(vi):
-        tid = buf[sp[vi, wire.SP_TID_OFF, None] + np.arange(16)]
-        sid = buf[sp[vi, wire.SP_SID_OFF, None] + np.arange(8)]
-        valid[vi[~tid.any(axis=1) | ~sid.any(axis=1)]] = False
+    valid = grouping.valid_spans(buf, sp[:, wire.SP_TID_OFF], sp[:, wire.SP_TID_LEN], sp[:, wire.SP_SID_OFF],
+                                 sp[:, wire.SP_SID_LEN], start, end, _MAX_NS)
 
     gid, firsts = grouping.span_groups(sp[:, wire.SP_SCOPE], sp[:, wire.SP_A0], sp[:, wire.SP_A1],
                                        d.attrs[:, wire.AT_KEY], valid)
@@ -231,6 +227,8 @@ class _Group:
         self.pos = {slot: i for slot, _rank, _k, i in shape.found}
         self.key = {slot: k for slot, _rank, k, _i in shape.found}
         self._ops: tuple | None = None
+        self._ids: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # position -> first_ids of its values
+        self._distinct: dict[int, tuple[list[Any], pa.Array]] = {}
 
     def at(self, i: int, col: int) -> np.ndarray:
         return self.acol[col][self.a0 + i]
@@ -250,14 +248,25 @@ class _Group:
     def distinct(self, i: int | np.ndarray) -> tuple[list[Any], pa.Array]:
         """The distinct Python values at attribute position i (or attribute indices i), and
         for each span the index of its value among them."""
-        ai = self.a0 + i if isinstance(i, int) else i
-        u, inv = np.unique(self.d.vid[ai], return_inverse=True)
-        return self.d.uvals[u].tolist(), pa.array(inv.astype(np.int32))
+        if isinstance(i, int):
+            hit = self._distinct.get(i)
+            if hit is None:
+                u, inv = self._first_ids(i)
+                hit = self._distinct[i] = (self.d.uvals[u].tolist(), pa.array(inv))
+            return hit
+        u, inv = grouping.first_ids(self.d.vid[i], len(self.d.uvals))
+        return self.d.uvals[u].tolist(), pa.array(inv)
+
+    def _first_ids(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        hit = self._ids.get(i)
+        if hit is None:
+            hit = self._ids[i] = grouping.first_ids(self.d.vid[self.a0 + i], len(self.d.uvals))
+        return hit
 
     def few(self, i: int) -> bool:
         """Whether position i holds few distinct values (then Python work per value is cheap)."""
         n = len(self.idx)
-        return n <= 64 or len(np.unique(self.d.vid[self.a0 + i])) * 4 <= n
+        return n <= 64 or len(self._first_ids(i)[0]) * 4 <= n
 
     def typed_ok(self) -> np.ndarray:
         ok = np.ones(len(self.idx), bool)

@@ -104,6 +104,9 @@ def warm_up() -> None:
     grouping.span_groups(sp[:, wire.SP_SCOPE], sp[:, wire.SP_A0], sp[:, wire.SP_A1], at[:, wire.AT_KEY],
                          np.ones(len(sp), bool))
     protowire.gather_hex(buf, np.ascontiguousarray(sp[:, wire.SP_TID_OFF]), np.ascontiguousarray(sp[:, wire.SP_TID_LEN]))
+    grouping.valid_spans(buf, sp[:, wire.SP_TID_OFF], sp[:, wire.SP_TID_LEN], sp[:, wire.SP_SID_OFF],
+                         sp[:, wire.SP_SID_LEN], sp[:, wire.SP_START], sp[:, wire.SP_END], 1)
+    grouping.first_ids(np.zeros(1, np.int64), 1)
 
 
 def str_array(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> pa.Array:
