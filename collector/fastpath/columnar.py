@@ -33,7 +33,7 @@ from inferledger.collector.attributes import dumps_json, to_bool, to_str, to_str
 from inferledger.collector.bounds import SpanBounds
 from inferledger.collector.columns import SPAN_ARROW_SCHEMA, rows_to_arrow
 from inferledger.collector.fastpath import grouping, protowire, wire
-from inferledger.collector.fastpath.span_columns import ERROR_ATTR, STR, TYPES, Limits, const, span_columns
+from inferledger.collector.fastpath.span_columns import ERROR_ATTR, STR, TYPES, Limits, const, span_columns, spread
 from inferledger.collector.fastpath.traces import Decoded, _Shape, decode, map_spans
 from inferledger.collector.ingest_batch import MAX_UNIX_NS, IngestContext, NormalizedBatch
 from inferledger.collector.keymap import (
@@ -118,8 +118,8 @@ def build(d: Decoded, ctx: IngestContext) -> ColumnarBatch:
     fallback: list[int] = np.flatnonzero(gid < 0).tolist()
     by_group = np.argsort(gid, kind="stable")[len(fallback):]
     cuts = np.cumsum(np.bincount(gid[by_group], minlength=len(firsts)))[:-1]
-    akey = d.akey
-    groups = [((sc, tuple(akey[a0:a1])), members) for (sc, a0, a1), members in zip(
+    akey = d.attrs[:, wire.AT_KEY]
+    groups = [((sc, tuple(akey[a0:a1].tolist())), members) for (sc, a0, a1), members in zip(
         sp[firsts][:, [wire.SP_SCOPE, wire.SP_A0, wire.SP_A1]].tolist(), np.split(by_group, cuts))]
 
     capture = ctx.ingest.capture_content
@@ -306,9 +306,9 @@ class _Group:
             ops.append(op)
         take = np.asarray(ix)
         self._ops = (
-            pa.array(ops, STR).take(ix),
+            spread(ops, STR, ix),
             np.array([v in STREAMING_OPERATION_IDS for v in raw], bool)[take],
-            pa.array([op not in STRUCTURE_OPERATIONS for op in ops], pa.bool_()).take(ix),
+            spread([op not in STRUCTURE_OPERATIONS for op in ops], pa.bool_(), ix),
             np.array([bool(op) for op in ops], bool)[take],
         )
         return self._ops
@@ -331,7 +331,7 @@ class _Group:
             return const(None, STR, len(self.idx))
         if self.few(i):
             u, inv = self.distinct(i)
-            return pa.array([v or None for v in u], STR).take(inv)
+            return spread([v or None for v in u], STR, inv)
         return pc.if_else(pa.array(self.at(i, wire.AT_LEN) > 0), self.strings(i), pa.scalar(None, STR))
 
     def columns(self, res: Any, scope: tuple, vocabulary: str, capture: bool) -> dict[str, pa.Array]:
@@ -358,8 +358,7 @@ class _Group:
             cols[ERROR_ATTR] = const(None, STR, n)
         else:
             u, inv = self.distinct(i)
-            cols[ERROR_ATTR] = pa.array([None if not v else clean_error_type(v) if v[0] == "<" else v for v in u],
-                                        STR).take(inv)
+            cols[ERROR_ATTR] = spread([None if not v else clean_error_type(v) if v[0] == "<" else v for v in u], STR, inv)
         self._provider(cols, scope, vocabulary)
         ttft_known = np.zeros(n, bool)
         for slot, name in ((S_TTFT, "time_to_first_token_s"), (S_COST, "client_cost_usd")):
@@ -391,8 +390,8 @@ class _Group:
         else:
             u, inv = self.distinct(i)
             fr = [[v] if type(v) is str and v and v[0] != "[" else to_str_list(v) for v in u]
-            cols["finish_reasons"] = pa.array(fr, TYPES["finish_reasons"]).take(inv)
-            cols["finish_reason"] = pa.array([x[0] if x else None for x in fr], STR).take(inv)
+            cols["finish_reasons"] = spread(fr, TYPES["finish_reasons"], inv)
+            cols["finish_reason"] = spread([x[0] if x else None for x in fr], STR, inv)
         for fi, name in enumerate(("team", "feature", "user_id", "conversation_id")):
             cols[name] = self._attribution(fi, res.attribution[fi])
         rest = self.shape.rest
@@ -412,9 +411,9 @@ class _Group:
             return None, None, None
         u, inv = self.distinct(i)
         parsed = [invocation(v) for v in u]
-        return (pa.array([None if p is None else to_str(p.get("model")) for p in parsed], STR).take(inv),
-                pa.array([None if p is None else to_bool(p.get("stream", False)) for p in parsed], pa.bool_()).take(inv),
-                pa.array([None if p is None else invocation_user(p) for p in parsed], STR).take(inv))
+        return (spread([None if p is None else to_str(p.get("model")) for p in parsed], STR, inv),
+                spread([None if p is None else to_bool(p.get("stream", False)) for p in parsed], pa.bool_(), inv),
+                spread([None if p is None else invocation_user(p) for p in parsed], STR, inv))
 
     def _provider(self, cols: dict[str, pa.Array], scope: tuple, vocabulary: str) -> None:
         n = len(self.idx)
@@ -434,9 +433,9 @@ class _Group:
                 if len(_PROVIDERS) < 4096:
                     _PROVIDERS[pk] = p
             provs.append(p)
-        cols["provider"] = pa.array(provs, STR).take(ix)
-        cols["input_includes_cache"] = pa.array(
-            [input_includes_cache(scope[0], vocabulary, p) for p in provs], pa.bool_()).take(ix)
+        cols["provider"] = spread(provs, STR, ix)
+        cols["input_includes_cache"] = spread(
+            [input_includes_cache(scope[0], vocabulary, p) for p in provs], pa.bool_(), ix)
 
     def _attribution(self, fi: int, default: str | None) -> pa.Array:
         """The reference's pick: the best-ranked key whose value is not None or "", else the resource's."""
@@ -455,7 +454,7 @@ class _Group:
         if not has.any():
             return const(default, STR, n)
         u, inv = self.distinct(np.where(has, chosen, chosen[has][0]))
-        picked = pa.array([v if type(v) is str else to_str(v) for v in u], STR).take(inv)
+        picked = spread([v if type(v) is str else to_str(v) for v in u], STR, inv)
         return picked if has.all() else pc.if_else(pa.array(has), picked, pa.scalar(default, STR))
 
     def _json(self, entries: list[tuple[str, int]]) -> pa.Array:
@@ -467,6 +466,11 @@ class _Group:
         lit = "{"
         for j, (k, i) in enumerate(entries):
             lit += ("," if j else "") + encode_basestring(k) + ":"
+            if self.few(i):
+                u, inv = self.distinct(i)
+                if len(u) == 1:  # one value in every span: part of the literal text
+                    lit += dumps_json(u[0])
+                    continue
             ai = self.a0 + i
             t = self.acol[wire.AT_TYPE][ai]
             t0 = t[0]
@@ -478,7 +482,7 @@ class _Group:
                     lit = '"'
                     continue
                 u, inv = self.distinct(i)
-                col = pa.array([encode_basestring(v) for v in u], STR).take(inv)
+                col = spread([encode_basestring(v) for v in u], STR, inv)
             elif same and t0 == wire.V_INT and not self.few(i):
                 col = pc.cast(pa.array(self.acol[wire.AT_INT][ai]), STR)
             elif same and t0 == wire.V_BOOL:
@@ -488,7 +492,7 @@ class _Group:
                 continue
             else:
                 u, inv = self.distinct(i)
-                col = pa.array([dumps_json(v) for v in u], STR).take(inv)
+                col = spread([dumps_json(v) for v in u], STR, inv)
             parts += [lit, col]
             lit = ""
         lit += "}"
