@@ -32,9 +32,9 @@ import pyarrow.compute as pc
 from inferledger.collector.attributes import dumps_json, to_bool, to_str, to_str_list
 from inferledger.collector.bounds import SpanBounds
 from inferledger.collector.columns import SPAN_ARROW_SCHEMA, rows_to_arrow
-from inferledger.collector.fastpath import grouping, protowire, wire
+from inferledger.collector.fastpath import grouping, wire
 from inferledger.collector.fastpath.span_columns import ERROR_ATTR, STR, TYPES, Limits, const, span_columns, spread
-from inferledger.collector.fastpath.traces import Decoded, _Shape, decode, map_spans
+from inferledger.collector.fastpath.traces import Decoded, _Shape, decode, map_spans, str_array
 from inferledger.collector.ingest_batch import MAX_UNIX_NS, IngestContext, NormalizedBatch
 from inferledger.collector.keymap import (
     S_CACHE_READ,
@@ -191,7 +191,7 @@ def build(d: Decoded, ctx: IngestContext) -> ColumnarBatch:
     table = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
     if (order != np.arange(len(order))).any():
         table = table.take(order)
-    out.table = table.combine_chunks()
+    out.table = table.combine_chunks() if any(c.num_chunks > 1 for c in table.columns) else table
     return out
 
 
@@ -199,10 +199,7 @@ def _attr_strings(d: Decoded) -> _Strings:
     """Every attribute's string value as one Arrow array ("" where the value is not a string)."""
     a = d.attrs
     lens = np.where(a[:, wire.AT_TYPE] == wire.V_STR, a[:, wire.AT_LEN], 0)
-    data, off = protowire.gather(d.buf, np.ascontiguousarray(a[:, wire.AT_OFF]), np.ascontiguousarray(lens))
-    arr = pa.Array.from_buffers(pa.large_string(), len(a), [None, pa.py_buffer(off), pa.py_buffer(data)])
-    return _Strings(arr.cast(STR) if off[-1] < (1 << 31) else arr,
-                    [np.ascontiguousarray(a[:, c]) for c in range(wire.AT_NCOL)])
+    return _Strings(str_array(d.buf, a[:, wire.AT_OFF], lens), [np.ascontiguousarray(a[:, c]) for c in range(wire.AT_NCOL)])
 
 
 class _Strings:

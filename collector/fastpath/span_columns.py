@@ -22,6 +22,7 @@ STR = pa.string()
 _KIND_NAMES = pa.array(["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"])
 _STATUS_NAMES = pa.array(["UNSET", "OK", "ERROR"])
 _US = np.int64(1000)
+_TS = pa.timestamp("us")
 
 
 class Limits:
@@ -91,6 +92,20 @@ def hex_ids(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray, empty_null: boo
                                                   pa.py_buffer(data)])
 
 
+def _names(names: pa.Array, codes: np.ndarray, n: int) -> pa.Array:
+    """Enum codes as their names (unknown codes as the first name); one code in every span (the
+    common case) is a shared constant column."""
+    c0 = int(codes[0]) if n else 0
+    if n and (codes == c0).all():
+        return const(names[c0 if 0 <= c0 < len(names) else 0].as_py(), STR, n)
+    return names.take(pa.array(np.where((codes >= 0) & (codes < len(names)), codes, 0)))
+
+
+def _timestamps(us: np.ndarray) -> pa.Array:
+    """int64 microseconds as a timestamp column, zero-copy (pa.array takes a slow path for these)."""
+    return pa.Array.from_buffers(_TS, len(us), [None, pa.py_buffer(np.ascontiguousarray(us))])
+
+
 def _validity(valid: np.ndarray) -> pa.Buffer | None:
     """An Arrow validity bitmap (None: no NULLs), so a NULL-where-empty column costs no compute call."""
     if valid.all():
@@ -117,12 +132,12 @@ def span_columns(d: Decoded, ctx: IngestContext, fi: np.ndarray, chunks: dict[st
         "trace_id": hex_ids(buf, sp[:, wire.SP_TID_OFF], sp[:, wire.SP_TID_LEN]),
         "span_id": hex_ids(buf, sp[:, wire.SP_SID_OFF], sp[:, wire.SP_SID_LEN]),
         "parent_span_id": parent,
-        "start_time": pa.array(start // _US, pa.timestamp("us")),
-        "end_time": pa.array(end // _US, pa.timestamp("us")),
+        "start_time": _timestamps(start // _US),
+        "end_time": _timestamps(end // _US),
         "duration_s": pa.array((end - start) / 1e9),
         "span_name": d.span_names if every else d.span_names.take(ix),
-        "span_kind": _KIND_NAMES.take(pa.array(np.where((kind >= 0) & (kind < 6), kind, 0))),
-        "status_code": _STATUS_NAMES.take(pa.array(np.where((code >= 0) & (code < 3), code, 0))),
+        "span_kind": _names(_KIND_NAMES, kind, n),
+        "status_code": _names(_STATUS_NAMES, code, n),
         "is_error": pa.array(err) if any_err else const(False, pa.bool_(), n),
         "error_type": pc.if_else(pa.array(err), pa.scalar("_OTHER"), pa.scalar(None, STR)) if any_err
         else const(None, STR, n),
