@@ -149,7 +149,8 @@ def span_columns(d: Decoded, ctx: IngestContext, fi: np.ndarray, chunks: dict[st
         cols["is_error"] = pc.or_(cols["is_error"], pc.is_valid(named))
         cols["error_type"] = pc.coalesce(named, cols["error_type"])
     cols |= {
-        "ingested_at": const(ctx.received_at, pa.timestamp("us"), n),
+        # a new time per request: built, not kept among the shared constants
+        "ingested_at": _timestamps(np.full(n, (ctx.received_at - EPOCH) // timedelta(microseconds=1), np.int64)),
         "duplicate_of": const(None, STR, n),
         "deduped_at": const(None, pa.timestamp("us"), n),
     }
