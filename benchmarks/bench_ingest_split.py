@@ -9,7 +9,7 @@ The server benchmark (bench_ingest.py) measures the whole service over loopback;
 shared machine its figures move with the neighbours, these per-span CPU costs much
 less (process_time, best of 3).
 
-    python benchmarks/bench_ingest_split.py [--batches 20]
+    python benchmarks/bench_ingest_split.py [--batches 20] [--decode-only]
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ def main() -> None:
     ap.add_argument("--group", type=int, default=8, help="requests per group commit in the append figures")
     ap.add_argument("--preload", type=int, default=200_000,
                     help="inference spans stored in the linking window before the linking comparison")
+    ap.add_argument("--decode-only", action="store_true",
+                    help="only the decoders (reference, columnar, worker-side prepare_payload); no DuckDB")
     args = ap.parse_args()
     bodies = make_batches(args.batches)
     ctx = IngestContext("bench", IngestSettings(), AttributionSettings(), datetime(2026, 1, 1))
@@ -71,6 +73,9 @@ def main() -> None:
 
     ref = per_span(lambda b: normalize_traces(ExportTraceServiceRequest.FromString(b), ctx), bodies, n)
     upb = per_span(ExportTraceServiceRequest.FromString, bodies, n)
+    if args.decode_only:
+        decode_only(bodies, ctx, ref, n)
+        return
     fast = per_span(lambda b: normalize_traces_fast(b, ctx), bodies, n)
     kernel = per_span(scan, bodies, n)
     columnar = per_span(lambda b: traces_table_fast(b, ctx), bodies, n)
@@ -202,6 +207,24 @@ def main() -> None:
           f"load {linking['load_s']:.2f} s)")
     print(f"peak Python memory for one batch: fast rows {peak_fast / 1024:,.0f} KiB, columnar {peak_columnar / 1024:,.0f} KiB "
           f"(NumPy buffers counted, Arrow's own not), reference {peak_ref / 1024:,.0f} KiB")
+
+
+def decode_only(bodies: list[bytes], ctx: IngestContext, ref: float, n: int) -> None:
+    """The decode worker's share: the columnar decoder, and the whole worker-side request
+    (prepare_payload: context, decode, counters) plus pickling its result (Arrow IPC)."""
+    kernel = per_span(scan, bodies, n)
+    columnar = per_span(lambda b: traces_table_fast(b, ctx), bodies, n)
+    worker = per_span(lambda b: pickle.dumps(prepare_payload("traces", b, "protobuf", None, "bench", ctx.ingest,
+                                                             ctx.attribution)), bodies, n)
+    for b in bodies[:2]:
+        ref_rows = normalize_traces(ExportTraceServiceRequest.FromString(b), ctx).rows
+        assert traces_table_fast(b, ctx).table.to_pylist() == rows_to_arrow(ref_rows, SPAN_ARROW_SCHEMA).to_pylist()
+    print(f"{len(bodies)} distinct SDK-encoded bodies of {n} GenAI spans, {len(bodies[0]):,} bytes each; "
+          f"CPU us/span (process_time, best of 3; shared machine: {os.cpu_count()} cores, loaded)")
+    print(f"reference  upb parse + normalize_traces  : {ref:7.2f} us/span  ({1e6 / ref:10,.0f} spans/s/core)")
+    print(f"fast columnar traces_table_fast (+Arrow) : {columnar:7.2f} us/span  ({1e6 / columnar:10,.0f} spans/s/core)")
+    print(f"  of which the numba wire kernel         : {kernel:7.2f}")
+    print(f"worker side: prepare_payload + pickle    : {worker:7.2f}")
 
 
 def compare_linking(tmp: Path, seed: pa.Table, tables: list[pa.Table], preload: int) -> dict:

@@ -50,3 +50,24 @@ def test_gather_hex_equals_bytes_hex(buf: bytes, slices: list[tuple[int, int]]) 
     data, off = gather_hex(np.frombuffer(buf, np.uint8) if buf else np.zeros(0, np.uint8), offs, lens)
     got = [bytes(data[off[i]:off[i + 1]]).decode() for i in range(len(slices))]
     assert got == [buf[o:o + ln].hex() for o, ln in zip(offs, lens)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 9), max_size=60))
+def test_first_ids_equal_reference(ids: list[int]) -> None:
+    arr = np.array(ids, np.int64)
+    u, inv = grouping.first_ids(arr, 10)
+    ru, rinv = ref.first_ids(arr)
+    assert u.tolist() == ru.tolist() and inv.tolist() == rinv.tolist()
+    assert (u[inv] == arr).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(min_size=40, max_size=48),
+       st.lists(st.tuples(st.integers(0, 16), st.sampled_from([15, 16]), st.integers(0, 24), st.sampled_from([7, 8]),
+                          st.sampled_from([-1, 0, 1, 5, 10]), st.sampled_from([-1, 0, 1, 5, 10, 11])), max_size=30))
+def test_valid_spans_equal_reference(buf: bytes, spans: list[tuple]) -> None:
+    col = [np.array(c, np.int64) for c in zip(*spans)] if spans else [np.zeros(0, np.int64)] * 6
+    args = (col[0], col[1], col[2], col[3], col[4], col[5], 10)
+    got = grouping.valid_spans(np.frombuffer(buf, np.uint8), *args)
+    assert got.tolist() == ref.valid_spans(buf, *args).tolist()

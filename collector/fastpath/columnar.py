@@ -32,9 +32,9 @@ import pyarrow.compute as pc
 from inferledger.collector.attributes import dumps_json, to_bool, to_str, to_str_list
 from inferledger.collector.bounds import SpanBounds
 from inferledger.collector.columns import SPAN_ARROW_SCHEMA, rows_to_arrow
-from inferledger.collector.fastpath import grouping, protowire, wire
-from inferledger.collector.fastpath.span_columns import ERROR_ATTR, STR, TYPES, Limits, const, span_columns
-from inferledger.collector.fastpath.traces import Decoded, _Shape, decode, map_spans
+from inferledger.collector.fastpath import grouping, wire
+from inferledger.collector.fastpath.span_columns import ERROR_ATTR, STR, TYPES, Limits, const, span_columns, spread
+from inferledger.collector.fastpath.traces import Decoded, _Shape, decode, map_spans, str_array
 from inferledger.collector.ingest_batch import MAX_UNIX_NS, IngestContext, NormalizedBatch
 from inferledger.collector.keymap import (
     S_CACHE_READ,
@@ -91,6 +91,7 @@ _COLUMNAR_SLOTS = frozenset(_TOKENS + _STRS + _FLOATS + (S_STREAMING, S_FINISH, 
 _BOOL_JSON = pa.array(["false", "true"])
 _NEEDS_ESCAPE = r'[\x00-\x1f"\\]'  # what json's encode_basestring (ensure_ascii off) escapes
 
+_MAX_NS = min(MAX_UNIX_NS, (1 << 63) - 1)  # int64 times: a later bound cannot be exceeded
 _OPS: dict[tuple[str, str], str | None] = {}
 _PROVIDERS: dict[tuple[str, str], str | None] = {}
 _VOCABS: dict[tuple[int, bool], str | None] = {}
@@ -109,22 +110,22 @@ def build(d: Decoded, ctx: IngestContext) -> ColumnarBatch:
     sp = d.spans
     buf = d.buf
     start, end = sp[:, wire.SP_START], sp[:, wire.SP_END]
-    valid = ((sp[:, wire.SP_TID_LEN] == 16) & (sp[:, wire.SP_SID_LEN] == 8) & (start > 0) & (end >= start)
-             & (end <= MAX_UNIX_NS))
-    vi = np.flatnonzero(valid)
-    if len(vi):
-        tid = buf[sp[vi, wire.SP_TID_OFF, None] + np.arange(16)]
-        sid = buf[sp[vi, wire.SP_SID_OFF, None] + np.arange(8)]
-        valid[vi[~tid.any(axis=1) | ~sid.any(axis=1)]] = False
+    valid = grouping.valid_spans(buf, sp[:, wire.SP_TID_OFF], sp[:, wire.SP_TID_LEN], sp[:, wire.SP_SID_OFF],
+                                 sp[:, wire.SP_SID_LEN], start, end, _MAX_NS)
 
     gid, firsts = grouping.span_groups(sp[:, wire.SP_SCOPE], sp[:, wire.SP_A0], sp[:, wire.SP_A1],
                                        d.attrs[:, wire.AT_KEY], valid)
-    fallback: list[int] = np.flatnonzero(gid < 0).tolist()
-    by_group = np.argsort(gid, kind="stable")[len(fallback):]
-    cuts = np.cumsum(np.bincount(gid[by_group], minlength=len(firsts)))[:-1]
-    akey = d.akey
-    groups = [((sc, tuple(akey[a0:a1])), members) for (sc, a0, a1), members in zip(
-        sp[firsts][:, [wire.SP_SCOPE, wire.SP_A0, wire.SP_A1]].tolist(), np.split(by_group, cuts))]
+    akey = d.attrs[:, wire.AT_KEY]
+    if len(firsts) == 1 and gid[-1] == 0 and (gid == 0).all():  # the common request: one shape, all valid
+        fallback: list[int] = []
+        sc, a0, a1 = sp[0, [wire.SP_SCOPE, wire.SP_A0, wire.SP_A1]].tolist()
+        groups = [((sc, tuple(akey[a0:a1].tolist())), np.arange(len(sp)))]
+    else:
+        fallback = np.flatnonzero(gid < 0).tolist()
+        by_group = np.argsort(gid, kind="stable")[len(fallback):]
+        cuts = np.cumsum(np.bincount(gid[by_group], minlength=len(firsts)))[:-1]
+        groups = [((sc, tuple(akey[a0:a1].tolist())), members) for (sc, a0, a1), members in zip(
+            sp[firsts][:, [wire.SP_SCOPE, wire.SP_A0, wire.SP_A1]].tolist(), np.split(by_group, cuts))]
 
     capture = ctx.ingest.capture_content
     shapes: dict[tuple[int, ...], _Shape] = {}
@@ -191,11 +192,12 @@ def build(d: Decoded, ctx: IngestContext) -> ColumnarBatch:
     if not parts:
         out.table = SPAN_ARROW_SCHEMA.empty_table()
         return out
-    order = np.argsort(np.concatenate([fast_idx, np.array(row_spans, np.int64)]), kind="stable")
     table = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
-    if (order != np.arange(len(order))).any():
-        table = table.take(order)
-    out.table = table.combine_chunks()
+    if len(fast) != 1 or row_spans:  # one fast group alone is in span order already
+        order = np.argsort(np.concatenate([fast_idx, np.array(row_spans, np.int64)]), kind="stable")
+        if (order != np.arange(len(order))).any():
+            table = table.take(order)
+    out.table = table.combine_chunks() if any(c.num_chunks > 1 for c in table.columns) else table
     return out
 
 
@@ -203,10 +205,7 @@ def _attr_strings(d: Decoded) -> _Strings:
     """Every attribute's string value as one Arrow array ("" where the value is not a string)."""
     a = d.attrs
     lens = np.where(a[:, wire.AT_TYPE] == wire.V_STR, a[:, wire.AT_LEN], 0)
-    data, off = protowire.gather(d.buf, np.ascontiguousarray(a[:, wire.AT_OFF]), np.ascontiguousarray(lens))
-    arr = pa.Array.from_buffers(pa.large_string(), len(a), [None, pa.py_buffer(off), pa.py_buffer(data)])
-    return _Strings(arr.cast(STR) if off[-1] < (1 << 31) else arr,
-                    [np.ascontiguousarray(a[:, c]) for c in range(wire.AT_NCOL)])
+    return _Strings(str_array(d.buf, a[:, wire.AT_OFF], lens), [np.ascontiguousarray(a[:, c]) for c in range(wire.AT_NCOL)])
 
 
 class _Strings:
@@ -231,6 +230,8 @@ class _Group:
         self.pos = {slot: i for slot, _rank, _k, i in shape.found}
         self.key = {slot: k for slot, _rank, k, _i in shape.found}
         self._ops: tuple | None = None
+        self._ids: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # position -> first_ids of its values
+        self._distinct: dict[int, tuple[list[Any], pa.Array]] = {}
 
     def at(self, i: int, col: int) -> np.ndarray:
         return self.acol[col][self.a0 + i]
@@ -250,14 +251,25 @@ class _Group:
     def distinct(self, i: int | np.ndarray) -> tuple[list[Any], pa.Array]:
         """The distinct Python values at attribute position i (or attribute indices i), and
         for each span the index of its value among them."""
-        ai = self.a0 + i if isinstance(i, int) else i
-        u, inv = np.unique(self.d.vid[ai], return_inverse=True)
-        return self.d.uvals[u].tolist(), pa.array(inv.astype(np.int32))
+        if isinstance(i, int):
+            hit = self._distinct.get(i)
+            if hit is None:
+                u, inv = self._first_ids(i)
+                hit = self._distinct[i] = (self.d.uvals[u].tolist(), pa.array(inv))
+            return hit
+        u, inv = grouping.first_ids(self.d.vid[i], len(self.d.uvals))
+        return self.d.uvals[u].tolist(), pa.array(inv)
+
+    def _first_ids(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        hit = self._ids.get(i)
+        if hit is None:
+            hit = self._ids[i] = grouping.first_ids(self.d.vid[self.a0 + i], len(self.d.uvals))
+        return hit
 
     def few(self, i: int) -> bool:
         """Whether position i holds few distinct values (then Python work per value is cheap)."""
         n = len(self.idx)
-        return n <= 64 or len(np.unique(self.d.vid[self.a0 + i])) * 4 <= n
+        return n <= 64 or len(self._first_ids(i)[0]) * 4 <= n
 
     def typed_ok(self) -> np.ndarray:
         ok = np.ones(len(self.idx), bool)
@@ -297,9 +309,9 @@ class _Group:
             ops.append(op)
         take = np.asarray(ix)
         self._ops = (
-            pa.array(ops, STR).take(ix),
+            spread(ops, STR, ix),
             np.array([v in STREAMING_OPERATION_IDS for v in raw], bool)[take],
-            pa.array([op not in STRUCTURE_OPERATIONS for op in ops], pa.bool_()).take(ix),
+            spread([op not in STRUCTURE_OPERATIONS for op in ops], pa.bool_(), ix),
             np.array([bool(op) for op in ops], bool)[take],
         )
         return self._ops
@@ -322,7 +334,7 @@ class _Group:
             return const(None, STR, len(self.idx))
         if self.few(i):
             u, inv = self.distinct(i)
-            return pa.array([v or None for v in u], STR).take(inv)
+            return spread([v or None for v in u], STR, inv)
         return pc.if_else(pa.array(self.at(i, wire.AT_LEN) > 0), self.strings(i), pa.scalar(None, STR))
 
     def columns(self, res: Any, scope: tuple, vocabulary: str, capture: bool) -> dict[str, pa.Array]:
@@ -349,8 +361,7 @@ class _Group:
             cols[ERROR_ATTR] = const(None, STR, n)
         else:
             u, inv = self.distinct(i)
-            cols[ERROR_ATTR] = pa.array([None if not v else clean_error_type(v) if v[0] == "<" else v for v in u],
-                                        STR).take(inv)
+            cols[ERROR_ATTR] = spread([None if not v else clean_error_type(v) if v[0] == "<" else v for v in u], STR, inv)
         self._provider(cols, scope, vocabulary)
         ttft_known = np.zeros(n, bool)
         for slot, name in ((S_TTFT, "time_to_first_token_s"), (S_COST, "client_cost_usd")):
@@ -382,8 +393,8 @@ class _Group:
         else:
             u, inv = self.distinct(i)
             fr = [[v] if type(v) is str and v and v[0] != "[" else to_str_list(v) for v in u]
-            cols["finish_reasons"] = pa.array(fr, TYPES["finish_reasons"]).take(inv)
-            cols["finish_reason"] = pa.array([x[0] if x else None for x in fr], STR).take(inv)
+            cols["finish_reasons"] = spread(fr, TYPES["finish_reasons"], inv)
+            cols["finish_reason"] = spread([x[0] if x else None for x in fr], STR, inv)
         for fi, name in enumerate(("team", "feature", "user_id", "conversation_id")):
             cols[name] = self._attribution(fi, res.attribution[fi])
         rest = self.shape.rest
@@ -403,9 +414,9 @@ class _Group:
             return None, None, None
         u, inv = self.distinct(i)
         parsed = [invocation(v) for v in u]
-        return (pa.array([None if p is None else to_str(p.get("model")) for p in parsed], STR).take(inv),
-                pa.array([None if p is None else to_bool(p.get("stream", False)) for p in parsed], pa.bool_()).take(inv),
-                pa.array([None if p is None else invocation_user(p) for p in parsed], STR).take(inv))
+        return (spread([None if p is None else to_str(p.get("model")) for p in parsed], STR, inv),
+                spread([None if p is None else to_bool(p.get("stream", False)) for p in parsed], pa.bool_(), inv),
+                spread([None if p is None else invocation_user(p) for p in parsed], STR, inv))
 
     def _provider(self, cols: dict[str, pa.Array], scope: tuple, vocabulary: str) -> None:
         n = len(self.idx)
@@ -425,9 +436,9 @@ class _Group:
                 if len(_PROVIDERS) < 4096:
                     _PROVIDERS[pk] = p
             provs.append(p)
-        cols["provider"] = pa.array(provs, STR).take(ix)
-        cols["input_includes_cache"] = pa.array(
-            [input_includes_cache(scope[0], vocabulary, p) for p in provs], pa.bool_()).take(ix)
+        cols["provider"] = spread(provs, STR, ix)
+        cols["input_includes_cache"] = spread(
+            [input_includes_cache(scope[0], vocabulary, p) for p in provs], pa.bool_(), ix)
 
     def _attribution(self, fi: int, default: str | None) -> pa.Array:
         """The reference's pick: the best-ranked key whose value is not None or "", else the resource's."""
@@ -446,7 +457,7 @@ class _Group:
         if not has.any():
             return const(default, STR, n)
         u, inv = self.distinct(np.where(has, chosen, chosen[has][0]))
-        picked = pa.array([v if type(v) is str else to_str(v) for v in u], STR).take(inv)
+        picked = spread([v if type(v) is str else to_str(v) for v in u], STR, inv)
         return picked if has.all() else pc.if_else(pa.array(has), picked, pa.scalar(default, STR))
 
     def _json(self, entries: list[tuple[str, int]]) -> pa.Array:
@@ -458,6 +469,11 @@ class _Group:
         lit = "{"
         for j, (k, i) in enumerate(entries):
             lit += ("," if j else "") + encode_basestring(k) + ":"
+            if self.few(i):
+                u, inv = self.distinct(i)
+                if len(u) == 1:  # one value in every span: part of the literal text
+                    lit += dumps_json(u[0])
+                    continue
             ai = self.a0 + i
             t = self.acol[wire.AT_TYPE][ai]
             t0 = t[0]
@@ -469,7 +485,7 @@ class _Group:
                     lit = '"'
                     continue
                 u, inv = self.distinct(i)
-                col = pa.array([encode_basestring(v) for v in u], STR).take(inv)
+                col = spread([encode_basestring(v) for v in u], STR, inv)
             elif same and t0 == wire.V_INT and not self.few(i):
                 col = pc.cast(pa.array(self.acol[wire.AT_INT][ai]), STR)
             elif same and t0 == wire.V_BOOL:
@@ -479,7 +495,7 @@ class _Group:
                 continue
             else:
                 u, inv = self.distinct(i)
-                col = pa.array([dumps_json(v) for v in u], STR).take(inv)
+                col = spread([dumps_json(v) for v in u], STR, inv)
             parts += [lit, col]
             lit = ""
         lit += "}"

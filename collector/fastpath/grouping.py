@@ -106,3 +106,49 @@ def span_groups(scope, a0, a1, akey, valid):
                     break
             slot = (slot + 1) & mask
     return gid, first[:ng]
+
+
+@nb.njit(cache=True)
+def first_ids(ids, n_ids):
+    """The distinct values of `ids` (each in [0, n_ids)) in order of first appearance, and for
+    each element its index among them (int32, an Arrow take index). O(n), where a sort-based
+    unique would be O(n log n) and a dozen NumPy calls."""
+    where = np.full(n_ids, -1, np.int64)
+    u = np.empty(ids.shape[0], np.int64)
+    inv = np.empty(ids.shape[0], np.int32)
+    k = 0
+    for j in range(ids.shape[0]):
+        v = ids[j]
+        w = where[v]
+        if w < 0:
+            w = k
+            where[v] = k
+            u[k] = v
+            k += 1
+        inv[j] = w
+    return u[:k], inv
+
+
+@nb.njit(cache=True)
+def valid_spans(buf, tid_off, tid_len, sid_off, sid_len, start, end, max_ns):
+    """The reference's id and time test per span, in one pass: a 16-byte trace id and an 8-byte
+    span id, neither all zero, 0 < start <= end <= max_ns."""
+    n = start.shape[0]
+    ok = np.zeros(n, np.bool_)
+    for s in range(n):
+        if tid_len[s] != 16 or sid_len[s] != 8 or start[s] <= 0 or end[s] < start[s] or end[s] > max_ns:
+            continue
+        nz = False
+        for j in range(16):
+            if buf[tid_off[s] + j] != 0:
+                nz = True
+                break
+        if not nz:
+            continue
+        nz = False
+        for j in range(8):
+            if buf[sid_off[s] + j] != 0:
+                nz = True
+                break
+        ok[s] = nz
+    return ok

@@ -22,6 +22,7 @@ STR = pa.string()
 _KIND_NAMES = pa.array(["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"])
 _STATUS_NAMES = pa.array(["UNSET", "OK", "ERROR"])
 _US = np.int64(1000)
+_TS = pa.timestamp("us")
 
 
 class Limits:
@@ -67,7 +68,7 @@ _CONSTS: dict[tuple, pa.Array] = {}
 def const(v: Any, type_: pa.DataType, n: int) -> pa.Array:
     """`v` (None: NULL) n times. Arrow arrays are immutable, so the few that recur (request
     sizes, tenants, services, NULL columns) are kept and shared."""
-    key = (v, str(type_), n)
+    key = (tuple(v) if type(v) is list else v, str(type_), n)
     arr = _CONSTS.get(key)
     if arr is None:
         arr = pa.nulls(n, type_) if v is None else pa.repeat(pa.scalar(v, type_), n)
@@ -77,10 +78,39 @@ def const(v: Any, type_: pa.DataType, n: int) -> pa.Array:
     return arr
 
 
-def hex_ids(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> pa.Array:
-    """Byte slices of the body as lower-case hex strings."""
+def spread(values: list[Any], type_: pa.DataType, ix: pa.Array) -> pa.Array:
+    """`values[ix]` as a column; a single distinct value is a shared constant column (`const`)."""
+    if len(values) == 1:
+        return const(values[0], type_, len(ix))
+    return pa.array(values, type_).take(ix)
+
+
+def hex_ids(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray, empty_null: bool = False) -> pa.Array:
+    """Byte slices of the body as lower-case hex strings (`empty_null`: NULL where empty)."""
     data, off = protowire.gather_hex(buf, np.ascontiguousarray(offs), np.ascontiguousarray(lens))
-    return pa.Array.from_buffers(STR, len(offs), [None, pa.py_buffer(off), pa.py_buffer(data)])
+    return pa.Array.from_buffers(STR, len(offs), [_validity(lens > 0) if empty_null else None, pa.py_buffer(off),
+                                                  pa.py_buffer(data)])
+
+
+def _names(names: pa.Array, codes: np.ndarray, n: int) -> pa.Array:
+    """Enum codes as their names (unknown codes as the first name); one code in every span (the
+    common case) is a shared constant column."""
+    c0 = int(codes[0]) if n else 0
+    if n and (codes == c0).all():
+        return const(names[c0 if 0 <= c0 < len(names) else 0].as_py(), STR, n)
+    return names.take(pa.array(np.where((codes >= 0) & (codes < len(names)), codes, 0)))
+
+
+def _timestamps(us: np.ndarray) -> pa.Array:
+    """int64 microseconds as a timestamp column, zero-copy (pa.array takes a slow path for these)."""
+    return pa.Array.from_buffers(_TS, len(us), [None, pa.py_buffer(np.ascontiguousarray(us))])
+
+
+def _validity(valid: np.ndarray) -> pa.Buffer | None:
+    """An Arrow validity bitmap (None: no NULLs), so a NULL-where-empty column costs no compute call."""
+    if valid.all():
+        return None
+    return pa.py_buffer(np.packbits(valid, bitorder="little"))
 
 
 def span_columns(d: Decoded, ctx: IngestContext, fi: np.ndarray, chunks: dict[str, list[pa.Array]]) -> list[pa.Array]:
@@ -92,10 +122,9 @@ def span_columns(d: Decoded, ctx: IngestContext, fi: np.ndarray, chunks: dict[st
     code = sp[:, wire.SP_CODE]
     kind = sp[:, wire.SP_KIND]
     plen = sp[:, wire.SP_PID_LEN]
-    parent = hex_ids(buf, sp[:, wire.SP_PID_OFF], plen)
-    if (plen == 0).any():
-        parent = pc.if_else(pa.array(plen > 0), parent, pa.scalar(None, STR))
+    parent = hex_ids(buf, sp[:, wire.SP_PID_OFF], plen, empty_null=True)
     err = code == 2
+    any_err = bool(err.any())
     every = n == len(d.spans) and bool((fi == np.arange(n)).all())  # the common case: all spans, in order
     ix = pa.array(fi)
     cols = {
@@ -103,14 +132,15 @@ def span_columns(d: Decoded, ctx: IngestContext, fi: np.ndarray, chunks: dict[st
         "trace_id": hex_ids(buf, sp[:, wire.SP_TID_OFF], sp[:, wire.SP_TID_LEN]),
         "span_id": hex_ids(buf, sp[:, wire.SP_SID_OFF], sp[:, wire.SP_SID_LEN]),
         "parent_span_id": parent,
-        "start_time": pa.array(start // _US, pa.timestamp("us")),
-        "end_time": pa.array(end // _US, pa.timestamp("us")),
+        "start_time": _timestamps(start // _US),
+        "end_time": _timestamps(end // _US),
         "duration_s": pa.array((end - start) / 1e9),
         "span_name": d.span_names if every else d.span_names.take(ix),
-        "span_kind": _KIND_NAMES.take(pa.array(np.where((kind >= 0) & (kind < 6), kind, 0))),
-        "status_code": _STATUS_NAMES.take(pa.array(np.where((code >= 0) & (code < 3), code, 0))),
-        "is_error": pa.array(err),
-        "error_type": pc.if_else(pa.array(err), pa.scalar("_OTHER"), pa.scalar(None, STR)),
+        "span_kind": _names(_KIND_NAMES, kind, n),
+        "status_code": _names(_STATUS_NAMES, code, n),
+        "is_error": pa.array(err) if any_err else const(False, pa.bool_(), n),
+        "error_type": pc.if_else(pa.array(err), pa.scalar("_OTHER"), pa.scalar(None, STR)) if any_err
+        else const(None, STR, n),
     }
     # error.type read from the attributes (NULL where absent) wins over the status code's "_OTHER"
     named = chunks.pop(ERROR_ATTR)
@@ -119,13 +149,18 @@ def span_columns(d: Decoded, ctx: IngestContext, fi: np.ndarray, chunks: dict[st
         cols["is_error"] = pc.or_(cols["is_error"], pc.is_valid(named))
         cols["error_type"] = pc.coalesce(named, cols["error_type"])
     cols |= {
-        "ingested_at": const(ctx.received_at, pa.timestamp("us"), n),
+        # a new time per request: built, not kept among the shared constants
+        "ingested_at": _timestamps(np.full(n, (ctx.received_at - EPOCH) // timedelta(microseconds=1), np.int64)),
         "duplicate_of": const(None, STR, n),
         "deduped_at": const(None, pa.timestamp("us"), n),
     }
     if ctx.ingest.capture_content:
-        m = d.messages if every else d.messages.take(ix)
-        cols["status_message"] = pc.if_else(pa.array(sp[:, wire.SP_MSG_LEN] > 0), m, pa.scalar(None, STR))
+        mlen = sp[:, wire.SP_MSG_LEN]
+        if not mlen.any():
+            cols["status_message"] = const(None, STR, n)
+        else:
+            m = d.messages if every else d.messages.take(ix)
+            cols["status_message"] = pc.if_else(pa.array(mlen > 0), m, pa.scalar(None, STR))
     else:
         cols["status_message"] = const(None, STR, n)
     out = []

@@ -104,6 +104,9 @@ def warm_up() -> None:
     grouping.span_groups(sp[:, wire.SP_SCOPE], sp[:, wire.SP_A0], sp[:, wire.SP_A1], at[:, wire.AT_KEY],
                          np.ones(len(sp), bool))
     protowire.gather_hex(buf, np.ascontiguousarray(sp[:, wire.SP_TID_OFF]), np.ascontiguousarray(sp[:, wire.SP_TID_LEN]))
+    grouping.valid_spans(buf, sp[:, wire.SP_TID_OFF], sp[:, wire.SP_TID_LEN], sp[:, wire.SP_SID_OFF],
+                         sp[:, wire.SP_SID_LEN], sp[:, wire.SP_START], sp[:, wire.SP_END], 1)
+    grouping.first_ids(np.zeros(1, np.int64), 1)
 
 
 def str_array(buf: np.ndarray, offs: np.ndarray, lens: np.ndarray) -> pa.Array:
@@ -171,10 +174,11 @@ def _values(payload: bytes, buf: np.ndarray, attrs: np.ndarray) -> np.ndarray | 
 
 class Decoded:
     """One request after the kernel: flat arrays, keys and values as Python, resources and scopes.
-    `vid` numbers the distinct attribute values; `uvals[vid]` is `vobj`, the value of each attribute
-    (`vals` the same as a list, made when the row code first needs it)."""
+    `vid` numbers the distinct attribute values; `uvals[vid]` is the value of each attribute
+    (`vals` that as a list and `akey` the key ids as a list, made when the row code first needs them;
+    the columnar path reads neither)."""
 
-    __slots__ = ("payload", "buf", "spans", "attrs", "akey", "vobj", "vals", "vid", "uvals", "keys", "kinds", "res_list",
+    __slots__ = ("payload", "buf", "spans", "attrs", "akey", "vals", "vid", "uvals", "keys", "kinds", "res_list",
                  "scope_list", "scope_flags_list", "span_names", "messages", "plan")
 
     def __init__(self, **kw: Any) -> None:
@@ -203,7 +207,6 @@ def decode(payload: bytes, ctx: IngestContext) -> Decoded | None:
     where = np.empty(len(rep), np.int64)
     where[uniq] = np.arange(len(uniq))
     vid = where[rep]
-    vobj = uvals[vid]
     plan = plan_for(ctx.attribution)
     kget = compiled_keys(plan).get
     heads_get = INFERENCE_HEADS.get
@@ -219,16 +222,14 @@ def decode(payload: bytes, ctx: IngestContext) -> Decoded | None:
             dot = k.find(".")
             hf = heads_get(k[:dot]) if dot > 0 else None
             kinds.append((_K_REST, hf, hf is not None and not k.startswith(KNOWN_PREFIXES)))
-    akey = attrs[:, wire.AT_KEY].tolist()
-
     res_list = []
     for a0, a1 in resources.tolist():
-        d = dict(zip([keys[k] for k in akey[a0:a1]], vobj[a0:a1].tolist())) if a0 >= 0 else {}
+        d = dict(zip([keys[k] for k in attrs[a0:a1, wire.AT_KEY].tolist()], uvals[vid[a0:a1]].tolist())) if a0 >= 0 else {}
         res_list.append(_resource(d, ctx, plan))
     names = _strings(payload, buf, scopes[:, wire.SC_NAME_OFF], scopes[:, wire.SC_NAME_LEN])
     versions = _strings(payload, buf, scopes[:, wire.SC_VER_OFF], scopes[:, wire.SC_VER_LEN])
     return Decoded(
-        payload=payload, buf=buf, spans=spans, attrs=attrs, akey=akey, vobj=vobj, vals=None, keys=keys,
+        payload=payload, buf=buf, spans=spans, attrs=attrs, akey=None, vals=None, keys=keys,
         vid=vid, uvals=uvals,
         kinds=kinds, res_list=res_list, plan=plan,
         scope_list=[(n or None, v or None) for n, v in zip(names, versions)],
@@ -326,7 +327,9 @@ def map_spans(d: Decoded, which: Any, ctx: IngestContext, out: NormalizedBatch,
     """The spans `which` (indices, in order) through the reference's row code into `out.rows`;
     `row_spans`, when given, receives the span index of each row."""
     if d.vals is None:
-        d.vals = d.vobj.tolist()
+        d.vals = d.uvals[d.vid].tolist()
+    if d.akey is None:
+        d.akey = d.attrs[:, wire.AT_KEY].tolist()
     payload, akey, vals, keys, kinds = d.payload, d.akey, d.vals, d.keys, d.kinds
     res_list, scope_list, scope_flags_list, plan = d.res_list, d.scope_list, d.scope_flags_list, d.plan
     spans = d.spans

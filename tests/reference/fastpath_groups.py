@@ -34,3 +34,19 @@ def span_groups(scope, a0, a1, akey, valid) -> tuple[np.ndarray, np.ndarray]:
             first.append(s)
         gid[s] = ids[key]
     return gid, np.array(first, np.int64)
+
+
+def first_ids(ids) -> tuple[np.ndarray, np.ndarray]:
+    seen: dict[int, int] = {}
+    inv = [seen.setdefault(v, len(seen)) for v in ids.tolist()]
+    return np.array(list(seen), np.int64), np.array(inv, np.int32)
+
+
+def valid_spans(buf: bytes, tid_off, tid_len, sid_off, sid_len, start, end, max_ns) -> np.ndarray:
+    out = []
+    for s in range(len(start)):
+        tid = buf[tid_off[s]:tid_off[s] + tid_len[s]]
+        sid = buf[sid_off[s]:sid_off[s] + sid_len[s]]
+        out.append(len(tid) == 16 and len(sid) == 8 and 0 < start[s] <= end[s] <= max_ns
+                   and tid != bytes(16) and sid != bytes(8))
+    return np.array(out, bool)
