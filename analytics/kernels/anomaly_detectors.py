@@ -130,6 +130,16 @@ def hour_of_week(ts: int) -> int:
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
+def _cusum_step(pos, neg, u, clip, k):
+    """One step of a two-sided CUSUM of u clipped to [-clip, clip], with slack k."""
+    u = clip if u > clip else u
+    u = -clip if u < -clip else u
+    pos = pos + u - k
+    neg = neg - u - k
+    return (0.0 if pos < 0.0 else pos), (0.0 if neg < 0.0 else neg)
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
 def _season_step(m, dv, n, xi, slim, alpha, min_obs, inv):
     """Huber-clipped EWMA of a bucket's mean and abs deviation (returns the new mean, deviation,
     count); the first visit seeds the mean, and the clip applies once the bucket has `min_obs`
@@ -408,13 +418,7 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
                 expected = md
                 rcus = rd
 
-        u = rcus * inv_scale
-        u = cusum_clip if u > cusum_clip else u
-        u = -cusum_clip if u < -cusum_clip else u
-        sp = sp + u - cusum_k
-        sp = 0.0 if sp < 0.0 else sp
-        sn = sn - u - cusum_k
-        sn = 0.0 if sn < 0.0 else sn
+        sp, sn = _cusum_step(sp, sn, rcus * inv_scale, cusum_clip, cusum_k)
         cs = sp if sp > sn else sn
         if warm_w or warm_d:
             # the residual against the season, in the bucket's own scale (the nearer bucket if both)
@@ -422,13 +426,7 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
             zc = zdd if (warm_d and abs(zdd) < abs(zc)) else zc
             cz = cz + confirm_alpha * (zc - cz)
             if season_on and ti - t_first >= SEASON_CUSUM_HISTORY_S:
-                v = zc - go
-                v = cusum_clip if v > cusum_clip else v
-                v = -cusum_clip if v < -cusum_clip else v
-                gp = gp + v - season_k
-                gp = 0.0 if gp < 0.0 else gp
-                gn = gn - v - season_k
-                gn = 0.0 if gn < 0.0 else gn
+                gp, gn = _cusum_step(gp, gn, zc - go, cusum_clip, season_k)
             if shift_confirm > 0.0 and cs >= cusum_h and abs(cz) < shift_confirm:
                 # a daily ramp drifts from the slow level but stays inside the hour's seasonal
                 # spread: a shift must also show against the series' own pattern

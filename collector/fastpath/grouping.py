@@ -24,6 +24,23 @@ def _table(n):
 
 
 @nb.njit(cache=True)
+def _fold(h, arr, lo, hi):
+    """FNV-1a of arr[lo:hi] and its length, continuing from h."""
+    for j in range(lo, hi):
+        h = (h ^ np.uint64(arr[j])) * _PRIME
+    return (h ^ np.uint64(hi - lo)) * _PRIME
+
+
+@nb.njit(cache=True)
+def _same_run(arr, o1, o2, n):
+    """arr[o1:o1+n] == arr[o2:o2+n], element by element."""
+    for j in range(n):
+        if arr[o1 + j] != arr[o2 + j]:
+            return False
+    return True
+
+
+@nb.njit(cache=True)
 def value_reps(buf, types, offs, lens, ints):
     """rep[i]: the first attribute whose value equals attribute i's (same type and same bytes, or
     the same int / double bits / bool)."""
@@ -36,9 +53,7 @@ def value_reps(buf, types, offs, lens, ints):
         by_bytes = t == V_STR or t == V_BYTES or t == V_ARRAY or t == V_KVLIST
         h = (_FNV ^ np.uint64(t)) * _PRIME
         if by_bytes:
-            for j in range(offs[i], offs[i] + lens[i]):
-                h = (h ^ np.uint64(buf[j])) * _PRIME
-            h = (h ^ np.uint64(lens[i])) * _PRIME
+            h = _fold(h, buf, offs[i], offs[i] + lens[i])
         elif t != V_NONE:
             h = (h ^ np.uint64(ints[i])) * _PRIME
         slot = np.int64(h & np.uint64(mask))
@@ -51,14 +66,7 @@ def value_reps(buf, types, offs, lens, ints):
             if types[r] == t:
                 same = True
                 if by_bytes:
-                    if lens[r] != lens[i]:
-                        same = False
-                    else:
-                        o1, o2 = offs[r], offs[i]
-                        for j in range(lens[i]):
-                            if buf[o1 + j] != buf[o2 + j]:
-                                same = False
-                                break
+                    same = lens[r] == lens[i] and _same_run(buf, offs[r], offs[i], lens[i])
                 elif t != V_NONE:
                     same = ints[r] == ints[i]
                 if same:
@@ -81,10 +89,7 @@ def span_groups(scope, a0, a1, akey, valid):
     for s in range(n):
         if not valid[s]:
             continue
-        h = (_FNV ^ np.uint64(scope[s])) * _PRIME
-        for j in range(a0[s], a1[s]):
-            h = (h ^ np.uint64(akey[j])) * _PRIME
-        h = (h ^ np.uint64(a1[s] - a0[s])) * _PRIME
+        h = _fold((_FNV ^ np.uint64(scope[s])) * _PRIME, akey, a0[s], a1[s])
         slot = np.int64(h & np.uint64(mask))
         while True:
             g = table[slot]
@@ -95,15 +100,10 @@ def span_groups(scope, a0, a1, akey, valid):
                 ng += 1
                 break
             r = first[g]
-            if scope[r] == scope[s] and a1[r] - a0[r] == a1[s] - a0[s]:
-                same = True
-                for j in range(a1[s] - a0[s]):
-                    if akey[a0[r] + j] != akey[a0[s] + j]:
-                        same = False
-                        break
-                if same:
-                    gid[s] = g
-                    break
+            if (scope[r] == scope[s] and a1[r] - a0[r] == a1[s] - a0[s]
+                    and _same_run(akey, a0[r], a0[s], a1[s] - a0[s])):
+                gid[s] = g
+                break
             slot = (slot + 1) & mask
     return gid, first[:ng]
 

@@ -103,16 +103,22 @@ def string_field(buf, pos, end, wt):
 
 
 @nb.njit(cache=True)
+def _offsets(lens, width, out_off):
+    """Arrow offsets of slices `width` output bytes per input byte long, into out_off; the total."""
+    total = 0
+    for i in range(lens.shape[0]):
+        out_off[i] = total
+        total += width * lens[i]
+    out_off[lens.shape[0]] = total
+    return total
+
+
+@nb.njit(cache=True)
 def gather(buf, offs, lens):
     """Concatenate buf slices into one data buffer with Arrow int64 offsets (a large_string array)."""
     n = offs.shape[0]
     out_off = np.empty(n + 1, np.int64)
-    total = 0
-    for i in range(n):
-        out_off[i] = total
-        total += lens[i]
-    out_off[n] = total
-    data = np.empty(total, np.uint8)
+    data = np.empty(_offsets(lens, 1, out_off), np.uint8)
     p = 0
     for i in range(n):
         o = offs[i]
@@ -127,12 +133,7 @@ def gather_hex(buf, offs, lens):
     """Like `gather`, each byte written as two lower-case hex digits (Arrow int32 offsets)."""
     n = offs.shape[0]
     out_off = np.empty(n + 1, np.int32)
-    total = 0
-    for i in range(n):
-        out_off[i] = total
-        total += 2 * lens[i]
-    out_off[n] = total
-    data = np.empty(total, np.uint8)
+    data = np.empty(_offsets(lens, 2, out_off), np.uint8)
     p = 0
     for i in range(n):
         o = offs[i]
