@@ -63,6 +63,7 @@ def test_every_registered_job_has_a_valid_trigger():
         trigger(**job.trigger_args)  # raises on a bad trigger
 
 
+@pytest.mark.slow
 def test_ingest_unmapped_cli_reads_the_file_when_no_service_runs(tmp_path):
     db = tmp_path / "w.duckdb"
     wh = open_warehouse(db)

@@ -93,6 +93,7 @@ def test_silence_create_list_expire(tmp_path):
     assert res.exit_code != 0 and "bad matcher" in res.output
 
 
+@pytest.mark.slow
 def test_test_command_sends_and_reports(tmp_path):
     rec = RecordingReceiver().start()
     try:

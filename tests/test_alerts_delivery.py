@@ -331,6 +331,7 @@ def test_routes_split_by_severity_and_unrouted_counted(warehouse):
         b.stop()
 
 
+@pytest.mark.slow
 def test_tick_is_atomic_and_enqueue_idempotent(warehouse, receiver, monkeypatch):
     cfg = settings_for([webhook(receiver)])
     now = utcnow()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, timedelta
 
+import pytest
+
 from inferledger.alerts.delivery import deliver_due
 from inferledger.alerts.outbox import list_outbox
 from inferledger.alerts.pipeline import evaluate
@@ -12,6 +14,7 @@ from tests.fake_grafana import FakeGrafana
 from tests.test_alerts_delivery import fire, settings_for
 
 
+@pytest.mark.slow
 def test_firing_point_then_resolved_region_idempotent(warehouse):
     with FakeGrafana(tokens={"glsa_editor_token": "Editor"}) as g:
         cfg = settings_for([{"name": "graf", "type": "grafana", "url": g.url, "token": "glsa_editor_token",

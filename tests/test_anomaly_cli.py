@@ -27,6 +27,7 @@ def _run(tmp_path, *args):
     return CliRunner().invoke(cli, ["--db", str(tmp_path / "wh.duckdb"), *args], catch_exceptions=False)
 
 
+@pytest.mark.slow
 def test_score_writes_nab_results_format(tmp_path):
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
     values = _series_csv(src)

@@ -208,6 +208,7 @@ def _insert_cost_lines(wh, rows: list[dict]) -> None:
     wh.con.executemany(f"INSERT INTO cost_lines ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})", values)
 
 
+@pytest.mark.slow
 def test_spend_comes_from_cost_lines_when_the_cost_engine_has_run(warehouse):
     rows = []
     for k in range(24):

@@ -123,6 +123,7 @@ def test_alarms_of_a_series_alone_equal_its_full_scores():
     assert all(2500 in r.index for r in res)
 
 
+@pytest.mark.slow
 def test_alarm_room_bound_holds_when_every_point_would_alarm():
     """Damping by <= 0.5 after an alarm bounds the alarms; without it, room for every point."""
     p = AnomalySettings().detector.params()

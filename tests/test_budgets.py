@@ -77,6 +77,7 @@ def test_threshold_and_forecast_alerts_fire_once_and_resolve_next_month(warehous
     assert resolved == 4  # 50% (superseded by 100%), then 100% and both forecasts
 
 
+@pytest.mark.slow
 def test_a_spike_through_every_threshold_sends_one_consumption_alert(warehouse):
     s = CostSettings(budgets=[Budget("search", monthly=100.0)],
                      overrides=[PriceOverride(model="dollar-model", input_cost_per_token=0, output_cost_per_token=1.0)])

@@ -72,6 +72,7 @@ def test_global_options_before_or_after_the_subcommand(tmp_path, args):
     assert _unmapped_keys(res.output) == ["ai.model.id"]
 
 
+@pytest.mark.slow
 def test_config_after_the_subcommand_and_from_the_environment(tmp_path):
     db = tmp_path / "from-config.duckdb"
     _warehouse_with_key(db, "from.config")
@@ -160,6 +161,7 @@ def service_on_a(tmp_path):
         yield service, eps, a
 
 
+@pytest.mark.slow
 def test_admin_api_says_which_warehouse_it_holds(service_on_a, tmp_path):
     service, eps, a = service_on_a
     info = httpx.get(f"{eps.admin}/admin/warehouse").json()

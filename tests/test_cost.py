@@ -123,6 +123,7 @@ def test_dated_response_model_gets_its_own_price(warehouse, catalog_path):
     assert dated[1] == Decimal("0.0022") and base[1] == Decimal("0.002")
 
 
+@pytest.mark.slow
 def test_price_change_mid_month_and_reprice(warehouse, catalog_path):
     rows = [span_row(datetime(2026, 10, d, 9), provider="openai", request_model="toy-oa", response_model=None,
                      input_tokens=1000, output_tokens=100) for d in (5, 14, 15, 25)]

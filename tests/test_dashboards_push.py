@@ -23,6 +23,7 @@ def grafana():
         yield g
 
 
+@pytest.mark.slow
 def test_push_creates_everything_then_is_idempotent(grafana):
     cfg = GrafanaSettings(prometheus_url="http://prom:9090")
     first = push(grafana.url, "admin", cfg, create_datasource=True, message="v1")
@@ -68,6 +69,7 @@ def test_version_failure_message():
     assert "412" in msg and "version-mismatch" in msg and "dashboard inferledger-cost" in msg
 
 
+@pytest.mark.slow
 def test_alert_annotations_are_created_then_updated_not_duplicated(grafana, warehouse):
     start = utcnow() - timedelta(hours=1)
     fire = AlertRecord("slo", "SLOBurn", {"slo": "chat"}, "page", "firing", "burning fast", start)
@@ -145,6 +147,7 @@ def test_cli_push_with_annotations_from_the_warehouse(grafana, tmp_path):
     assert "rejected the token (401 Unauthorized)" in denied.output
 
 
+@pytest.mark.slow
 def test_renamed_folder_and_changed_datasource_are_updated_in_place(grafana):
     h = {"Authorization": "Bearer admin"}
     assert httpx.post(f"{grafana.url}/api/folders", headers=h,

@@ -86,6 +86,7 @@ def test_incidents_inside_the_window_in_the_last_days(days):
     assert incidents_for(start, END, seed=4) != inc
 
 
+@pytest.mark.slow
 def test_requests_are_tagged_exactly_inside_their_incident(two_days):
     _, incidents, reqs = two_days
     k = _by_kind(incidents)
@@ -118,6 +119,7 @@ def test_latency_regression_visible(two_days):
     assert 0.7 < statistics.median(others[True]) / statistics.median(others[False]) < 1.4
 
 
+@pytest.mark.slow
 def test_cost_spike_visible_in_team_spend(two_days):
     _, incidents, reqs = two_days
     spike = _by_kind(incidents)[COST_SPIKE]
@@ -137,6 +139,7 @@ def test_cost_spike_visible_in_team_spend(two_days):
     assert count > 4 * count_before
 
 
+@pytest.mark.slow
 def test_prompt_length_drift_visible_and_lasting(two_days):
     _, incidents, reqs = two_days
     drift = _by_kind(incidents)[PROMPT_LENGTH_DRIFT]
@@ -264,6 +267,7 @@ def test_error_spans_carry_status_and_error_type(two_days):
 
 # --- GPUs ----------------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_gpu_samples_follow_load_with_dcgm_labels():
     day = datetime(2026, 11, 18)                           # a Wednesday
     samples = list(simulate_gpu_samples(SPEC, day, day + timedelta(days=1), 300, incidents=[]))

@@ -67,6 +67,7 @@ def test_binned_scores_equal_reference_formulas():
         assert drift_binned.chisquare_statistic(rc, cc) == pytest.approx(ref_chi, rel=1e-12)
 
 
+@pytest.mark.slow
 def test_sturges_edges_equal_numpy_for_float_integer_and_constant_data():
     from inferledger.analytics.drift.methods import sturges_edges
     from inferledger.analytics.drift.profile import numeric_sample

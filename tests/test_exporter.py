@@ -79,6 +79,7 @@ def test_bound_cardinality_rejects_bad_input():
 # --- the collector ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_span_families_match_the_warehouse_and_are_bounded(warehouse):
     rows = seed_spans(warehouse, teams=10)
     reg = CollectorRegistry()
@@ -100,6 +101,7 @@ def test_span_families_match_the_warehouse_and_are_bounded(warehouse):
     assert found[("inferledger_exporter_family_up", (("family", "spans"),))] == 1.0
 
 
+@pytest.mark.slow
 def test_gpu_jobs_and_alert_families(warehouse):
     now = utcnow()
     insert_gpu_samples(warehouse, [
@@ -138,6 +140,7 @@ def test_gpu_jobs_and_alert_families(warehouse):
                       (("alertname", "Drift"), ("severity", "ticket"), ("source", "drift")): 0.0}
 
 
+@pytest.mark.slow
 def test_cost_families_from_cost_tables(warehouse):
     now = utcnow()
     con = warehouse.con
@@ -191,6 +194,7 @@ def test_a_missing_table_or_a_failing_family_never_breaks_the_scrape(warehouse):
     assert sum(by_name(found, "inferledger_requests_total").values()) == 3
 
 
+@pytest.mark.slow
 def test_results_are_cached_for_metrics_cache_seconds(warehouse):
     seed_spans(warehouse, teams=1, per_team=2)
     clock = [1000.0]
@@ -205,6 +209,7 @@ def test_results_are_cached_for_metrics_cache_seconds(warehouse):
     assert total() == 3
 
 
+@pytest.mark.slow
 def test_registering_twice_replaces_the_previous_collector(warehouse):
     reg = CollectorRegistry()
     register_warehouse_collector(warehouse, DashboardSettings(), reg)
@@ -235,6 +240,7 @@ def test_exporter_output_passes_promtool_check_metrics(warehouse):
     assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
 
 
+@pytest.mark.slow
 def test_slo_drift_anomaly_budget_gpu_cost_and_outbox_families(warehouse):
     from tests.test_dashboards_prometheus import SEEDERS
 

@@ -40,6 +40,7 @@ def test_span_groups_equal_reference(spans: list[tuple]) -> None:
     assert gid.tolist() == rgid.tolist() and first.tolist() == rfirst.tolist()
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(st.binary(max_size=40), st.lists(st.tuples(st.integers(0, 40), st.integers(0, 20)), max_size=10))
 def test_gather_hex_equals_bytes_hex(buf: bytes, slices: list[tuple[int, int]]) -> None:
@@ -52,6 +53,7 @@ def test_gather_hex_equals_bytes_hex(buf: bytes, slices: list[tuple[int, int]]) 
     assert got == [buf[o:o + ln].hex() for o, ln in zip(offs, lens)]
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(0, 9), max_size=60))
 def test_first_ids_equal_reference(ids: list[int]) -> None:
@@ -66,6 +68,7 @@ def test_first_ids_equal_reference(ids: list[int]) -> None:
 @given(st.binary(min_size=40, max_size=48),
        st.lists(st.tuples(st.integers(0, 16), st.sampled_from([15, 16]), st.integers(0, 24), st.sampled_from([7, 8]),
                           st.sampled_from([-1, 0, 1, 5, 10]), st.sampled_from([-1, 0, 1, 5, 10, 11])), max_size=30))
+@pytest.mark.slow
 def test_valid_spans_equal_reference(buf: bytes, spans: list[tuple]) -> None:
     col = [np.array(c, np.int64) for c in zip(*spans)] if spans else [np.zeros(0, np.int64)] * 6
     args = (col[0], col[1], col[2], col[3], col[4], col[5], 10)

@@ -446,6 +446,7 @@ def test_columnar_groups_equal_reference(payload: bytes, ci: int) -> None:
     assert table_outcome(batch) == reference(payload, c, as_table=True)
 
 
+@pytest.mark.slow
 def test_large_groups_of_distinct_values_equal_reference() -> None:
     """Hundreds of spans of one key sequence whose values mostly differ take the column-wide
     paths (Arrow takes, the escape scan, int casts) instead of work per distinct value."""

@@ -119,6 +119,7 @@ def test_sample_gaps_longer_than_the_learned_interval_are_not_billed(warehouse):
     assert sum(r[4] for r in alloc(warehouse)) == Decimal("1.8")  # 30 sampled minutes * 3.6 / 60
 
 
+@pytest.mark.slow
 def test_self_hosted_unit_cost_follows_spans_on_the_pod(warehouse):
     insert_gpu_samples(warehouse, samples("GPU-1", "vllm-a", 1.0))
     spans = [span_row(T0 + timedelta(minutes=i), provider="vllm", request_model="llama-3-8b", response_model=None,

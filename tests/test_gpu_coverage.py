@@ -71,6 +71,7 @@ def test_gpu_cost_is_inventory_times_hours_times_rate_at_any_scrape_interval(war
     assert pool["allocated_gpu_hours"] + pool["idle_gpu_hours"] == pytest.approx(pool["observed_gpu_hours"], rel=1e-6)
 
 
+@pytest.mark.slow
 def test_a_gap_is_counted_and_shown_unobserved_never_billed(warehouse):
     rows = [r for r in fleet(60, hours=4) if not (T0 + timedelta(hours=1) <= r["time"] < T0 + timedelta(hours=2)
                                                     and r["gpu_uuid"] == "GPU-0")]

@@ -107,6 +107,7 @@ def test_multi_member_gzip_is_read_whole():
     assert err.value.status == 413
 
 
+@pytest.mark.slow
 def test_jobs_survive_int64_max_already_in_the_warehouse(warehouse, settings, tmp_path):
     from tests.test_cost import CATALOG
 

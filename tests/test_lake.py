@@ -98,6 +98,7 @@ def test_spans_resent_to_two_nodes_count_once(tmp_path):
     assert [(n["node"], n["tables"]["spans"]["rows"]) for n in status["nodes"]] == [("a", 27), ("b", 29)]
 
 
+@pytest.mark.slow
 def test_read_spans_keeps_the_first_copy_of_each_resent_span(tmp_path):
     # node a and b share 20 spans; b's copies carry another team, so which copy survives is visible
     shared = [span_row(H0 + timedelta(minutes=i)) for i in range(20)]
@@ -141,6 +142,7 @@ def test_gpu_samples_and_metric_points_are_sealed_too(wh, tmp_path):
     assert pq.read_table(tmp_path / "lake/gpu_samples/tenant=default/day=2026-10-05/10.n1.parquet").num_rows == 4
 
 
+@pytest.mark.slow
 def test_cli_export_and_status(tmp_path):
     db = tmp_path / "wh.duckdb"
     w = open_warehouse(db)

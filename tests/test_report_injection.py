@@ -27,6 +27,7 @@ def test_formula_cells_are_neutralised_and_numbers_kept():
     assert safe_cell("-12.5") == "-12.5" and safe_cell(-3) == -3 and safe_cell("search") == "search"
 
 
+@pytest.mark.slow
 def test_showback_and_focus_csv_hold_no_formula(warehouse, tmp_path):
     start = datetime(2026, 10, 3)
     insert_spans(warehouse, [span_row(start + timedelta(hours=i), team=EVIL_TEAM, feature="@feat", input_tokens=100,

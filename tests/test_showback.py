@@ -233,6 +233,7 @@ def test_admin_routes_answer_like_the_cli(warehouse, tmp_path, settings):
     assert dry["dry_run"] is True and dry["old_total"] == dry["new_total"]
 
 
+@pytest.mark.slow
 def test_monthly_job_writes_last_months_report(built, settings, tmp_path):
     from inferledger.analytics.jobs import REGISTRY, JobContext, run_job
 

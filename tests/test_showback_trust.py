@@ -25,6 +25,7 @@ DOLLAR = [PriceOverride(model="dollar-model", input_cost_per_token=0, output_cos
 CENTS = [Decimal("0.1"), Decimal("0.2"), Decimal("1285.65")]
 
 
+@pytest.mark.slow
 def test_month_in_progress_is_month_to_date_against_the_same_days(warehouse, tmp_path):
     # $10 every day of November, $12 on December 1st (one span each, $1 an output token)
     insert_spans(warehouse, [span_row(datetime(2026, 11, d, 8), provider="openai", request_model="dollar-model",

@@ -65,6 +65,7 @@ def test_evaluate_then_status(tmp_path):
     assert res.exit_code == 0 and "PAGE" in res.output and "chat-api/availability" in res.output
 
 
+@pytest.mark.slow
 def test_admin_route_serves_state(tmp_path):
     wh = open_warehouse(tmp_path / "wh.duckdb")
     app = Starlette(routes=ROUTES)

@@ -175,6 +175,7 @@ def test_custom_period_needs_and_uses_alert_windows():
     assert 604800 in load_catalog([str(FIX / "windows")])
 
 
+@pytest.mark.slow
 def test_cli_options(tmp_path):
     base = str(FIX / "in-base.yaml")
     res = CliRunner().invoke(cli, ["slo", "rules", base, "-l", "exk1=exv1", "--extra-labels", "exk2=exv2"])

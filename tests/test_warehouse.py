@@ -11,6 +11,7 @@ from inferledger.analytics.warehouse import bundled_migrations, open_warehouse, 
 from tests.factories import insert_spans, span_row
 
 
+@pytest.mark.slow
 def test_migrations_applied_once(tmp_path):
     path = tmp_path / "w.duckdb"
     wh = open_warehouse(path)

@@ -57,6 +57,7 @@ def test_nothing_on_its_way_commits_at_once():
         writer.stop()
 
 
+@pytest.mark.slow
 def test_a_request_that_fails_to_decode_ends_the_wait():
     wh, writer = _writer(linger_s=5.0)
     try:
