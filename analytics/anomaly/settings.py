@@ -18,7 +18,7 @@ class DetectorConfig:
     The defaults are one configuration for every series, chosen on the NAB tuning categories
     and the synthetic tuning seeds only (benchmarks/anomaly_tune.py: a grid over the seasonal
     CUSUM keys, then a coordinate search over z_alarm, the CUSUM, EWMA, suppression, range
-    and POT-risk keys; the held-out half is never loaded). benchmarks/anomaly_eval.py reports
+    and POT keys (pot_risk, pot_alarm_excess); the held-out half is never loaded). benchmarks/anomaly_eval.py reports
     both halves with the previous defaults beside them. Keys outside that search
     (alpha_scale, alpha_season, huber_k, floors, tail_*) keep values from earlier rounds.
 
