@@ -28,9 +28,10 @@ HELDOUT_CATEGORIES = ("realAWSCloudwatch", "realTraffic", "realTweets")
 MERGE_ROWS = 10
 BASELINE_WINDOWS = (30, 60, 120, 288, 600)
 BASELINE_THRESHOLDS = (3.0, 4.0, 5.0, 6.0, 8.0)
-# the defaults before the seasonal CUSUM, the season-moving shift and the tuning-half search
+# the defaults before the seasonal CUSUM, the season-moving shift, the tuning-half search and
+# the censored POT refit of alarms
 PREVIOUS_KW = {"z_alarm": 5.0, "cusum_h": 40.0, "cusum_clip": 4.0, "pot_risk": 5e-6,
-               "season_cusum_h": 0.0, "shift_season": 0.0}
+               "season_cusum_h": 0.0, "shift_season": 0.0, "pot_alarm_excess": 0.0}
 
 
 @dataclass

@@ -31,6 +31,7 @@ SPACE = {
     "suppress_points": (60, 110, 200, 300),
     "range_margin": (0.0, 0.05, 0.1),
     "pot_risk": (1e-6, 5e-6, 2e-5),
+    "pot_alarm_excess": (0.0, 1.0, 1.5, 2.0),
 }
 
 

@@ -52,6 +52,11 @@ def _mixed_batch(n: int = 4000) -> tuple[np.ndarray, np.ndarray]:
     DetectorConfig(season_select=1.0, range_margin=0.0, season_min_obs=3, tail_eta=0.0),
     # peaks-over-threshold calibration, with a low floor so the fitted threshold is what decides
     DetectorConfig(tail_eta=0.0, pot_risk=1e-4, pot_q0=0.95, pot_min_exc=5, pot_z_min=2.0, pot_alpha=0.05),
+    # ... with alarms left out of the fit (plain SPOT), and censored at the threshold's excess
+    pytest.param(DetectorConfig(tail_eta=0.0, pot_risk=1e-4, pot_q0=0.95, pot_min_exc=5, pot_z_min=2.0,
+                                pot_alarm_excess=0.0), marks=pytest.mark.slow),
+    pytest.param(DetectorConfig(tail_eta=0.0, pot_risk=1e-4, pot_q0=0.95, pot_min_exc=5, pot_z_min=2.0,
+                                pot_alarm_excess=1.0, suppress_points=5), marks=pytest.mark.slow),
     # the seasonal CUSUM with a low alarm level, so it decides often
     DetectorConfig(season_cusum_h=6.0, season_cusum_k=0.5, season_min_obs=3),
     pytest.param(DetectorConfig(season_select=1.0, range_margin=0.3, range_min_obs=50, max_gap_steps=3),
@@ -331,3 +336,20 @@ def test_peaks_over_threshold_still_finds_a_spike_on_gaussian_noise():
     r = score(_ts(8000), x, cfg)
     assert r.kind[6000] == KIND_SPIKE
     assert _alarm_starts(r.alarm[3000:]) <= 3
+
+
+def test_recurring_spikes_raise_the_calibrated_threshold_but_a_bigger_one_still_alarms():
+    """Spikes of one size every 150 points are the series' own tail: with alarms censored into
+    the GPD fit they stop alarming after a few recurrences (left out, plain SPOT alarms on each),
+    while a spike well beyond them is still an alarm."""
+    rng = np.random.default_rng(3)
+    n = 20_000
+    x = rng.normal(10, 1, n)
+    x[500::150] += 12
+    x[15025] += 40
+    censored = score(_ts(n), x, DetectorConfig(range_margin=0.0))
+    spot = score(_ts(n), x, DetectorConfig(range_margin=0.0, pot_alarm_excess=0.0))
+    late = slice(10_000, n)
+    assert spot.alarm[late].sum() >= 60  # every recurrence in the second half, and the big one
+    assert censored.alarm[late].sum() == 1
+    assert censored.kind[15025] == KIND_SPIKE

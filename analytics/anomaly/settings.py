@@ -18,7 +18,7 @@ class DetectorConfig:
     The defaults are one configuration for every series, chosen on the NAB tuning categories
     and the synthetic tuning seeds only (benchmarks/anomaly_tune.py: a grid over the seasonal
     CUSUM keys, then a coordinate search over z_alarm, the CUSUM, EWMA, suppression, range
-    and POT-risk keys; the held-out half is never loaded). benchmarks/anomaly_eval.py reports
+    and POT keys (pot_risk, pot_alarm_excess); the held-out half is never loaded). benchmarks/anomaly_eval.py reports
     both halves with the previous defaults beside them. Keys outside that search
     (alpha_scale, alpha_season, huber_k, floors, tail_*) keep values from earlier rounds.
 
@@ -27,6 +27,10 @@ class DetectorConfig:
     points feed an exponentially weighted method-of-moments GPD fit, and the spike alarm
     threshold becomes the GPD quantile at `pot_risk` per point (never below `pot_z_min`).
     A heavy-tailed series thus needs a bigger jump; a quiet one alarms at a lower z.
+    `pot_alarm_excess`: an exceedance that alarmed also feeds the fit, its excess censored at
+    this multiple of the current threshold's excess (0: alarms are left out, as in SPOT). A
+    series whose "spikes" recur (a load balancer's, sparse spend) has a heavier tail than the
+    ordinary points show; left out, each recurrence alarms again at the same threshold.
 
     Seasonal CUSUM (`season_cusum_k`, `season_cusum_h`): a CUSUM of the residual against the
     nearer warm season bucket, in that bucket's scale, less its slowly tracked offset; it
@@ -70,6 +74,7 @@ class DetectorConfig:
     season_cusum_k: float = 1.0
     season_cusum_h: float = 20.0
     shift_season: float = 1.0
+    pot_alarm_excess: float = 1.5
 
     def __post_init__(self) -> None:
         for name in ("alpha_fast", "alpha_scale", "alpha_slow", "alpha_season"):
@@ -98,6 +103,8 @@ class DetectorConfig:
             raise ValueError(f"pot_alpha must be in (0, 1], got {self.pot_alpha}")
         if self.pot_eta < 0 or self.pot_min_exc < 1:
             raise ValueError("pot_eta must be >= 0 and pot_min_exc >= 1")
+        if self.pot_alarm_excess < 0:
+            raise ValueError(f"pot_alarm_excess must be >= 0, got {self.pot_alarm_excess}")
         if self.pot_z_min <= 0:
             raise ValueError(f"pot_z_min must be > 0, got {self.pot_z_min}")
         if self.season_cusum_k < 0 or self.season_cusum_h < 0:

@@ -33,7 +33,9 @@ Two further checks: a value beyond the all-time range by `range_margin` of it, o
 threshold is calibrated on the series' own history by peaks-over-threshold (SPOT/DSPOT,
 Siffer et al. 2017): t is a streaming `pot_q0` quantile of spike z, the excesses over t of
 points that did not alarm feed an EW method-of-moments GPD fit (refitted at each excess,
-so the power costs one exp per excess, not per point), and the threshold is the GPD
+so the power costs one exp per excess, not per point), and so do those of alarms, censored
+at `pot_alarm_excess` times the threshold's excess (spikes that recur are the series' own
+tail: each raises the threshold a step, one outlier barely moves it), and the threshold is the GPD
 quantile at `pot_risk` per point, at least `pot_z_min` (`z_alarm` until `pot_min_exc`
 excesses). The older alternative divides spike z by a tracked tail quantile of z
 (`tail_p`/`tail_eta`); either way heavy-tailed series need a bigger jump to alarm.
@@ -103,6 +105,7 @@ PARAM_NAMES = (
     "season_cusum_k",   # seasonal CUSUM slack, in season-bucket scales
     "season_cusum_h",   # seasonal CUSUM alarm level (scores 0.5; 0 disables)
     "shift_season",     # 1: a level-shift alarm moves every season bucket by the shift too (0: buckets relearn)
+    "pot_alarm_excess",  # POT: alarmed exceedances refit too, their excess capped at this x (threshold - t); 0: left out
 )
 N_PARAMS = len(PARAM_NAMES)
 N_BUCKETS = 168
@@ -217,6 +220,7 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
     season_k = p[31]
     season_h = p[32]
     shift_season = p[33] != 0.0
+    pot_alarm_excess = p[34]
     # alpha * n >= alpha * (1 / alpha + 1) > 1 from here on, for each of the three weights
     warm_n = int(min(1.0 / min(alpha_fast, alpha_scale, alpha_slow), 1e18)) + 2
     t_up = math.exp(pot_eta * pot_q0)
@@ -271,6 +275,7 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
     pot_m1 = 0.0     # EW mean of the excess z - t
     pot_m2 = 0.0     # EW mean of its square
     pot_mult = 1.0   # z_alarm / calibrated threshold: spike z is rescaled by it
+    pot_thr = z_alarm  # the calibrated threshold itself (z)
     pot_on = pot_risk > 0.0
     gp = 0.0  # seasonal CUSUM (up / down) of the residual against the nearer warm season bucket
     gn = 0.0
@@ -547,38 +552,48 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
                 ratio = 1.0
         if pot_on and seen >= warmup:
             # about 1 - pot_q0 of the points exceed t, at random: the step of t is a select,
-            # only the rarer refit (an exceedance that did not alarm) is a branch
+            # only the rarer refit (an exceedance) is a branch
             exc = z > pot_t
-            if exc and zn < z_alarm:
-                # an ordinary exceedance (not an alarm) refits the GPD by the method of moments
+            if exc:
+                # an exceedance refits the GPD by the method of moments; one beyond the threshold
+                # (an alarm) only with pot_alarm_excess > 0, its excess censored at that multiple of
+                # the threshold's own excess: spikes that recur raise the threshold step by step
+                # (the series' tail is heavier than fitted), one outlier barely moves it
                 y = z - pot_t
-                pot_n += 1.0
-                a = pot_alpha
-                if pot_alpha * pot_n < 1.0:
-                    a = inv[int(pot_n)] if pot_n < inv.shape[0] else 1.0 / pot_n
-                pot_m1 = pot_m1 + a * (y - pot_m1)
-                pot_m2 = pot_m2 + a * (y * y - pot_m2)
-                if pot_n >= pot_min_exc:
-                    var = pot_m2 - pot_m1 * pot_m1
-                    if var > 0.0:
-                        k2 = pot_m1 * pot_m1 / var
-                        gam = 0.5 * (1.0 - k2)
-                        sig = 0.5 * pot_m1 * (1.0 + k2)
-                    else:
-                        gam = 0.0
-                        sig = pot_m1
-                    if gam > POT_GAMMA_MAX:
-                        gam = POT_GAMMA_MAX
-                    elif gam < -POT_GAMMA_MAX:
-                        gam = -POT_GAMMA_MAX
-                    if abs(gam) > 1e-6:
-                        ext = sig / gam * (math.exp(-gam * log_pot_r) - 1.0)
-                    else:
-                        ext = -sig * log_pot_r
-                    thr = pot_t + ext
-                    if thr < pot_z_min:
-                        thr = pot_z_min
-                    pot_mult = z_alarm / thr
+                fit = zn < z_alarm
+                if not fit and pot_alarm_excess > 0.0:
+                    y_cap = pot_alarm_excess * (pot_thr - pot_t)
+                    fit = y_cap > 0.0
+                    y = y_cap if y > y_cap else y
+                if fit:
+                    pot_n += 1.0
+                    a = pot_alpha
+                    if pot_alpha * pot_n < 1.0:
+                        a = inv[int(pot_n)] if pot_n < inv.shape[0] else 1.0 / pot_n
+                    pot_m1 = pot_m1 + a * (y - pot_m1)
+                    pot_m2 = pot_m2 + a * (y * y - pot_m2)
+                    if pot_n >= pot_min_exc:
+                        var = pot_m2 - pot_m1 * pot_m1
+                        if var > 0.0:
+                            k2 = pot_m1 * pot_m1 / var
+                            gam = 0.5 * (1.0 - k2)
+                            sig = 0.5 * pot_m1 * (1.0 + k2)
+                        else:
+                            gam = 0.0
+                            sig = pot_m1
+                        if gam > POT_GAMMA_MAX:
+                            gam = POT_GAMMA_MAX
+                        elif gam < -POT_GAMMA_MAX:
+                            gam = -POT_GAMMA_MAX
+                        if abs(gam) > 1e-6:
+                            ext = sig / gam * (math.exp(-gam * log_pot_r) - 1.0)
+                        else:
+                            ext = -sig * log_pot_r
+                        thr = pot_t + ext
+                        if thr < pot_z_min:
+                            thr = pot_z_min
+                        pot_mult = z_alarm / thr
+                        pot_thr = thr
             pot_t = pot_t * (t_up if exc else t_down)
             pot_t = POT_T_MIN if (pot_t < POT_T_MIN and not exc) else pot_t  # the floor binds on the way down
         lo = xi if xi < lo else lo

@@ -33,7 +33,8 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
     (alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k, z_alarm,
      cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
      rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select, shift_confirm, confirm_alpha,
-     pot_q0, pot_eta, pot_risk, pot_alpha, pot_min_exc, pot_z_min, season_k, season_h, shift_season) = p
+     pot_q0, pot_eta, pot_risk, pot_alpha, pot_min_exc, pot_z_min, season_k, season_h, shift_season,
+     pot_alarm_excess) = p
     suppress_points = int(suppress_points)
     warmup = int(warmup)
     ts = np.asarray(ts, dtype=np.int64)
@@ -44,13 +45,14 @@ def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarra
         return _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k,
                     z_alarm, cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
                     rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select, shift_confirm, confirm_alpha,
-                    (pot_q0, pot_eta, pot_risk, pot_alpha, pot_min_exc, pot_z_min), (season_k, season_h, shift_season))
+                    (pot_q0, pot_eta, pot_risk, pot_alpha, pot_min_exc, pot_z_min, pot_alarm_excess),
+                    (season_k, season_h, shift_season))
 
 
 def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k,
          z_alarm, cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
          rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select, shift_confirm, confirm_alpha, pot, season):
-    pot_q0, pot_eta, pot_risk, pot_alpha, pot_min_exc, pot_z_min = pot
+    pot_q0, pot_eta, pot_risk, pot_alpha, pot_min_exc, pot_z_min, pot_alarm_excess = pot
     season_k, season_h, shift_season = season
     gp = np.zeros(S)
     gn = np.zeros(S)
@@ -64,6 +66,7 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
     pot_m1 = np.zeros(S)
     pot_m2 = np.zeros(S)
     pot_mult = np.ones(S)
+    pot_thr = np.full(S, z_alarm)
     out_score = np.empty((S, T))
     out_expected = np.empty((S, T))
     out_kind = np.empty((S, T), dtype=np.int8)
@@ -285,8 +288,12 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
         if pot_risk > 0.0:
             on = act & (seen >= warmup)
             exc = on & (z > pot_t)
-            fit = exc & (zn < z_alarm)
             y = z - pot_t
+            # an alarmed exceedance is fitted too (pot_alarm_excess > 0), its excess censored
+            y_cap = pot_alarm_excess * (pot_thr - pot_t)
+            censored = exc & (zn >= z_alarm) & (pot_alarm_excess > 0.0) & (y_cap > 0.0)
+            fit = (exc & (zn < z_alarm)) | censored
+            y = np.where(censored, np.minimum(y, y_cap), y)
             n_new = pot_n + 1.0
             a = np.where(pot_alpha * n_new < 1.0, 1.0 / n_new, pot_alpha)
             m1 = pot_m1 + a * (y - pot_m1)
@@ -297,7 +304,9 @@ def _run(ts, x, S, T, rows, alpha_fast, alpha_scale, alpha_slow, alpha_season, s
             sig = np.where(var > 0.0, 0.5 * m1 * (1.0 + k2), m1)
             ext = np.where(np.abs(gam) > 1e-6, sig / gam * (np.exp(-gam * log_pot_r) - 1.0), -sig * log_pot_r)
             thr = np.maximum(pot_t + ext, pot_z_min)
-            pot_mult = np.where(fit & (n_new >= pot_min_exc), z_alarm / thr, pot_mult)
+            refit = fit & (n_new >= pot_min_exc)
+            pot_mult = np.where(refit, z_alarm / thr, pot_mult)
+            pot_thr = np.where(refit, thr, pot_thr)
             pot_n = np.where(fit, n_new, pot_n)
             pot_m1 = np.where(fit, m1, pot_m1)
             pot_m2 = np.where(fit, m2, pot_m2)
