@@ -31,14 +31,14 @@ KEY_COLUMNS = ["tenant", "trace_id", "span_id", "response_id", "start_time", "is
 STORED_KEYS_SQL = "SELECT tenant, trace_id, span_id, response_id, start_time, is_inference FROM spans"
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _fold(h: np.uint64, data: np.ndarray, lo: np.int64, hi: np.int64) -> np.uint64:
     for j in range(lo, hi):
         h = (h ^ np.uint64(data[j])) * _PRIME
     return (h ^ np.uint64(hi - lo)) * _PRIME
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _finish(h: np.uint64) -> np.uint64:
     h ^= h >> np.uint64(33)
     h *= np.uint64(0xFF51AFD7ED558CCD)
@@ -50,12 +50,12 @@ def _finish(h: np.uint64) -> np.uint64:
     return h
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _seeded(seed: np.uint64) -> np.uint64:
     return (_FNV ^ seed) * _PRIME
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)  # the writer thread: leave the GIL to the event loop
 def keys_kernel(ten_d: np.ndarray, ten_o: np.ndarray, tr_d: np.ndarray, tr_o: np.ndarray,
                 sp_d: np.ndarray, sp_o: np.ndarray, re_d: np.ndarray, re_o: np.ndarray,
                 re_valid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
