@@ -6,9 +6,9 @@ its trace and has its own response id, and linking leaves such a span as it is; 
 re-read the whole recent window for it, so its cost grew with the ingest rate. This index says
 which spans need the query at all.
 
-It holds 64-bit hashes of (tenant, trace_id) and (tenant, response_id) of the stored inference
-spans, each with the latest start time seen under it, in a fixed-size open-addressing table (the
-kernels of collector.recent_ids). Like the recent-id set it keeps a watermark `W`: every stored
+It holds 64-bit hashes (collector.span_keys) of (tenant, trace_id) and (tenant, response_id) of
+the stored inference spans, each with the latest start time seen under it, in a fixed-size
+open-addressing table (the kernels of collector.recent_ids). Like the recent-id set it keeps a watermark `W`: every stored
 inference span that starts at or after `W` has both keys in the index. A batch span needs the
 linking query when one of its keys is in the index, when another span of the batch has the same
 key, or when it starts less than `dedupe.WINDOW` after `W` (a partner it may be linked to could
@@ -29,17 +29,10 @@ import pyarrow as pa
 
 from inferledger.collector.dedupe import WINDOW
 from inferledger.collector.recent_ids import _NO_WATERMARK, TimedKeySet, _insert, _slot
+from inferledger.collector.span_keys import STORED_KEYS_SQL, span_keys
 
 _MAX = np.iinfo(np.int64).max  # watermark that sends every span to the query
 _WINDOW_US = int(WINDOW.total_seconds() * 1e6)
-
-# Key 0 marks an empty slot and "no response id"; a real hash of 0 becomes 1. The 't'/'r' salt
-# keeps a trace key and a response key with the same text apart (a clash would only cost a query).
-_KEYS_SQL = """SELECT greatest(hash(tenant, 't', trace_id), 1::UBIGINT) AS t,
-       CASE WHEN response_id IS NULL THEN 0::UBIGINT ELSE greatest(hash(tenant, 'r', response_id), 1::UBIGINT) END AS r,
-       epoch_us(start_time) AS s, coalesce(is_inference, false) AS i
-FROM {src}"""
-
 
 @numba.njit(cache=True)
 def _needs_query(keys: np.ndarray, th: np.ndarray, rh: np.ndarray, starts: np.ndarray, cut: np.int64) -> np.ndarray:
@@ -80,11 +73,10 @@ class LinkIndex(TimedKeySet):
         """Fill the index from the newest stored inference spans (started within the lookback)."""
         since = now_us - int(lookback_hours * 3600e6)
         limit = self.capacity // 2
-        rows = con.execute(
-            _KEYS_SQL.format(src="spans") + " WHERE is_inference AND start_time >= make_timestamp(?)"
-            " ORDER BY start_time DESC LIMIT ?",
-            [since, limit],
-        ).fetchnumpy()
+        rows = span_keys(con.sql(
+            STORED_KEYS_SQL + " WHERE is_inference AND start_time >= make_timestamp(?) ORDER BY start_time DESC LIMIT ?",
+            params=[since, limit],
+        ).to_arrow_table())
         self._keys[:] = 0
         self._starts[:] = 0
         hashes, starts = _flatten(rows)
@@ -97,14 +89,12 @@ class LinkIndex(TimedKeySet):
     def candidates(self, con, spans: pa.Table, rows: dict | None = None) -> tuple[pa.Table, np.ndarray, np.ndarray]:
         """The inference rows of `spans` that need the linking query, with the keys to `add` after the commit.
 
-        `rows`: the columns of `_KEYS_SQL` for `spans` when already computed (one query per commit).
+        `rows`: `span_keys(spans)` when already computed (the writer computes them once per commit).
         """
         if spans.num_rows == 0 or "is_inference" not in spans.column_names:
             return spans.slice(0, 0), np.zeros(0, np.uint64), np.zeros(0, np.int64)
-        if rows is None:  # keys of every row, in one scan; only the (rare) rows that need the query are copied
-            # read by name by DuckDB's replacement scan (register + unregister cost ~0.6 ms a call)
-            _link_index_batch = spans.select(["tenant", "trace_id", "response_id", "start_time", "is_inference"])
-            rows = con.execute(_KEYS_SQL.format(src="_link_index_batch")).fetchnumpy()
+        if rows is None:
+            rows = span_keys(spans)
         inf = np.flatnonzero(np.asarray(rows["i"], dtype=np.bool_))
         rows = {k: np.asarray(rows[k])[inf] for k in ("t", "r", "s")}
         need = _needs_query(self._keys, rows["t"].astype(np.uint64), rows["r"].astype(np.uint64),

@@ -4,7 +4,7 @@ A primary key made DuckDB probe and grow an index for every appended row, which 
 more than the append itself. The writer instead asks this set, before appending, which
 (tenant, trace_id, span_id) of a batch are stored already, and drops those rows.
 
-The set holds 64-bit hashes (DuckDB's `hash(tenant, trace_id, span_id)`) with each span's
+The set holds 64-bit hashes of (tenant, trace_id, span_id) (collector.span_keys) with each span's
 start time, in an open-addressing table of fixed size, so memory is bounded. It keeps a
 watermark `W`: every stored span that starts at or after `W` is in the set. A span that
 starts before `W` and is not in the set may still be stored, so those few (late or old
@@ -23,10 +23,10 @@ import numba
 import numpy as np
 import pyarrow as pa
 
+from inferledger.collector.span_keys import STORED_KEYS_SQL, span_keys
+
 EMPTY = np.uint64(0)
 _NO_WATERMARK = np.iinfo(np.int64).min
-
-_HASH_SQL = "SELECT hash(tenant, trace_id, span_id) AS h, epoch_us(start_time) AS s FROM {src}"
 
 
 @numba.njit(cache=True)
@@ -149,32 +149,30 @@ class RecentIds(TimedKeySet):
     def load(self, con, lookback_hours: float, now_us: int) -> int:
         """Fill the set from the newest stored spans (at most `capacity`, started within the lookback)."""
         since = now_us - int(lookback_hours * 3600e6)
-        rows = con.execute(
-            _HASH_SQL.format(src="spans") + " WHERE start_time >= make_timestamp(?) ORDER BY start_time DESC LIMIT ?",
-            [since, self.capacity],
-        ).fetchnumpy()
-        hashes = _fix(np.asarray(rows["h"], dtype=np.uint64))
-        starts = np.asarray(rows["s"], dtype=np.int64)
+        stored = con.sql(
+            STORED_KEYS_SQL + " WHERE start_time >= make_timestamp(?) ORDER BY start_time DESC LIMIT ?",
+            params=[since, self.capacity],
+        ).to_arrow_table()
+        keys = span_keys(stored)
+        hashes, starts = keys["h"], keys["s"]
         self._keys[:] = 0
         self.count = _insert(self._keys, self._starts, hashes, starts)
         # Cut short by the capacity: only spans after the oldest loaded start are all there.
         self.watermark = int(starts.min()) + 1 if hashes.size >= self.capacity else since
         return self.count
 
-    def hashes(self, con, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
-        """(hash, start µs) of each row of a spans Arrow table, computed by DuckDB."""
-        # DuckDB reads the local by name (replacement scan): register + unregister cost ~0.6 ms a call
-        _recent_ids_batch = table.select(["tenant", "trace_id", "span_id", "start_time"])
-        rows = con.execute(_HASH_SQL.format(src="_recent_ids_batch")).fetchnumpy()
-        return _fix(np.asarray(rows["h"], dtype=np.uint64)), np.asarray(rows["s"], dtype=np.int64)
+    def hashes(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+        """(hash, start µs) of each row of a spans Arrow table."""
+        keys = span_keys(table)
+        return keys["h"], keys["s"]
 
     def new_rows(
         self, con, table: pa.Table, hashes: np.ndarray | None = None, starts: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Mask of the rows of `table` not stored yet (first of repeats in the table), with their hashes
-        and starts (pass them when already computed, raw from `hash(tenant, trace_id, span_id)`)."""
+        and starts (pass them when already computed: `span_keys(table)["h"]` and `["s"]`)."""
         if hashes is None or starts is None:
-            hashes, starts = self.hashes(con, table)
+            hashes, starts = self.hashes(table)
         else:
             hashes, starts = _fix(np.asarray(hashes, dtype=np.uint64)), np.asarray(starts, dtype=np.int64)
         fresh = ~_seen_mask(self._keys, hashes)

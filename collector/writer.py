@@ -34,8 +34,9 @@ import pyarrow as pa
 from inferledger.analytics.warehouse import Warehouse, utcnow
 from inferledger.collector import telemetry
 from inferledger.collector.dedupe import dedupe_batch
-from inferledger.collector.link_index import _KEYS_SQL, LinkIndex
+from inferledger.collector.link_index import LinkIndex
 from inferledger.collector.recent_ids import RecentIds
+from inferledger.collector.span_keys import span_keys
 from inferledger.collector.unmapped import UnmappedCounter
 
 log = logging.getLogger("inferledger.collector.writer")
@@ -247,16 +248,6 @@ class IngestWriter:
             batch.future.set_result(batch.row_count)
 
 
-_SPAN_KEYS_SQL = _KEYS_SQL.format(src="_keys_batch").replace("SELECT ", "SELECT hash(tenant, trace_id, span_id) AS h, ", 1)
-
-
-def _span_keys(con, spans: pa.Table) -> dict[str, np.ndarray]:
-    """Per row: the span-id hash and start (RecentIds) and the trace/response keys (LinkIndex)."""
-    _keys_batch = spans.select(["tenant", "trace_id", "span_id", "response_id", "start_time", "is_inference"])
-    rows = con.execute(_SPAN_KEYS_SQL).fetchnumpy()
-    return {k: np.asarray(v) for k, v in rows.items()}
-
-
 def _name_thread(name: str) -> None:
     """Name the OS thread (what `top -H` and /proc/<pid>/task/*/comm show), so its CPU can be told apart."""
     try:
@@ -297,7 +288,7 @@ def _write(con, group: list[WriteBatch], recent: RecentIds | None = None, links:
             data = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
             keys = None
             if table == "spans":
-                keys = _span_keys(con, data)  # the resend filter's and the link index's, in one query
+                keys = span_keys(data)  # the resend filter's and the link index's, in one pass
                 fresh, hashes, starts = recent.new_rows(con, data, keys["h"], keys["s"])
                 dropped = int(data.num_rows - fresh.sum())
                 if dropped:

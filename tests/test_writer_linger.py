@@ -21,56 +21,57 @@ def _spans(n: int):
     return prepare_payload("traces", body, "protobuf", None, "t", IngestSettings(), AttributionSettings()).tables["spans"]
 
 
-def _writer(linger_s: float):
-    wh = open_warehouse(":memory:")
-    writer = IngestWriter(wh, commit_target_rows=10_000, commit_linger_s=linger_s)
-    writer.start()
-    return wh, writer
+@pytest.fixture
+def lingering_writer():
+    """`make(linger_s)` -> (warehouse, started writer); every writer made is stopped after the test."""
+    made: list[IngestWriter] = []
 
+    def make(linger_s: float):
+        wh = open_warehouse(":memory:")
+        writer = IngestWriter(wh, commit_target_rows=10_000, commit_linger_s=linger_s)
+        writer.start()
+        made.append(writer)
+        return wh, writer
 
-@pytest.mark.slow
-def test_a_request_still_decoding_joins_the_open_commit():
-    wh, writer = _writer(linger_s=2.0)
-    try:
-        writer.expect(2)  # two requests in the decode workers
-        first = writer.submit(WriteBatch("t", {"spans": _spans(5)}))
-        time.sleep(0.2)
-        assert not first.done()  # held open for the second request
-        writer.expect(-1)
-        second = writer.submit(WriteBatch("t", {"spans": _spans(7)}))
-        writer.expect(-1)
-        assert first.result(10) == 5 and second.result(10) == 7
-        assert writer.commits == 1
-        assert wh.cursor().execute("SELECT count(*) FROM spans").fetchone()[0] == 12
-    finally:
+    yield make
+    for writer in made:
         writer.stop()
 
 
 @pytest.mark.slow
-def test_nothing_on_its_way_commits_at_once():
-    wh, writer = _writer(linger_s=5.0)
-    try:
-        t0 = time.monotonic()
-        assert writer.submit(WriteBatch("t", {"spans": _spans(3)})).result(10) == 3
-        assert time.monotonic() - t0 < 2.0  # not the 5 s linger
-    finally:
-        writer.stop()
+def test_a_request_still_decoding_joins_the_open_commit(lingering_writer):
+    wh, writer = lingering_writer(linger_s=2.0)
+    writer.expect(2)  # two requests in the decode workers
+    first = writer.submit(WriteBatch("t", {"spans": _spans(5)}))
+    time.sleep(0.2)
+    assert not first.done()  # held open for the second request
+    writer.expect(-1)
+    second = writer.submit(WriteBatch("t", {"spans": _spans(7)}))
+    writer.expect(-1)
+    assert first.result(10) == 5 and second.result(10) == 7
+    assert writer.commits == 1
+    assert wh.cursor().execute("SELECT count(*) FROM spans").fetchone()[0] == 12
 
 
 @pytest.mark.slow
-def test_a_request_that_fails_to_decode_ends_the_wait():
-    wh, writer = _writer(linger_s=5.0)
-    try:
-        writer.expect(1)
-        fut = writer.submit(WriteBatch("t", {"spans": _spans(4)}))
-        writer.expect(1)
-        t0 = time.monotonic()
-        writer.expect(-2)  # both decodes ended without a batch (e.g. 400)
-        assert fut.result(10) == 4
-        assert time.monotonic() - t0 < 2.0
-        assert writer.commits == 1
-    finally:
-        writer.stop()
+def test_nothing_on_its_way_commits_at_once(lingering_writer):
+    _, writer = lingering_writer(linger_s=5.0)
+    t0 = time.monotonic()
+    assert writer.submit(WriteBatch("t", {"spans": _spans(3)})).result(10) == 3
+    assert time.monotonic() - t0 < 2.0  # not the 5 s linger
+
+
+@pytest.mark.slow
+def test_a_request_that_fails_to_decode_ends_the_wait(lingering_writer):
+    _, writer = lingering_writer(linger_s=5.0)
+    writer.expect(1)
+    fut = writer.submit(WriteBatch("t", {"spans": _spans(4)}))
+    writer.expect(1)
+    t0 = time.monotonic()
+    writer.expect(-2)  # both decodes ended without a batch (e.g. 400)
+    assert fut.result(10) == 4
+    assert time.monotonic() - t0 < 2.0
+    assert writer.commits == 1
 
 
 def test_linger_settings_are_validated():
