@@ -50,7 +50,7 @@ def main() -> None:
     n_watched = max(1, len(load_series(wh, cfg.series, now, cfg.lookback_hours, cfg.min_requests)))
     wh.close()
     alertable = start + timedelta(hours=cfg.alert_min_history_hours)
-    incidents = [i for i in incident_rows(rows, cfg.incident_gap_minutes) if i["start"] >= alertable]
+    incidents = [i for i in incident_rows(rows, cfg.grouping_minutes) if i["start"] >= alertable]
     slack = timedelta(minutes=10)
     weeks = (end - alertable).total_seconds() / (7 * 86400)
     print(f"demo {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M}; {len(rows)} stored anomalies, "
