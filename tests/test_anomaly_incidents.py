@@ -44,3 +44,22 @@ def test_chained_alarms_within_the_gap_stay_one_incident():
     alarms = [A("spend_5m", {}, T + timedelta(minutes=25 * k), 0.6) for k in range(5)]
     (inc,) = group_incidents(alarms, GAP)
     assert inc.end == T + timedelta(minutes=105)
+
+
+def test_related_alarms_join_an_incident_while_its_alert_still_fires():
+    """A latency regression: the p95 alarm, then error-rate alarms 45 minutes later. With the
+    default settings the grouping window is the alert's resolve time (60 min), not the 30 min gap."""
+    from inferledger.analytics.anomaly.settings import AnomalySettings
+
+    cfg = AnomalySettings()
+    alarms = [A("latency_p95_5m", {"model": "m"}, T, 0.6),
+              A("error_rate_5m", {"model": "m"}, T + timedelta(minutes=50), 0.9),
+              A("error_rate_5m", {"model": "m"}, T + timedelta(minutes=55), 0.8)]
+    assert len(group_incidents(alarms, timedelta(minutes=cfg.incident_gap_minutes))) == 2
+    assert cfg.grouping_minutes == cfg.resolve_after_minutes == 60
+    (inc,) = group_incidents(alarms, timedelta(minutes=cfg.grouping_minutes))
+    assert inc.start == T and inc.top.metric == "error_rate_5m" and len(inc.members) == 3
+    # an alarm after the alert resolved is a new incident
+    later = alarms + [A("error_rate_5m", {"model": "m"}, T + timedelta(minutes=60 + 5 + 61), 0.7)]
+    assert len(group_incidents(later, timedelta(minutes=cfg.grouping_minutes))) == 2
+    assert AnomalySettings(incident_gap_minutes=90).grouping_minutes == 90

@@ -107,16 +107,49 @@ def test_sampling_noise_rejects_a_few_ordinary_requests_and_keeps_a_traffic_spik
     exp = np.full(len(vals), lam * mean)
     idx = np.arange(WEEK, 2 * WEEK)
     null = sampling_noise_significant(vals, exp, n, sq, idx, 1e-4, WEEK)
-    assert null.mean() < 0.01                  # a floor under the detector: ordinary buckets rarely pass
-    # one request in a bucket passes only if it is several times the root-mean-square request
+    assert null.mean() < 0.001                 # ordinary buckets of a quiet series almost never pass
+    # a one-request bucket passes only with a request larger than any of the past week
     one = idx[n[idx] == 1]
     assert sampling_noise_significant(vals, exp, n, sq, one, 1e-4, WEEK).mean() < 0.01
-    # an hour at 8x the traffic with 3x longer requests
-    spike = np.arange(WEEK + 200, WEEK + 260)
+    # five hours at 8x the traffic with 3x longer requests: 2.4 requests a bucket, too few for a
+    # 5-minute bucket to tell; the hourly sums of the same requests find every hour and no other
+    spike = np.arange(WEEK + 204, WEEK + 264)
     v2, n2, sq2 = _requests(rng, len(spike), 8 * lam, 6000.0)
     vals[spike], n[spike], sq[spike] = v2, n2, sq2
-    # (a quiet series: about 2.4 requests a bucket in the spike, so not every bucket; the hour is found)
+    hv, hn, hs = (x.reshape(-1, 12).sum(1) for x in (vals, n, sq))
+    hours = WEEK // 12
+    hit = sampling_noise_significant(hv, np.full(len(hv), 12 * lam * mean), hn, hs, np.arange(hours, 2 * hours),
+                                     1e-4, hours)
+    assert np.flatnonzero(hit).tolist() == [17, 18, 19, 20, 21]
+
+
+def test_sampling_noise_keeps_a_busier_series_spike_bucket_by_bucket():
+    rng = np.random.default_rng(6)
+    mean = 2000.0 * np.exp(0.245)
+    vals, n, sq = _requests(rng, 2 * WEEK, 5.0)
+    exp = np.full(len(vals), 5.0 * mean)
+    assert not sampling_noise_significant(vals, exp, n, sq, np.arange(WEEK, 2 * WEEK), 1e-4, WEEK).any()
+    spike = np.arange(WEEK + 200, WEEK + 212)
+    vals[spike], n[spike], sq[spike] = _requests(rng, len(spike), 40.0)
     assert sampling_noise_significant(vals, exp, n, sq, spike, 1e-4, WEEK).sum() >= 10
+
+
+def test_one_large_request_pages_only_if_larger_than_any_the_series_saw():
+    """A quiet series' bucket holding one request: beyond the normal floor either way, it stands
+    only when that request is larger than the largest of the trailing window."""
+    rng = np.random.default_rng(5)
+    vals, n, sq = _requests(rng, 2 * WEEK, 0.3)
+    exp = np.full(len(vals), 0.3 * 2000.0 * np.exp(0.245))
+    i = WEEK + 100
+    largest = np.sqrt(sq[i - WEEK:i]).max()
+    stood = []
+    for x in (0.9 * largest, 1.5 * largest):
+        vals[i], n[i], sq[i] = x, 1.0, x * x
+        stood.append(bool(sampling_noise_significant(vals, exp, n, sq, np.array([i]), 1e-4, WEEK)[0]))
+    assert stood == [False, True]
+    # the normal floor alone would have passed the ordinary one
+    mean_sq = sq[i - WEEK:i].sum() / n[i - WEEK:i].sum()
+    assert 0.9 * largest - exp[i] > 3.72 * np.sqrt(mean_sq)
 
 
 @pytest.mark.slow

@@ -280,7 +280,7 @@ def _alerts(wh: Warehouse, cfg: AnomalySettings, now: datetime, found: list[Foun
     records: list[AlertRecord] = []
     active: set[str] = set()
     incidents = group_incidents([f for f in found if _alertable(f, cfg)],
-                                timedelta(minutes=cfg.incident_gap_minutes))
+                                timedelta(minutes=cfg.grouping_minutes))
     for inc in incidents:
         if not _active(inc, cfg, now):
             continue

@@ -46,7 +46,7 @@ async def get_anomalies(request: Request) -> JSONResponse:
     wh = request.app.state.warehouse
     rows = await run_in_threadpool(recent_anomalies, wh, flt)
     if request.query_params.get("incidents") in ("1", "true"):
-        rows = incident_rows(rows, request.app.state.settings.analytics.anomaly.incident_gap_minutes)
+        rows = incident_rows(rows, request.app.state.settings.analytics.anomaly.grouping_minutes)
     return JSONResponse(json.loads(json.dumps(rows, default=str)))
 
 

@@ -145,7 +145,8 @@ class AnomalySettings:
     min_requests: int = 10
     # an alert stays firing while its series had an alarm within this many minutes of its last point
     resolve_after_minutes: int = 60
-    # alarms of related series no further apart than this are one incident (one alert)
+    # alarms of related series no further apart than this are one incident (one alert); an incident
+    # also takes related alarms while its alert is still firing (`grouping_minutes`)
     incident_gap_minutes: int = 30
     # per-series alarms older than this (relative to now) do not raise alerts, only rows in `anomalies`
     alert_max_age_minutes: int = 120
@@ -166,6 +167,17 @@ class AnomalySettings:
     # them, this many in all, lie beyond the alarm's boundary (significance.persisting)
     persist_buckets: int = 2
     detector: DetectorConfig = field(default_factory=DetectorConfig)
+
+    @property
+    def grouping_minutes(self) -> int:
+        """How far apart related alarms may be and still be one incident.
+
+        An incident's alert keeps firing until its series have been quiet for
+        `resolve_after_minutes`; a related alarm while it fires is the same page, not a
+        second one (a latency regression's p95 alarm and its error-rate alarms 45 minutes
+        later). `incident_gap_minutes` alone still bounds the p95 follow-up window.
+        """
+        return max(self.incident_gap_minutes, self.resolve_after_minutes)
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.series if s not in SERIES_KINDS]

@@ -21,6 +21,13 @@ wrong yardstick:
   if it departs from the expected value by at least `z` such standard deviations
   (z = the normal quantile of `alpha`). A few large requests of a quiet team do not
   page; eight times the traffic does.
+* Per-request costs are skewed (a cheap model's requests and an expensive one's in one
+  series), so on a quiet series one or two large requests pass that normal floor. A
+  rise stands only if it is still beyond the floor without the bucket's two largest
+  requests, or if its largest request is larger than any the series saw in the trailing
+  `window`. Neither needs per-request data: for requests x1 >= x2 >= ... with squares
+  summing to q, x1 + x2 <= sqrt(2 q) (so the rise less sqrt(2 q) is at most what the
+  others carry), x1 >= q / sum x, and a past bucket's sqrt(q) bounds its largest request.
 * A per-minute sum (tokens per minute) of a model that serves a few requests a
   minute is mostly zero, so one long request is a "spike". At that resolution an
   incident lasts: the alarm stands only if the next `persist - 1` buckets also lie
@@ -111,9 +118,17 @@ def _trailing_sum(x: np.ndarray, window: int) -> np.ndarray:
     return c[i] - c[np.maximum(i - window, 0)]
 
 
+def _trailing_max_request(squares: np.ndarray, index: np.ndarray, window: int) -> np.ndarray:
+    """Per alarm, the largest bucket root sum of squares of the `window` buckets before it: an upper
+    bound on the largest single request of that window (0 with no history)."""
+    root = np.sqrt(np.nan_to_num(np.maximum(squares, 0.0)))
+    return np.array([root[max(int(i) - window, 0):int(i)].max() if i > 0 else 0.0 for i in index])
+
+
 def sampling_noise_significant(values: np.ndarray, expected: np.ndarray, requests: np.ndarray,
                                squares: np.ndarray, index: np.ndarray, alpha: float, window: int) -> np.ndarray:
-    """Which alarms at `index` on a sum over requests exceed its compound-Poisson noise at level `alpha`."""
+    """Which alarms at `index` on a sum over requests exceed its compound-Poisson noise at level `alpha`;
+    a rise must also not be explained by the bucket's one or two largest ordinary requests."""
     if len(index) == 0:
         return np.zeros(0, dtype=bool)
     n = _trailing_sum(requests, window)[index]
@@ -122,5 +137,10 @@ def sampling_noise_significant(values: np.ndarray, expected: np.ndarray, request
     mean = total / np.maximum(n, 1.0)             # mean request
     mean_sq = sq / np.maximum(n, 1.0)             # mean squared request
     lam = np.maximum(np.abs(expected[index]) / np.where(mean > 0, mean, np.inf), 1.0)
-    sd = np.sqrt(lam * mean_sq)
-    return np.abs(values[index] - expected[index]) >= norm.isf(alpha) * sd
+    floor = norm.isf(alpha) * np.sqrt(lam * mean_sq)
+    dep = values[index] - expected[index]
+    q = np.nan_to_num(np.maximum(squares[index], 0.0))
+    beyond_two = dep - np.sqrt(2.0 * q) >= floor
+    largest_low = q / np.where(values[index] > 0, values[index], np.inf)
+    unseen = largest_low > _trailing_max_request(squares, index, window)
+    return (np.abs(dep) >= floor) & ((dep < 0) | beyond_two | unseen)

@@ -79,7 +79,7 @@ def list_cmd(app: AppContext, hours: int, series: str | None, team: str | None, 
     query = {k: v for k, v in {"hours": hours, "series": series, "team": team, "model": model, "kind": kind,
                                "min_score": min_score}.items() if v is not None}
     flt = filter_from_query({k: str(v) for k, v in query.items()})
-    gap = app.settings.analytics.anomaly.incident_gap_minutes
+    gap = app.settings.analytics.anomaly.grouping_minutes
 
     def local(wh):
         rows = recent_anomalies(wh, flt)
