@@ -53,6 +53,10 @@ ANTHROPIC_INPUT_INCLUDES_CACHE = {"openlit": False, "openllmetry": True, "tracel
                                   "openinference_anthropic": True, "anthropic_native": True}
 # Libraries that also export OTLP metrics with the test's settings: those must not add requests.
 EXPORT_METRICS = ("openlit", "traceloop")
+# Libraries whose first-token clock starts when the stream object is made, after the response
+# headers (openlit 1.45.0: TracedSyncStream.__init__), so a loaded client can report a little less
+# than the provider's first-chunk delay; for them the bound is half the delay.
+TTFT_FROM_HEADERS = ("openlit",)
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +159,8 @@ def test_every_call_is_one_inference_row_priced_exactly(service, catalog, lib):
                 assert row["is_streaming"] is True, where
                 ttft = row["time_to_first_token_s"]
                 if ttft is not None:
-                    assert FIRST_CHUNK_DELAY_S <= ttft <= row["duration_s"], where
+                    least = FIRST_CHUNK_DELAY_S / 2 if lib in TTFT_FROM_HEADERS else FIRST_CHUNK_DELAY_S
+                    assert least <= ttft <= row["duration_s"], where
             if row["finish_reason"] is not None:
                 assert row["finish_reason"] in (call.finish_reason, "stop"), where
         if call.user and not _gap(lib, call.api, "user_from_param") and call.api == "chat":
