@@ -40,16 +40,6 @@ def _slot(keys: np.ndarray, h: np.uint64) -> np.int64:
 
 
 @numba.njit(cache=True)
-def _fix(hashes: np.ndarray) -> np.ndarray:
-    """Hash 0 marks an empty slot: move it to 1 (one more collision class among 2**64)."""
-    out = hashes.copy()
-    for i in range(out.size):
-        if out[i] == 0:
-            out[i] = 1
-    return out
-
-
-@numba.njit(cache=True)
 def _seen_mask(keys: np.ndarray, hashes: np.ndarray) -> np.ndarray:
     """True where a hash is in `keys` or repeats an earlier hash of the same batch."""
     n = hashes.size
@@ -170,11 +160,11 @@ class RecentIds(TimedKeySet):
         self, con, table: pa.Table, hashes: np.ndarray | None = None, starts: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Mask of the rows of `table` not stored yet (first of repeats in the table), with their hashes
-        and starts (pass them when already computed: `span_keys(table)["h"]` and `["s"]`)."""
+        and starts (pass them when already computed: `span_keys(table)["h"]` and `["s"]`, never 0)."""
         if hashes is None or starts is None:
             hashes, starts = self.hashes(table)
         else:
-            hashes, starts = _fix(np.asarray(hashes, dtype=np.uint64)), np.asarray(starts, dtype=np.int64)
+            hashes, starts = np.asarray(hashes, dtype=np.uint64), np.asarray(starts, dtype=np.int64)
         fresh = ~_seen_mask(self._keys, hashes)
         old = fresh & (starts < self.watermark)
         if old.any():  # started before the watermark: the set cannot vouch for them, the warehouse can

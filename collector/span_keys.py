@@ -28,7 +28,7 @@ SEED_RESPONSE = np.uint64(0x72)  # 'r': (tenant, response_id)
 
 # Columns a spans table needs for `span_keys`; the warehouse query of the loaders selects them.
 KEY_COLUMNS = ["tenant", "trace_id", "span_id", "response_id", "start_time", "is_inference"]
-STORED_KEYS_SQL = "SELECT tenant, trace_id, span_id, response_id, start_time, is_inference FROM spans"
+STORED_KEYS_SQL = "SELECT " + ", ".join(KEY_COLUMNS) + " FROM spans"
 
 
 @numba.njit(cache=True, nogil=True)
