@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -75,6 +77,9 @@ class UnmappedCounter:
         self.dropped = 0
         self._pending: Counter = Counter()
         self._lock = threading.Lock()
+        # Held from draining the pending counts until their transaction ends, and by `settled`
+        # readers: a drained count is in neither place while its upsert is uncommitted.
+        self._flush_lock = threading.Lock()
 
     def add(self, tenant: str, counts: Counter) -> None:
         if not counts:
@@ -102,8 +107,19 @@ class UnmappedCounter:
         with self._lock:
             return Counter(self._pending)
 
+    @contextmanager
+    def settled(self) -> Iterator[Counter]:
+        """The pending counts, with no flush in progress until the block ends: the table read
+        inside the block and these counts hold every count exactly once."""
+        with self._flush_lock:
+            yield self.snapshot()
+
     def flush(self, con, now: datetime) -> int:
         """Write the pending counts in one transaction of their own; returns the keys written."""
+        with self._flush_lock:
+            return self._flush(con, now)
+
+    def _flush(self, con, now: datetime) -> int:
         pending = self.drain()
         if not pending and self.stored is not None:
             return 0

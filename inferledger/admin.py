@@ -64,11 +64,17 @@ def create_admin_app(state: object, is_ready: Callable[[], bool]) -> Starlette:
         tenant = request.query_params.get("tenant")
         if request.query_params.get("by") == "scope":
             return JSONResponse(await run_in_threadpool(spans_by_scope, request.app.state.warehouse.con, tenant))
-        pending = request.app.state.writer.unmapped.snapshot() if request.app.state.writer is not None else None
         scope = request.query_params.get("scope")
-        rows = await run_in_threadpool(top_unmapped_keys, request.app.state.warehouse.con, limit, tenant, pending,
-                                       scope)
-        return JSONResponse(rows)
+        writer = request.app.state.writer
+        con = request.app.state.warehouse.con
+
+        def read() -> list[dict]:
+            if writer is None:
+                return top_unmapped_keys(con, limit, tenant, None, scope)
+            with writer.unmapped.settled() as pending:
+                return top_unmapped_keys(con, limit, tenant, pending, scope)
+
+        return JSONResponse(await run_in_threadpool(read))
 
     async def alert_records(request: Request) -> Response:
         limit = _int_param(request, "limit", 50)

@@ -64,3 +64,44 @@ def test_admin_unmapped_rejects_a_bad_limit(tmp_path):
         r = httpx.get(f"{eps.admin}/admin/unmapped?limit=abc")
         assert r.status_code == 400 and "limit" in r.json()["error"]
         assert httpx.get(f"{eps.admin}/admin/alert-records?limit=-1").status_code == 400
+
+
+class _SlowCommit:
+    """A connection whose COMMIT waits for `release`: the window in which a flush has drained
+    the pending counts but its upsert is not yet visible to another connection."""
+
+    def __init__(self, con, reached: threading.Event, release: threading.Event) -> None:
+        self._con, self._reached, self._release = con, reached, release
+
+    def execute(self, sql, *args):
+        if sql == "COMMIT":
+            self._reached.set()
+            assert self._release.wait(10)
+        return self._con.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+def test_a_reader_sees_each_count_once_while_a_flush_commits(warehouse):
+    c = UnmappedCounter()
+    c.add("t", Counter({"k": 3}))
+    reached, release = threading.Event(), threading.Event()
+    flusher = threading.Thread(target=c.flush, args=(_SlowCommit(warehouse.cursor(), reached, release),
+                                                      datetime(2026, 1, 1)))
+    flusher.start()
+    assert reached.wait(10)  # drained, upsert uncommitted
+    seen: list[dict] = []
+
+    def read():
+        with c.settled() as pending:
+            seen.extend(top_unmapped_keys(warehouse.cursor(), 10, pending=pending))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join(0.3)
+    assert reader.is_alive()  # the reader waits for the flush rather than see the count nowhere
+    release.set()
+    flusher.join(10)
+    reader.join(10)
+    assert [(r["key"], r["spans"]) for r in seen] == [("k", 3)]
