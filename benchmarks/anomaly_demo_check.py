@@ -9,9 +9,11 @@ The injected incidents are recomputed from the demo's own schedule
 anomalies are grouped as the job pages them (`store.incident_rows`, `grouping_minutes`); an incident of the
 first `alert_min_history_hours` is stored but never paged, so it is left out. A grouped
 incident of the right family and scope overlapping an injected one (10 minutes slack)
-finds it; any other is false, except a cost incident that starts within an hour of the
-prompt-length drift's onset (a lasting input-token shift the drift job owns, which the
-anomaly job sees as a jump in the drifting team's spend): it is listed apart, not counted.
+finds it; any other is false, except a cost incident on the drifting team's own spend (a
+series or explanation naming its team, feature or model) that starts within a day of the
+prompt-length drift's onset. The drift is a lasting 2.5x input-token shift the drift job
+owns; the anomaly job sees it as a jump in that team's spend once its daily peak comes
+(the onset falls in a quiet hour). It is listed apart, not counted either way.
 """
 
 from __future__ import annotations
@@ -31,6 +33,14 @@ def _related(inj, inc: dict) -> bool:
     if inj.kind == COST_SPIKE:
         return inc["incident"] == "cost"
     return inc["incident"] == "performance" and inc["scope"] == inj.model
+
+
+def _on_drift(drift, inc: dict) -> bool:
+    """A grouped incident whose series or explanation names the drifting team, feature or model."""
+    names = {f'team="{drift.team}"', f'feature="{drift.feature}"'}
+    series = [k for k in inc["series"] if any(n in k for n in names) or f'model="{drift.model}' in k]
+    return bool(series) or (inc["moved_dimension"], inc["moved_value"]) in {
+        ("team", drift.team), ("feature", drift.feature)}
 
 
 def main() -> None:
@@ -66,11 +76,13 @@ def main() -> None:
                          f"moved {h['moved_dimension']}={h['moved_value']})" for h in hits) or "NOT FOUND"
         print(f"  {inj.kind} {inj.start:%m-%d %H:%M}-{inj.end:%H:%M}: {len(hits)} grouped alert(s): {desc}")
     for d in drifts:
-        onset = [i for i in false if i["incident"] == "cost"
-                 and d.start - slack <= i["start"] <= d.start + timedelta(hours=1)]
+        onset = [i for i in false if i["incident"] == "cost" and _on_drift(d, i)
+                 and d.start - slack <= i["start"] <= d.start + timedelta(days=1)]
         for h in onset:
             false.remove(h)
-        print(f"  ({d.kind} onset {d.start:%m-%d %H:%M}: {len(onset)} cost incident(s) at its onset, not counted)")
+        desc = "; ".join(f"led by {h['top_series']} at {h['start']:%m-%d %H:%M}" for h in onset)
+        print(f"  ({d.kind} onset {d.start:%m-%d %H:%M}: {len(onset)} cost incident(s) on the drifting team's "
+              f"spend in its first day, not counted{': ' + desc if desc else ''})")
     series_seen = {k for i in false for k in i["series"]}
     print(f"false incidents: {len(false)} over {weeks:.2f} weeks; {len(series_seen)} series involved"
           f" of {n_series} that ever alarmed")

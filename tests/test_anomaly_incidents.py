@@ -18,6 +18,7 @@ class A:
     bucket_start: datetime
     score: float
     bucket_seconds: int = 300
+    moved: tuple | None = None   # (dimension, value) its explanation named
 
 
 def test_a_team_spike_across_spend_tokens_and_models_is_one_incident():
@@ -63,3 +64,19 @@ def test_related_alarms_join_an_incident_while_its_alert_still_fires():
     later = alarms + [A("error_rate_5m", {"model": "m"}, T + timedelta(minutes=60 + 5 + 61), 0.7)]
     assert len(group_incidents(later, timedelta(minutes=cfg.grouping_minutes))) == 2
     assert AnomalySettings(incident_gap_minutes=90).grouping_minutes == 90
+
+
+def test_a_models_latency_moved_by_a_teams_concurrent_cost_spike_joins_its_incident():
+    """A batch job's retry loop with long outputs: growth's spend jumps, and gpt-4o's p95 with it."""
+    cost = [A("spend_5m", {"team": "growth"}, T, 0.8, moved=("model", "gpt-4o-2024-08-06")),
+            A("spend_1h", {"feature": "campaign-copy"}, T - timedelta(minutes=20), 0.9, 3600, ("team", "growth"))]
+    latency = A("latency_p95_5m", {"model": "gpt-4o"}, T, 0.67, moved=("team", "growth"))
+    (inc,) = group_incidents([*cost, latency], GAP)
+    assert inc.family == "cost" and len(inc.members) == 3 and inc.top.metric == "spend_1h"
+    # another team's latency, or the same team's hours later, stays its own incident
+    other = A("latency_p95_5m", {"model": "gpt-4o"}, T, 0.67, moved=("team", "search"))
+    later = A("latency_p95_5m", {"model": "gpt-4o"}, T + timedelta(hours=3), 0.67, moved=("team", "growth"))
+    unexplained = A("latency_p95_5m", {"model": "gpt-4o"}, T, 0.67)
+    for alone in (other, later, unexplained):
+        incs = group_incidents([*cost, alone], GAP)
+        assert sorted((i.family, len(i.members)) for i in incs) == [("cost", 2), ("performance", 1)]

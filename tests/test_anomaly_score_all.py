@@ -45,6 +45,10 @@ def _grid_confirmed(s: Series, r: Scored, cfg: AnomalySettings) -> list[tuple[in
             if kinds[i] == "none":
                 kinds[i] = "spike"
         idx = np.union1d(idx, raised)
+    for i in [i for i in idx if kinds[i] == "level_shift"]:
+        near = [v for t, v in zip(s.ts, s.values) if abs(t - (s.ts[i] - 86400)) <= s.bucket_seconds // 2 and v == v]
+        if near and abs(s.values[i] - np.median(near)) <= cfg.shift_day_before_fraction * abs(s.values[i] - r.expected[i]):
+            idx = idx[idx != i]
     if s.squares is not None and s.trials is not None and len(idx):
         idx = idx[sampling_noise_significant(s.values, r.expected, s.trials, s.squares, idx, cfg.count_alpha,
                                              cfg.count_window_buckets)]

@@ -9,6 +9,7 @@ from inferledger.analytics.anomaly.series import Series
 from inferledger.analytics.anomaly.settings import AnomalySettings
 from inferledger.analytics.anomaly.significance import (
     count_significant,
+    day_before_explains,
     persisting,
     sampling_noise_significant,
     trailing_rate,
@@ -225,3 +226,48 @@ def test_p95_alarm_whose_first_bucket_is_not_significant_stands_on_the_next(ware
     # not tested (their spans would pass; the series says the episode is over)
     blip = Series("latency_p95_5m", "s", {"model": "m"}, 300, ts, np.where(np.arange(buckets) == onset, 4.0, 1.4))
     assert p95_onset_follower(blip, Found(blip, onset, 0.7, 1.4, "spike"), cfg, set(), warehouse) is None
+
+
+def _gpu_day(days: int, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """A GPU pool's utilisation sampled every 10 minutes: low at night, a peak at 14:00 UTC."""
+    rng = np.random.default_rng(seed)
+    t0 = 1_700_000_000 // 86400 * 86400
+    ts = np.arange(t0, t0 + days * 86400, 600, dtype=np.int64)
+    hour = (ts % 86400) / 3600
+    return ts, 0.25 + 0.42 * np.exp(-((hour - 14) / 4.0) ** 2) + rng.normal(0, 0.02, len(ts))
+
+
+def _gpu_alarms(ts, values, fraction):
+    cfg = AnomalySettings(shift_day_before_fraction=fraction)
+    s = Series("gpu_util_5m", "ratio", {"pool": "H100"}, 300, ts, values)
+    r = score_all([s], cfg)[0]
+    return [(i, kind) for i, _score, kind in confirmed_alarms(s, r, cfg)]
+
+
+def test_a_second_days_midday_rise_is_not_a_level_shift_but_a_new_level_is():
+    ts, v = _gpu_day(4)
+    # 10-minute points: the hour-of-day buckets are still learning on day two, and its midday
+    # rise reads as a shift from the level; the same time a day earlier explains it
+    rise = [(i, k) for i, k in _gpu_alarms(ts, v, 0.0) if k == "level_shift"]
+    assert rise and all(86400 <= ts[i] - ts[0] < 2 * 86400 for i, _ in rise)
+    assert [k for _, k in _gpu_alarms(ts, v, 0.5)] == ["spike"]  # the first afternoon, a spike, stays
+    shifted = v.copy()
+    shifted[ts >= ts[0] + 3 * 86400 + 2 * 3600] += 0.15           # a lasting shift on day four
+    late = [(i, k) for i, k in _gpu_alarms(ts, shifted, 0.5) if ts[i] - ts[0] >= 3 * 86400]
+    assert late and late[0][1] == "level_shift"
+
+
+def test_day_before_explains_compares_with_the_same_time_a_day_earlier():
+    ts = np.arange(0, 3 * 86400, 3600, dtype=np.int64)
+    values = np.full(len(ts), 1.0)
+    values[24 + 12] = 5.0                      # day two, noon
+    values[48 + 12] = 5.2                      # day three, noon: yesterday was 5.0
+    values[48 + 13] = 5.0                      # day three, 13:00: yesterday was 1.0
+    expected = np.full(len(ts), 1.0)
+    idx = np.array([24 + 12, 48 + 12, 48 + 13, 5])
+    got = day_before_explains(ts, values, idx, expected, 3600, 0.5)
+    assert got.tolist() == [False, True, False, False]  # index 5 has no day before
+    assert not day_before_explains(ts, values, idx, expected, 3600, 0.0).any()
+    gap = values.copy()
+    gap[24 + 12] = np.nan                      # a gap a day before is no evidence
+    assert not day_before_explains(ts, gap, np.array([48 + 12]), expected, 1800, 0.5).any()

@@ -6,6 +6,13 @@ they belong to the same family (cost and tokens are one additive family; latency
 error rate are grouped per model; GPU series per pool) and follow each other with no
 more than `gap` between them (single linkage in time). Within an incident the members
 are ranked by score (how unusual), and the top one speaks for it.
+
+A team's traffic also moves the latency of the models it calls: a batch job's retry
+loop with long outputs raises its spend and its model's p95 in the same minutes. So an
+incident of another family whose alarms were explained by a dimension value (the
+latency moved most for team=growth) joins a cost incident that overlaps it in time
+(within `gap`) and carries that value, as a series label or as what moved its own
+alarms; the cost incident speaks for both.
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ class Alarm(Protocol):
     bucket_start: datetime
     bucket_seconds: int
     score: float
+    # (dimension, value) that moved most in the alarm's bucket (its explanation), if known
+    moved: tuple[str, str] | None
 
 
 @dataclass
@@ -84,7 +93,32 @@ def group_incidents(alarms: list, gap: timedelta) -> list[Incident]:
                 end = a_end
             current.members.append(a)
             end = max(end, a_end)
+    out = _join_cost_incidents(out, gap)
     for inc in out:
         inc.members.sort(key=lambda a: (-a.score, a.bucket_start))
     out.sort(key=lambda i: (-i.score, i.start))
     return out
+
+
+def _carried(inc: Incident) -> set[tuple[str, str]]:
+    """The (dimension, value) pairs an incident is about: its series' labels and what moved them."""
+    pairs = {kv for m in inc.members for kv in m.labels.items()}
+    return pairs | {m.moved for m in inc.members if m.moved is not None}
+
+
+def _join_cost_incidents(incidents: list[Incident], gap: timedelta) -> list[Incident]:
+    """Incidents of other families explained by a value a concurrent cost incident carries, moved into it."""
+    costs = [i for i in incidents if i.family == "cost"]
+    if not costs:
+        return incidents
+    carried = [_carried(c) for c in costs]
+    kept = []
+    for inc in incidents:
+        moved = {m.moved for m in inc.members if m.moved is not None} if inc.family != "cost" else set()
+        into = next((c for c, pairs in zip(costs, carried)
+                     if moved & pairs and inc.start <= c.end + gap and inc.end >= c.start - gap), None)
+        if into is None:
+            kept.append(inc)
+        else:
+            into.members.extend(inc.members)
+    return kept

@@ -31,10 +31,11 @@ from inferledger.analytics.anomaly.significance import (
     binomial_upper_p,
     count_significant,
     count_upper_p_all,
+    day_before_explains,
     persisting,
     sampling_noise_significant,
 )
-from inferledger.analytics.anomaly.store import insert_anomalies
+from inferledger.analytics.anomaly.store import insert_anomalies, stored_movements
 from inferledger.analytics.jobs import JobContext, register_job
 from inferledger.analytics.kernels.anomaly_detectors import SeriesAlarms, score_alarms
 from inferledger.analytics.lake.settings import on_dask
@@ -76,6 +77,10 @@ class Found:
     @property
     def bucket_seconds(self) -> int:
         return self.series.bucket_seconds
+
+    @property
+    def moved(self) -> tuple[str, str] | None:
+        return None if self.movement is None else (self.movement.dimension, self.movement.value)
 
 
 @dataclass
@@ -123,7 +128,8 @@ PERSIST_BELOW_SECONDS = 300
 def confirmed_alarms(s: Series, r: SeriesAlarms, cfg: AnomalySettings) -> list[tuple[int, float, str]]:
     """(index, score, kind) of the alarms that stand: the kernel's, confirmed by the count test,
     the sampling-noise floor or the persistence rule, plus rises in failures that the count
-    test finds significant where the kernel did not alarm (score 0.5 at p = count_alpha, -> 1)."""
+    test finds significant where the kernel did not alarm (score 0.5 at p = count_alpha, -> 1).
+    A level shift the same time a day earlier already showed is the series' day, not a shift."""
     idx = r.index
     if s.bucket_seconds < PERSIST_BELOW_SECONDS:
         idx = idx[persisting(s.ts, s.values, idx, r.score, r.expected, s.bucket_seconds, cfg.persist_buckets)]
@@ -151,6 +157,10 @@ def confirmed_alarms(s: Series, r: SeriesAlarms, cfg: AnomalySettings) -> list[t
         expected = np.full(len(s.values), np.nan)
         expected[idx] = r.expected[at]
         kinds = {int(i): KIND_NAMES[int(k)] for i, k in zip(idx, r.kind[at])}
+    shifts = np.array([kinds[int(i)] == "level_shift" for i in idx], dtype=bool)
+    if shifts.any():
+        explained = day_before_explains(s.ts, s.values, idx, expected, s.bucket_seconds, cfg.shift_day_before_fraction)
+        idx = idx[~(shifts & explained)]
     if s.squares is not None and s.trials is not None and len(idx):
         idx = idx[sampling_noise_significant(s.values, expected, s.trials, s.squares, idx, cfg.count_alpha,
                                              cfg.count_window_buckets)]
@@ -249,16 +259,15 @@ def run_detection(wh: Warehouse, cfg: AnomalySettings, now: datetime) -> RunSumm
     return summary
 
 
-def _movement_for(wh: Warehouse, f: Found) -> Movement | None:
-    if f.movement is not None:
-        return f.movement
-    rows = wh.con.execute(
-        "SELECT moved_dimension, moved_value, moved_observed, moved_expected, moved_share FROM anomalies"
-        " WHERE series_key = ? AND bucket_start = ?", [f.series.key, f.bucket_start]).fetchall()
-    row = rows[0] if rows else None
-    if row is None or row[0] is None:
-        return None
-    return Movement(row[0], row[1], row[2], row[3], row[4])
+def _with_stored_movements(wh: Warehouse, found: list[Found], cfg: AnomalySettings, now: datetime) -> None:
+    """Give the alarms explained on an earlier run their stored explanation: incident grouping
+    links a latency alarm to a team's cost incident through what moved it."""
+    if all(f.movement is not None for f in found):
+        return
+    stored = stored_movements(wh, now - timedelta(hours=cfg.lookback_hours + 1))
+    for f in found:
+        if f.movement is None and (m := stored.get((f.series.key, f.bucket_start))) is not None:
+            f.movement = Movement(*m)
 
 
 def _alertable(f: Found, cfg: AnomalySettings) -> bool:
@@ -279,8 +288,9 @@ def _alerts(wh: Warehouse, cfg: AnomalySettings, now: datetime, found: list[Foun
     firing = firing_fingerprints(wh, SOURCE)
     records: list[AlertRecord] = []
     active: set[str] = set()
-    incidents = group_incidents([f for f in found if _alertable(f, cfg)],
-                                timedelta(minutes=cfg.grouping_minutes))
+    alertable = [f for f in found if _alertable(f, cfg)]
+    _with_stored_movements(wh, alertable, cfg, now)
+    incidents = group_incidents(alertable, timedelta(minutes=cfg.grouping_minutes))
     for inc in incidents:
         if not _active(inc, cfg, now):
             continue
@@ -291,7 +301,7 @@ def _alerts(wh: Warehouse, cfg: AnomalySettings, now: datetime, found: list[Foun
             continue
         f = inc.top
         s = f.series
-        moved = next((m for m in (_movement_for(wh, x) for x in inc.members[:MOVED_CANDIDATES]) if m is not None), None)
+        moved = next((x.movement for x in inc.members[:MOVED_CANDIDATES] if x.movement is not None), None)
         keys = list(dict.fromkeys(x.series.key for x in inc.members))
         moved_txt = ""
         values = {"observed": f.observed, "expected": f.expected, "score": f.score, "kind": f.kind,

@@ -166,6 +166,9 @@ class AnomalySettings:
     # alarms on series with buckets shorter than 5 minutes stand only if they and the buckets after
     # them, this many in all, lie beyond the alarm's boundary (significance.persisting)
     persist_buckets: int = 2
+    # a level-shift alarm stands unless the same time a day earlier is closer to the observation than
+    # this fraction of its departure from the expected level (significance.day_before_explains; 0: off)
+    shift_day_before_fraction: float = 0.5
     detector: DetectorConfig = field(default_factory=DetectorConfig)
 
     @property
@@ -187,6 +190,8 @@ class AnomalySettings:
             raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, got {self.severity!r}")
         if self.alert_min_history_hours < 0:
             raise ValueError(f"alert_min_history_hours must be >= 0, got {self.alert_min_history_hours}")
+        if not 0.0 <= self.shift_day_before_fraction < 1.0:
+            raise ValueError(f"shift_day_before_fraction must be in [0, 1), got {self.shift_day_before_fraction}")
         if not 0.0 < self.count_alpha <= 1.0:
             raise ValueError(f"count_alpha must be in (0, 1], got {self.count_alpha}")
         for name in ("lookback_hours", "min_points", "min_requests", "resolve_after_minutes", "alert_max_age_minutes",

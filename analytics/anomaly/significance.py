@@ -36,8 +36,15 @@ wrong yardstick:
   the band is read from the alarm instead: a score s = z / (z + z_alarm) at departure
   d = |observed - expected| puts the alarm boundary (s = 1/2) at d (1 - s) / s in the
   same scale and calibration (for the CUSUM kinds, S / (S + h), a fraction <= 1 of d).
+* A level-shift alarm claims the series left its level. While the series' season
+  buckets are still learning (a GPU pool sampled every 10 minutes needs two days for
+  its hour-of-day buckets), the midday rise of an ordinary day reads as a shift from the
+  level. The same time a day earlier tells them apart: the alarm stands unless that
+  value explains the observation much better than the expected level does,
+  |observed - day before| <= `fraction` x |observed - expected|. A shift that starts
+  today is still far from yesterday; a lasting shift pages on its first day, not again.
 
-Both are pure functions over the series' arrays; the job applies them between the
+All are pure functions over the series' arrays; the job applies them between the
 kernel and the `anomalies` table.
 """
 
@@ -144,3 +151,26 @@ def sampling_noise_significant(values: np.ndarray, expected: np.ndarray, request
     largest_low = q / np.where(values[index] > 0, values[index], np.inf)
     unseen = largest_low > _trailing_max_request(squares, index, window)
     return (np.abs(dep) >= floor) & ((dep < 0) | beyond_two | unseen)
+
+
+DAY_SECONDS = 86400
+
+
+def day_before_explains(ts: np.ndarray, values: np.ndarray, index: np.ndarray, expected: np.ndarray,
+                        step: int, fraction: float) -> np.ndarray:
+    """Which alarms at `index` the same time a day earlier explains: the median of the points
+    within half a `step` of it is closer to the observation than `fraction` x its departure from
+    `expected` (False where there is no such point, or `fraction` is 0)."""
+    out = np.zeros(len(index), dtype=bool)
+    if fraction <= 0.0 or len(index) == 0:
+        return out
+    target = ts[index] - DAY_SECONDS
+    lo = np.searchsorted(ts, target - step // 2, side="left")
+    hi = np.searchsorted(ts, target + step // 2, side="right")
+    for a, (i, j0, j1) in enumerate(zip(index, lo, hi)):
+        day_before = values[j0:j1]
+        day_before = day_before[np.isfinite(day_before)]
+        if len(day_before):
+            x = values[i]
+            out[a] = abs(x - np.median(day_before)) <= fraction * abs(x - expected[i])
+    return out

@@ -94,6 +94,20 @@ class StoredAlarm:
     def score(self) -> float:
         return float(self.row["score"])
 
+    @property
+    def moved(self) -> tuple[str, str] | None:
+        dim = self.row.get("moved_dimension")
+        return None if dim is None else (dim, self.row.get("moved_value"))
+
+
+def stored_movements(wh: Warehouse, since: datetime) -> dict[tuple[str, datetime], tuple]:
+    """(series key, bucket start) -> (dimension, value, observed, expected, share) of the stored
+    alarms since `since` that an explanation named a moved part for."""
+    rows = wh.con.execute(
+        "SELECT series_key, bucket_start, moved_dimension, moved_value, moved_observed, moved_expected, moved_share"
+        " FROM anomalies WHERE bucket_start >= ? AND moved_dimension IS NOT NULL", [since]).fetchall()
+    return {(r[0], r[1]): tuple(r[2:]) for r in rows}
+
 
 def incident_rows(rows: list[dict], gap_minutes: int) -> list[dict]:
     """Stored anomalies grouped as the job pages them: one row per incident, most unusual first."""
