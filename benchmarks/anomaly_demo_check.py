@@ -97,6 +97,13 @@ def main() -> None:
     # the window is under a week: one false incident in it already reads as more than one per week
     print(f"series leading more than one false incident in the {weeks:.2f}-week window: "
           f"{sum(1 for v in per_series.values() if v > 1)}")
+    # calendar weeks from the first alertable minute (the last one partial)
+    per_week: dict[tuple[str, int], int] = {}
+    for i in false:
+        w = int((i["start"] - alertable).total_seconds() // (7 * 86400))
+        per_week[(i["top_series"], w)] = per_week.get((i["top_series"], w), 0) + 1
+    print(f"series-weeks (consecutive 7-day windows from the first alertable minute) with more than one false "
+          f"incident: {sum(1 for v in per_week.values() if v > 1)}; most in one: {max(per_week.values(), default=0)}")
     print("false incidents per leading series per week (worst): "
           + ", ".join(f"{k} {v / weeks:.1f}" for k, v in worst))
     for i in false[:15]:
