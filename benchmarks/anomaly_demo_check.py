@@ -7,7 +7,8 @@ alert each, and false incidents per series per week.
 The injected incidents are recomputed from the demo's own schedule
 (`inferledger.demo.incidents.incidents_for`, seed 7) over the span time range. Stored
 anomalies are grouped as the job pages them (`store.incident_rows`, `grouping_minutes`); an incident of the
-first `alert_min_history_hours` is stored but never paged, so it is left out. A grouped
+first `alert_min_history_hours` is stored but never paged, so it is left out, and so are
+falls of latency or error rate (`incidents.pages_in_its_direction`). A grouped
 incident of the right family and scope overlapping an injected one (10 minutes slack)
 finds it; any other is false, except a cost incident on the drifting team's own spend (a
 series or explanation naming its team, feature or model) that starts within a day of the
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 
+from inferledger.analytics.anomaly.incidents import pages_in_its_direction
 from inferledger.analytics.anomaly.series import load_series
 from inferledger.analytics.anomaly.settings import AnomalySettings
 from inferledger.analytics.anomaly.store import AnomalyFilter, incident_rows, recent_anomalies
@@ -60,7 +62,8 @@ def main() -> None:
     n_watched = max(1, len(load_series(wh, cfg.series, now, cfg.lookback_hours, cfg.min_requests)))
     wh.close()
     alertable = start + timedelta(hours=cfg.alert_min_history_hours)
-    incidents = [i for i in incident_rows(rows, cfg.grouping_minutes) if i["start"] >= alertable]
+    paged = [r for r in rows if pages_in_its_direction(r["metric"], r["observed"], r["expected"])]
+    incidents = [i for i in incident_rows(paged, cfg.grouping_minutes) if i["start"] >= alertable]
     slack = timedelta(minutes=10)
     weeks = (end - alertable).total_seconds() / (7 * 86400)
     print(f"demo {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M}; {len(rows)} stored anomalies, "

@@ -9,8 +9,10 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
-from inferledger.analytics.anomaly.job import ALERTNAME, run_detection
-from inferledger.analytics.anomaly.series import load_series
+from inferledger.analytics.alert_records import recent_alert_records
+from inferledger.analytics.anomaly.job import ALERTNAME, SOURCE, Found, RunSummary, _alerts, run_detection
+from inferledger.analytics.anomaly.series import Series, load_series
+from inferledger.analytics.anomaly.settings import AnomalySettings
 from inferledger.analytics.jobs import REGISTRY, JobContext, run_job
 from inferledger.collector.columns import SPAN_COLUMNS
 from tests.factories import insert_gpu_samples, span_row
@@ -253,3 +255,22 @@ def test_ratio_series_report_a_lower_confidence_bound(warehouse):
     assert 0.370 <= p95[2] <= 0.380  # plain p95 of 1..400 ms is 0.380 s
     assert 0.0 < err[0] < 0.03       # 1 of 10 failed: a plain rate says 0.10
     assert 0.07 < err[2] < 0.10      # 40 of 400: close to the plain 0.10
+
+
+def test_a_faster_p95_or_fewer_errors_is_stored_but_never_paged(warehouse):
+    t0 = 1_764_000_000 // 300 * 300
+    now = datetime(1970, 1, 1) + timedelta(seconds=t0 + 300 * 300)
+
+    def series(metric: str, last: float) -> Series:
+        values = np.full(300, 5.0)
+        values[-1] = last
+        return Series(metric, "seconds", {"model": "gpt-4o"}, 300, np.arange(t0, t0 + 300 * 300, 300), values)
+
+    falls = [Found(series("latency_p95_5m", 1.0), 299, 0.8, 5.0, "spike"),
+             Found(series("error_rate_5m", 1.0), 299, 0.8, 5.0, "spike")]
+    _alerts(warehouse, AnomalySettings(), now, falls, RunSummary())
+    assert recent_alert_records(warehouse, source=SOURCE) == []
+    rise = Found(series("latency_p95_5m", 20.0), 299, 0.8, 5.0, "spike")
+    _alerts(warehouse, AnomalySettings(), now, [rise], RunSummary())
+    (record,) = recent_alert_records(warehouse, source=SOURCE)
+    assert record["status"] == "firing" and record["labels"]["model"] == "gpt-4o"

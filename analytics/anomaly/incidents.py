@@ -25,6 +25,13 @@ FAMILIES = {"spend_5m": "cost", "spend_1h": "cost", "tokens_1m": "cost", "gpu_id
             "gpu_util_5m": "gpu", "latency_p95_5m": "performance", "error_rate_5m": "performance"}
 # the label that separates unrelated incidents of a family (two models' latency are two incidents)
 SCOPE_LABEL = {"cost": None, "performance": "model", "gpu": "pool"}
+# series whose fall is good news (faster, fewer failures): stored and listed, never paged
+PAGED_ON_RISE_ONLY = frozenset({"latency_p95_5m", "error_rate_5m"})
+
+
+def pages_in_its_direction(metric: str, observed: float, expected: float) -> bool:
+    """False for a fall of a series where only a rise is an incident (a p95 that got faster)."""
+    return metric not in PAGED_ON_RISE_ONLY or not observed < expected
 
 
 class Alarm(Protocol):

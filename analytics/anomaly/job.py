@@ -24,7 +24,7 @@ from inferledger.analytics.alert_records import (
 )
 from inferledger.analytics.anomaly.detectors import KIND_NAMES
 from inferledger.analytics.anomaly.explain import Movement, explain
-from inferledger.analytics.anomaly.incidents import Incident, group_incidents
+from inferledger.analytics.anomaly.incidents import Incident, group_incidents, pages_in_its_direction
 from inferledger.analytics.anomaly.series import Series, floor_time, load_series, p95_exceedances, source_for
 from inferledger.analytics.anomaly.settings import AnomalySettings
 from inferledger.analytics.anomaly.significance import (
@@ -271,8 +271,10 @@ def _with_stored_movements(wh: Warehouse, found: list[Found], cfg: AnomalySettin
 
 
 def _alertable(f: Found, cfg: AnomalySettings) -> bool:
-    """Alarms in a series' first hours (the detector still learning its day) are stored, not paged."""
-    return int(f.series.ts[f.index] - f.series.ts[0]) >= cfg.alert_min_history_hours * 3600
+    """Alarms in a series' first hours (the detector still learning its day), and falls of latency
+    or error rate, are stored, not paged."""
+    return (int(f.series.ts[f.index] - f.series.ts[0]) >= cfg.alert_min_history_hours * 3600
+            and pages_in_its_direction(f.metric, f.observed, f.expected))
 
 
 def _active(inc: Incident, cfg: AnomalySettings, now: datetime) -> bool:
