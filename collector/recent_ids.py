@@ -29,7 +29,7 @@ EMPTY = np.uint64(0)
 _NO_WATERMARK = np.iinfo(np.int64).min
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _slot(keys: np.ndarray, h: np.uint64) -> np.int64:
     mask = np.uint64(keys.size - 1)
     i = h & mask
@@ -61,7 +61,7 @@ def _seen_mask(keys: np.ndarray, hashes: np.ndarray) -> np.ndarray:
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _insert(keys: np.ndarray, starts: np.ndarray, hashes: np.ndarray, start_us: np.ndarray) -> int:
     added = 0
     for i in range(hashes.size):
@@ -75,7 +75,7 @@ def _insert(keys: np.ndarray, starts: np.ndarray, hashes: np.ndarray, start_us: 
     return added
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _keep_from(keys: np.ndarray, starts: np.ndarray, watermark: np.int64, new_keys: np.ndarray, new_starts: np.ndarray) -> int:
     kept = 0
     for i in range(keys.size):

@@ -31,14 +31,14 @@ KEY_COLUMNS = ["tenant", "trace_id", "span_id", "response_id", "start_time", "is
 STORED_KEYS_SQL = "SELECT " + ", ".join(KEY_COLUMNS) + " FROM spans"
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, _nrt=False)
 def _fold(h: np.uint64, data: np.ndarray, lo: np.int64, hi: np.int64) -> np.uint64:
     for j in range(lo, hi):
         h = (h ^ np.uint64(data[j])) * _PRIME
     return (h ^ np.uint64(hi - lo)) * _PRIME
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, _nrt=False)
 def _finish(h: np.uint64) -> np.uint64:
     h ^= h >> np.uint64(33)
     h *= np.uint64(0xFF51AFD7ED558CCD)
@@ -50,7 +50,7 @@ def _finish(h: np.uint64) -> np.uint64:
     return h
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, _nrt=False)
 def _seeded(seed: np.uint64) -> np.uint64:
     return (_FNV ^ seed) * _PRIME
 

@@ -23,7 +23,7 @@ def _table(n):
     return np.full(size, -1, np.int64)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _fold(h, arr, lo, hi):
     """FNV-1a of arr[lo:hi] and its length, continuing from h."""
     for j in range(lo, hi):
@@ -31,7 +31,7 @@ def _fold(h, arr, lo, hi):
     return (h ^ np.uint64(hi - lo)) * _PRIME
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _same_run(arr, o1, o2, n):
     """arr[o1:o1+n] == arr[o2:o2+n], element by element."""
     for j in range(n):

@@ -37,7 +37,7 @@ RS_A0, RS_A1 = 0, 1
 SC_RES, SC_NAME_OFF, SC_NAME_LEN, SC_VER_OFF, SC_VER_LEN = 0, 1, 2, 3, 4
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _key_id(buf, off, ln, ktab, kinfo, nkeys):
     """Id of the key bytes buf[off:off+ln] in this request's open-addressed key table (new id if unseen)."""
     h = np.uint64(14695981039346656037)
@@ -66,7 +66,7 @@ def _key_id(buf, off, ln, ktab, kinfo, nkeys):
         slot = (slot + 1) & mask
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _anyvalue(buf, pos, end, attrs, ai):
     """Fill attrs[ai] from an AnyValue; False -> fallback."""
     seen = False
@@ -119,7 +119,7 @@ def _anyvalue(buf, pos, end, attrs, ai):
     return True
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _keyvalue(buf, pos, end, attrs, ai, ktab, kinfo, nkeys):
     """One KeyValue into attrs[ai]; returns (ok, nkeys)."""
     koff = -1
@@ -168,7 +168,7 @@ def _keyvalue(buf, pos, end, attrs, ai, ktab, kinfo, nkeys):
     return True, nkeys
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _attr_field(buf, pos, end, wt, attrs, na, ktab, kinfo, nkeys):
     """A repeated `attributes` entry -> (pos after it or -1, na, nkeys)."""
     if wt != 2:
@@ -185,7 +185,7 @@ def _attr_field(buf, pos, end, wt, attrs, na, ktab, kinfo, nkeys):
     return p1, na + 1, nkeys
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _status(buf, pos, end, spans, si):
     while pos < end:
         tag, pos = varint(buf, pos, end)
@@ -216,7 +216,7 @@ def _status(buf, pos, end, spans, si):
     return True
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _span(buf, pos, end, spans, si, attrs, na, ktab, kinfo, nkeys):
     """One Span into spans[si]; returns (ok, na, nkeys)."""
     for c in range(SP_NCOL):
@@ -298,7 +298,7 @@ def _span(buf, pos, end, spans, si, attrs, na, ktab, kinfo, nkeys):
     return True, na, nkeys
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def scan_traces(buf, spans, attrs, resources, scopes, ktab, kinfo):
     """Walk an ExportTraceServiceRequest.
 
