@@ -57,7 +57,7 @@ def service_settings(db: Path, **overrides) -> tuple[Settings, Endpoints]:
 @contextlib.contextmanager
 def running_service(db: Path, **overrides) -> Iterator[tuple[Service, Endpoints]]:
     settings, eps = service_settings(db, **overrides)
-    bg = BackgroundService(settings, run_scheduler=False).start(timeout=30)
+    bg = BackgroundService(settings, run_scheduler=False).start(timeout=90)  # a loaded 2-core CI machine compiling the fast path
     try:
         yield bg.service, eps
     finally:
