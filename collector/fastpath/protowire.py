@@ -1,7 +1,8 @@
 """Protobuf wire-format primitives for the numba kernels: varints, length prefixes,
 skipping unknown fields, strict UTF-8, and gathering byte slices into Arrow buffers.
 
-Kernels that allocate nothing here and in the fast path's other modules are compiled with
+Kernels that allocate nothing, here, in the fast path's other modules and in the writer's key
+hashing (`collector/span_keys.py`, `collector/recent_ids.py`), are compiled with
 `_nrt=False`: without numba's runtime, handing an array to a helper that is not inlined costs
 no atomic reference count, and those counts were three quarters of the trace scan's time."""
 
