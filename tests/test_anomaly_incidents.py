@@ -73,6 +73,10 @@ def test_a_models_latency_moved_by_a_teams_concurrent_cost_spike_joins_its_incid
     latency = A("latency_p95_5m", {"model": "gpt-4o"}, T, 0.67, moved=("team", "growth"))
     (inc,) = group_incidents([*cost, latency], GAP)
     assert inc.family == "cost" and len(inc.members) == 3 and inc.top.metric == "spend_1h"
+    # the spend speaks for the incident even where the latency it caused was more unusual
+    louder = A("latency_p95_5m", {"model": "gpt-4o"}, T, 0.99, moved=("team", "growth"))
+    (inc,) = group_incidents([*cost, louder], GAP)
+    assert [m.metric for m in inc.members] == ["spend_1h", "spend_5m", "latency_p95_5m"] and inc.score == 0.9
     # another team's latency, or the same team's hours later, stays its own incident
     other = A("latency_p95_5m", {"model": "gpt-4o"}, T, 0.67, moved=("team", "search"))
     later = A("latency_p95_5m", {"model": "gpt-4o"}, T + timedelta(hours=3), 0.67, moved=("team", "growth"))

@@ -5,14 +5,15 @@ used, all within minutes: that is one incident, not six pages. Alarms are relate
 they belong to the same family (cost and tokens are one additive family; latency and
 error rate are grouped per model; GPU series per pool) and follow each other with no
 more than `gap` between them (single linkage in time). Within an incident the members
-are ranked by score (how unusual), and the top one speaks for it.
+of its own family are ranked first, by score (how unusual), and the top one speaks for it.
 
 A team's traffic also moves the latency of the models it calls: a batch job's retry
 loop with long outputs raises its spend and its model's p95 in the same minutes. So an
 incident of another family whose alarms were explained by a dimension value (the
 latency moved most for team=growth) joins a cost incident that overlaps it in time
 (within `gap`) and carries that value, as a series label or as what moved its own
-alarms; the cost incident speaks for both.
+alarms; the cost incident speaks for both, however unusual the joined latency was (the
+page names the spend that caused it, and lists the latency among its series).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class Alarm(Protocol):
 class Incident:
     family: str
     scope: str                     # the scope label's value ("" for the cost family)
-    members: list = field(default_factory=list)   # ranked by score, highest first
+    members: list = field(default_factory=list)   # its own family's first, each part by score, highest first
 
     @property
     def start(self) -> datetime:
@@ -102,7 +103,7 @@ def group_incidents(alarms: list, gap: timedelta) -> list[Incident]:
             end = max(end, a_end)
     out = _join_cost_incidents(out, gap)
     for inc in out:
-        inc.members.sort(key=lambda a: (-a.score, a.bucket_start))
+        inc.members.sort(key=lambda a: (family_of(a.metric) != inc.family, -a.score, a.bucket_start))
     out.sort(key=lambda i: (-i.score, i.start))
     return out
 
