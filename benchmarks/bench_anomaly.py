@@ -121,7 +121,7 @@ def _kernel_phase(n_series: int, n_points: int, chunk: int, q) -> None:
 def _reference_phase(ref_series: int, n_points: int, q) -> None:
     from inferledger.analytics.anomaly.job import score_all
     from inferledger.analytics.anomaly.settings import AnomalySettings
-    from inferledger.analytics.kernels.anomaly_detectors import score_matrix
+    from inferledger.analytics.kernels.anomaly_batch import score_matrix
     from tests.reference.anomaly import score_matrix_reference
 
     cfg = AnomalySettings()

@@ -7,7 +7,8 @@ import pytest
 
 from inferledger.analytics.anomaly.detectors import score, score_many
 from inferledger.analytics.anomaly.settings import DetectorConfig
-from inferledger.analytics.kernels.anomaly_detectors import KIND_NONE, KIND_SHIFT, KIND_SPIKE, hour_of_week
+from inferledger.analytics.kernels.anomaly_params import KIND_NONE, KIND_SHIFT, KIND_SPIKE
+from inferledger.analytics.kernels.anomaly_steps import hour_of_week
 from tests.reference.anomaly import hour_of_week_np, score_matrix_reference
 
 T0 = 1_709_251_200  # 2024-03-01 00:00 UTC, a Friday
@@ -80,7 +81,7 @@ def test_numba_kernel_equals_numpy_reference(cfg):
 def test_kernel_past_its_reciprocal_table_divides_to_the_same_numbers(monkeypatch):
     # the running-mean weights 1/n come from a table while n is small and from a division
     # beyond it; with the table cut to 8 entries every later weight takes the division path
-    import inferledger.analytics.kernels.anomaly_detectors as kern
+    import inferledger.analytics.kernels.anomaly_params as kern
 
     cfg = DetectorConfig()
     ts, x = _mixed_batch()

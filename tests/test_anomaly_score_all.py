@@ -16,7 +16,8 @@ from inferledger.analytics.anomaly.significance import (
     count_upper_p_all,
     sampling_noise_significant,
 )
-from inferledger.analytics.kernels.anomaly_detectors import alarm_capacity, score_alarms
+from inferledger.analytics.kernels.anomaly_batch import score_alarms
+from inferledger.analytics.kernels.anomaly_params import alarm_capacity
 
 T0 = 1_709_251_200
 

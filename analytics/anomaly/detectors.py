@@ -7,14 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from inferledger.analytics.anomaly.settings import DetectorConfig
-from inferledger.analytics.kernels.anomaly_detectors import (
-    KIND_NONE,
-    KIND_SHIFT,
-    KIND_SPIKE,
-    PARAM_NAMES,
-    score_matrix,
-    score_series,
-)
+from inferledger.analytics.kernels.anomaly_batch import score_matrix, score_series
+from inferledger.analytics.kernels.anomaly_params import KIND_NONE, KIND_SHIFT, KIND_SPIKE, PARAM_NAMES
 
 if DetectorConfig.names() != PARAM_NAMES:  # pragma: no cover - a developer error, caught at import
     raise ImportError("DetectorConfig fields and the kernel's PARAM_NAMES disagree")

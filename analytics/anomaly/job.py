@@ -37,7 +37,7 @@ from inferledger.analytics.anomaly.significance import (
 )
 from inferledger.analytics.anomaly.store import insert_anomalies, stored_movements
 from inferledger.analytics.jobs import JobContext, register_job
-from inferledger.analytics.kernels.anomaly_detectors import SeriesAlarms, score_alarms
+from inferledger.analytics.kernels.anomaly_batch import SeriesAlarms, score_alarms
 from inferledger.analytics.lake.settings import on_dask
 from inferledger.analytics.warehouse import Warehouse, utcnow
 

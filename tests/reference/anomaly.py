@@ -1,4 +1,4 @@
-"""Plain NumPy reference of the streaming detector in `anomaly_detectors.py`.
+"""Plain NumPy reference of the streaming detector in `analytics/kernels/anomaly_loop.py`.
 
 Same recurrence, written the obvious way: a Python loop over time, NumPy over the
 series axis. It exists to prove the numba kernel right (tests compare them to
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inferledger.analytics.kernels.anomaly_detectors import (
+from inferledger.analytics.kernels.anomaly_params import (
     KIND_NONE,
     KIND_SHIFT,
     KIND_SPIKE,
@@ -18,7 +18,7 @@ from inferledger.analytics.kernels.anomaly_detectors import (
     POT_T_MIN,
     SEASON_CUSUM_HISTORY_S,
     SIGMA_PER_MAD,
-    _check_params,
+    check_params,
 )
 
 
@@ -29,7 +29,7 @@ def hour_of_week_np(ts: np.ndarray) -> np.ndarray:
 
 def score_matrix_reference(ts: np.ndarray, values: np.ndarray, params: np.ndarray):
     """(scores, expected, kind) for `values` shaped (series, time) on shared `ts`."""
-    p = _check_params(params)
+    p = check_params(params)
     (alpha_fast, alpha_scale, alpha_slow, alpha_season, season_min_obs, huber_k, z_alarm,
      cusum_k, cusum_h, cusum_clip, suppress_points, suppress_factor, warmup, abs_floor,
      rel_floor, res_floor, max_gap, tail_p, tail_eta, tail_ref, range_margin, range_min_obs, season_select, shift_confirm, confirm_alpha,

@@ -53,8 +53,9 @@ exactly the alarm boundary and every score is in [0, 1). After an alarm, scores 
 multiplied by `suppress_factor` for `suppress_points` points (hysteresis): one
 incident raises one alarm, not twenty.
 
-Parameters travel as one float64 array (see `PARAM_NAMES`); the NumPy reference in
-tests/reference/anomaly.py implements the same recurrence and a test proves they agree.
+Parameters travel as one float64 array (see `anomaly_params.PARAM_NAMES`); the NumPy reference in
+tests/reference/anomaly.py implements the same recurrence and a test proves they agree. The
+per-point steps are in `anomaly_steps` (inlined), the parallel entry points in `anomaly_batch`.
 
 Speed: the loop is bound by instructions per point (about 40 live values for 16 registers, so
 much of the state lives on the stack), not by memory. What helps and keeps every output bit:
@@ -65,111 +66,32 @@ choices are selects rather than branches, and the warm-up weights 1/n come from 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numba as nb
 import numpy as np
 
-PARAM_NAMES = (
-    "alpha_fast",       # EWMA weight of the fast level
-    "alpha_scale",      # EWMA weight of the abs-deviation scale
-    "alpha_slow",       # EWMA weight of the CUSUM's slow level
-    "alpha_season",     # EWMA weight of the per-bucket seasonal mean / deviation
-    "season_min_obs",   # bucket observations before the seasonal model is used
-    "huber_k",          # residual clip in scales, for every update
-    "z_alarm",          # spike z that scores 0.5
-    "cusum_k",          # CUSUM slack (in scales)
-    "cusum_h",          # CUSUM alarm level (scores 0.5)
-    "cusum_clip",       # per-point CUSUM increment cap, so one spike is not a shift
-    "suppress_points",  # points after an alarm whose scores are damped
-    "suppress_factor",  # damping factor during suppression
-    "warmup_points",    # first points score 0 (the state is still empty)
-    "abs_floor",        # absolute scale floor
-    "rel_floor",        # scale floor relative to |slow level|
-    "res_floor",        # scale floor relative to the series resolution
-    "max_gap_steps",    # cap on the EWMA catch-up after a gap, in steps
-    "tail_p",           # quantile of the series' own spike z tracked for normalisation
-    "tail_eta",         # step of the streaming log-quantile estimate (0 disables)
-    "tail_ref",         # spike z is rescaled so the tracked quantile maps to this value
-    "range_margin",     # a value beyond the all-time range by this fraction of it is an alarm (0 disables)
-    "range_min_obs",    # points seen before the range check applies (early records are not news)
-    "season_select",    # 0: a point must be far from every model; 1: use the model with the lowest running error
-    "shift_confirm_z",  # a CUSUM shift alarms only if the recent seasonal residual is this many scales off (0 disables)
-    "confirm_alpha",    # EWMA weight of that recent seasonal residual (about 1/points averaged)
-    "pot_q0",           # POT: quantile of the series' own spike z tracked as the exceedance threshold t
-    "pot_eta",          # POT: step of the streaming log-quantile estimate of t
-    "pot_risk",         # POT: target probability per point that an ordinary point alarms (0 disables POT)
-    "pot_alpha",        # POT: EWMA weight of the exceedance moments (about 1/exceedances remembered)
-    "pot_min_exc",      # POT: exceedances seen before the calibrated threshold is used
-    "pot_z_min",        # POT: the calibrated spike threshold never drops below this z
-    "season_cusum_k",   # seasonal CUSUM slack, in season-bucket scales
-    "season_cusum_h",   # seasonal CUSUM alarm level (scores 0.5; 0 disables)
-    "shift_season",     # 1: a level-shift alarm moves every season bucket by the shift too (0: buckets relearn)
-    "pot_alarm_excess",  # POT: alarmed exceedances refit too, their excess capped at this x (threshold - t); 0: left out
+from inferledger.analytics.kernels.anomaly_params import (
+    KIND_NONE,
+    KIND_SHIFT,
+    KIND_SPIKE,
+    N_BUCKETS,
+    POT_T_MIN,
+    SEASON_CUSUM_HISTORY_S,
+    SIGMA_PER_MAD,
 )
-N_PARAMS = len(PARAM_NAMES)
-N_BUCKETS = 168
-SIGMA_PER_MAD = 1.2533141373155001  # sqrt(pi/2): mean abs deviation -> sigma for a normal
-
-POT_T_MIN = 0.5    # the POT threshold t never drops below half a scale (flat series)
-POT_GAMMA_MAX = 0.2  # GPD shape clamp
-
-# the seasonal CUSUM starts after a week of history: before it, the hour-of-day buckets have
-# not seen a weekend, and a quiet Saturday would read as the daily pattern broken
-SEASON_CUSUM_HISTORY_S = 7 * 86400
-
-INV_TABLE_MAX = 1 << 16  # entries of the 1/n table at most (512 KiB)
-
-KIND_NONE = 0
-KIND_SPIKE = 1
-KIND_SHIFT = 2
-
-
-@nb.njit(cache=True, inline="always", error_model="numpy")
-def hour_of_week(ts: int) -> int:
-    """Monday 00:00 UTC = 0 (1970-01-01 was a Thursday, hence the +3 days)."""
-    days = ts // 86400
-    return int(((days + 3) % 7) * 24 + (ts // 3600) % 24)
-
-
-@nb.njit(cache=True, inline="always", error_model="numpy")
-def _cusum_step(pos, neg, u, clip, k):
-    """One step of a two-sided CUSUM of u clipped to [-clip, clip], with slack k."""
-    u = clip if u > clip else u
-    u = -clip if u < -clip else u
-    pos = pos + u - k
-    neg = neg - u - k
-    return (0.0 if pos < 0.0 else pos), (0.0 if neg < 0.0 else neg)
-
-
-@nb.njit(cache=True, inline="always", error_model="numpy")
-def _season_step(m, dv, n, xi, slim, alpha, min_obs, inv):
-    """Huber-clipped EWMA of a bucket's mean and abs deviation (returns the new mean, deviation,
-    count); the first visit seeds the mean, and the clip applies once the bucket has `min_obs`
-    observations. `inv[k]` is 1 / k (`reciprocals`): a lookup, not a division, while n is small."""
-    if n < min_obs:
-        slim = math.inf
-    if n == 0.0:
-        m = xi
-    else:
-        a = alpha
-        if alpha * n < 1.0:
-            a = inv[int(n)] if n < inv.shape[0] else 1.0 / n
-        rb = xi - m
-        arb = abs(rb)
-        rb = slim if rb > slim else rb
-        rb = -slim if rb < -slim else rb
-        arb = slim if arb > slim else arb
-        m = m + a * rb
-        dv = dv + a * (arb - dv)
-    return m, dv, n + 1.0
-
-
-def season_buckets(ts: np.ndarray) -> np.ndarray:
-    """Hour-of-week bucket indices; the hour-of-day bucket of b is N_BUCKETS + b % 24
-    (one state array of 168 + 24 rows)."""
-    hours = ts // 3600
-    return (((hours // 24 + 3) % 7) * 24 + hours % 24).astype(np.int64)
+from inferledger.analytics.kernels.anomaly_steps import (
+    cusum_step,
+    gap_weights,
+    model_errors,
+    move_season,
+    pot_moments,
+    pot_threshold,
+    range_score,
+    scale_floor,
+    season_step,
+    tail_step,
+    warmup_weights,
+)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -304,20 +226,12 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
         if bw != cur_w:
             # a new hour: both buckets change together (the day bucket is the week bucket's hour)
             if cur_w >= 0:
-                st[cur_w, 0] = mw
-                st[cur_w, 1] = dw
-                st[cur_w, 2] = nw
-                st[cur_d, 0] = md
-                st[cur_d, 1] = dd
-                st[cur_d, 2] = nd
+                st[cur_w, 0], st[cur_w, 1], st[cur_w, 2] = mw, dw, nw
+                st[cur_d, 0], st[cur_d, 1], st[cur_d, 2] = md, dd, nd
             cur_w = bw
             cur_d = N_BUCKETS + bw % 24
-            mw = st[cur_w, 0]
-            dw = st[cur_w, 1]
-            nw = st[cur_w, 2]
-            md = st[cur_d, 0]
-            dd = st[cur_d, 1]
-            nd = st[cur_d, 2]
+            mw, dw, nw = st[cur_w, 0], st[cur_w, 1], st[cur_w, 2]
+            md, dd, nd = st[cur_d, 0], st[cur_d, 1], st[cur_d, 2]
         if seen == 0:
             level = xi
             slow = xi
@@ -338,43 +252,18 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
             continue
 
         # time since the previous point: gaps let the EWMAs catch up by more than one step
-        dt = ti - prev_t
-        if dt > 0 and dt < step:
-            step = float(dt)
-        gap = 1.0
-        if dt > 0 and step < math.inf and dt != step:  # (dt == step, the usual case: gap 1, no division)
-            gap = dt / step
-            if gap > max_gap:
-                gap = max_gap
-        if gap == 1.0:
-            a_fast = alpha_fast
-            a_scale = alpha_scale
-            a_slow = alpha_slow
-        else:
-            a_fast = 1.0 - (1.0 - alpha_fast) ** gap
-            a_scale = 1.0 - (1.0 - alpha_scale) ** gap
-            a_slow = 1.0 - (1.0 - alpha_slow) ** gap
+        step, a_fast, a_scale, a_slow = gap_weights(ti - prev_t, step, max_gap, alpha_fast, alpha_scale, alpha_slow)
         # early on, a plain running mean (weight 1/n): an EWMA started at 0 would
         # underestimate the scale and alarm on the first ordinary wiggles
         # (alpha < 1/n written as alpha * n < 1: no division once warmed up)
         # (past warm_n points every weight is above 1/n, and a gap only raises it: one predictable test)
         if seen < warm_n:
-            inv_seen = inv[seen] if seen < inv.shape[0] else 1.0 / seen
-            if a_fast * seen < 1.0:
-                a_fast = inv_seen
-            if a_scale * seen < 1.0:
-                a_scale = inv_seen
-            if a_slow * seen < 1.0:
-                a_slow = inv_seen
+            a_fast, a_scale, a_slow = warmup_weights(a_fast, a_scale, a_slow, seen, inv)
 
         # the hot path below is written as selects (x if c else y) rather than branches:
         # which model is nearest, the CUSUM's floor at 0 and the spike/shift choice flip
         # from point to point, and a mispredicted branch costs more than both sides
-        floor = abs_floor
-        f = rel_floor * abs(slow)
-        floor = f if f > floor else floor
-        f = res_floor * resolution
-        floor = f if (resolution < math.inf and f > floor) else floor
+        floor = scale_floor(abs_floor, rel_floor, res_floor, slow, resolution)
         scale = dev * SIGMA_PER_MAD
         scale = floor if scale < floor else scale
 
@@ -423,7 +312,7 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
                 expected = md
                 rcus = rd
 
-        sp, sn = _cusum_step(sp, sn, rcus * inv_scale, cusum_clip, cusum_k)
+        sp, sn = cusum_step(sp, sn, rcus * inv_scale, cusum_clip, cusum_k)
         cs = sp if sp > sn else sn
         if warm_w or warm_d:
             # the residual against the season, in the bucket's own scale (the nearer bucket if both)
@@ -431,7 +320,7 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
             zc = zdd if (warm_d and abs(zdd) < abs(zc)) else zc
             cz = cz + confirm_alpha * (zc - cz)
             if season_on and ti - t_first >= SEASON_CUSUM_HISTORY_S:
-                gp, gn = _cusum_step(gp, gn, zc - go, cusum_clip, season_k)
+                gp, gn = cusum_step(gp, gn, zc - go, cusum_clip, season_k)
             if shift_confirm > 0.0 and cs >= cusum_h and abs(cz) < shift_confirm:
                 # a daily ramp drifts from the slow level but stays inside the hour's seasonal
                 # spread: a shift must also show against the series' own pattern
@@ -457,14 +346,11 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
             kind = KIND_SHIFT
             expected = mw if (warm_w and abs(zw) <= abs(zdd)) or not warm_d else md
         if range_on and seen >= range_min_obs and hi > lo:
-            # a new extreme well outside everything seen so far (HTM's "spatial anomaly")
-            width = hi - lo
-            if xi > hi + range_margin * width or xi < lo - range_margin * width:
-                excess = (xi - hi) / width if xi > hi else (lo - xi) / width
-                s_range = 0.5 + 0.49 * (excess / (excess + 1.0))
-                if s_range > score:
-                    score = s_range
-                    kind = KIND_SPIKE
+            # a new extreme well outside everything seen so far (0.0 inside it, which never beats a score)
+            s_range = range_score(xi, lo, hi, range_margin)
+            if s_range > score:
+                score = s_range
+                kind = KIND_SPIKE
         if seen < warmup:
             score = 0.0
         if suppress_left > 0:
@@ -520,36 +406,15 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
                 # against it, so the buckets not visited since do not report the shift again
                 dwm = rw if warm_w else 0.0
                 ddm = rd if warm_d else 0.0
-                for b in range(N_BUCKETS):
-                    st[b, 0] += dwm
-                for b in range(N_BUCKETS, N_BUCKETS + 24):
-                    st[b, 0] += ddm
+                move_season(st, dwm, ddm)
                 mw += dwm
                 md += ddm
         if select_best:
-            ar = abs(r)
-            if ar > lim:
-                ar = lim
-            e_f = e_f + a_scale * (ar - e_f)
-            if warm_w:
-                ar = abs(rw)
-                if ar > lim:
-                    ar = lim
-                e_w = ar if e_w == math.inf else e_w + a_scale * (ar - e_w)
-            if warm_d:
-                ar = abs(rd)
-                if ar > lim:
-                    ar = lim
-                e_d = ar if e_d == math.inf else e_d + a_scale * (ar - e_d)
-        mw, dw, nw = _season_step(mw, dw, nw, xi, huber_k * sw_scale, alpha_season, season_min_obs, inv)
-        md, dd, nd = _season_step(md, dd, nd, xi, huber_k * sd_scale, alpha_season, season_min_obs, inv)
+            e_f, e_w, e_d = model_errors(e_f, e_w, e_d, r, rw, rd, warm_w, warm_d, lim, a_scale)
+        mw, dw, nw = season_step(mw, dw, nw, xi, huber_k * sw_scale, alpha_season, season_min_obs, inv)
+        md, dd, nd = season_step(md, dd, nd, xi, huber_k * sd_scale, alpha_season, season_min_obs, inv)
         if tail_on:
-            up = z > q
-            q = q * (q_up if up else q_down)
-            ratio = ratio * (inv_q_up if up else inv_q_down)
-            if q < tail_ref:
-                q = tail_ref
-                ratio = 1.0
+            q, ratio = tail_step(q, ratio, z, q_up, q_down, inv_q_up, inv_q_down, tail_ref)
         if pot_on and seen >= warmup:
             # about 1 - pot_q0 of the points exceed t, at random: the step of t is a select,
             # only the rarer refit (an exceedance) is a branch
@@ -566,34 +431,9 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
                     fit = y_cap > 0.0
                     y = y_cap if y > y_cap else y
                 if fit:
-                    pot_n += 1.0
-                    a = pot_alpha
-                    if pot_alpha * pot_n < 1.0:
-                        a = inv[int(pot_n)] if pot_n < inv.shape[0] else 1.0 / pot_n
-                    pot_m1 = pot_m1 + a * (y - pot_m1)
-                    pot_m2 = pot_m2 + a * (y * y - pot_m2)
+                    pot_n, pot_m1, pot_m2 = pot_moments(pot_n, pot_m1, pot_m2, y, pot_alpha, inv)
                     if pot_n >= pot_min_exc:
-                        var = pot_m2 - pot_m1 * pot_m1
-                        if var > 0.0:
-                            k2 = pot_m1 * pot_m1 / var
-                            gam = 0.5 * (1.0 - k2)
-                            sig = 0.5 * pot_m1 * (1.0 + k2)
-                        else:
-                            gam = 0.0
-                            sig = pot_m1
-                        if gam > POT_GAMMA_MAX:
-                            gam = POT_GAMMA_MAX
-                        elif gam < -POT_GAMMA_MAX:
-                            gam = -POT_GAMMA_MAX
-                        if abs(gam) > 1e-6:
-                            ext = sig / gam * (math.exp(-gam * log_pot_r) - 1.0)
-                        else:
-                            ext = -sig * log_pot_r
-                        thr = pot_t + ext
-                        if thr < pot_z_min:
-                            thr = pot_z_min
-                        pot_mult = z_alarm / thr
-                        pot_thr = thr
+                        pot_mult, pot_thr = pot_threshold(pot_m1, pot_m2, pot_t, log_pot_r, z_alarm, pot_z_min)
             pot_t = pot_t * (t_up if exc else t_down)
             pot_t = POT_T_MIN if (pot_t < POT_T_MIN and not exc) else pot_t  # the floor binds on the way down
         lo = xi if xi < lo else lo
@@ -604,164 +444,3 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
         prev_t = ti
         seen += 1
     return n_alarm
-
-
-@nb.njit(cache=True, parallel=True, error_model="numpy")
-def score_batch(ts, x, p, inv, out_score, out_expected, out_kind):
-    """Score many series at once (rows), sharing one time axis; rows run in parallel."""
-    no_i = np.empty(0, dtype=np.int64)
-    no_f = np.empty(0, dtype=np.float64)
-    no_k = np.empty(0, dtype=np.int8)
-    for s in nb.prange(x.shape[0]):
-        score_one(ts, x[s], p, inv, out_score[s], out_expected[s], out_kind[s], True, no_i, no_f, no_f, no_k)
-
-
-@nb.njit(cache=True, parallel=True, error_model="numpy")
-def score_list(ts_list, x_list, p, inv, full_off, full_score, full_expected, full_kind,
-               a_off, a_idx, a_score, a_expected, a_kind, counts):
-    """Score many series of any lengths and time axes in parallel, each exactly as alone.
-
-    Series s writes its alarms to a_*[a_off[s]:a_off[s + 1]] and their number to counts[s];
-    where full_off[s] >= 0 it also writes every point to full_*[full_off[s]:][:len]. Nothing is
-    gridded or copied: each series is read where it lies.
-    """
-    for i in nb.prange(full_off.shape[0]):
-        s = np.int64(i)
-        x = x_list[s]
-        n = x.shape[0]
-        fo = full_off[s]
-        full = fo >= 0
-        lo = fo if full else 0
-        hi = fo + n if full else 0
-        a = a_off[s]
-        b = a_off[s + 1]
-        counts[s] = score_one(ts_list[s], x, p, inv, full_score[lo:hi], full_expected[lo:hi], full_kind[lo:hi],
-                              full, a_idx[a:b], a_score[a:b], a_expected[a:b], a_kind[a:b])
-
-
-def _check_series(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    ts = np.ascontiguousarray(ts, dtype=np.int64)
-    x = np.ascontiguousarray(values, dtype=np.float64)
-    if ts.shape != x.shape or ts.ndim != 1:
-        raise ValueError(f"timestamps and values must be 1-D and equally long, got {ts.shape} and {x.shape}")
-    return ts, x
-
-
-_NO_I = np.empty(0, dtype=np.int64)
-_NO_F = np.empty(0, dtype=np.float64)
-_NO_K = np.empty(0, dtype=np.int8)
-
-
-def score_series(ts: np.ndarray, values: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Scores, expected values and alarm kinds for one series (kind 0 none, 1 spike, 2 shift)."""
-    ts, x = _check_series(ts, values)
-    p = _check_params(params)
-    score = np.empty_like(x)
-    expected = np.empty_like(x)
-    kind = np.empty(x.shape, dtype=np.int8)
-    score_one(ts, x, p, reciprocals(p), score, expected, kind, True, _NO_I, _NO_F, _NO_F, _NO_K)
-    return score, expected, kind
-
-
-def score_matrix(ts: np.ndarray, values: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Batch form: `values` is (series, time) on the shared time axis `ts`."""
-    ts = np.ascontiguousarray(ts, dtype=np.int64)
-    x = np.ascontiguousarray(values, dtype=np.float64)
-    if x.ndim != 2 or ts.ndim != 1 or ts.shape[0] != x.shape[1]:
-        raise ValueError(f"values must be (series, time) matching ts; got {x.shape} and {ts.shape}")
-    p = _check_params(params)
-    score = np.empty_like(x)
-    expected = np.empty_like(x)
-    kind = np.empty(x.shape, dtype=np.int8)
-    score_batch(ts, x, p, reciprocals(p), score, expected, kind)
-    return score, expected, kind
-
-
-@dataclass(frozen=True)
-class SeriesAlarms:
-    """One series' alarms (positions in the series, ascending) and, where asked for, every point."""
-
-    index: np.ndarray     # int64
-    score: np.ndarray     # float64
-    expected: np.ndarray  # float64
-    kind: np.ndarray      # int8, never KIND_NONE
-    full: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (score, expected, kind) of every point
-
-
-def alarm_capacity(n: int, p: np.ndarray) -> int:
-    """Room for a series' alarms: an alarm damps the next `suppress_points` scores by
-    `suppress_factor`, and a damped score (< 1 * factor) cannot alarm when factor <= 0.5,
-    so at most one alarm per suppress_points + 1 points. Otherwise room for every point."""
-    if p[11] <= 0.5:
-        return min(n, n // (int(p[10]) + 1) + 1)
-    return n
-
-
-# series per scheduling chunk of the parallel loop: threads take chunks as they finish, so a
-# thread slowed by a busy neighbour does not hold the others up
-PARALLEL_CHUNK = 16
-
-
-def score_alarms(ts_list: list[np.ndarray], values_list: list[np.ndarray], params: np.ndarray,
-                 full: list[bool] | None = None) -> list[SeriesAlarms]:
-    """Score many series (any lengths, any time axes) in one parallel call; each gets exactly
-    what `score_series` gives it alone, but only its alarms come back, plus every point's
-    output for the series flagged in `full`."""
-    p = _check_params(params)
-    n = len(values_list)
-    if len(ts_list) != n or (full is not None and len(full) != n):
-        raise ValueError("one time axis (and one full flag) per series")
-    checked = [_check_series(t, v) for t, v in zip(ts_list, values_list)]
-    tl = nb.typed.List()
-    xl = nb.typed.List()
-    for t, v in checked:
-        tl.append(t)
-        xl.append(v)
-    lens = np.fromiter((len(v) for _, v in checked), dtype=np.int64, count=n)
-    want = np.zeros(n, dtype=bool) if full is None else np.asarray(full, dtype=bool)
-    full_off = np.where(want, np.cumsum(np.where(want, lens, 0)) - lens, -1).astype(np.int64)
-    n_full = int(lens[want].sum())
-    caps = np.fromiter((alarm_capacity(int(k), p) for k in lens), dtype=np.int64, count=n)
-    a_off = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(caps, out=a_off[1:])
-    m = int(a_off[-1])
-    fs, fe, fk = np.empty(n_full), np.empty(n_full), np.empty(n_full, dtype=np.int8)
-    a_idx, a_s, a_e, a_k = np.empty(m, dtype=np.int64), np.empty(m), np.empty(m), np.empty(m, dtype=np.int8)
-    counts = np.zeros(n, dtype=np.int64)
-    if n:
-        with nb.parallel_chunksize(PARALLEL_CHUNK):
-            score_list(tl, xl, p, reciprocals(p), full_off, fs, fe, fk, a_off, a_idx, a_s, a_e, a_k, counts)
-    out = []
-    for s in range(n):
-        c = int(counts[s])
-        f = None
-        if want[s]:
-            lo, hi = int(full_off[s]), int(full_off[s]) + int(lens[s])
-            f = (fs[lo:hi], fe[lo:hi], fk[lo:hi])
-        if c > caps[s]:  # more alarms than room (not possible with the damping above): score it alone
-            sc, ex, kd = score_series(checked[s][0], checked[s][1], p)
-            idx = np.flatnonzero(kd != KIND_NONE)
-            out.append(SeriesAlarms(idx, sc[idx], ex[idx], kd[idx], f))
-            continue
-        a = int(a_off[s])
-        out.append(SeriesAlarms(a_idx[a:a + c], a_s[a:a + c], a_e[a:a + c], a_k[a:a + c], f))
-    return out
-
-
-def reciprocals(p: np.ndarray) -> np.ndarray:
-    """1 / k for every k below the longest running-mean phase (1 / smallest EWMA weight), k = 0 unused.
-
-    A running mean uses weight 1/n while alpha * n < 1; the table holds exactly the values the
-    division would give, so the lookup changes no bit of the output. Capped; past it, the kernel divides.
-    """
-    alphas = [a for a in (p[0], p[1], p[2], p[3], p[28]) if a > 0.0]
-    n = int(min(1.0 / min(alphas), float(INV_TABLE_MAX))) + 2 if alphas else 2
-    with np.errstate(divide="ignore"):
-        return 1.0 / np.arange(n, dtype=np.float64)
-
-
-def _check_params(params: np.ndarray) -> np.ndarray:
-    p = np.ascontiguousarray(params, dtype=np.float64)
-    if p.shape != (N_PARAMS,):
-        raise ValueError(f"params must have {N_PARAMS} entries ({', '.join(PARAM_NAMES)}), got {p.shape}")
-    return p
