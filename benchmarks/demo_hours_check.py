@@ -68,6 +68,8 @@ def _shift_to(hour: int, now: datetime) -> float:
 
 def _one(hour: int, days: float, seed: int, work: Path) -> dict:
     db = work / f"demo-{hour:02d}.duckdb"
+    for old in (db, Path(f"{db}.wal")):  # a demo adds to a warehouse it finds, and its alerts are sent already
+        old.unlink(missing_ok=True)
     env = {**os.environ, "COLUMNS": "200",
            "INFERLEDGER_SERVER__OTLP_HTTP": f"127.0.0.1:{_free_port()}",
            "INFERLEDGER_SERVER__OTLP_GRPC": f"127.0.0.1:{_free_port()}",
