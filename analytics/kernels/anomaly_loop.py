@@ -84,6 +84,7 @@ from inferledger.analytics.kernels.anomaly_steps import (
     gap_weights,
     model_errors,
     move_season,
+    nearer_season,
     pot_moments,
     pot_threshold,
     range_score,
@@ -288,18 +289,8 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
         zdd = rd / sd_scale
         zdd = zdd if warm_d else 0.0
         if not select_best:
-            zs = abs(zw)
-            c = warm_w & (zs < z)
-            z = zs if c else z
-            expected = mw if c else expected
-            c = warm_w & (abs(rw) < abs(rcus))
-            rcus = rw if c else rcus
-            zs = abs(zdd)
-            c = warm_d & (zs < z)
-            z = zs if c else z
-            expected = md if c else expected
-            c = warm_d & (abs(rd) < abs(rcus))
-            rcus = rd if c else rcus
+            z, expected, rcus = nearer_season(z, expected, rcus, zw, mw, rw, warm_w)
+            z, expected, rcus = nearer_season(z, expected, rcus, zdd, md, rd, warm_d)
         else:
             best = e_f
             if warm_w and e_w < best:

@@ -24,6 +24,20 @@ def hour_of_week(ts: int) -> int:
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
+def nearer_season(z, expected, rcus, zb, mean, rb, warm):
+    """A warm season bucket takes over the spike z and expected value where its z is lower, and
+    the CUSUM residual where its residual `rb` is smaller (selects, not branches: which model is
+    nearer flips from point to point). Returns (z, expected, rcus)."""
+    zs = abs(zb)
+    c = warm & (zs < z)
+    z = zs if c else z
+    expected = mean if c else expected
+    c = warm & (abs(rb) < abs(rcus))
+    rcus = rb if c else rcus
+    return z, expected, rcus
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
 def gap_weights(dt, step, max_gap, alpha_fast, alpha_scale, alpha_slow):
     """The series' time step (the smallest positive dt seen) and this point's EWMA weights.
 
