@@ -39,7 +39,9 @@ def test_demo_backfills_runs_jobs_and_delivers_alerts(tmp_path):
     # FinOps at work: the fleet's own inventory reconciles, the spike breaches the budget once
     assert "every pool's GPU time is covered" in out and "warning:" not in out, out[-6000:]
     assert len(re.findall(r"\[FIRING\s*\] \w+ InferenceBudgetConsumed", out)) == 1, out[-6000:]
-    assert re.search(r'InferenceAnomaly: spend_\w+\{(team="growth"|feature="campaign-copy")\}', out), out[-6000:]
+    # the cost spike pages, led by the spend of the spike's own team, feature or model
+    # (which of them is most unusual depends on the hour the demo runs: its history ends now)
+    assert re.search(r'InferenceAnomaly: spend_\w+\{(team="growth"|feature="campaign-copy"|model="gpt-4o[-\d]*")\}', out), out[-6000:]
 
     # The "next" commands work as printed, from where the demo ran, once it has exited.
     printed = out.split("next (after the demo exits):\n", 1)[1].splitlines()
