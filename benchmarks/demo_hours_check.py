@@ -8,7 +8,7 @@ midday peak. Each hour runs `inferledger demo` in a child process whose warehous
 (`analytics.warehouse.utcnow`, which the demo, the jobs and the alerts read) is set back
 to that hour of the last day, then `benchmarks.anomaly_demo_check` on its warehouse. The
 table shows, per hour, what `tests/test_demo_command.py` asserts (one budget page, a page
-led by growth's spend) and what the check counts (injected incidents found as one
+led by the spend of the spike's team, feature or model) and what the check counts (injected incidents found as one
 grouped alert, false pageable incidents).
 
 The clock only goes back (an hour later than now would put the history in the future,
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,15 +29,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-SPEND_PAGE = re.compile(r'\[FIRING\s*\] \w+ InferenceAnomaly: spend_\w+\{(team="growth"|feature="campaign-copy")\}')
+from tests.harness import free_port
+
+# the page tests/test_demo_command.py looks for: led by the spend of the spike's team, feature or model
+SPEND_PAGE = re.compile(r'\[FIRING\s*\] \w+ InferenceAnomaly: spend_\w+\{(team="growth"|feature="campaign-copy"|model="gpt-4o[-\d]*")\}')
 BUDGET_PAGE = re.compile(r"\[FIRING\s*\] \w+ InferenceBudgetConsumed")
 ANOMALY_PAGE = re.compile(r"\[FIRING\s*\] \w+ InferenceAnomaly: (\S+)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _run_child(shift_s: float, argv: list[str]) -> None:
@@ -71,9 +67,9 @@ def _one(hour: int, days: float, seed: int, work: Path) -> dict:
     for old in (db, Path(f"{db}.wal")):  # a demo adds to a warehouse it finds, and its alerts are sent already
         old.unlink(missing_ok=True)
     env = {**os.environ, "COLUMNS": "200",
-           "INFERLEDGER_SERVER__OTLP_HTTP": f"127.0.0.1:{_free_port()}",
-           "INFERLEDGER_SERVER__OTLP_GRPC": f"127.0.0.1:{_free_port()}",
-           "INFERLEDGER_SERVER__ADMIN": f"127.0.0.1:{_free_port()}"}
+           "INFERLEDGER_SERVER__OTLP_HTTP": f"127.0.0.1:{free_port()}",
+           "INFERLEDGER_SERVER__OTLP_GRPC": f"127.0.0.1:{free_port()}",
+           "INFERLEDGER_SERVER__ADMIN": f"127.0.0.1:{free_port()}"}
     shift = _shift_to(hour, datetime.now(UTC))
     demo = subprocess.run(
         [sys.executable, "-m", "benchmarks.demo_hours_check", "--child", str(shift), "--",
@@ -111,7 +107,7 @@ def main() -> None:
         return
     console = Console(width=max(Console().width, 160))
     table = Table(title=f"the {args.days:g}-day demo (seed {args.seed}) run at different hours (UTC)")
-    for col in ("ends at", "exit", "budget pages", "growth spend paged", "anomaly pages",
+    for col in ("ends at", "exit", "budget pages", "spike's spend paged", "anomaly pages",
                 "injected found (grouped alerts)", "false pageable incidents"):
         table.add_column(col)
     with tempfile.TemporaryDirectory() as tmp:

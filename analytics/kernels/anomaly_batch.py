@@ -99,7 +99,6 @@ class SeriesAlarms:
     full: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (score, expected, kind) of every point
 
 
-
 # series per scheduling chunk of the parallel loop: threads take chunks as they finish, so a
 # thread slowed by a busy neighbour does not hold the others up
 PARALLEL_CHUNK = 16
