@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
+from inferledger.analytics.kernels.anomaly_block import LANES, block_ready, score_blocks
 from inferledger.analytics.kernels.anomaly_loop import score_one
 from inferledger.analytics.kernels.anomaly_params import KIND_NONE, alarm_capacity, check_params, reciprocals
 
@@ -29,8 +30,9 @@ def score_batch(ts, x, p, inv, out_score, out_expected, out_kind):
 
 @nb.njit(cache=True, parallel=True, error_model="numpy")
 def score_list(ts_list, x_list, p, inv, full_off, full_score, full_expected, full_kind,
-               a_off, a_idx, a_score, a_expected, a_kind, counts):
-    """Score many series of any lengths and time axes in parallel, each exactly as alone.
+               a_off, a_idx, a_score, a_expected, a_kind, counts, skip):
+    """Score many series of any lengths and time axes in parallel, each exactly as alone
+    (but those marked in `skip`, which a block of `score_blocks` scores).
 
     Series s writes its alarms to a_*[a_off[s]:a_off[s + 1]] and their number to counts[s];
     where full_off[s] >= 0 it also writes every point to full_*[full_off[s]:][:len]. Nothing is
@@ -38,6 +40,8 @@ def score_list(ts_list, x_list, p, inv, full_off, full_score, full_expected, ful
     """
     for i in nb.prange(full_off.shape[0]):
         s = np.int64(i)
+        if skip[s]:
+            continue
         x = x_list[s]
         n = x.shape[0]
         fo = full_off[s]
@@ -61,6 +65,7 @@ def _check_series(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.nd
 _NO_I = np.empty(0, dtype=np.int64)
 _NO_F = np.empty(0, dtype=np.float64)
 _NO_K = np.empty(0, dtype=np.int8)
+_NO_BLOCKS = np.empty((0, LANES), dtype=np.int64)
 
 
 def score_series(ts: np.ndarray, values: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -104,11 +109,35 @@ class SeriesAlarms:
 PARALLEL_CHUNK = 16
 
 
+# a block's lanes all cost the same, filled or not: fewer series than this of one time axis are
+# scored one by one
+MIN_BLOCK = 4
+
+
+def shared_axis_blocks(ts_list: list[np.ndarray], exclude: np.ndarray) -> np.ndarray:
+    """Rows of LANES series (-1 pads) with one and the same time axis, for `score_blocks`; a series
+    in `exclude`, or in a group of fewer than MIN_BLOCK, is in none."""
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    for s, t in enumerate(ts_list):
+        if not exclude[s] and len(t):
+            groups.setdefault((len(t), int(t[0]), int(t[-1])), []).append(s)
+    rows = []
+    for members in groups.values():
+        ref = ts_list[members[0]]
+        same = [s for s in members if ts_list[s] is ref or np.array_equal(ts_list[s], ref)]
+        for k in range(0, len(same), LANES):
+            part = same[k:k + LANES]
+            if len(part) >= MIN_BLOCK:
+                rows.append(part + [-1] * (LANES - len(part)))
+    return np.array(rows, dtype=np.int64).reshape(len(rows), LANES)
+
+
 def score_alarms(ts_list: list[np.ndarray], values_list: list[np.ndarray], params: np.ndarray,
-                 full: list[bool] | None = None) -> list[SeriesAlarms]:
-    """Score many series (any lengths, any time axes) in one parallel call; each gets exactly
-    what `score_series` gives it alone, but only its alarms come back, plus every point's
-    output for the series flagged in `full`."""
+                 full: list[bool] | None = None, blocked: bool = True) -> list[SeriesAlarms]:
+    """Score many series (any lengths, any time axes) in parallel; each gets exactly what
+    `score_series` gives it alone, but only its alarms come back, plus every point's output for
+    the series flagged in `full`. Series that share a time axis are scored in vector blocks
+    (`anomaly_block`, bit-identical; `blocked=False` scores every series alone)."""
     p = check_params(params)
     n = len(values_list)
     if len(ts_list) != n or (full is not None and len(full) != n):
@@ -130,9 +159,15 @@ def score_alarms(ts_list: list[np.ndarray], values_list: list[np.ndarray], param
     fs, fe, fk = np.empty(n_full), np.empty(n_full), np.empty(n_full, dtype=np.int8)
     a_idx, a_s, a_e, a_k = np.empty(m, dtype=np.int64), np.empty(m), np.empty(m), np.empty(m, dtype=np.int8)
     counts = np.zeros(n, dtype=np.int64)
-    if n:
+    inv = reciprocals(p)
+    blocks = shared_axis_blocks([t for t, _ in checked], want) if (blocked and block_ready(p, inv)) else _NO_BLOCKS
+    skip = np.zeros(n, dtype=bool)
+    skip[blocks[blocks >= 0]] = True
+    if len(blocks):
+        score_blocks(tl, xl, blocks, p, inv, a_off, a_idx, a_s, a_e, a_k, counts)
+    if n > int(skip.sum()):
         with nb.parallel_chunksize(PARALLEL_CHUNK):
-            score_list(tl, xl, p, reciprocals(p), full_off, fs, fe, fk, a_off, a_idx, a_s, a_e, a_k, counts)
+            score_list(tl, xl, p, inv, full_off, fs, fe, fk, a_off, a_idx, a_s, a_e, a_k, counts, skip)
     out = []
     for s in range(n):
         c = int(counts[s])
