@@ -164,7 +164,8 @@ def score_alarms(ts_list: list[np.ndarray], values_list: list[np.ndarray], param
     skip = np.zeros(n, dtype=bool)
     skip[blocks[blocks >= 0]] = True
     if len(blocks):
-        score_blocks(tl, xl, blocks, p, inv, a_off, a_idx, a_s, a_e, a_k, counts)
+        with nb.parallel_chunksize(1):  # a block is 16 series' work: threads take them one by one
+            score_blocks(tl, xl, blocks, p, inv, a_off, a_idx, a_s, a_e, a_k, counts)
     if n > int(skip.sum()):
         with nb.parallel_chunksize(PARALLEL_CHUNK):
             score_list(tl, xl, p, inv, full_off, fs, fe, fk, a_off, a_idx, a_s, a_e, a_k, counts, skip)
