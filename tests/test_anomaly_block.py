@@ -10,8 +10,8 @@ import pytest
 
 from inferledger.analytics.anomaly.settings import DetectorConfig
 from inferledger.analytics.kernels.anomaly_batch import score_alarms, shared_axis_blocks
-from inferledger.analytics.kernels.anomaly_block import LANES, block_ready
-from inferledger.analytics.kernels.anomaly_params import reciprocals
+from inferledger.analytics.kernels.anomaly_block import LANES
+from inferledger.analytics.kernels.anomaly_params import INV_TABLE_MAX, reciprocals
 from tests.test_anomaly_kernels import _daily, _mixed_batch
 
 
@@ -36,7 +36,6 @@ def _series(n: int = 4000, extra: int = 30) -> tuple[np.ndarray, list[np.ndarray
 
 def _assert_same(cfg: DetectorConfig, ts: np.ndarray, rows: list[np.ndarray]) -> int:
     p = cfg.params()
-    assert block_ready(p, reciprocals(p))
     blocked = score_alarms([ts] * len(rows), rows, p)
     alone = score_alarms([ts] * len(rows), rows, p, blocked=False)
     for b, a in zip(blocked, alone):
@@ -83,6 +82,10 @@ def test_series_are_blocked_only_with_their_own_time_axis():
     assert all(np.array_equal(g.index, w.index) and np.array_equal(g.score, w.score) for g, w in zip(got, want))
 
 
-def test_a_parameter_set_past_the_reciprocal_table_is_not_blocked():
-    p = DetectorConfig(alpha_scale=1e-6).params()
-    assert not block_ready(p, reciprocals(p))
+@pytest.mark.slow
+def test_weights_past_the_reciprocal_table_are_the_same_bits():
+    """`score_one` looks 1/n up while the table reaches and divides past it; the block divides."""
+    cfg = DetectorConfig(alpha_scale=0.5 / INV_TABLE_MAX, warmup_points=0)
+    assert len(reciprocals(cfg.params())) < 1.0 / cfg.alpha_scale
+    ts, rows = _series(2 * INV_TABLE_MAX, extra=6)
+    assert _assert_same(cfg, ts, rows) > 10

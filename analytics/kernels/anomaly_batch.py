@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from inferledger.analytics.kernels.anomaly_block import LANES, block_ready, score_blocks
+from inferledger.analytics.kernels.anomaly_block import LANES, score_blocks
 from inferledger.analytics.kernels.anomaly_loop import score_one
 from inferledger.analytics.kernels.anomaly_params import KIND_NONE, alarm_capacity, check_params, reciprocals
 
@@ -160,12 +160,12 @@ def score_alarms(ts_list: list[np.ndarray], values_list: list[np.ndarray], param
     a_idx, a_s, a_e, a_k = np.empty(m, dtype=np.int64), np.empty(m), np.empty(m), np.empty(m, dtype=np.int8)
     counts = np.zeros(n, dtype=np.int64)
     inv = reciprocals(p)
-    blocks = shared_axis_blocks([t for t, _ in checked], want) if (blocked and block_ready(p, inv)) else _NO_BLOCKS
+    blocks = shared_axis_blocks([t for t, _ in checked], want) if blocked else _NO_BLOCKS
     skip = np.zeros(n, dtype=bool)
     skip[blocks[blocks >= 0]] = True
     if len(blocks):
         with nb.parallel_chunksize(1):  # a block is 16 series' work: threads take them one by one
-            score_blocks(tl, xl, blocks, p, inv, a_off, a_idx, a_s, a_e, a_k, counts)
+            score_blocks(tl, xl, blocks, p, a_off, a_idx, a_s, a_e, a_k, counts)
     if n > int(skip.sum()):
         with nb.parallel_chunksize(PARALLEL_CHUNK):
             score_list(tl, xl, p, inv, full_off, fs, fe, fk, a_off, a_idx, a_s, a_e, a_k, counts, skip)

@@ -96,11 +96,12 @@ def _clip(v, lim):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def score_block(ts, X, lane_series, p, inv, a_off, a_idx, a_score, a_expected, a_kind, counts):
+def score_block(ts, X, lane_series, p, a_off, a_idx, a_score, a_expected, a_kind, counts):
     """Score the series of one block: X is (time, LANES) on the shared axis `ts`; lane j holds
     series lane_series[j] (-1: an empty lane, all NaN). The alarms of series s are appended to
     a_*[a_off[s]:a_off[s + 1]] (their number, even past that room, in counts[s]), as `score_one`
-    appends them. Requires `inv` to reach every running-mean weight (`block_ready`)."""
+    appends them. The running means' weights 1/n are divided, which gives the bits of
+    `score_one`'s table lookup (a lookup would be an indirect load, which stops vectorisation)."""
     T = X.shape[0]
     L = LANES
     alpha_fast = p[0]
@@ -263,7 +264,7 @@ def score_block(ts, X, lane_series, p, inv, a_off, a_idx, a_score, a_expected, a
             a_fast = alpha_fast if one else S[_W_FAST + j]
             a_scale = alpha_scale if one else S[_W_SCALE + j]
             a_slow = alpha_slow if one else S[_W_SLOW + j]
-            inv_seen = 1.0 / sj  # = inv[sj]: a table lookup here would be an indirect load, which stops vectorisation
+            inv_seen = 1.0 / sj
             warming = sj < warm_n
             a_fast = inv_seen if (warming & (a_fast * sj < 1.0)) else a_fast
             a_scale = inv_seen if (warming & (a_scale * sj < 1.0)) else a_scale
@@ -517,7 +518,7 @@ def score_block(ts, X, lane_series, p, inv, a_off, a_idx, a_score, a_expected, a
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy")
-def score_blocks(ts_list, x_list, blocks, p, inv, a_off, a_idx, a_score, a_expected, a_kind, counts):
+def score_blocks(ts_list, x_list, blocks, p, a_off, a_idx, a_score, a_expected, a_kind, counts):
     """Score blocks of series in parallel: blocks[b] lists up to LANES series (-1 pads) of one
     time axis; each block's values are copied time-major, then scored by `score_block`."""
     L = blocks.shape[1]
@@ -531,11 +532,5 @@ def score_blocks(ts_list, x_list, blocks, p, inv, a_off, a_idx, a_score, a_expec
                 x = x_list[s]
                 for t in range(ts.shape[0]):
                     X[t, j] = x[t]
-        score_block(ts, X, row, p, inv, a_off, a_idx, a_score, a_expected, a_kind, counts)
+        score_block(ts, X, row, p, a_off, a_idx, a_score, a_expected, a_kind, counts)
 
-
-def block_ready(p: np.ndarray, inv: np.ndarray) -> bool:
-    """Whether `score_block` reproduces `score_one` for these parameters: every running-mean
-    weight 1/n it needs is in the table (`score_one` divides past it; the block path does not)."""
-    alphas = [a for a in (p[0], p[1], p[2], p[3], p[28]) if a > 0.0]
-    return bool(alphas) and inv.shape[0] >= 1.0 / min(alphas) + 2
