@@ -32,60 +32,23 @@ from inferledger.analytics.kernels.anomaly_params import (
     SEASON_CUSUM_HISTORY_S,
     SIGMA_PER_MAD,
 )
-from inferledger.analytics.kernels.anomaly_steps import cusum_step, nearer_season, pot_threshold, scale_floor
+from inferledger.analytics.kernels.anomaly_steps import (
+    cusum_step,
+    loop_constants,
+    nearer_season,
+    pot_threshold,
+    scale_floor,
+)
 
 LANES = 16  # series per block: four AVX2 vectors of doubles, enough independent work to hide latency
 STRIDE = 64  # distance of two state slots in S: past any vector width times unroll, so never a dependence
 
 # the state slots of S, one per value `score_one` keeps per series, and the per-step scratch
-_LEVEL = 0 * STRIDE
-_DEV = 1 * STRIDE
-_SLOW = 2 * STRIDE
-_SP = 3 * STRIDE
-_SN = 4 * STRIDE
-_STEP = 5 * STRIDE
-_RESOLUTION = 6 * STRIDE
-_PREV_X = 7 * STRIDE
-_PREV_T = 8 * STRIDE
-_T_FIRST = 9 * STRIDE
-_SEEN = 10 * STRIDE
-_SUPPRESS_LEFT = 11 * STRIDE
-_Q = 12 * STRIDE
-_RATIO = 13 * STRIDE
-_LO = 14 * STRIDE
-_HI = 15 * STRIDE
-_E_F = 16 * STRIDE
-_E_W = 17 * STRIDE
-_E_D = 18 * STRIDE
-_CZ = 19 * STRIDE
-_POT_T = 20 * STRIDE
-_POT_N = 21 * STRIDE
-_POT_M1 = 22 * STRIDE
-_POT_M2 = 23 * STRIDE
-_POT_MULT = 24 * STRIDE
-_POT_THR = 25 * STRIDE
-_GP = 26 * STRIDE
-_GN = 27 * STRIDE
-_GO = 28 * STRIDE
-_GAP = 29 * STRIDE
-_W_FAST = 30 * STRIDE
-_W_SCALE = 31 * STRIDE
-_W_SLOW = 32 * STRIDE
-_O_KIND = 33 * STRIDE
-_O_SCORE = 34 * STRIDE
-_O_EXPECTED = 35 * STRIDE
-_REFIT = 36 * STRIDE
-_T_BEFORE = 37 * STRIDE
-_MOVE = 38 * STRIDE
-_MOVE_W = 39 * STRIDE
-_MOVE_D = 40 * STRIDE
-_FLAG = 41 * STRIDE
-_MW_R = 42 * STRIDE
-_DW_R = 43 * STRIDE
-_NW_R = 44 * STRIDE
-_MD_R = 45 * STRIDE
-_DD_R = 46 * STRIDE
-_ND_R = 47 * STRIDE
+(_LEVEL, _DEV, _SLOW, _SP, _SN, _STEP, _RESOLUTION, _PREV_X, _PREV_T, _T_FIRST, _SEEN,
+ _SUPPRESS_LEFT, _Q, _RATIO, _LO, _HI, _E_F, _E_W, _E_D, _CZ, _POT_T, _POT_N, _POT_M1, _POT_M2,
+ _POT_MULT, _POT_THR, _GP, _GN, _GO, _GAP, _W_FAST, _W_SCALE, _W_SLOW, _O_KIND, _O_SCORE,
+ _O_EXPECTED, _REFIT, _T_BEFORE, _MOVE, _MOVE_W, _MOVE_D, _FLAG, _MW_R, _DW_R, _NW_R, _MD_R,
+ _DD_R, _ND_R) = (k * STRIDE for k in range(48))
 N_SLOTS = 48
 
 
@@ -93,6 +56,20 @@ N_SLOTS = 48
 def _clip(v, lim):
     v = lim if v > lim else v
     return -lim if v < -lim else v
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _season_step(m, dv, n, xi, slim, alpha, min_obs):
+    """`anomaly_steps.season_step` as selects, its weight 1/n divided (the bits of the table's
+    value): the bucket's new mean and abs deviation (its count goes up by one)."""
+    slim = slim if n >= min_obs else math.inf
+    a = 1.0 / n if alpha * n < 1.0 else alpha
+    rb = xi - m
+    arb = abs(rb)
+    arb = slim if arb > slim else arb
+    m_n = xi if n == 0.0 else m + a * _clip(rb, slim)
+    dv_n = dv if n == 0.0 else dv + a * (arb - dv)
+    return m_n, dv_n
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -121,7 +98,6 @@ def score_block(ts, X, lane_series, p, a_off, a_idx, a_score, a_expected, a_kind
     rel_floor = p[14]
     res_floor = p[15]
     max_gap = p[16]
-    tail_p = p[17]
     tail_eta = p[18]
     tail_ref = p[19]
     range_margin = p[20]
@@ -129,8 +105,6 @@ def score_block(ts, X, lane_series, p, a_off, a_idx, a_score, a_expected, a_kind
     select_best = p[22] != 0.0
     shift_confirm = p[23]
     confirm_alpha = p[24]
-    pot_q0 = p[25]
-    pot_eta = p[26]
     pot_risk = p[27]
     pot_alpha = p[28]
     pot_min_exc = p[29]
@@ -139,14 +113,7 @@ def score_block(ts, X, lane_series, p, a_off, a_idx, a_score, a_expected, a_kind
     season_h = p[32]
     shift_season = p[33] != 0.0
     pot_alarm_excess = p[34]
-    warm_n = np.int64(min(1.0 / min(alpha_fast, alpha_scale, alpha_slow), 1e18)) + 2
-    t_up = math.exp(pot_eta * pot_q0)
-    t_down = math.exp(-pot_eta * (1.0 - pot_q0))
-    log_pot_r = math.log(pot_risk / (1.0 - pot_q0)) if pot_risk > 0.0 else 0.0
-    q_up = math.exp(tail_eta * tail_p)
-    q_down = math.exp(-tail_eta * (1.0 - tail_p))
-    inv_q_up = 1.0 / q_up
-    inv_q_down = 1.0 / q_down
+    warm_n, t_up, t_down, log_pot_r, q_up, q_down, inv_q_up, inv_q_down = loop_constants(p)
     season_on = season_h > 0.0
     range_on = range_margin > 0.0
     tail_on = tail_eta != 0.0
@@ -154,56 +121,20 @@ def score_block(ts, X, lane_series, p, a_off, a_idx, a_score, a_expected, a_kind
 
     # every per-lane value lives in one array, S[slot + lane] (slots STRIDE apart): loads and stores
     # off one base at constant distances need no run-time alias checks, which would stop vectorisation
-    S = np.empty(N_SLOTS * STRIDE)
-    for j in range(STRIDE):
-        S[_LEVEL + j] = 0.0
-        S[_DEV + j] = 0.0
-        S[_SLOW + j] = 0.0
-        S[_SP + j] = 0.0
-        S[_SN + j] = 0.0
+    S = np.zeros(N_SLOTS * STRIDE)
+    for j in range(STRIDE):  # the values that do not start at 0
         S[_STEP + j] = math.inf
         S[_RESOLUTION + j] = math.inf
-        S[_PREV_X + j] = 0.0
-        S[_PREV_T + j] = 0.0
-        S[_T_FIRST + j] = 0.0
-        S[_SEEN + j] = 0.0
-        S[_SUPPRESS_LEFT + j] = 0.0
         S[_Q + j] = tail_ref
         S[_RATIO + j] = 1.0
         S[_LO + j] = math.inf
         S[_HI + j] = -math.inf
-        S[_E_F + j] = 0.0
         S[_E_W + j] = math.inf
         S[_E_D + j] = math.inf
-        S[_CZ + j] = 0.0
         S[_POT_T + j] = 1.0
-        S[_POT_N + j] = 0.0
-        S[_POT_M1 + j] = 0.0
-        S[_POT_M2 + j] = 0.0
         S[_POT_MULT + j] = 1.0
         S[_POT_THR + j] = z_alarm
-        S[_GP + j] = 0.0
-        S[_GN + j] = 0.0
-        S[_GO + j] = 0.0
         S[_GAP + j] = 1.0
-        S[_W_FAST + j] = 0.0
-        S[_W_SCALE + j] = 0.0
-        S[_W_SLOW + j] = 0.0
-        S[_O_KIND + j] = 0.0
-        S[_O_SCORE + j] = 0.0
-        S[_O_EXPECTED + j] = 0.0
-        S[_REFIT + j] = 0.0
-        S[_T_BEFORE + j] = 0.0
-        S[_MOVE + j] = 0.0
-        S[_MOVE_W + j] = 0.0
-        S[_MOVE_D + j] = 0.0
-        S[_FLAG + j] = 0.0
-        S[_MW_R + j] = 0.0
-        S[_DW_R + j] = 0.0
-        S[_NW_R + j] = 0.0
-        S[_MD_R + j] = 0.0
-        S[_DD_R + j] = 0.0
-        S[_ND_R + j] = 0.0
     st = np.zeros((N_BUCKETS + 24, 3, L))  # per bucket: mean, abs deviation, observations; lanes last
     cur_w = -1  # the buckets cached in S (_MW_R .. _ND_R)
     cur_d = -1
@@ -403,20 +334,8 @@ def score_block(ts, X, lane_series, p, a_off, a_idx, a_score, a_expected, a_kind
             S[_E_W + j] = ew if errors else S[_E_W + j]
             S[_E_D + j] = ed if errors else S[_E_D + j]
             # season_step, for the week and the day bucket
-            slim = huber_k * sw_scale if nw >= season_min_obs else math.inf
-            a = 1.0 / nw if alpha_season * nw < 1.0 else alpha_season
-            rb = xi - mw
-            arb = abs(rb)
-            arb = slim if arb > slim else arb
-            mw_n = xi if nw == 0.0 else mw + a * _clip(rb, slim)
-            dw_n = dw if nw == 0.0 else dw + a * (arb - dw)
-            slim = huber_k * sd_scale if nd >= season_min_obs else math.inf
-            a = 1.0 / nd if alpha_season * nd < 1.0 else alpha_season
-            rb = xi - md
-            arb = abs(rb)
-            arb = slim if arb > slim else arb
-            md_n = xi if nd == 0.0 else md + a * _clip(rb, slim)
-            dd_n = dd if nd == 0.0 else dd + a * (arb - dd)
+            mw_n, dw_n = _season_step(mw, dw, nw, xi, huber_k * sw_scale, alpha_season, season_min_obs)
+            md_n, dd_n = _season_step(md, dd, nd, xi, huber_k * sd_scale, alpha_season, season_min_obs)
             # the tail quantile, and the POT threshold t and its moments
             up = z > S[_Q + j]
             q_n = S[_Q + j] * (q_up if up else q_down)

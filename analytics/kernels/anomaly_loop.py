@@ -82,6 +82,7 @@ from inferledger.analytics.kernels.anomaly_params import (
 from inferledger.analytics.kernels.anomaly_steps import (
     cusum_step,
     gap_weights,
+    loop_constants,
     model_errors,
     move_season,
     nearer_season,
@@ -126,7 +127,6 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
     rel_floor = p[14]
     res_floor = p[15]
     max_gap = p[16]
-    tail_p = p[17]
     tail_eta = p[18]
     tail_ref = p[19]
     range_margin = p[20]
@@ -134,8 +134,6 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
     season_select = p[22]
     shift_confirm = p[23]
     confirm_alpha = p[24]
-    pot_q0 = p[25]
-    pot_eta = p[26]
     pot_risk = p[27]
     pot_alpha = p[28]
     pot_min_exc = p[29]
@@ -144,19 +142,7 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
     season_h = p[32]
     shift_season = p[33] != 0.0
     pot_alarm_excess = p[34]
-    # alpha * n >= alpha * (1 / alpha + 1) > 1 from here on, for each of the three weights
-    warm_n = int(min(1.0 / min(alpha_fast, alpha_scale, alpha_slow), 1e18)) + 2
-    t_up = math.exp(pot_eta * pot_q0)
-    t_down = math.exp(-pot_eta * (1.0 - pot_q0))
-    # t tracks the q0 quantile, so about (1 - q0) of the points exceed it: the GPD tail
-    # quantile at `pot_risk` is t + sigma/gamma * ((risk / (1 - q0))^-gamma - 1)
-    # (kept as its log: the power is then one exp per refit)
-    log_pot_r = math.log(pot_risk / (1.0 - pot_q0)) if pot_risk > 0.0 else 0.0
-    # the tail quantile q is tracked in log space by constant steps, i.e. multiplicatively
-    q_up = math.exp(tail_eta * tail_p)
-    q_down = math.exp(-tail_eta * (1.0 - tail_p))
-    inv_q_up = 1.0 / q_up
-    inv_q_down = 1.0 / q_down
+    warm_n, t_up, t_down, log_pot_r, q_up, q_down, inv_q_up, inv_q_down = loop_constants(p)
 
     # season state, one row per bucket: (EWMA mean, EW abs deviation, observations).
     # The current hour's two rows live in locals (mw, dw, nw / md, dd, nd) and are written

@@ -24,6 +24,30 @@ def hour_of_week(ts: int) -> int:
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
+def loop_constants(p):
+    """What a scoring loop derives from the parameters once.
+
+    warm_n: past this many points every EWMA weight is above 1/n (alpha * n >= alpha * (1 / alpha
+    + 1) > 1). t_up / t_down: the POT threshold t's multiplicative steps up and down, so it tracks
+    the q0 quantile; about (1 - q0) of the points exceed it, so the GPD tail quantile at
+    `pot_risk` is t + sigma/gamma * ((risk / (1 - q0))^-gamma - 1), kept as log_pot_r (the power
+    is then one exp per refit). q_up / q_down and their reciprocals: the tail quantile's steps
+    (tracked in log space by constant steps, i.e. multiplicatively).
+    Returns (warm_n, t_up, t_down, log_pot_r, q_up, q_down, inv_q_up, inv_q_down).
+    """
+    warm_n = int(min(1.0 / min(p[0], p[1], p[2]), 1e18)) + 2
+    pot_q0 = p[25]
+    pot_eta = p[26]
+    pot_risk = p[27]
+    t_up = math.exp(pot_eta * pot_q0)
+    t_down = math.exp(-pot_eta * (1.0 - pot_q0))
+    log_pot_r = math.log(pot_risk / (1.0 - pot_q0)) if pot_risk > 0.0 else 0.0
+    q_up = math.exp(p[18] * p[17])
+    q_down = math.exp(-p[18] * (1.0 - p[17]))
+    return warm_n, t_up, t_down, log_pot_r, q_up, q_down, 1.0 / q_up, 1.0 / q_down
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
 def nearer_season(z, expected, rcus, zb, mean, rb, warm):
     """A warm season bucket takes over the spike z and expected value where its z is lower, and
     the CUSUM residual where its residual `rb` is smaller (selects, not branches: which model is
