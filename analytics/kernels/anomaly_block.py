@@ -38,6 +38,7 @@ from inferledger.analytics.kernels.anomaly_steps import (
     nearer_season,
     pot_threshold,
     scale_floor,
+    season_residual,
 )
 
 LANES = 16  # series per block: four AVX2 vectors of doubles, enough independent work to hide latency
@@ -218,18 +219,8 @@ def score_block(ts, X, lane_series, p, a_off, a_idx, a_score, a_expected, a_kind
             md = S[_MD_R + j]
             dd = S[_DD_R + j]
             nd = S[_ND_R + j]
-            sw_scale = dw * SIGMA_PER_MAD
-            sw_scale = floor if sw_scale < floor else sw_scale
-            sd_scale = dd * SIGMA_PER_MAD
-            sd_scale = floor if sd_scale < floor else sd_scale
-            warm_w = nw >= season_min_obs
-            warm_d = nd >= season_min_obs
-            rw = xi - mw
-            rd = xi - md
-            zw = rw / sw_scale
-            zw = zw if warm_w else 0.0
-            zdd = rd / sd_scale
-            zdd = zdd if warm_d else 0.0
+            sw_scale, warm_w, rw, zw = season_residual(xi, mw, dw, nw, floor, season_min_obs)
+            sd_scale, warm_d, rd, zdd = season_residual(xi, md, dd, nd, floor, season_min_obs)
             # the nearer model (season_select = 0), or the one of lowest running error (= 1)
             z0, ex0, rc0 = nearer_season(z, expected, rcus, zw, mw, rw, warm_w)
             z0, ex0, rc0 = nearer_season(z0, ex0, rc0, zdd, md, rd, warm_d)

@@ -90,6 +90,7 @@ from inferledger.analytics.kernels.anomaly_steps import (
     pot_threshold,
     range_score,
     scale_floor,
+    season_residual,
     season_step,
     tail_step,
     warmup_weights,
@@ -260,20 +261,8 @@ def score_one(ts, x, p, inv, out_score, out_expected, out_kind, full, a_idx, a_s
         expected = level
         # CUSUM residual: against the slow level, or a seasonal mean where that fits better
         rcus = xi - slow
-        sw_scale = dw * SIGMA_PER_MAD
-        sw_scale = floor if sw_scale < floor else sw_scale
-        sd_scale = dd * SIGMA_PER_MAD
-        sd_scale = floor if sd_scale < floor else sd_scale
-        warm_w = nw >= season_min_obs
-        warm_d = nd >= season_min_obs
-        rw = xi - mw
-        rd = xi - md
-        # signed seasonal residuals in their buckets' scales: one division each, used by the
-        # spike rule and the shift confirmation alike (only a warm bucket's value is read)
-        zw = rw / sw_scale
-        zw = zw if warm_w else 0.0
-        zdd = rd / sd_scale
-        zdd = zdd if warm_d else 0.0
+        sw_scale, warm_w, rw, zw = season_residual(xi, mw, dw, nw, floor, season_min_obs)
+        sd_scale, warm_d, rd, zdd = season_residual(xi, md, dd, nd, floor, season_min_obs)
         if not select_best:
             z, expected, rcus = nearer_season(z, expected, rcus, zw, mw, rw, warm_w)
             z, expected, rcus = nearer_season(z, expected, rcus, zdd, md, rd, warm_d)

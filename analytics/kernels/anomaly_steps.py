@@ -13,7 +13,7 @@ import math
 import numba as nb
 import numpy as np
 
-from inferledger.analytics.kernels.anomaly_params import N_BUCKETS, POT_GAMMA_MAX
+from inferledger.analytics.kernels.anomaly_params import N_BUCKETS, POT_GAMMA_MAX, SIGMA_PER_MAD
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
@@ -45,6 +45,20 @@ def loop_constants(p):
     q_up = math.exp(p[18] * p[17])
     q_down = math.exp(-p[18] * (1.0 - p[17]))
     return warm_n, t_up, t_down, log_pot_r, q_up, q_down, 1.0 / q_up, 1.0 / q_down
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def season_residual(xi, mean, dev, n, floor, min_obs):
+    """A season bucket's view of the point: (its scale, whether it is warm, the residual xi - mean,
+    and that residual in the bucket's own scale, 0 while the bucket is cold). One division, read
+    by the spike rule and the shift confirmation alike."""
+    scale = dev * SIGMA_PER_MAD
+    scale = floor if scale < floor else scale
+    warm = n >= min_obs
+    r = xi - mean
+    z = r / scale
+    z = z if warm else 0.0
+    return scale, warm, r, z
 
 
 @nb.njit(cache=True, inline="always", error_model="numpy")
