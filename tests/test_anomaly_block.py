@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from inferledger.analytics.anomaly.settings import DetectorConfig
-from inferledger.analytics.kernels.anomaly_batch import score_alarms, shared_axis_blocks
+from inferledger.analytics.kernels.anomaly_batch import MIN_BLOCK, score_alarms, shared_axis_blocks
 from inferledger.analytics.kernels.anomaly_block import LANES
 from inferledger.analytics.kernels.anomaly_params import INV_TABLE_MAX, reciprocals
 from tests.test_anomaly_kernels import _daily, _mixed_batch
@@ -72,7 +72,8 @@ def test_series_are_blocked_only_with_their_own_time_axis():
     axes[6] = ts.copy()  # the same axis in another array: blocked
     exclude = np.zeros(len(rows), dtype=bool)
     exclude[7] = True  # every point wanted: scored alone
-    blocks = shared_axis_blocks(axes, exclude)
+    blocks, blocked_axes = shared_axis_blocks(axes, exclude)
+    assert all(a is ts for a in blocked_axes)
     members = blocks[blocks >= 0]
     assert blocks.shape[1] == LANES and len(set(members)) == len(members) == len(rows) - 2
     assert 5 not in members and 7 not in members and 6 in members
@@ -80,6 +81,35 @@ def test_series_are_blocked_only_with_their_own_time_axis():
     got = score_alarms(axes, rows, p)
     want = score_alarms(axes, rows, p, blocked=False)
     assert all(np.array_equal(g.index, w.index) and np.array_equal(g.score, w.score) for g, w in zip(got, want))
+
+
+def test_late_starts_and_missing_buckets_are_blocked_on_the_union_axis():
+    """Series that end together at one step (a team that started later, a p95 series whose quiet
+    buckets are left out) score on their union axis, NaN where they have no point, each exactly
+    as alone, with alarm positions in its own axis."""
+    ts, rows = _series(4000, extra=12)
+    rng = np.random.default_rng(11)
+    axes, values = [], []
+    for k, v in enumerate(rows):
+        keep = np.ones(len(ts), dtype=bool)
+        keep[: int(rng.integers(0, 1200))] = False  # a late start
+        if k % 2:
+            keep[rng.integers(0, len(ts), 300)] = False  # missing buckets
+        keep[-1] = True
+        axes.append(ts[keep])
+        values.append(v[keep])
+    blocks, blocked_axes = shared_axis_blocks(axes, np.zeros(len(axes), dtype=bool))
+    assert len(blocks) >= 1 and all(len(a) > 3000 for a in blocked_axes)
+    assert (blocks >= 0).sum() >= len(axes) - MIN_BLOCK + 1
+    p = DetectorConfig().params()
+    got = score_alarms(axes, values, p)
+    want = score_alarms(axes, values, p, blocked=False)
+    n = 0
+    for g, w in zip(got, want):
+        assert np.array_equal(g.index, w.index) and np.array_equal(g.score, w.score)
+        assert np.array_equal(g.expected, w.expected) and np.array_equal(g.kind, w.kind)
+        n += len(w.index)
+    assert n > 30
 
 
 @pytest.mark.slow

@@ -112,24 +112,52 @@ PARALLEL_CHUNK = 16
 # a block's lanes all cost the same, filled or not: fewer series than this of one time axis are
 # scored one by one
 MIN_BLOCK = 4
+# a union axis at most this much longer than a block's longest series (more: the series lie on
+# different grids, and the NaN points would cost more than scoring them one by one)
+UNION_SLACK = 1.5
 
 
-def shared_axis_blocks(ts_list: list[np.ndarray], exclude: np.ndarray) -> np.ndarray:
-    """Rows of LANES series (-1 pads) with one and the same time axis, for `score_blocks`; a series
-    in `exclude`, or in a group of fewer than MIN_BLOCK, is in none."""
+def shared_axis_blocks(ts_list: list[np.ndarray], exclude: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Rows of LANES series (-1 pads) for `score_blocks`, and each row's time axis.
+
+    A row holds series of one and the same axis, or series whose axes end together at one step
+    and whose union is not much longer than the longest (a late start, missing buckets: the
+    union holds each axis, and the series is NaN where it has no point). A series in `exclude`,
+    or left in a group of fewer than MIN_BLOCK, is in none.
+    """
+    rows: list[list[int]] = []
+    axes: list[np.ndarray] = []
     groups: dict[tuple[int, int, int], list[int]] = {}
     for s, t in enumerate(ts_list):
         if not exclude[s] and len(t):
             groups.setdefault((len(t), int(t[0]), int(t[-1])), []).append(s)
-    rows = []
+    loose: dict[tuple[int, int], list[int]] = {}
     for members in groups.values():
         ref = ts_list[members[0]]
         same = [s for s in members if ts_list[s] is ref or np.array_equal(ts_list[s], ref)]
+        left = set(members).difference(same)
         for k in range(0, len(same), LANES):
             part = same[k:k + LANES]
             if len(part) >= MIN_BLOCK:
                 rows.append(part + [-1] * (LANES - len(part)))
-    return np.array(rows, dtype=np.int64).reshape(len(rows), LANES)
+                axes.append(ref)
+            else:
+                left.update(part)
+        for s in sorted(left):
+            d = np.diff(ts_list[s])
+            if len(d) and d.min() > 0:  # ascending: it can be walked onto a union axis
+                loose.setdefault((int(ts_list[s][-1]), int(d.min())), []).append(s)
+    for members in loose.values():
+        members.sort(key=lambda s: -len(ts_list[s]))
+        for k in range(0, len(members), LANES):
+            part = members[k:k + LANES]
+            if len(part) < MIN_BLOCK:
+                continue
+            union = np.unique(np.concatenate([ts_list[s] for s in part]))
+            if len(union) <= UNION_SLACK * len(ts_list[part[0]]):
+                rows.append(part + [-1] * (LANES - len(part)))
+                axes.append(union)
+    return np.array(rows, dtype=np.int64).reshape(len(rows), LANES), axes
 
 
 def score_alarms(ts_list: list[np.ndarray], values_list: list[np.ndarray], params: np.ndarray,
@@ -160,12 +188,15 @@ def score_alarms(ts_list: list[np.ndarray], values_list: list[np.ndarray], param
     a_idx, a_s, a_e, a_k = np.empty(m, dtype=np.int64), np.empty(m), np.empty(m), np.empty(m, dtype=np.int8)
     counts = np.zeros(n, dtype=np.int64)
     inv = reciprocals(p)
-    blocks = shared_axis_blocks([t for t, _ in checked], want) if blocked else _NO_BLOCKS
+    blocks, axes = shared_axis_blocks([t for t, _ in checked], want) if blocked else (_NO_BLOCKS, [])
     skip = np.zeros(n, dtype=bool)
     skip[blocks[blocks >= 0]] = True
     if len(blocks):
+        al = nb.typed.List()
+        for axis in axes:
+            al.append(axis)
         with nb.parallel_chunksize(1):  # a block is 16 series' work: threads take them one by one
-            score_blocks(tl, xl, blocks, p, a_off, a_idx, a_s, a_e, a_k, counts)
+            score_blocks(al, tl, xl, blocks, p, a_off, a_idx, a_s, a_e, a_k, counts)
     if n > int(skip.sum()):
         with nb.parallel_chunksize(PARALLEL_CHUNK):
             score_list(tl, xl, p, inv, full_off, fs, fe, fk, a_off, a_idx, a_s, a_e, a_k, counts, skip)

@@ -74,9 +74,10 @@ def _season_step(m, dv, n, xi, slim, alpha, min_obs):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def score_block(ts, X, lane_series, p, a_off, a_idx, a_score, a_expected, a_kind, counts):
+def score_block(ts, X, P, lane_series, p, a_off, a_idx, a_score, a_expected, a_kind, counts):
     """Score the series of one block: X is (time, LANES) on the shared axis `ts`; lane j holds
-    series lane_series[j] (-1: an empty lane, all NaN). The alarms of series s are appended to
+    series lane_series[j] (-1: an empty lane, all NaN), P[t, j] is that series' own position of
+    axis point t. The alarms of series s are appended to
     a_*[a_off[s]:a_off[s + 1]] (their number, even past that room, in counts[s]), as `score_one`
     appends them. The running means' weights 1/n are divided, which gives the bits of
     `score_one`'s table lookup (a lookup would be an indirect load, which stops vectorisation)."""
@@ -410,7 +411,7 @@ def score_block(ts, X, lane_series, p, a_off, a_idx, a_score, a_expected, a_kind
                     c = counts[s]
                     if c < a_off[s + 1] - a_off[s]:
                         k = a_off[s] + c
-                        a_idx[k] = t
+                        a_idx[k] = P[t, j]
                         a_score[k] = S[_O_SCORE + j]
                         a_expected[k] = S[_O_EXPECTED + j]
                         a_kind[k] = np.int8(S[_O_KIND + j])
@@ -428,19 +429,34 @@ def score_block(ts, X, lane_series, p, a_off, a_idx, a_score, a_expected, a_kind
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy")
-def score_blocks(ts_list, x_list, blocks, p, a_off, a_idx, a_score, a_expected, a_kind, counts):
-    """Score blocks of series in parallel: blocks[b] lists up to LANES series (-1 pads) of one
-    time axis; each block's values are copied time-major, then scored by `score_block`."""
+def score_blocks(axes, ts_list, x_list, blocks, p, a_off, a_idx, a_score, a_expected, a_kind, counts):
+    """Score blocks of series in parallel: blocks[b] lists up to LANES series (-1 pads) on the time
+    axis axes[b], which is each one's own axis or holds it (ascending); each block's values are
+    copied time-major onto it, NaN where a series has no point (a NaN leaves a series' state as it
+    was, so it scores as alone), then scored by `score_block`."""
     L = blocks.shape[1]
-    for b in nb.prange(blocks.shape[0]):
+    for i in nb.prange(blocks.shape[0]):
+        b = np.int64(i)
         row = blocks[b]
-        ts = ts_list[row[0]]
-        X = np.full((ts.shape[0], L), np.nan)
+        axis = axes[b]
+        T = axis.shape[0]
+        X = np.full((T, L), np.nan)
+        P = np.zeros((T, L), dtype=np.int64)  # the series' own position of each axis point
         for j in range(L):
             s = row[j]
-            if s >= 0:
-                x = x_list[s]
-                for t in range(ts.shape[0]):
+            if s < 0:
+                continue
+            x = x_list[s]
+            ts = ts_list[s]
+            if ts.shape[0] == T:  # its own axis
+                for t in range(T):
                     X[t, j] = x[t]
-        score_block(ts, X, row, p, a_off, a_idx, a_score, a_expected, a_kind, counts)
-
+                    P[t, j] = t
+            else:
+                k = 0
+                for t in range(T):
+                    if k < ts.shape[0] and ts[k] == axis[t]:
+                        X[t, j] = x[k]
+                        P[t, j] = k
+                        k += 1
+        score_block(axis, X, P, row, p, a_off, a_idx, a_score, a_expected, a_kind, counts)
