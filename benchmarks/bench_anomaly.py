@@ -5,7 +5,8 @@
 
 Throughput: 10,000 series x 30 days at 5-minute steps (86.4 M points) scored the way
 the anomaly job scores them (`job.score_all` on one `Series` per row, each with its own arrays:
-one parallel numba call that returns the alarms), in chunks of series so the inputs need not
+the series of one time axis in vector blocks of 16, the rest one by one, parallel numba calls
+that return the alarms), in chunks of series so the inputs need not
 all sit in memory at once; wall and CPU time are both printed;
 next to it, the NumPy reference implementation of the same recurrence (a loop over
 time, vectorised over series) measured in the same run on `--ref-series` series and
