@@ -3,7 +3,8 @@ across the series: the CPU's vector units score `LANES` series per instruction.
 
 `score_one` is bound by instructions per point (a dependent chain of EWMA, scale, z, CUSUM and
 season steps per point, which no compiler can vectorise along time). Series of one time axis (the
-job's dense spend and token series, a fleet's per-model latency) are independent, so the same
+job's dense spend and token series, a fleet's per-model latency; series that end together are laid
+on their union axis by `score_blocks`, NaN where one has no point) are independent, so the same
 recurrence over a block of them, time outer and series inner, is a loop LLVM turns into SIMD code:
 every per-point choice is a select, every state value an array over the block's lanes, and the
 work that is rare and does not vectorise (the power of a gap's EWMA weight, the POT refit's exp,
