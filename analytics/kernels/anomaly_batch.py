@@ -109,6 +109,16 @@ class SeriesAlarms:
 PARALLEL_CHUNK = 16
 
 
+@nb.njit(cache=True, error_model="numpy")
+def same_axis(a, b):
+    """a == b element for element (equal lengths), stopping at the first difference: without the
+    boolean array np.array_equal builds, for every series of a run."""
+    for i in range(a.shape[0]):
+        if a[i] != b[i]:
+            return False
+    return True
+
+
 # a block's lanes all cost the same, filled or not: fewer series than this of one time axis are
 # scored one by one
 MIN_BLOCK = 4
@@ -134,7 +144,7 @@ def shared_axis_blocks(ts_list: list[np.ndarray], exclude: np.ndarray) -> tuple[
     loose: dict[tuple[int, int], list[int]] = {}
     for members in groups.values():
         ref = ts_list[members[0]]
-        same = [s for s in members if ts_list[s] is ref or np.array_equal(ts_list[s], ref)]
+        same = [s for s in members if ts_list[s] is ref or same_axis(ts_list[s], ref)]
         left = set(members).difference(same)
         for k in range(0, len(same), LANES):
             part = same[k:k + LANES]

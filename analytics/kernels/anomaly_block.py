@@ -78,7 +78,7 @@ def _season_step(m, dv, n, xi, slim, alpha, min_obs):
 def score_block(ts, X, P, lane_series, p, a_off, a_idx, a_score, a_expected, a_kind, counts):
     """Score the series of one block: X is (time, LANES) on the shared axis `ts`; lane j holds
     series lane_series[j] (-1: an empty lane, all NaN), P[t, j] is that series' own position of
-    axis point t. The alarms of series s are appended to
+    axis point t (P empty: every series is on this axis, position t). The alarms of series s are appended to
     a_*[a_off[s]:a_off[s + 1]] (their number, even past that room, in counts[s]), as `score_one`
     appends them. The running means' weights 1/n are divided, which gives the bits of
     `score_one`'s table lookup (a lookup would be an indirect load, which stops vectorisation)."""
@@ -412,7 +412,7 @@ def score_block(ts, X, P, lane_series, p, a_off, a_idx, a_score, a_expected, a_k
                     c = counts[s]
                     if c < a_off[s + 1] - a_off[s]:
                         k = a_off[s] + c
-                        a_idx[k] = P[t, j]
+                        a_idx[k] = P[t, j] if P.shape[0] else t
                         a_score[k] = S[_O_SCORE + j]
                         a_expected[k] = S[_O_EXPECTED + j]
                         a_kind[k] = np.int8(S[_O_KIND + j])
@@ -441,21 +441,30 @@ def score_blocks(axes, ts_list, x_list, blocks, p, a_off, a_idx, a_score, a_expe
         row = blocks[b]
         axis = axes[b]
         T = axis.shape[0]
-        X = np.full((T, L), np.nan)
-        P = np.zeros((T, L), dtype=np.int64)  # the series' own position of each axis point
+        X = np.empty((T, L))
+        mapped = False  # some series is not on its own axis: P maps axis points to its positions
+        for j in range(L):
+            s = row[j]
+            mapped = mapped or (s >= 0 and ts_list[s].shape[0] != T)
+        P = np.zeros((T if mapped else 0, L), dtype=np.int64)
         for j in range(L):
             s = row[j]
             if s < 0:
+                for t in range(T):
+                    X[t, j] = np.nan
                 continue
             x = x_list[s]
             ts = ts_list[s]
             if ts.shape[0] == T:  # its own axis
                 for t in range(T):
                     X[t, j] = x[t]
-                    P[t, j] = t
+                if mapped:
+                    for t in range(T):
+                        P[t, j] = t
             else:
                 k = 0
                 for t in range(T):
+                    X[t, j] = np.nan
                     if k < ts.shape[0] and ts[k] == axis[t]:
                         X[t, j] = x[k]
                         P[t, j] = k
