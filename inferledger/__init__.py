@@ -2,6 +2,10 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from inferledger.vectors import prefer_wide_vectors
+
+prefer_wide_vectors()  # before any module imports numba
+
 try:
     __version__ = version("inferledger")
 except PackageNotFoundError:  # run from a source tree that was never installed
