@@ -169,6 +169,9 @@ def duckdb_threads(workers: int) -> int:
     return max(1, cores - workers)
 
 
+LISTEN_BACKLOG = 2048  # uvicorn's own default, which it sets again when it serves the socket
+
+
 def bind_socket(address: str, what: str) -> socket.socket:
     """A bound TCP socket for `address`, or an OSError that names the address and its use."""
     host, port = split_address(address)
@@ -177,6 +180,9 @@ def bind_socket(address: str, what: str) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        # listen now: with SO_REUSEADDR a bind succeeds on a port that a connection uses as its
+        # local port, and only listen() finds the conflict (EADDRINUSE, in uvicorn, unnamed)
+        sock.listen(LISTEN_BACKLOG)
     except OSError as exc:
         sock.close()
         raise OSError(f"cannot listen for {what} on {address}: {exc.strerror or exc}") from exc

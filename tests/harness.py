@@ -56,8 +56,14 @@ def service_settings(db: Path, **overrides) -> tuple[Settings, Endpoints]:
 
 @contextlib.contextmanager
 def running_service(db: Path, **overrides) -> Iterator[tuple[Service, Endpoints]]:
-    settings, eps = service_settings(db, **overrides)
-    bg = BackgroundService(settings, run_scheduler=False).start(timeout=90)  # a loaded 2-core CI machine compiling the fast path
+    for attempt in range(3):  # a free port can be taken between free_port() and the bind
+        settings, eps = service_settings(db, **overrides)
+        try:
+            bg = BackgroundService(settings, run_scheduler=False).start(timeout=90)  # a loaded 2-core CI machine compiling the fast path
+            break
+        except OSError as exc:
+            if "cannot listen" not in str(exc) or attempt == 2:
+                raise
     try:
         yield bg.service, eps
     finally:
