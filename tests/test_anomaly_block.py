@@ -70,17 +70,24 @@ def test_series_are_blocked_only_with_their_own_time_axis():
     axes = [ts] * len(rows)
     axes[5] = ts + 60  # another axis: scored alone
     axes[6] = ts.copy()  # the same axis in another array: blocked
+    axes[8] = ts.copy()
+    axes[8][len(ts) // 2] += 1  # same length, first and last point, one point off: blocked, then scored alone
     exclude = np.zeros(len(rows), dtype=bool)
     exclude[7] = True  # every point wanted: scored alone
     blocks, blocked_axes = shared_axis_blocks(axes, exclude)
     assert all(a is ts for a in blocked_axes)
     members = blocks[blocks >= 0]
     assert blocks.shape[1] == LANES and len(set(members)) == len(members) == len(rows) - 2
-    assert 5 not in members and 7 not in members and 6 in members
+    assert 5 not in members and 7 not in members and 6 in members and 8 in members
     p = DetectorConfig().params()
+    rows[8] = rows[8].copy()
+    rows[8][len(ts) // 2 + 50] *= 8  # an alarm on its own axis, which its block's lane must not hide
     got = score_alarms(axes, rows, p)
     want = score_alarms(axes, rows, p, blocked=False)
-    assert all(np.array_equal(g.index, w.index) and np.array_equal(g.score, w.score) for g, w in zip(got, want))
+    assert len(want[8].index) > 0
+    for g, w in zip(got, want):
+        assert np.array_equal(g.index, w.index) and np.array_equal(g.score, w.score)
+        assert np.array_equal(g.expected, w.expected) and np.array_equal(g.kind, w.kind)
 
 
 def test_late_starts_and_missing_buckets_are_blocked_on_the_union_axis():

@@ -109,16 +109,6 @@ class SeriesAlarms:
 PARALLEL_CHUNK = 16
 
 
-@nb.njit(cache=True, error_model="numpy")
-def same_axis(a, b):
-    """a == b element for element (equal lengths), stopping at the first difference: without the
-    boolean array np.array_equal builds, for every series of a run."""
-    for i in range(a.shape[0]):
-        if a[i] != b[i]:
-            return False
-    return True
-
-
 # a block's lanes all cost the same, filled or not: fewer series than this of one time axis are
 # scored one by one
 MIN_BLOCK = 4
@@ -130,10 +120,11 @@ UNION_SLACK = 1.5
 def shared_axis_blocks(ts_list: list[np.ndarray], exclude: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """Rows of LANES series (-1 pads) for `score_blocks`, and each row's time axis.
 
-    A row holds series of one and the same axis, or series whose axes end together at one step
-    and whose union is not much longer than the longest (a late start, missing buckets: the
-    union holds each axis, and the series is NaN where it has no point). A series in `exclude`,
-    or left in a group of fewer than MIN_BLOCK, is in none.
+    A row holds series whose axes have one length, first and last point (one axis, which
+    `score_blocks` checks point by point as it copies them, in parallel), or series whose axes
+    end together at one step and whose union is not much longer than the longest (a late start,
+    missing buckets: the union holds each axis, and the series is NaN where it has no point). A
+    series in `exclude`, or left in a group of fewer than MIN_BLOCK, is in none.
     """
     rows: list[list[int]] = []
     axes: list[np.ndarray] = []
@@ -144,16 +135,15 @@ def shared_axis_blocks(ts_list: list[np.ndarray], exclude: np.ndarray) -> tuple[
     loose: dict[tuple[int, int], list[int]] = {}
     for members in groups.values():
         ref = ts_list[members[0]]
-        same = [s for s in members if ts_list[s] is ref or same_axis(ts_list[s], ref)]
-        left = set(members).difference(same)
-        for k in range(0, len(same), LANES):
-            part = same[k:k + LANES]
+        left = []
+        for k in range(0, len(members), LANES):
+            part = members[k:k + LANES]
             if len(part) >= MIN_BLOCK:
                 rows.append(part + [-1] * (LANES - len(part)))
                 axes.append(ref)
             else:
-                left.update(part)
-        for s in sorted(left):
+                left.extend(part)
+        for s in left:
             d = np.diff(ts_list[s])
             if len(d) and d.min() > 0:  # ascending: it can be walked onto a union axis
                 loose.setdefault((int(ts_list[s][-1]), int(d.min())), []).append(s)
@@ -181,16 +171,13 @@ def score_alarms(ts_list: list[np.ndarray], values_list: list[np.ndarray], param
     if len(ts_list) != n or (full is not None and len(full) != n):
         raise ValueError("one time axis (and one full flag) per series")
     checked = [_check_series(t, v) for t, v in zip(ts_list, values_list)]
-    tl = nb.typed.List()
-    xl = nb.typed.List()
-    for t, v in checked:
-        tl.append(t)
-        xl.append(v)
+    tl = nb.typed.List([t for t, _ in checked])
+    xl = nb.typed.List([v for _, v in checked])
     lens = np.fromiter((len(v) for _, v in checked), dtype=np.int64, count=n)
     want = np.zeros(n, dtype=bool) if full is None else np.asarray(full, dtype=bool)
     full_off = np.where(want, np.cumsum(np.where(want, lens, 0)) - lens, -1).astype(np.int64)
     n_full = int(lens[want].sum())
-    caps = np.fromiter((alarm_capacity(int(k), p) for k in lens), dtype=np.int64, count=n)
+    caps = alarm_capacity(lens, p)
     a_off = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(caps, out=a_off[1:])
     m = int(a_off[-1])
@@ -202,11 +189,10 @@ def score_alarms(ts_list: list[np.ndarray], values_list: list[np.ndarray], param
     skip = np.zeros(n, dtype=bool)
     skip[blocks[blocks >= 0]] = True
     if len(blocks):
-        al = nb.typed.List()
-        for axis in axes:
-            al.append(axis)
+        rejected = np.zeros(n, dtype=bool)  # not on its block's axis after all: scored alone
         with nb.parallel_chunksize(1):  # a block is 16 series' work: threads take them one by one
-            score_blocks(al, tl, xl, blocks, p, a_off, a_idx, a_s, a_e, a_k, counts)
+            score_blocks(nb.typed.List(axes), tl, xl, blocks, p, a_off, a_idx, a_s, a_e, a_k, counts, rejected)
+        skip &= ~rejected
     if n > int(skip.sum()):
         with nb.parallel_chunksize(PARALLEL_CHUNK):
             score_list(tl, xl, p, inv, full_off, fs, fe, fk, a_off, a_idx, a_s, a_e, a_k, counts, skip)

@@ -430,11 +430,15 @@ def score_block(ts, X, P, lane_series, p, a_off, a_idx, a_score, a_expected, a_k
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy")
-def score_blocks(axes, ts_list, x_list, blocks, p, a_off, a_idx, a_score, a_expected, a_kind, counts):
+def score_blocks(axes, ts_list, x_list, blocks, p, a_off, a_idx, a_score, a_expected, a_kind, counts, rejected):
     """Score blocks of series in parallel: blocks[b] lists up to LANES series (-1 pads) on the time
     axis axes[b], which is each one's own axis or holds it (ascending); each block's values are
     copied time-major onto it, NaN where a series has no point (a NaN leaves a series' state as it
-    was, so it scores as alone), then scored by `score_block`."""
+    was, so it scores as alone), then scored by `score_block`.
+
+    A series as long as its block's axis is checked against it point by point as it is copied (in
+    parallel, in the pass that reads it anyway): one that differs is marked in `rejected`, left
+    NaN (no alarms, no state) and is the caller's to score alone."""
     L = blocks.shape[1]
     for i in nb.prange(blocks.shape[0]):
         b = np.int64(i)
@@ -455,12 +459,17 @@ def score_blocks(axes, ts_list, x_list, blocks, p, a_off, a_idx, a_score, a_expe
                 continue
             x = x_list[s]
             ts = ts_list[s]
-            if ts.shape[0] == T:  # its own axis
+            if ts.shape[0] == T:  # its own axis, if every point agrees
+                same = True
                 for t in range(T):
                     X[t, j] = x[t]
-                if mapped:
-                    for t in range(T):
+                    same &= ts[t] == axis[t]
+                    if mapped:
                         P[t, j] = t
+                if not same:
+                    rejected[s] = True
+                    for t in range(T):
+                        X[t, j] = np.nan
             else:
                 k = 0
                 for t in range(T):
