@@ -73,15 +73,24 @@ def running_service(db: Path, **overrides) -> Iterator[tuple[Service, Endpoints]
 @contextlib.contextmanager
 def service_process(db: Path, extra_env: dict | None = None) -> Iterator[tuple[subprocess.Popen, Endpoints]]:
     """`inferledger serve` as a real process (for kill -9 and SIGTERM tests)."""
-    _, eps = service_settings(db)  # ports only: the process reads its own defaults (workers = 1)
-    http = eps.http.removeprefix("http://")
-    admin = eps.admin.removeprefix("http://")
-    cmd = [sys.executable, "-m", "inferledger", "--db", str(db), "serve",
-           "--otlp-http", http, "--otlp-grpc", eps.grpc, "--admin", admin, "--no-jobs"]
     env = {**os.environ, **(extra_env or {})}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    for attempt in range(3):  # a free port can be taken between free_port() and the bind
+        _, eps = service_settings(db)  # ports only: the process reads its own defaults (workers = 1)
+        http = eps.http.removeprefix("http://")
+        admin = eps.admin.removeprefix("http://")
+        cmd = [sys.executable, "-m", "inferledger", "--db", str(db), "serve",
+               "--otlp-http", http, "--otlp-grpc", eps.grpc, "--admin", admin, "--no-jobs"]
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            wait_ready(eps.admin, proc)
+            break
+        except RuntimeError as exc:  # the process exited
+            if "cannot listen" not in str(exc) or attempt == 2:
+                raise
+        except BaseException:
+            proc.kill()
+            raise
     try:
-        wait_ready(eps.admin, proc)
         yield proc, eps
     finally:
         if proc.poll() is None:
