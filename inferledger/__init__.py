@@ -2,9 +2,11 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from inferledger.kernel_cache import refresh_kernel_caches
 from inferledger.vectors import prefer_wide_vectors
 
 prefer_wide_vectors()  # before any module imports numba
+refresh_kernel_caches()  # before any kernel is loaded from numba's cache
 
 try:
     __version__ = version("inferledger")
