@@ -9,14 +9,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
 from inferledger.config import Settings, load_settings
 from inferledger.service import BackgroundService, Service
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -54,16 +57,25 @@ def service_settings(db: Path, **overrides) -> tuple[Settings, Endpoints]:
     return settings, eps
 
 
-@contextlib.contextmanager
-def running_service(db: Path, **overrides) -> Iterator[tuple[Service, Endpoints]]:
-    for attempt in range(3):  # a free port can be taken between free_port() and the bind
-        settings, eps = service_settings(db, **overrides)
+def on_fresh_ports(start: Callable[[], T]) -> T:
+    """start(), again on fresh ports (at most three tries) where it failed with "cannot listen":
+    a port free_port() found free can be taken by another process before the service binds it."""
+    for attempt in range(3):
         try:
-            bg = BackgroundService(settings, run_scheduler=False).start(timeout=90)  # a loaded 2-core CI machine compiling the fast path
-            break
-        except OSError as exc:
+            return start()
+        except (OSError, RuntimeError) as exc:  # in-process start, or a process that exited
             if "cannot listen" not in str(exc) or attempt == 2:
                 raise
+    raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def running_service(db: Path, **overrides) -> Iterator[tuple[Service, Endpoints]]:
+    def start() -> tuple[BackgroundService, Endpoints]:
+        settings, eps = service_settings(db, **overrides)
+        return BackgroundService(settings, run_scheduler=False).start(timeout=90), eps  # a loaded 2-core CI machine compiling the fast path
+
+    bg, eps = on_fresh_ports(start)
     try:
         yield bg.service, eps
     finally:
@@ -74,7 +86,8 @@ def running_service(db: Path, **overrides) -> Iterator[tuple[Service, Endpoints]
 def service_process(db: Path, extra_env: dict | None = None) -> Iterator[tuple[subprocess.Popen, Endpoints]]:
     """`inferledger serve` as a real process (for kill -9 and SIGTERM tests)."""
     env = {**os.environ, **(extra_env or {})}
-    for attempt in range(3):  # a free port can be taken between free_port() and the bind
+
+    def start() -> tuple[subprocess.Popen, Endpoints]:
         _, eps = service_settings(db)  # ports only: the process reads its own defaults (workers = 1)
         http = eps.http.removeprefix("http://")
         admin = eps.admin.removeprefix("http://")
@@ -82,14 +95,14 @@ def service_process(db: Path, extra_env: dict | None = None) -> Iterator[tuple[s
                "--otlp-http", http, "--otlp-grpc", eps.grpc, "--admin", admin, "--no-jobs"]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
-            wait_ready(eps.admin, proc)
-            break
-        except RuntimeError as exc:  # the process exited
-            if "cannot listen" not in str(exc) or attempt == 2:
-                raise
+            wait_ready(eps.admin, proc)  # RuntimeError, with its output, where the process exited
         except BaseException:
-            proc.kill()
+            if proc.poll() is None:
+                proc.kill()
             raise
+        return proc, eps
+
+    proc, eps = on_fresh_ports(start)
     try:
         yield proc, eps
     finally:

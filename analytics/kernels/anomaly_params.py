@@ -85,7 +85,7 @@ def reciprocals(p: np.ndarray) -> np.ndarray:
         return 1.0 / np.arange(n, dtype=np.float64)
 
 
-def alarm_capacity(n, p: np.ndarray):
+def alarm_capacity(n: int | np.ndarray, p: np.ndarray) -> int | np.ndarray:
     """Room for a series' alarms (n its points; an int, or an array of them for many series): an
     alarm damps the next `suppress_points` scores by `suppress_factor`, and a damped score
     (< 1 * factor) cannot alarm when factor <= 0.5, so at most one alarm per suppress_points + 1
